@@ -1,0 +1,248 @@
+#include "app/analyze.hpp"
+
+#include "app/eal_session.hpp"
+#include "app/flow_writer.hpp"
+#include "app/report.hpp"
+#include "app/services_loader.hpp"
+#include "parsers/net/capture_file.hpp"
+#include "pipeline/actions.hpp"
+#include "pipeline/classifier.hpp"
+#include "pipeline/mbuf_input.hpp"
+#include "pipeline/worker.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <memory>
+#include <rte_mbuf.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace wt::app {
+
+namespace {
+
+constexpr std::uint16_t kBurst = 32;
+
+void error_line(const std::string& file, const std::string& message) {
+    fmt::print(stderr, "wiretally: {}: {}\n", file, message);
+}
+
+// A read-only mapping of the capture file, unmapped on scope exit.
+class MappedFile {
+public:
+    ~MappedFile() {
+        if (_data != nullptr && _data != MAP_FAILED) {
+            ::munmap(_data, _size);
+        }
+        if (_fd >= 0) {
+            ::close(_fd);
+        }
+    }
+    // Returns an empty string on success, else the reason.
+    std::string open(const std::string& path) {
+        _fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (_fd < 0) {
+            return std::strerror(errno);
+        }
+        struct stat st {};
+        if (::fstat(_fd, &st) != 0) {
+            return std::strerror(errno);
+        }
+        if (S_ISDIR(st.st_mode)) {
+            return "is a directory, not a capture file";
+        }
+        if (!S_ISREG(st.st_mode)) {
+            return "not a regular file";
+        }
+        _size = static_cast<std::size_t>(st.st_size);
+        if (_size == 0) {
+            return "empty file";
+        }
+        _data = ::mmap(nullptr, _size, PROT_READ, MAP_PRIVATE, _fd, 0);
+        if (_data == MAP_FAILED) {
+            return fmt::format("cannot map the file: {}", std::strerror(errno));
+        }
+        ::madvise(_data, _size, MADV_SEQUENTIAL);
+        return {};
+    }
+    [[nodiscard]] parsers::Bytes bytes() const noexcept {
+        return {static_cast<const std::uint8_t*>(_data), _size};
+    }
+
+private:
+    int _fd = -1;
+    void* _data = nullptr;
+    std::size_t _size = 0;
+};
+
+} // namespace
+
+int run_analyze(const AnalyzeOptions& options) {
+    // Configuration first: a bad services or marks file should not cost a capture read.
+    std::string error;
+    LoadedServices services;
+    if (!load_services(options.services, services, error)) {
+        fmt::print(stderr, "wiretally: {}\n", error);
+        return kExitConfig;
+    }
+    std::unique_ptr<pipeline::ActionSchedule> actions;
+    if (!options.marks.empty() || !options.marks_every.empty()) {
+        auto loaded = !options.marks.empty() ? pipeline::ActionSchedule::from_csv_file(options.marks)
+                                             : pipeline::ActionSchedule::from_every_spec(options.marks_every);
+        if (auto* e = std::get_if<pipeline::ActionError>(&loaded)) {
+            fmt::print(stderr, "wiretally: {}\n", e->format());
+            return kExitConfig;
+        }
+        actions = std::make_unique<pipeline::ActionSchedule>(std::move(std::get<pipeline::ActionSchedule>(loaded)));
+    }
+
+    MappedFile file;
+    if (std::string why = file.open(options.capture); !why.empty()) {
+        error_line(options.capture, why);
+        return why == "empty file" ? kExitDataError : kExitNoInput;
+    }
+    parsers::CaptureReader reader = parsers::CaptureReader::open(file.bytes());
+    if (reader.status() != parsers::CaptureStatus::kOk) {
+        error_line(options.capture, std::string(reader.error()));
+        return kExitDataError;
+    }
+
+    std::unique_ptr<FlowJsonWriter> flow_writer;
+    std::FILE* flows_file = nullptr;
+    if (!options.flows_out.empty()) {
+        flows_file = options.flows_out == "-" ? stdout : std::fopen(options.flows_out.c_str(), "w");
+        if (flows_file == nullptr) {
+            error_line(options.flows_out, fmt::format("cannot create: {}", std::strerror(errno)));
+            return kExitCantCreate;
+        }
+        static std::array<char, 1 << 20> buffer;
+        std::setvbuf(flows_file, buffer.data(), _IOFBF, buffer.size());
+        flow_writer = std::make_unique<FlowJsonWriter>(flows_file, actions.get());
+    }
+
+    if (!EalSession::start({}, error)) {
+        fmt::print(stderr, "wiretally: {}\n", error);
+        return kExitSoftware;
+    }
+    rte_mempool* pool = create_offline_pool("wt_offline", 255, error);
+    if (pool == nullptr) {
+        fmt::print(stderr, "wiretally: {}\n", error);
+        EalSession::stop();
+        return kExitSoftware;
+    }
+    pipeline::MbufInput input;
+    const char* input_error = nullptr;
+    if (!input.init(&input_error)) {
+        fmt::print(stderr, "wiretally: {}\n", input_error);
+        EalSession::stop();
+        return kExitSoftware;
+    }
+
+    pipeline::WorkerConfig config;
+    config.max_flows = options.max_flows;
+    auto worker = std::make_unique<pipeline::Worker>(config, services.classifier.get(), actions.get(), flow_writer.get());
+
+    Report report;
+    report.input.file = options.capture;
+    report.input.format = std::string(parsers::to_string(reader.format()));
+    report.services_origin = services.origin;
+
+    std::array<rte_mbuf*, kBurst> mbufs{};
+    parsers::CaptureRecord record;
+    bool anchored = false;
+    bool more = true;
+    int exit_code = kExitOk;
+    while (more) {
+        if (rte_pktmbuf_alloc_bulk(pool, mbufs.data(), kBurst) != 0) {
+            fmt::print(stderr, "wiretally: mbuf pool exhausted\n");
+            exit_code = kExitSoftware;
+            break;
+        }
+        std::uint16_t n = 0;
+        while (n < kBurst) {
+            const parsers::CaptureStatus st = reader.next(record);
+            if (st == parsers::CaptureStatus::kOk) {
+                if (!anchored) {
+                    report.input.first_ns = record.ts_ns;
+                    if (actions) {
+                        actions->anchor(record.ts_ns);
+                    }
+                    anchored = true;
+                }
+                report.input.last_ns = std::max(report.input.last_ns, record.ts_ns);
+                rte_mbuf* m = mbufs[n];
+                std::size_t len = record.data.size();
+                const std::size_t room = rte_pktmbuf_tailroom(m);
+                if (len > room) {
+                    ++report.input.oversized_frames;
+                    len = room;
+                }
+                std::memcpy(rte_pktmbuf_mtod(m, void*), record.data.data(), len);
+                m->data_len = static_cast<std::uint16_t>(len);
+                m->pkt_len = static_cast<std::uint32_t>(len);
+                m->port = static_cast<std::uint16_t>(record.interface_id % pipeline::MbufInput::kMaxPorts);
+                input.set_link_type(m->port, record.link);
+                input.set_timestamp(m, record.ts_ns);
+                ++n;
+                continue;
+            }
+            more = false;
+            if (st == parsers::CaptureStatus::kCorrupt || st == parsers::CaptureStatus::kUnsupported) {
+                report.input.stopped_early = std::string(reader.error());
+                exit_code = kExitDataError;
+            }
+            break;
+        }
+        input.process_burst(*worker, mbufs.data(), n, report.input.last_ns);
+        rte_pktmbuf_free_bulk(mbufs.data(), kBurst);
+    }
+    report.input.records = reader.records_read();
+    report.input.truncated_records = reader.truncated_records();
+    worker->flush_all();
+
+    report.counters = worker->counters();
+    report.decode_drops = worker->decode_drops();
+    report.mbuf = input.counters();
+    report.tally = pipeline::merge_tallies({&worker->tally()});
+    report.services = services.names;
+    report.categories = services.categories;
+    if (actions) {
+        report.actions = actions->labels();
+    }
+    worker.reset();
+    rte_mempool_free(pool);
+    EalSession::stop();
+
+    if (flows_file != nullptr) {
+        const bool failed = flow_writer->failed() || std::fflush(flows_file) != 0;
+        if (flows_file != stdout) {
+            std::fclose(flows_file);
+        }
+        if (failed) {
+            error_line(options.flows_out, "write failed");
+            exit_code = kExitCantCreate;
+        }
+    }
+    std::FILE* out = options.flows_out == "-" ? stderr : stdout;
+    switch (options.format) {
+    case ReportFormat::kTable:
+        render_table(report, out, TableOptions{options.top_domains, 100});
+        break;
+    case ReportFormat::kJson:
+        fmt::print(out, "{}\n", report_to_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+        break;
+    case ReportFormat::kCsv:
+        render_csv(report, out);
+        break;
+    }
+    if (!report.input.stopped_early.empty()) {
+        error_line(options.capture, report.input.stopped_early);
+    }
+    return exit_code;
+}
+
+} // namespace wt::app

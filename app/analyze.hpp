@@ -1,0 +1,36 @@
+// `wiretally analyze`: the offline job. Reads a capture, turns each record into
+// an mbuf and runs it through the same worker path the live appliance runs.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace wt::app {
+
+enum class ReportFormat { kTable, kJson, kCsv };
+
+struct AnalyzeOptions {
+    std::string capture;
+    std::string services;     // empty: the embedded default
+    std::string marks;        // CSV file
+    std::string marks_every;  // "30s:A,B,C"
+    std::string flows_out;    // JSON lines
+    ReportFormat format = ReportFormat::kTable;
+    std::size_t top_domains = 40;
+    std::size_t max_flows = 1u << 18;
+};
+
+// sysexits.h conventions, so scripts can tell a bad capture from a bad config.
+enum ExitCode : int {
+    kExitOk = 0,
+    kExitUsage = 64,
+    kExitDataError = 65,   // corrupt or non-capture input
+    kExitNoInput = 66,     // missing or unreadable input
+    kExitSoftware = 70,    // internal failure (EAL, memory)
+    kExitCantCreate = 73,  // cannot write an output file
+    kExitConfig = 78,      // bad services or marks file
+};
+
+int run_analyze(const AnalyzeOptions& options);
+
+} // namespace wt::app

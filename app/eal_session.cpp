@@ -1,0 +1,71 @@
+#include "app/eal_session.hpp"
+
+#include <fmt/format.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <unistd.h>
+
+namespace wt::app {
+
+namespace {
+bool g_running = false;
+}
+
+bool EalSession::start(const std::vector<std::string>& extra_args, std::string& error) {
+    if (g_running) {
+        return true;
+    }
+    std::vector<std::string> args = {
+        "wiretally",
+        "--no-huge",
+        "--no-pci",
+        "--no-shconf",
+        "--no-telemetry",
+        "-m", "512",
+        "-l", "0",
+        "--log-level=*:warning",
+        "--log-level=lib.eal:error",
+        fmt::format("--file-prefix=wiretally-{}", ::getpid()),
+    };
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
+    for (std::string& a : args) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    // EAL prints its own banner lines at INFO; keep stdout for our report.
+    rte_log_set_global_level(RTE_LOG_ERR);
+    const int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
+    if (rc < 0) {
+        error = fmt::format("DPDK EAL initialisation failed: {}", rte_strerror(rte_errno));
+        return false;
+    }
+    g_running = true;
+    return true;
+}
+
+void EalSession::stop() {
+    if (g_running) {
+        rte_eal_cleanup();
+        g_running = false;
+    }
+}
+
+bool EalSession::running() {
+    return g_running;
+}
+
+rte_mempool* create_offline_pool(const char* name, unsigned count, std::string& error) {
+    // data_room is 16 bits: 65535 bytes including the headroom.
+    constexpr std::uint16_t kDataRoom = 65535;
+    rte_mempool* pool = rte_pktmbuf_pool_create(name, count, 0, 0, kDataRoom, SOCKET_ID_ANY);
+    if (pool == nullptr) {
+        error = fmt::format("cannot create the mbuf pool: {}", rte_strerror(rte_errno));
+    }
+    return pool;
+}
+
+} // namespace wt::app

@@ -1,0 +1,16 @@
+// Human names for wire values, with the numeric fallback the ecosystem uses
+// ("0x1301" for an unknown cipher, "TYPE123" for an unknown DNS type).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace wt::app {
+
+std::string tls_version_text(std::uint16_t version);
+std::string tls_cipher_text(std::uint16_t cipher);
+std::string quic_version_text(std::uint32_t version);
+std::string dns_type_text(std::uint16_t type);
+std::string dns_rcode_text(std::uint8_t rcode);
+
+} // namespace wt::app

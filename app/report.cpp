@@ -1,0 +1,388 @@
+#include "app/report.hpp"
+
+#include "app/names.hpp"
+#include "parsers/net/packet.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <fmt/format.h>
+
+namespace wt::app {
+
+using nlohmann::json;
+using pipeline::MergedStats;
+using pipeline::TransferStats;
+
+namespace {
+
+std::string service_label(const Report& r, std::int32_t service) {
+    if (service < 0 || static_cast<std::size_t>(service) >= r.services.size()) {
+        return "(unclassified)";
+    }
+    return r.services[static_cast<std::size_t>(service)];
+}
+
+std::string fit(std::string_view s, std::size_t width) {
+    if (s.size() <= width) {
+        return std::string(s);
+    }
+    if (width < 2) {
+        return std::string(s.substr(0, width));
+    }
+    // Keep the end of a long name: it holds the registrable domain.
+    return "~" + std::string(s.substr(s.size() - (width - 1)));
+}
+
+std::string utc_time(std::uint64_t ns) {
+    const std::time_t t = static_cast<std::time_t>(ns / 1000000000ull);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+std::uint64_t total_bytes(const TransferStats& s) {
+    return s.bytes_up + s.bytes_down;
+}
+
+std::string ip_text(const pipeline::IpAddr& ip) {
+    parsers::FixedString<46> s;
+    pipeline::format_ip(ip, s);
+    return std::string(s.view());
+}
+
+json stats_json(const TransferStats& s) {
+    json j;
+    j["connections"] = s.connections;
+    j["pkts_up"] = s.pkts_up;
+    j["pkts_down"] = s.pkts_down;
+    j["bytes_up"] = s.bytes_up;
+    j["bytes_down"] = s.bytes_down;
+    j["first_seen"] = s.connections ? json(static_cast<double>(s.first_ns) / 1e9) : json(nullptr);
+    j["last_seen"] = s.connections ? json(static_cast<double>(s.last_ns) / 1e9) : json(nullptr);
+    j["tls"] = s.tls;
+    j["quic"] = s.quic;
+    j["dns"] = s.dns;
+    j["ech"] = s.ech;
+    j["dot"] = s.dot;
+    j["doh"] = s.doh;
+    j["cleartext_http"] = s.cleartext_http;
+    j["tls_without_sni"] = s.tls_without_sni;
+    json versions = json::object();
+    for (std::size_t i = 0; i < s.tls_versions.size(); ++i) {
+        if (s.tls_versions[i] != 0) {
+            versions[pipeline::to_string(static_cast<pipeline::TlsVersionSlot>(i))] = s.tls_versions[i];
+        }
+    }
+    j["tls_versions"] = versions;
+    json ciphers = json::object();
+    for (std::size_t i = 0; i < pipeline::kCipherSlots; ++i) {
+        if (s.cipher_counts[i] != 0) {
+            ciphers[tls_cipher_text(s.cipher_ids[i])] = s.cipher_counts[i];
+        }
+    }
+    if (s.cipher_other != 0) {
+        ciphers["other"] = s.cipher_other;
+    }
+    j["ciphers"] = ciphers;
+    json alpns = json::object();
+    for (std::size_t i = 0; i < s.alpns.size(); ++i) {
+        if (s.alpns[i] != 0) {
+            alpns[pipeline::to_string(static_cast<pipeline::AlpnSlot>(i))] = s.alpns[i];
+        }
+    }
+    j["alpn"] = alpns;
+    return j;
+}
+
+// Services sorted by total bytes, largest first; unclassified last.
+std::vector<std::int32_t> services_by_size(const Report& r) {
+    std::vector<std::int32_t> order;
+    for (std::size_t i = 1; i < r.tally.services.size(); ++i) {
+        if (r.tally.services[i].stats.connections != 0) {
+            order.push_back(static_cast<std::int32_t>(i - 1));
+        }
+    }
+    std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
+        return total_bytes(r.tally.services[static_cast<std::size_t>(a + 1)].stats) >
+               total_bytes(r.tally.services[static_cast<std::size_t>(b + 1)].stats);
+    });
+    if (!r.tally.services.empty() && r.tally.services[0].stats.connections != 0) {
+        order.push_back(-1);
+    }
+    return order;
+}
+
+std::vector<const pipeline::MergedDomain*> domains_by_size(const Report& r) {
+    std::vector<const pipeline::MergedDomain*> v;
+    for (const auto& d : r.tally.domains) {
+        v.push_back(&d);
+    }
+    std::stable_sort(v.begin(), v.end(), [](const auto* a, const auto* b) {
+        const auto ta = total_bytes(a->m.stats);
+        const auto tb = total_bytes(b->m.stats);
+        return ta != tb ? ta > tb : a->name < b->name;
+    });
+    return v;
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> drop_rows(const Report& r) {
+    std::vector<std::pair<std::string, std::uint64_t>> rows;
+    if (r.input.truncated_records) {
+        rows.emplace_back("capture_truncated_records", r.input.truncated_records);
+    }
+    if (r.input.oversized_frames) {
+        rows.emplace_back("capture_oversized_frames_clipped", r.input.oversized_frames);
+    }
+    for (std::size_t i = 0; i < r.decode_drops.size(); ++i) {
+        if (r.decode_drops[i] != 0) {
+            rows.emplace_back(std::string(parsers::to_string(static_cast<parsers::DecodeStatus>(i))), r.decode_drops[i]);
+        }
+    }
+    const auto add = [&](const char* name, std::uint64_t v) {
+        if (v != 0) {
+            rows.emplace_back(name, v);
+        }
+    };
+    add("tls_parse_errors", r.counters.tls_errors);
+    add("quic_decrypt_or_parse_errors", r.counters.quic_errors);
+    add("dns_parse_errors", r.counters.dns_errors);
+    add("flow_table_full", r.counters.flow_table_full);
+    add("flows_evicted", r.counters.flows_evicted);
+    add("detail_pool_exhausted", r.counters.detail_pool_exhausted);
+    add("stream_pool_exhausted", r.counters.stream_pool_exhausted);
+    add("quic_pool_exhausted", r.counters.quic_pool_exhausted);
+    add("multi_segment_mbuf_drops", r.mbuf.multi_segment_drops);
+    add("tally_table_full", r.tally.table_full_drops);
+    return rows;
+}
+
+} // namespace
+
+std::string human_bytes(std::uint64_t n) {
+    static constexpr const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+    double v = static_cast<double>(n);
+    std::size_t u = 0;
+    while (v >= 1000.0 && u + 1 < std::size(kUnits)) {
+        v /= 1000.0;
+        ++u;
+    }
+    return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, kUnits[u]);
+}
+
+void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
+    const pipeline::WorkerCounters& c = r.counters;
+    const double duration = r.input.last_ns > r.input.first_ns
+                                ? static_cast<double>(r.input.last_ns - r.input.first_ns) / 1e9
+                                : 0.0;
+    fmt::print(out, "{} ({}, {} packets, {:.1f} s", r.input.file, r.input.format, r.input.records, duration);
+    if (r.input.records != 0) {
+        fmt::print(out, ", from {} UTC", utc_time(r.input.first_ns));
+    }
+    fmt::print(out, ")\n");
+    const TransferStats& tot = r.tally.total.stats;
+    fmt::print(out, "flows {}  clients {}  bytes up {}  down {}  services: {}\n\n", tot.connections,
+               r.tally.total.distinct_clients, human_bytes(tot.bytes_up), human_bytes(tot.bytes_down),
+               r.services_origin);
+
+    // SERVICE(26) CONNS(7) CLIENTS(8) UP(11) DOWN(11) TLS1.3(7) TLS1.2(7) QUIC(5) ECH(4) DoT(4) HTTP(5) = 100
+    fmt::print(out, "{:<26}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>4}{:>4}{:>5}\n", "SERVICE", "CONNS", "CLIENTS",
+               "BYTES UP", "BYTES DOWN", "TLS1.3", "TLS1.2", "QUIC", "ECH", "DoT", "HTTP");
+    for (std::int32_t s : services_by_size(r)) {
+        const MergedStats& m = r.tally.services[static_cast<std::size_t>(s + 1)];
+        const TransferStats& t = m.stats;
+        fmt::print(out, "{:<26}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>4}{:>4}{:>5}\n", fit(service_label(r, s), 25),
+                   t.connections, m.distinct_clients, human_bytes(t.bytes_up), human_bytes(t.bytes_down),
+                   t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls13)],
+                   t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls12)], t.quic, t.ech, t.dot,
+                   t.cleartext_http);
+    }
+
+    const auto domains = domains_by_size(r);
+    if (!domains.empty()) {
+        // DOMAIN(40) SERVICE(22) CONNS(7) UP(11) DOWN(11) CLIENTS(8) = 99
+        fmt::print(out, "\n{:<40}{:<22}{:>7}{:>11}{:>11}{:>8}\n", "DOMAIN", "SERVICE", "CONNS", "BYTES UP",
+                   "BYTES DOWN", "CLIENTS");
+        std::size_t shown = 0;
+        for (const auto* d : domains) {
+            if (shown++ == opt.top_domains) {
+                fmt::print(out, "... {} more domains (--format json lists them all)\n", domains.size() - opt.top_domains);
+                break;
+            }
+            fmt::print(out, "{:<40}{:<22}{:>7}{:>11}{:>11}{:>8}\n", fit(d->name, 39), fit(service_label(r, d->service), 21),
+                       d->m.stats.connections, human_bytes(d->m.stats.bytes_up), human_bytes(d->m.stats.bytes_down),
+                       d->m.distinct_clients);
+        }
+    }
+
+    if (!r.tally.actions.empty()) {
+        auto rows = r.tally.actions;
+        std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+            if (a.action != b.action) {
+                return a.action < b.action;
+            }
+            return a.bytes_up + a.bytes_down > b.bytes_up + b.bytes_down;
+        });
+        // ACTION(18) DOMAIN(36) SERVICE(20) CONNS(6) BYTES(10) ... = 100
+        fmt::print(out, "\n{:<18}{:<34}{:<20}{:>6}{:>11}{:>11}\n", "ACTION", "DOMAIN", "SERVICE", "CONNS", "BYTES UP",
+                   "BYTES DOWN");
+        std::uint16_t last = 0xffff;
+        for (const auto& a : rows) {
+            const std::string label =
+                a.action >= 1 && a.action <= r.actions.size() ? r.actions[a.action - 1] : std::string("-");
+            fmt::print(out, "{:<18}{:<34}{:<20}{:>6}{:>11}{:>11}\n", a.action == last ? "" : fit(label, 17),
+                       fit(a.name, 33), fit(service_label(r, a.service), 19), a.connections, human_bytes(a.bytes_up),
+                       human_bytes(a.bytes_down));
+            last = a.action;
+        }
+    }
+
+    // TLS summary over all flows.
+    std::string versions;
+    for (std::size_t i = 0; i < tot.tls_versions.size(); ++i) {
+        if (tot.tls_versions[i] != 0) {
+            versions += fmt::format("{}{} {}", versions.empty() ? "" : ", ",
+                                    pipeline::to_string(static_cast<pipeline::TlsVersionSlot>(i)), tot.tls_versions[i]);
+        }
+    }
+    if (!versions.empty()) {
+        fmt::print(out, "\nTLS versions (negotiated; none = no ServerHello seen): {}\n", versions);
+        std::vector<std::pair<std::uint32_t, std::uint16_t>> ciphers;
+        for (std::size_t i = 0; i < pipeline::kCipherSlots; ++i) {
+            if (tot.cipher_counts[i] != 0) {
+                ciphers.emplace_back(tot.cipher_counts[i], tot.cipher_ids[i]);
+            }
+        }
+        std::sort(ciphers.rbegin(), ciphers.rend());
+        for (const auto& [n, id] : ciphers) {
+            fmt::print(out, "  {:<60}{:>8}\n", tls_cipher_text(id), n);
+        }
+        std::string alpns;
+        for (std::size_t i = 0; i < tot.alpns.size(); ++i) {
+            if (tot.alpns[i] != 0) {
+                alpns += fmt::format("{}{} {}", alpns.empty() ? "" : ", ",
+                                     pipeline::to_string(static_cast<pipeline::AlpnSlot>(i)), tot.alpns[i]);
+            }
+        }
+        if (!alpns.empty()) {
+            fmt::print(out, "ALPN offered: {}\n", alpns);
+        }
+        fmt::print(out, "QUIC {}  ECH {}  DNS over TLS {}  DNS over HTTPS endpoints {}  TLS without SNI {}  "
+                        "cleartext HTTP {}\n",
+                   tot.quic, tot.ech, tot.dot, tot.doh, tot.tls_without_sni, tot.cleartext_http);
+    }
+
+    fmt::print(out, "\npackets {}  ip {}  non-ip {}  fragments {}  decode errors {}\n", c.packets, c.ip_packets,
+               c.non_ip_packets, c.fragments, c.decode_errors);
+    const auto drops = drop_rows(r);
+    if (drops.empty()) {
+        fmt::print(out, "drops and errors: none\n");
+    } else {
+        fmt::print(out, "drops and errors:\n");
+        for (const auto& [name, n] : drops) {
+            fmt::print(out, "  {:<40}{:>12}\n", name, n);
+        }
+    }
+    if (!r.input.stopped_early.empty()) {
+        fmt::print(out, "input stopped early: {}\n", r.input.stopped_early);
+    }
+}
+
+json report_to_json(const Report& r) {
+    json j;
+    j["input"] = {{"file", r.input.file},
+                  {"format", r.input.format},
+                  {"records", r.input.records},
+                  {"truncated_records", r.input.truncated_records},
+                  {"first_ts", static_cast<double>(r.input.first_ns) / 1e9},
+                  {"last_ts", static_cast<double>(r.input.last_ns) / 1e9},
+                  {"stopped_early", r.input.stopped_early.empty() ? json(nullptr) : json(r.input.stopped_early)}};
+    j["services_file"] = r.services_origin;
+    j["total"] = stats_json(r.tally.total.stats);
+    j["total"]["distinct_clients"] = r.tally.total.distinct_clients;
+    json services = json::array();
+    for (std::int32_t s : services_by_size(r)) {
+        const MergedStats& m = r.tally.services[static_cast<std::size_t>(s + 1)];
+        json e = stats_json(m.stats);
+        e["service"] = s < 0 ? json(nullptr) : json(service_label(r, s));
+        if (s >= 0 && static_cast<std::size_t>(s) < r.categories.size() && !r.categories[static_cast<std::size_t>(s)].empty()) {
+            e["category"] = r.categories[static_cast<std::size_t>(s)];
+        }
+        e["distinct_clients"] = m.distinct_clients;
+        services.push_back(e);
+    }
+    j["services"] = services;
+    json domains = json::array();
+    for (const auto* d : domains_by_size(r)) {
+        json e = stats_json(d->m.stats);
+        e["domain"] = d->name;
+        e["service"] = d->service < 0 ? json(nullptr) : json(service_label(r, d->service));
+        e["distinct_clients"] = d->m.distinct_clients;
+        domains.push_back(e);
+    }
+    j["domains"] = domains;
+    json clients = json::array();
+    for (const auto& c : r.tally.clients) {
+        json e = stats_json(c.stats);
+        e["client"] = ip_text(c.client);
+        if (c.has_mac) {
+            e["mac"] = fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", c.mac[0], c.mac[1], c.mac[2], c.mac[3],
+                                   c.mac[4], c.mac[5]);
+        }
+        e["service"] = c.service < 0 ? json(nullptr) : json(service_label(r, c.service));
+        clients.push_back(e);
+    }
+    j["clients"] = clients;
+    json actions = json::array();
+    for (const auto& a : r.tally.actions) {
+        actions.push_back({{"action", a.action >= 1 && a.action <= r.actions.size() ? r.actions[a.action - 1] : ""},
+                           {"domain", a.name},
+                           {"service", a.service < 0 ? json(nullptr) : json(service_label(r, a.service))},
+                           {"connections", a.connections},
+                           {"bytes_up", a.bytes_up},
+                           {"bytes_down", a.bytes_down}});
+    }
+    j["actions"] = actions;
+    json counters = json::object();
+    r.counters.for_each([&](std::string_view name, std::string_view, std::uint64_t v) { counters[std::string(name)] = v; });
+    counters["multi_segment_mbufs"] = r.mbuf.multi_segment;
+    j["counters"] = counters;
+    json drops = json::object();
+    for (const auto& [name, n] : drop_rows(r)) {
+        drops[name] = n;
+    }
+    j["drops"] = drops;
+    return j;
+}
+
+void render_csv(const Report& r, std::FILE* out) {
+    // One table: a row per service (largest first), exact numbers.
+    fmt::print(out, "service,connections,distinct_clients,pkts_up,pkts_down,bytes_up,bytes_down,tls,tls13,tls12,"
+                    "quic,ech,dot,doh,cleartext_http,first_seen,last_seen\n");
+    const auto csv_field = [](std::string_view s) {
+        if (s.find_first_of(",\"\n") == std::string_view::npos) {
+            return std::string(s);
+        }
+        std::string q = "\"";
+        for (char ch : s) {
+            if (ch == '"') {
+                q += '"';
+            }
+            q += ch;
+        }
+        return q + "\"";
+    };
+    for (std::int32_t s : services_by_size(r)) {
+        const MergedStats& m = r.tally.services[static_cast<std::size_t>(s + 1)];
+        const TransferStats& t = m.stats;
+        fmt::print(out, "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6f},{:.6f}\n",
+                   csv_field(s < 0 ? "" : service_label(r, s)), t.connections, m.distinct_clients, t.pkts_up,
+                   t.pkts_down, t.bytes_up, t.bytes_down, t.tls,
+                   t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls13)],
+                   t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls12)], t.quic, t.ech, t.dot,
+                   t.doh, t.cleartext_http, static_cast<double>(t.first_ns) / 1e9, static_cast<double>(t.last_ns) / 1e9);
+    }
+}
+
+} // namespace wt::app

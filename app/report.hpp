@@ -1,0 +1,53 @@
+// The offline report: one model, three renderings (aligned table for people,
+// one JSON document or one CSV table for machines).
+#pragma once
+
+#include "pipeline/counters.hpp"
+#include "pipeline/mbuf_input.hpp"
+#include "pipeline/tally.hpp"
+#include "pipeline/worker.hpp"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace wt::app {
+
+struct InputSummary {
+    std::string file;
+    std::string format; // "pcap" / "pcapng"
+    std::uint64_t records = 0;
+    std::uint64_t truncated_records = 0;
+    std::uint64_t oversized_frames = 0; // clipped to the mbuf size
+    std::uint64_t first_ns = 0;
+    std::uint64_t last_ns = 0;
+    std::string stopped_early; // error that ended reading before the end, if any
+};
+
+struct Report {
+    InputSummary input;
+    pipeline::WorkerCounters counters;
+    pipeline::DecodeDropCounts decode_drops{};
+    pipeline::MbufInputCounters mbuf;
+    pipeline::MergedTally tally;
+    std::vector<std::string> services;   // by service index
+    std::vector<std::string> categories; // by service index
+    std::vector<std::string> actions;    // by action index (1-based in flows)
+    std::string services_origin;
+    std::size_t workers = 1;
+};
+
+struct TableOptions {
+    std::size_t top_domains = 40;
+    std::size_t width = 100;
+};
+
+void render_table(const Report& r, std::FILE* out, const TableOptions& opt);
+nlohmann::json report_to_json(const Report& r);
+void render_csv(const Report& r, std::FILE* out);
+
+// "1.2 MB" style, 1000-based like network tools; exact numbers are in JSON/CSV.
+std::string human_bytes(std::uint64_t n);
+
+} // namespace wt::app

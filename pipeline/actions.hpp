@@ -1,0 +1,63 @@
+// ActionSchedule: the analyst's on-screen actions on a time line. A flow carries
+// the action under way when it started: the last mark at or before its first
+// packet. Flows before the first mark carry none.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace wt::pipeline {
+
+struct ActionError {
+    std::string file;
+    int line = 0;
+    std::string message;
+    [[nodiscard]] std::string format() const;
+};
+
+class ActionSchedule {
+public:
+    // A mark either at an absolute time or at an offset from the capture's first packet.
+    struct Mark {
+        bool relative = false;
+        double seconds = 0; // epoch seconds, or offset seconds when relative
+        std::string label;
+    };
+
+    // CSV: "timestamp,label" per line; timestamp is epoch seconds (with fraction),
+    // or an offset in seconds from the first packet written "+12.5" or "12.5s".
+    // A header line, blank lines and '#' comments are skipped. Labels may be quoted.
+    static std::variant<ActionSchedule, ActionError> from_csv_text(std::string_view text, std::string_view origin);
+    static std::variant<ActionSchedule, ActionError> from_csv_file(const std::string& path);
+    // "30s:App launch,Climate,Location": one action per interval from the first packet;
+    // the last label stays under way after its interval ends.
+    static std::variant<ActionSchedule, ActionError> from_every_spec(std::string_view spec);
+
+    // Fixes relative marks once the capture's first timestamp is known.
+    void anchor(std::uint64_t first_packet_ns);
+    // Appends a mark at ts_ns (live `mark LABEL`). Marks must not go back in time.
+    void add(std::uint64_t ts_ns, std::string label);
+
+    // 0 = no action, else 1 + index into labels().
+    [[nodiscard]] std::uint16_t action_at(std::uint64_t ts_ns) const noexcept;
+    [[nodiscard]] const std::vector<std::string>& labels() const noexcept { return _labels; }
+    [[nodiscard]] std::string_view label(std::uint16_t action) const noexcept;
+    [[nodiscard]] bool empty() const noexcept { return _marks.empty(); }
+    [[nodiscard]] const std::vector<Mark>& marks() const noexcept { return _marks; }
+    [[nodiscard]] std::uint64_t mark_ns(std::size_t i) const noexcept { return _times[i]; }
+
+private:
+    std::uint16_t label_index(const std::string& label);
+
+    std::vector<Mark> _marks;
+    std::vector<std::uint64_t> _times;     // resolved, sorted
+    std::vector<std::uint16_t> _mark_label; // label index per resolved mark
+    std::vector<std::string> _labels;
+    bool _anchored = false;
+};
+
+} // namespace wt::pipeline

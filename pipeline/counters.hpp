@@ -1,0 +1,60 @@
+// Worker counters, declared once (Envoy's ALL_*_STATS / VPP's .api counters):
+// the struct, the merge and the report all come from this list. Packet drops
+// by decode reason are counted separately, indexed by parsers::DecodeStatus.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+// X(name, description)
+#define WT_WORKER_COUNTERS(X)                                                                              \
+    X(packets, "packets received by the worker")                                                          \
+    X(bytes, "frame bytes received by the worker")                                                        \
+    X(ip_packets, "packets with a decodable IP header")                                                   \
+    X(non_ip_packets, "frames that carry no IP (ARP, LLDP, STP, ...)")                                    \
+    X(decode_errors, "packets dropped by a decode error (see decode_drops)")                              \
+    X(fragments, "IP fragments")                                                                          \
+    X(non_first_fragments, "IP fragments after the first: no L4 header, tallied by address pair only")    \
+    X(flows_created, "flows created")                                                                     \
+    X(flows_ended, "flows ended (FIN/RST linger or idle timeout or end of input)")                        \
+    X(flows_evicted, "flows ended early because the flow table was full")                                 \
+    X(flows_idle_expired, "flows ended by idle timeout")                                                  \
+    X(flow_table_full, "packets that found the flow table full even after eviction")                      \
+    X(detail_pool_exhausted, "flows that got no detail record (names, TLS): pool empty")                  \
+    X(stream_pool_exhausted, "TCP directions not reassembled: stream pool empty")                         \
+    X(quic_pool_exhausted, "QUIC flows not decrypted: QUIC state pool empty")                             \
+    X(tls_client_hellos, "TLS ClientHellos parsed")                                                       \
+    X(tls_server_hellos, "TLS ServerHellos parsed")                                                       \
+    X(tls_errors, "TLS handshakes that failed to parse (malformed, too large)")                           \
+    X(tls_multi_segment, "ClientHellos reassembled from more than one TCP segment")                       \
+    X(quic_initials, "QUIC client Initial ClientHellos recovered")                                        \
+    X(quic_errors, "QUIC Initials that failed to decrypt or parse")                                       \
+    X(dns_messages, "DNS messages parsed")                                                                \
+    X(dns_errors, "DNS messages that failed to parse")                                                    \
+    X(http_requests, "HTTP request heads parsed")                                                         \
+    X(dns_resolutions, "flows named from an earlier DNS answer")
+
+namespace wt::pipeline {
+
+struct WorkerCounters {
+#define WT_COUNTER_FIELD(name, desc) std::uint64_t name = 0;
+    WT_WORKER_COUNTERS(WT_COUNTER_FIELD)
+#undef WT_COUNTER_FIELD
+
+    void merge(const WorkerCounters& o) noexcept {
+#define WT_COUNTER_MERGE(name, desc) name += o.name;
+        WT_WORKER_COUNTERS(WT_COUNTER_MERGE)
+#undef WT_COUNTER_MERGE
+    }
+
+    // Visits (name, description, value) for every counter.
+    template <typename Fn>
+    void for_each(Fn&& fn) const {
+#define WT_COUNTER_VISIT(name, desc) fn(std::string_view(#name), std::string_view(desc), name);
+        WT_WORKER_COUNTERS(WT_COUNTER_VISIT)
+#undef WT_COUNTER_VISIT
+    }
+};
+
+} // namespace wt::pipeline

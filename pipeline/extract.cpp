@@ -1,0 +1,285 @@
+// Extraction: the application-layer step of the worker. Each function looks at
+// the reassembled beginning of one direction (TCP) or one datagram (UDP) and
+// fills the flow's detail; it returns true when that direction needs no more.
+#include "parsers/dns/dns_message.hpp"
+#include "parsers/http/http_request.hpp"
+#include "parsers/quic/initial.hpp"
+#include "parsers/tls/client_hello.hpp"
+#include "parsers/tls/handshake.hpp"
+#include "parsers/tls/ja4.hpp"
+#include "pipeline/known_endpoints.hpp"
+#include "pipeline/worker.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace wt::pipeline {
+
+using parsers::Bytes;
+using parsers::ParseStatus;
+
+namespace {
+
+constexpr std::uint8_t kTlsClientHelloType = 1;
+constexpr std::uint8_t kTlsServerHelloType = 2;
+constexpr std::uint16_t kDnsTypeA = 1;
+constexpr std::uint16_t kDnsTypeCname = 5;
+constexpr std::uint16_t kDnsTypeAaaa = 28;
+constexpr std::uint16_t kDnsTypeSvcb = 64;
+constexpr std::uint16_t kDnsTypeHttps = 65;
+
+void copy_client_hello(FlowDetail& d, const parsers::TlsClientHello& ch, char transport) noexcept {
+    TlsDetail& t = d.tls;
+    t.client_hello_seen = true;
+    t.client_version = ch.legacy_version;
+    t.ech = ch.has_ech;
+    t.esni = ch.has_esni;
+    t.has_sni = ch.has_sni && !ch.sni.empty();
+    if (t.has_sni) {
+        d.sni = ch.sni;
+    }
+    t.alpn_count = static_cast<std::uint8_t>(std::min<std::size_t>(ch.alpn_count, kMaxFlowAlpn));
+    for (std::size_t i = 0; i < t.alpn_count; ++i) {
+        t.alpn[i].assign(ch.alpn[i].view());
+    }
+    t.version_count = static_cast<std::uint8_t>(std::min<std::size_t>(ch.supported_versions.count, kMaxFlowVersions));
+    for (std::size_t i = 0; i < t.version_count; ++i) {
+        t.supported_versions[i] = ch.supported_versions.values[i];
+    }
+    parsers::ja4_fingerprint(ch, transport, t.ja4);
+}
+
+} // namespace
+
+bool Worker::extract_client_stream(Flow& f, FlowDetail& d, Bytes stream, bool& is_client_side_app) noexcept {
+    is_client_side_app = false;
+    if (stream.empty()) {
+        return false;
+    }
+    const bool dns_port = is_dns_port(f.key.lo.port) || is_dns_port(f.key.hi.port);
+    if (stream[0] == 0x16) {
+        Bytes message;
+        const ParseStatus st = parsers::tls_first_handshake(stream, kTlsClientHelloType, _scratch_buf, message);
+        if (st == ParseStatus::kNeedMore) {
+            is_client_side_app = true;
+            return false;
+        }
+        if (st == ParseStatus::kOk) {
+            parsers::TlsClientHello ch;
+            const ParseStatus pst = parsers::parse_client_hello(message, ch);
+            if (pst == ParseStatus::kOk || (pst == ParseStatus::kMalformed && ch.has_sni)) {
+                is_client_side_app = true;
+                const std::uint16_t server_port = f.server().port;
+                d.app = server_port == kDotPort ? AppProto::kDot : AppProto::kTls;
+                copy_client_hello(d, ch, 't');
+                ++_counters.tls_client_hellos;
+                if (message.data() < stream.data() || message.data() >= stream.data() + stream.size() ||
+                    f.segments_inspected > 1) {
+                    ++_counters.tls_multi_segment;
+                }
+                return true;
+            }
+            ++_counters.tls_errors;
+            return true;
+        }
+        if (st != ParseStatus::kUnsupported) {
+            ++_counters.tls_errors;
+            return true;
+        }
+        // Not a ClientHello: maybe the server's half; let the caller decide.
+        return true;
+    }
+    if (dns_port) {
+        parsers::DnsMessage msg;
+        std::size_t consumed = 0;
+        const ParseStatus st = parsers::parse_dns_tcp_message(stream, msg, consumed);
+        if (st == ParseStatus::kNeedMore) {
+            is_client_side_app = true;
+            return false;
+        }
+        is_client_side_app = !msg.is_response;
+        return extract_dns(f, d, stream, true, is_client_side_app, f.ts_last_ns, nullptr);
+    }
+    parsers::HttpRequest req;
+    const ParseStatus st = parsers::parse_http_request(stream, req);
+    if (st == ParseStatus::kNeedMore) {
+        is_client_side_app = true;
+        return false;
+    }
+    if (st == ParseStatus::kOk) {
+        is_client_side_app = true;
+        d.app = AppProto::kHttp;
+        if (req.has_host) {
+            d.http_host = req.host;
+        }
+        ++_counters.http_requests;
+        return true;
+    }
+    return true;
+}
+
+bool Worker::extract_server_stream(Flow& f, FlowDetail& d, Bytes stream) noexcept {
+    (void)f;
+    if (stream.empty()) {
+        return false;
+    }
+    if (d.app == AppProto::kTls || d.app == AppProto::kDot || (d.app == AppProto::kUnknown && stream[0] == 0x16)) {
+        Bytes message;
+        const ParseStatus st = parsers::tls_first_handshake(stream, kTlsServerHelloType, _scratch_buf, message);
+        if (st == ParseStatus::kNeedMore) {
+            return false;
+        }
+        if (st == ParseStatus::kOk) {
+            parsers::TlsServerHello sh;
+            if (parsers::parse_server_hello(message, sh) == ParseStatus::kOk) {
+                d.tls.server_hello_seen = true;
+                d.tls.negotiated_version = sh.selected_version;
+                d.tls.cipher = sh.cipher_suite;
+                d.tls.hello_retry = sh.is_hello_retry_request;
+                if (sh.has_alpn) {
+                    d.tls.server_alpn.assign(sh.alpn.view());
+                }
+                if (d.app == AppProto::kUnknown) {
+                    d.app = f.server().port == kDotPort ? AppProto::kDot : AppProto::kTls;
+                }
+                ++_counters.tls_server_hellos;
+                return true;
+            }
+        }
+        ++_counters.tls_errors;
+        return true;
+    }
+    if (d.app == AppProto::kDns) {
+        return extract_dns(f, d, stream, true, false, f.ts_last_ns, nullptr);
+    }
+    return true;
+}
+
+bool Worker::extract_dns(Flow& f, FlowDetail& d, Bytes message, bool tcp, bool from_client, std::uint64_t ts_ns,
+                         std::size_t* consumed_out) noexcept {
+    parsers::DnsMessage msg;
+    ParseStatus st;
+    std::size_t consumed = 0;
+    if (tcp) {
+        st = parsers::parse_dns_tcp_message(message, msg, consumed);
+    } else {
+        st = parsers::parse_dns_message(message, msg);
+        consumed = message.size();
+    }
+    if (consumed_out != nullptr) {
+        *consumed_out = consumed;
+    }
+    if (!msg.question_ok) {
+        ++_counters.dns_errors;
+        return d.app != AppProto::kUnknown;
+    }
+    if (st != ParseStatus::kOk) {
+        ++_counters.dns_errors;
+    }
+    ++_counters.dns_messages;
+    d.app = AppProto::kDns;
+    if (!msg.is_response && !from_client && !(f.flags & kFlowRoleFromSyn)) {
+        swap_roles(f); // the sender of the query is the client
+        from_client = true;
+    }
+    DnsDetail& dns = d.dns;
+    if (dns.query.empty()) {
+        dns.query = msg.qname;
+        dns.qtype = msg.qtype;
+    }
+    if (!msg.is_response) {
+        dns.query_seen = true;
+        return false;
+    }
+    dns.response_seen = true;
+    dns.rcode = msg.rcode;
+    DnsResolution res;
+    res.client = f.client.ip;
+    res.ts_ns = ts_ns;
+    res.query = msg.qname;
+    for (std::size_t i = 0; i < msg.answer_count; ++i) {
+        const parsers::DnsAnswer& a = msg.answers[i];
+        if (a.type == kDnsTypeCname && !a.target.empty()) {
+            if (dns.cname_count < kMaxFlowCnames) {
+                dns.cnames[dns.cname_count++] = a.target;
+            }
+            if (res.cname_count < kMaxFlowCnames) {
+                res.cnames[res.cname_count++] = a.target;
+            }
+        } else if ((a.type == kDnsTypeA && a.addr_len == 4) || (a.type == kDnsTypeAaaa && a.addr_len == 16)) {
+            IpAddr ip;
+            std::memcpy(ip.bytes.data(), a.addr.data(), a.addr_len);
+            ip.version = a.addr_len == 4 ? 4 : 6;
+            if (dns.answer_count < kMaxFlowAnswers) {
+                dns.answers[dns.answer_count++] = ip;
+            }
+            res.address = ip;
+            _dns_cache.insert(res);
+        } else if ((a.type == kDnsTypeHttps || a.type == kDnsTypeSvcb) && a.svc_has_ech) {
+            dns.https_ech = true;
+        }
+    }
+    return true;
+}
+
+bool Worker::extract_quic(Flow& f, FlowDetail& d, Bytes datagram, bool from_client) noexcept {
+    if (f.quic == kNoIndex) {
+        const auto version = parsers::quic_packet_version(datagram);
+        if (!version.has_value()) {
+            return d.app == AppProto::kUnknown ? f.datagrams_inspected >= 2 : false;
+        }
+        d.app = AppProto::kQuic;
+        if (d.quic_version == 0 || !from_client) {
+            if (d.quic_version == 0) {
+                d.quic_version = *version;
+            }
+        }
+        if (!from_client || !parsers::looks_like_quic_initial(datagram)) {
+            return false;
+        }
+        if (_free_quic.empty()) {
+            ++_counters.quic_pool_exhausted;
+            return true;
+        }
+        f.quic = _free_quic.back();
+        _free_quic.pop_back();
+        _quic_states[f.quic]->reset();
+    }
+    if (!from_client) {
+        return false;
+    }
+    parsers::QuicFlowState& q = *_quic_states[f.quic];
+    const ParseStatus st = parsers::process_client_initial_datagram(*_quic_decryptor, datagram, q);
+    if (st == ParseStatus::kNeedMore) {
+        return false;
+    }
+    if (st != ParseStatus::kOk) {
+        ++_counters.quic_errors;
+        return true;
+    }
+    d.quic_version = q.version;
+    parsers::TlsClientHello ch;
+    const ParseStatus pst = parsers::parse_client_hello(q.client_hello(), ch);
+    if (pst == ParseStatus::kOk || (pst == ParseStatus::kMalformed && ch.has_sni)) {
+        copy_client_hello(d, ch, 'q');
+        ++_counters.quic_initials;
+    } else {
+        ++_counters.quic_errors;
+    }
+    return true;
+}
+
+void Worker::resolve_name(Flow& f, FlowDetail& d) noexcept {
+    const DnsResolution* r = _dns_cache.lookup(f.client.ip, f.server().ip, f.ts_first_ns);
+    if (r == nullptr) {
+        return;
+    }
+    d.resolved_query = r->query;
+    d.resolution_cname_count = r->cname_count;
+    for (std::size_t i = 0; i < r->cname_count; ++i) {
+        d.resolution_cnames[i] = r->cnames[i];
+    }
+    ++_counters.dns_resolutions;
+}
+
+} // namespace wt::pipeline

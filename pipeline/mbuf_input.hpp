@@ -1,0 +1,57 @@
+// The one place where DPDK mbufs become byte spans for the worker.
+//
+// Multi-segment mbufs are linearised into a per-input bounce buffer when they
+// fit, else counted and skipped (STYLE lesson 12: never read pkt_len bytes from
+// the first segment). Timestamps come from the standard Rx timestamp dynfield;
+// the link type from a per-port table (a live port is Ethernet; an offline
+// source stores each pcapng interface as its own "port").
+#pragma once
+
+#include "parsers/net/capture_file.hpp"
+#include "pipeline/worker.hpp"
+
+#include <array>
+#include <cstdint>
+
+struct rte_mbuf;
+
+namespace wt::pipeline {
+
+struct MbufInputCounters {
+    std::uint64_t multi_segment = 0;     // linearised
+    std::uint64_t multi_segment_drops = 0; // too large to linearise
+    std::uint64_t missing_timestamp = 0;
+};
+
+class MbufInput {
+public:
+    static constexpr std::size_t kMaxPorts = 64;
+
+    // Registers (or looks up) the Rx timestamp dynfield. Returns false with a
+    // reason when DPDK refuses.
+    bool init(const char** error) noexcept;
+
+    void set_link_type(std::uint16_t port, parsers::LinkType link) noexcept {
+        _link_by_port[port % kMaxPorts] = link;
+    }
+    void set_timestamp(rte_mbuf* m, std::uint64_t ts_ns) const noexcept;
+
+    // Runs the burst through the worker. Does not free the mbufs: the caller
+    // transmits them (inline) or frees them (tap, offline).
+    void process_burst(Worker& worker, rte_mbuf* const* pkts, std::uint16_t n, std::uint64_t fallback_ts_ns) noexcept;
+
+    [[nodiscard]] const MbufInputCounters& counters() const noexcept { return _counters; }
+
+private:
+    int _ts_offset = -1;
+    std::uint64_t _ts_flag = 0;
+    std::array<parsers::LinkType, kMaxPorts> _link_by_port = [] {
+        std::array<parsers::LinkType, kMaxPorts> a{};
+        a.fill(parsers::LinkType::kEthernet);
+        return a;
+    }();
+    MbufInputCounters _counters;
+    std::array<std::uint8_t, 65536> _bounce{};
+};
+
+} // namespace wt::pipeline

@@ -1,0 +1,488 @@
+#include "pipeline/worker.hpp"
+
+#include "parsers/quic/initial.hpp"
+#include "pipeline/classifier.hpp"
+#include "pipeline/known_endpoints.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace wt::pipeline {
+
+namespace {
+
+constexpr std::uint8_t kTcp = 6;
+constexpr std::uint8_t kUdp = 17;
+constexpr std::uint8_t kTcpFin = 0x01;
+constexpr std::uint8_t kTcpSyn = 0x02;
+constexpr std::uint8_t kTcpRst = 0x04;
+constexpr std::uint8_t kTcpAck = 0x10;
+
+IpAddr to_ip(const parsers::IpAddress& a) noexcept {
+    IpAddr ip;
+    std::memcpy(ip.bytes.data(), a.bytes.data(), 16);
+    ip.version = a.version;
+    return ip;
+}
+
+bool is_closed(const Flow& f) noexcept {
+    return (f.flags & kFlowRst) != 0 || ((f.flags & kFlowClientFin) && (f.flags & kFlowServerFin));
+}
+
+// Ports where the lower-numbered, well-known side is the server when no SYN tells us.
+bool is_service_port(std::uint16_t port) noexcept {
+    return port < 1024 || port == 1883 || port == 3478 || port == 5228 || port == 5223 || port == 5353 ||
+           port == 5355 || port == 8080 || port == 8443 || port == 8883 || port == 19302;
+}
+
+} // namespace
+
+Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, const ActionSchedule* actions,
+               FlowSink* sink)
+    : _config(config),
+      _classifier(classifier),
+      _actions(actions),
+      _sink(sink),
+      _table(config.max_flows + config.max_flows / 4),
+      _flows(config.max_flows),
+      _flow_used(config.max_flows, 0),
+      _details(config.detail_pool),
+      _streams(config.stream_pool),
+      _quic_decryptor(std::make_unique<parsers::QuicInitialDecryptor>()),
+      _scratch_buf(parsers::limits::kMaxClientHelloSize),
+      _dns_cache(config.dns_cache_entries),
+      _tally(classifier != nullptr ? classifier->service_count() : 0, config.tally) {
+    if (_classifier != nullptr) {
+        _scratch = std::make_unique<ClassifierScratch>(*_classifier);
+    }
+    _free_flows.reserve(config.max_flows);
+    for (std::size_t i = config.max_flows; i-- > 0;) {
+        _free_flows.push_back(static_cast<std::uint32_t>(i));
+    }
+    for (std::size_t i = config.detail_pool; i-- > 0;) {
+        _free_details.push_back(static_cast<std::uint32_t>(i));
+    }
+    for (std::size_t i = config.stream_pool; i-- > 0;) {
+        _free_streams.push_back(static_cast<std::uint32_t>(i));
+    }
+    _quic_states.reserve(config.quic_pool);
+    for (std::size_t i = 0; i < config.quic_pool; ++i) {
+        _quic_states.push_back(std::make_unique<parsers::QuicFlowState>());
+    }
+    for (std::size_t i = config.quic_pool; i-- > 0;) {
+        _free_quic.push_back(static_cast<std::uint32_t>(i));
+    }
+}
+
+Worker::~Worker() = default;
+
+FlowDetail* Worker::detail_of(Flow& f) noexcept {
+    return f.detail == kNoIndex ? nullptr : &_details[f.detail];
+}
+
+FlowDetail* Worker::ensure_detail(Flow& f) noexcept {
+    if (f.detail != kNoIndex) {
+        return &_details[f.detail];
+    }
+    if (_free_details.empty()) {
+        ++_counters.detail_pool_exhausted;
+        return nullptr;
+    }
+    f.detail = _free_details.back();
+    _free_details.pop_back();
+    FlowDetail& d = _details[f.detail];
+    d = FlowDetail{};
+    return &d;
+}
+
+StreamAssembler* Worker::ensure_stream(Flow& f, bool up) noexcept {
+    std::uint32_t& idx = up ? f.stream_up : f.stream_down;
+    if (idx != kNoIndex) {
+        return &_streams[idx];
+    }
+    if (_free_streams.empty()) {
+        ++_counters.stream_pool_exhausted;
+        return nullptr;
+    }
+    idx = _free_streams.back();
+    _free_streams.pop_back();
+    StreamAssembler& s = _streams[idx];
+    s.reset();
+    if (up && (f.flags & kFlowSynSeen)) {
+        s.set_base(f.isn_up + 1);
+    } else if (!up && (f.flags & kFlowSynAckSeen)) {
+        s.set_base(f.isn_down + 1);
+    }
+    return &s;
+}
+
+void Worker::release_resources(Flow& f) noexcept {
+    if (f.stream_up != kNoIndex) {
+        _free_streams.push_back(f.stream_up);
+        f.stream_up = kNoIndex;
+    }
+    if (f.stream_down != kNoIndex) {
+        _free_streams.push_back(f.stream_down);
+        f.stream_down = kNoIndex;
+    }
+    if (f.quic != kNoIndex) {
+        _free_quic.push_back(f.quic);
+        f.quic = kNoIndex;
+    }
+}
+
+void Worker::set_roles_on_create(Flow& f, const parsers::DecodedPacket& pkt) noexcept {
+    const Endpoint src{to_ip(pkt.src), pkt.src_port};
+    const Endpoint dst{to_ip(pkt.dst), pkt.dst_port};
+    if (pkt.l4_proto == kTcp && (pkt.tcp_flags & kTcpSyn)) {
+        // RFC 9293 section 3.5: the SYN without ACK opens; a SYN+ACK answers.
+        const bool syn_ack = (pkt.tcp_flags & kTcpAck) != 0;
+        f.client = syn_ack ? dst : src;
+        f.flags |= kFlowRoleFromSyn;
+        return;
+    }
+    // No handshake seen: the sender is the client unless it sends from a service
+    // port to an ephemeral one. Application evidence (ClientHello, DNS query,
+    // QUIC Initial) may still correct this.
+    if (is_service_port(pkt.src_port) && !is_service_port(pkt.dst_port)) {
+        f.client = dst;
+    } else {
+        f.client = src;
+    }
+}
+
+void Worker::swap_roles(Flow& f) noexcept {
+    f.client = f.server();
+    std::swap(f.pkts_up, f.pkts_down);
+    std::swap(f.bytes_up, f.bytes_down);
+    std::swap(f.stream_up, f.stream_down);
+    std::swap(f.isn_up, f.isn_down);
+    const std::uint16_t syn = f.flags & kFlowSynSeen;
+    const std::uint16_t synack = f.flags & kFlowSynAckSeen;
+    const std::uint16_t cfin = f.flags & kFlowClientFin;
+    const std::uint16_t sfin = f.flags & kFlowServerFin;
+    const std::uint16_t updone = f.flags & kFlowUpDone;
+    const std::uint16_t downdone = f.flags & kFlowDownDone;
+    f.flags &= static_cast<std::uint16_t>(~(kFlowSynSeen | kFlowSynAckSeen | kFlowClientFin | kFlowServerFin |
+                                             kFlowUpDone | kFlowDownDone));
+    f.flags |= (syn ? kFlowSynAckSeen : 0) | (synack ? kFlowSynSeen : 0) | (cfin ? kFlowServerFin : 0) |
+               (sfin ? kFlowClientFin : 0) | (updone ? kFlowDownDone : 0) | (downdone ? kFlowUpDone : 0);
+}
+
+std::uint32_t Worker::lookup_or_create(const parsers::DecodedPacket& pkt, std::uint64_t ts_ns,
+                                       bool& from_client) noexcept {
+    const Endpoint src{to_ip(pkt.src), pkt.src_port};
+    const Endpoint dst{to_ip(pkt.dst), pkt.dst_port};
+    bool src_is_lo = false;
+    const FlowKey key = FlowKey::make(src, dst, pkt.l4_proto, pkt.outer_vlan, src_is_lo);
+    const std::uint64_t hash = key.hash();
+    if (std::uint32_t* idx = _table.find_hashed(key, hash)) {
+        Flow& f = _flows[*idx];
+        const bool new_syn = pkt.l4_proto == kTcp && (pkt.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
+        if (!(new_syn && is_closed(f))) {
+            from_client = f.client == src;
+            return *idx;
+        }
+        end_flow(*idx); // the tuple is reused by a new connection
+    }
+    if (_free_flows.empty() || _table.full()) {
+        if (!evict_one(ts_ns)) {
+            ++_counters.flow_table_full;
+            return kNoIndex;
+        }
+    }
+    const std::uint32_t index = _free_flows.back();
+    bool inserted = false;
+    std::uint32_t* slot = _table.find_or_insert_hashed(key, hash, inserted);
+    if (slot == nullptr) {
+        ++_counters.flow_table_full;
+        return kNoIndex;
+    }
+    _free_flows.pop_back();
+    *slot = index;
+    _flow_used[index] = 1;
+    Flow& f = _flows[index];
+    f = Flow{};
+    f.key = key;
+    f.ts_first_ns = ts_ns;
+    f.ts_last_ns = ts_ns;
+    set_roles_on_create(f, pkt);
+    if (pkt.has_mac) {
+        std::memcpy(f.client_mac, f.client == src ? pkt.src_mac.data() : pkt.dst_mac.data(), 6);
+    }
+    if (_actions != nullptr) {
+        f.action = _actions->action_at(ts_ns);
+    }
+    // Name the flow from DNS now, while the answer that led here is surely in the cache.
+    if (_dns_cache.lookup(f.client.ip, f.server().ip, ts_ns) != nullptr) {
+        if (FlowDetail* d = ensure_detail(f)) {
+            resolve_name(f, *d);
+        }
+    }
+    ++_counters.flows_created;
+    from_client = f.client == src;
+    return index;
+}
+
+bool Worker::evict_one(std::uint64_t now_ns) noexcept {
+    // Clock sweep: prefer a flow past its timeout; after a full lap take the first
+    // closed flow, else whatever the hand points at. Counted as an eviction.
+    expire(now_ns, 256);
+    if (!_free_flows.empty() && !_table.full()) {
+        return true;
+    }
+    const std::size_t n = _flows.size();
+    for (std::size_t step = 0; step < n; ++step) {
+        const std::size_t i = (_clock_hand + step) % n;
+        if (_flow_used[i] && (is_closed(_flows[i]) || step + 1 == n || step >= 1024)) {
+            _clock_hand = (i + 1) % n;
+            ++_counters.flows_evicted;
+            end_flow(static_cast<std::uint32_t>(i));
+            return true;
+        }
+    }
+    return false;
+}
+
+void Worker::expire(std::uint64_t now_ns, std::size_t budget) noexcept {
+    const std::size_t n = _flows.size();
+    for (std::size_t k = 0; k < budget && k < n; ++k) {
+        const std::size_t i = _clock_hand;
+        _clock_hand = (_clock_hand + 1) % n;
+        if (!_flow_used[i]) {
+            continue;
+        }
+        const Flow& f = _flows[i];
+        std::uint64_t timeout = f.key.proto == kTcp ? _config.tcp_idle_ns : _config.udp_idle_ns;
+        if (is_closed(f)) {
+            timeout = std::min(timeout, _config.closed_linger_ns);
+        }
+        if (now_ns > f.ts_last_ns && now_ns - f.ts_last_ns > timeout) {
+            ++_counters.flows_idle_expired;
+            end_flow(static_cast<std::uint32_t>(i));
+        }
+    }
+}
+
+void Worker::flush_all() noexcept {
+    for (std::size_t i = 0; i < _flows.size(); ++i) {
+        if (_flow_used[i]) {
+            end_flow(static_cast<std::uint32_t>(i));
+        }
+    }
+}
+
+void Worker::end_flow(std::uint32_t index) noexcept {
+    Flow& f = _flows[index];
+    FlowDetail* d = detail_of(f);
+    finalize(f, d);
+    _tally.add_flow(f, d);
+    if (_sink != nullptr) {
+        std::string_view service;
+        if (_classifier != nullptr && f.service >= 0) {
+            service = _classifier->service_name(f.service);
+        }
+        _sink->on_flow_end(f, d, service);
+    }
+    release_resources(f);
+    if (f.detail != kNoIndex) {
+        _free_details.push_back(f.detail);
+        f.detail = kNoIndex;
+    }
+    _table.erase(f.key);
+    _flow_used[index] = 0;
+    _free_flows.push_back(index);
+    ++_counters.flows_ended;
+}
+
+void Worker::finalize(Flow& f, FlowDetail* d) noexcept {
+    if (d == nullptr) {
+        return;
+    }
+    // Issue #2 priority: SNI, then QUIC SNI, then HTTP Host, then (for DNS flows)
+    // the query, then what this client resolved the server address from.
+    if (!d->sni.empty()) {
+        d->name = d->sni;
+        d->name_source = d->app == AppProto::kQuic ? NameSource::kQuicSni : NameSource::kSni;
+    } else if (!d->http_host.empty()) {
+        d->name = d->http_host;
+        d->name_source = NameSource::kHttpHost;
+    } else if (d->app == AppProto::kDns && !d->dns.query.empty()) {
+        d->name = d->dns.query;
+        d->name_source = NameSource::kDnsQuery;
+    } else if (d->resolved_query.empty()) {
+        resolve_name(f, *d);
+    }
+    if (d->name.empty() && !d->resolved_query.empty()) {
+        d->name = d->resolved_query;
+        d->name_source = NameSource::kDnsResolution;
+    }
+    if (_scratch != nullptr && !d->name.empty()) {
+        f.service = _scratch->classify(d->name.view());
+    }
+    d->doh_endpoint = d->doh_endpoint || is_doh_endpoint(d->name.view());
+}
+
+void Worker::process_packet(parsers::LinkType link, parsers::Bytes frame, std::uint64_t ts_ns) noexcept {
+    ++_counters.packets;
+    _counters.bytes += frame.size();
+    _now_ns = ts_ns;
+    parsers::DecodedPacket pkt;
+    const parsers::DecodeStatus st = parsers::decode_packet(link, frame, pkt);
+    if (st == parsers::DecodeStatus::kNotIp) {
+        ++_counters.non_ip_packets;
+        return;
+    }
+    if (st != parsers::DecodeStatus::kOk) {
+        ++_counters.decode_errors;
+        ++_decode_drops[static_cast<std::size_t>(st)];
+        return;
+    }
+    ++_counters.ip_packets;
+    if (pkt.fragmented) {
+        ++_counters.fragments;
+        if (!pkt.first_fragment) {
+            ++_counters.non_first_fragments;
+        }
+    }
+    bool from_client = true;
+    const std::uint32_t index = lookup_or_create(pkt, ts_ns, from_client);
+    if (index == kNoIndex) {
+        return;
+    }
+    Flow& f = _flows[index];
+    f.ts_last_ns = std::max(f.ts_last_ns, ts_ns);
+    f.ts_first_ns = std::min(f.ts_first_ns, ts_ns);
+    if (from_client) {
+        ++f.pkts_up;
+        f.bytes_up += pkt.ip_bytes;
+    } else {
+        ++f.pkts_down;
+        f.bytes_down += pkt.ip_bytes;
+    }
+    if (pkt.l4_proto == kTcp && (!pkt.fragmented || pkt.first_fragment)) {
+        if (pkt.tcp_flags & kTcpSyn) {
+            if (pkt.tcp_flags & kTcpAck) {
+                if (!from_client && !(f.flags & kFlowSynAckSeen)) {
+                    f.isn_down = pkt.tcp_seq;
+                    f.flags |= kFlowSynAckSeen;
+                }
+            } else if (from_client && !(f.flags & kFlowSynSeen)) {
+                f.isn_up = pkt.tcp_seq;
+                f.flags |= kFlowSynSeen;
+            }
+        }
+        if (pkt.tcp_flags & kTcpFin) {
+            f.flags |= from_client ? kFlowClientFin : kFlowServerFin;
+        }
+        if (pkt.tcp_flags & kTcpRst) {
+            f.flags |= kFlowRst;
+        }
+        if (!pkt.l4_payload.empty() && !(f.flags & kFlowAppDone)) {
+            inspect_tcp(f, pkt, from_client);
+        }
+    } else if (pkt.l4_proto == kUdp && !pkt.l4_payload.empty() && !(f.flags & kFlowAppDone) &&
+               (!pkt.fragmented || pkt.first_fragment)) {
+        inspect_udp(f, pkt, from_client, ts_ns);
+    }
+}
+
+void Worker::inspect_tcp(Flow& f, const parsers::DecodedPacket& pkt, bool from_client) noexcept {
+    if (f.segments_inspected >= _config.max_inspected_segments) {
+        f.flags |= kFlowAppDone;
+        release_resources(f);
+        return;
+    }
+    ++f.segments_inspected;
+    const std::uint16_t done_flag = from_client ? kFlowUpDone : kFlowDownDone;
+    if (f.flags & done_flag) {
+        return;
+    }
+    FlowDetail* d = ensure_detail(f);
+    if (d == nullptr) {
+        f.flags |= kFlowAppDone;
+        return;
+    }
+    StreamAssembler* s = ensure_stream(f, from_client);
+    parsers::Bytes stream;
+    if (s != nullptr) {
+        if (!s->add(pkt.tcp_seq, pkt.l4_payload) && s->contiguous().empty()) {
+            return; // out of order: wait for the missing start
+        }
+        stream = s->contiguous();
+    } else {
+        stream = pkt.l4_payload; // no reassembly buffer: best effort on this segment
+    }
+    bool done = false;
+    if (from_client) {
+        bool client_side_app = true;
+        done = extract_client_stream(f, *d, stream, client_side_app);
+        if (!client_side_app && !(f.flags & kFlowRoleFromSyn)) {
+            // What we called the client sent a server's message: the roles were guessed wrong.
+            swap_roles(f);
+        }
+    } else {
+        // A ClientHello or request from the side we took for the server means the
+        // guess was wrong (we saw the server's packet first).
+        if (!(f.flags & kFlowRoleFromSyn) && d->app == AppProto::kUnknown) {
+            bool client_side_app = false;
+            done = extract_client_stream(f, *d, stream, client_side_app);
+            if (client_side_app) {
+                swap_roles(f);
+                f.flags |= kFlowRoleFromApp;
+            } else {
+                done = extract_server_stream(f, *d, stream);
+            }
+        } else {
+            done = extract_server_stream(f, *d, stream);
+        }
+    }
+    if (done || (s != nullptr && s->overflowed())) {
+        const bool now_up = (f.client.ip == to_ip(pkt.src) && f.client.port == pkt.src_port);
+        f.flags |= now_up ? kFlowUpDone : kFlowDownDone;
+        std::uint32_t& idx = now_up ? f.stream_up : f.stream_down;
+        if (idx != kNoIndex) {
+            _free_streams.push_back(idx);
+            idx = kNoIndex;
+        }
+    }
+    if ((f.flags & kFlowUpDone) && (f.flags & kFlowDownDone)) {
+        f.flags |= kFlowAppDone;
+        release_resources(f);
+    }
+}
+
+void Worker::inspect_udp(Flow& f, const parsers::DecodedPacket& pkt, bool from_client, std::uint64_t ts_ns) noexcept {
+    if (f.datagrams_inspected >= _config.max_inspected_datagrams) {
+        f.flags |= kFlowAppDone;
+        release_resources(f);
+        return;
+    }
+    ++f.datagrams_inspected;
+    FlowDetail* d = ensure_detail(f);
+    if (d == nullptr) {
+        f.flags |= kFlowAppDone;
+        return;
+    }
+    bool done = false;
+    if (d->app == AppProto::kUnknown || d->app == AppProto::kDns) {
+        if (is_dns_port(pkt.src_port) || is_dns_port(pkt.dst_port)) {
+            done = extract_dns(f, *d, pkt.l4_payload, false, from_client, ts_ns, nullptr);
+            if (d->app == AppProto::kDns) {
+                if (done) {
+                    f.flags |= kFlowAppDone;
+                }
+                return;
+            }
+        }
+    }
+    if (d->app == AppProto::kUnknown || d->app == AppProto::kQuic) {
+        done = extract_quic(f, *d, pkt.l4_payload, from_client);
+    }
+    if (done) {
+        f.flags |= kFlowAppDone;
+        release_resources(f);
+    }
+}
+
+} // namespace wt::pipeline

@@ -1,0 +1,139 @@
+// Worker: the run-to-completion path of one core.
+//
+//   packet -> decode (parsers/net) -> flow lookup/insert -> counters
+//          -> extraction (TLS / QUIC / DNS / HTTP, until the flow is named)
+//          -> at flow end: name resolution, classification, tally, sink
+//
+// Uses: the frame bytes, its link type and timestamp. Sets: nothing on the
+// packet (the live appliance forwards it untouched). Drops: nothing; every
+// packet that cannot be decoded is counted by reason in decode_drops().
+// Share-nothing: one Worker per core, and every table it writes is its own.
+// No allocation after construction; no locks; no exceptions; no syscalls.
+#pragma once
+
+#include "parsers/common/byte_reader.hpp"
+#include "parsers/net/packet.hpp"
+#include "pipeline/actions.hpp"
+#include "pipeline/counters.hpp"
+#include "pipeline/dns_cache.hpp"
+#include "pipeline/fixed_hash_map.hpp"
+#include "pipeline/flow.hpp"
+#include "pipeline/stream_assembler.hpp"
+#include "pipeline/tally.hpp"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace wt::parsers {
+class QuicInitialDecryptor;
+struct QuicFlowState;
+} // namespace wt::parsers
+
+namespace wt::pipeline {
+
+class ServiceClassifier;
+class ClassifierScratch;
+
+struct WorkerConfig {
+    std::size_t max_flows = 1u << 18;
+    std::size_t detail_pool = 1u << 15;
+    std::size_t stream_pool = 1024;
+    std::size_t quic_pool = 256;
+    std::size_t dns_cache_entries = 1u << 14;
+    std::uint64_t tcp_idle_ns = 600ull * 1000000000ull;
+    std::uint64_t udp_idle_ns = 180ull * 1000000000ull;
+    // After FIN from both sides or RST, later packets (the last ACK, retransmitted
+    // FINs) still belong to the flow for this long, unless a new SYN reuses the tuple.
+    std::uint64_t closed_linger_ns = 30ull * 1000000000ull;
+    // Payload inspection stops after this many segments / datagrams per flow.
+    std::uint8_t max_inspected_segments = 24;
+    std::uint8_t max_inspected_datagrams = 12;
+    TallyLimits tally;
+};
+
+// Receives every finished flow, after it was tallied. Offline: the --flows writer.
+class FlowSink {
+public:
+    virtual ~FlowSink() = default;
+    virtual void on_flow_end(const Flow& flow, const FlowDetail* detail, std::string_view service) = 0;
+};
+
+using DecodeDropCounts = std::array<std::uint64_t, static_cast<std::size_t>(parsers::DecodeStatus::kCount)>;
+
+class Worker {
+public:
+    Worker(const WorkerConfig& config, const ServiceClassifier* classifier, const ActionSchedule* actions,
+           FlowSink* sink);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    void process_packet(parsers::LinkType link, parsers::Bytes frame, std::uint64_t ts_ns) noexcept;
+    // Ends flows idle past their timeout; cheap enough to call once per burst
+    // (it examines a bounded slice of the table per call).
+    void expire(std::uint64_t now_ns, std::size_t budget = 64) noexcept;
+    // Ends every flow (end of input, shutdown).
+    void flush_all() noexcept;
+
+    [[nodiscard]] const WorkerCounters& counters() const noexcept { return _counters; }
+    [[nodiscard]] const DecodeDropCounts& decode_drops() const noexcept { return _decode_drops; }
+    [[nodiscard]] const CoreTally& tally() const noexcept { return _tally; }
+    [[nodiscard]] std::size_t active_flows() const noexcept { return _table.size(); }
+    [[nodiscard]] std::size_t flow_capacity() const noexcept { return _table.capacity(); }
+
+private:
+    struct Packet; // the decoded view handed between stages
+
+    std::uint32_t lookup_or_create(const parsers::DecodedPacket& pkt, std::uint64_t ts_ns, bool& from_client) noexcept;
+    void set_roles_on_create(Flow& f, const parsers::DecodedPacket& pkt) noexcept;
+    void swap_roles(Flow& f) noexcept;
+    void end_flow(std::uint32_t index) noexcept;
+    void finalize(Flow& f, FlowDetail* d) noexcept;
+    bool evict_one(std::uint64_t now_ns) noexcept;
+
+    FlowDetail* detail_of(Flow& f) noexcept;
+    FlowDetail* ensure_detail(Flow& f) noexcept;
+    StreamAssembler* ensure_stream(Flow& f, bool up) noexcept;
+    void release_resources(Flow& f) noexcept;
+
+    void inspect_tcp(Flow& f, const parsers::DecodedPacket& pkt, bool from_client) noexcept;
+    void inspect_udp(Flow& f, const parsers::DecodedPacket& pkt, bool from_client, std::uint64_t ts_ns) noexcept;
+    // Extraction steps (extract.cpp); each returns true when that direction is done.
+    bool extract_client_stream(Flow& f, FlowDetail& d, parsers::Bytes stream, bool& is_client_side_app) noexcept;
+    bool extract_server_stream(Flow& f, FlowDetail& d, parsers::Bytes stream) noexcept;
+    bool extract_dns(Flow& f, FlowDetail& d, parsers::Bytes message, bool tcp, bool from_client,
+                     std::uint64_t ts_ns, std::size_t* consumed) noexcept;
+    bool extract_quic(Flow& f, FlowDetail& d, parsers::Bytes datagram, bool from_client) noexcept;
+    void resolve_name(Flow& f, FlowDetail& d) noexcept;
+
+    WorkerConfig _config;
+    const ServiceClassifier* _classifier;
+    std::unique_ptr<ClassifierScratch> _scratch;
+    const ActionSchedule* _actions;
+    FlowSink* _sink;
+
+    FixedHashMap<FlowKey, std::uint32_t, FlowKeyHash> _table;
+    std::vector<Flow> _flows;
+    std::vector<std::uint32_t> _free_flows;
+    std::vector<std::uint8_t> _flow_used;
+    std::size_t _clock_hand = 0;
+
+    std::vector<FlowDetail> _details;
+    std::vector<std::uint32_t> _free_details;
+    std::vector<StreamAssembler> _streams;
+    std::vector<std::uint32_t> _free_streams;
+    std::vector<std::unique_ptr<parsers::QuicFlowState>> _quic_states;
+    std::vector<std::uint32_t> _free_quic;
+    std::unique_ptr<parsers::QuicInitialDecryptor> _quic_decryptor;
+    std::vector<std::uint8_t> _scratch_buf; // handshake messages spread over records
+
+    DnsCache _dns_cache;
+    CoreTally _tally;
+    WorkerCounters _counters;
+    DecodeDropCounts _decode_drops{};
+    std::uint64_t _now_ns = 0;
+};
+
+} // namespace wt::pipeline

@@ -1,0 +1,145 @@
+#include "pipeline/dns_cache.hpp"
+#include "pipeline/tally.hpp"
+
+#include <gtest/gtest.h>
+
+namespace wt::pipeline {
+namespace {
+
+IpAddr v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
+    IpAddr ip;
+    ip.bytes[0] = a;
+    ip.bytes[1] = b;
+    ip.bytes[2] = c;
+    ip.bytes[3] = d;
+    ip.version = 4;
+    return ip;
+}
+
+Flow make_flow(IpAddr client, IpAddr server, std::int32_t service, std::uint64_t up, std::uint64_t down) {
+    Flow f;
+    bool lo = false;
+    f.key = FlowKey::make({client, 40000}, {server, 443}, 6, 0, lo);
+    f.client = {client, 40000};
+    f.service = service;
+    f.bytes_up = up;
+    f.bytes_down = down;
+    f.pkts_up = 3;
+    f.pkts_down = 4;
+    f.ts_first_ns = 10;
+    f.ts_last_ns = 20;
+    return f;
+}
+
+TEST(Tally, MergeOfTwoCoresEqualsOneCoreWithEverything) {
+    TallyLimits limits;
+    CoreTally a(2, limits), b(2, limits), all(2, limits);
+    FlowDetail tls;
+    tls.app = AppProto::kTls;
+    tls.tls.client_hello_seen = true;
+    tls.tls.server_hello_seen = true;
+    tls.tls.negotiated_version = 0x0304;
+    tls.tls.cipher = 0x1301;
+    tls.tls.has_sni = true;
+    tls.name.assign("maps.googleapis.com");
+    tls.tls.alpn_count = 1;
+    tls.tls.alpn[0].assign("h2");
+    const Flow f1 = make_flow(v4(10, 0, 0, 1), v4(1, 2, 3, 4), 0, 100, 1000);
+    const Flow f2 = make_flow(v4(10, 0, 0, 2), v4(1, 2, 3, 4), 0, 200, 2000);
+    const Flow f3 = make_flow(v4(10, 0, 0, 1), v4(5, 6, 7, 8), -1, 7, 9);
+    a.add_flow(f1, &tls);
+    b.add_flow(f2, &tls);
+    b.add_flow(f3, nullptr);
+    all.add_flow(f1, &tls);
+    all.add_flow(f2, &tls);
+    all.add_flow(f3, nullptr);
+    const MergedTally split = merge_tallies({&a, &b});
+    const MergedTally one = merge_tallies({&all});
+    ASSERT_EQ(split.services.size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(split.services[i].stats.bytes_up, one.services[i].stats.bytes_up);
+        EXPECT_EQ(split.services[i].stats.bytes_down, one.services[i].stats.bytes_down);
+        EXPECT_EQ(split.services[i].stats.connections, one.services[i].stats.connections);
+        EXPECT_EQ(split.services[i].distinct_clients, one.services[i].distinct_clients);
+    }
+    const auto& svc = split.services[1];
+    EXPECT_EQ(svc.stats.connections, 2u);
+    EXPECT_EQ(svc.stats.bytes_up, 300u);
+    EXPECT_EQ(svc.stats.bytes_down, 3000u);
+    EXPECT_EQ(svc.distinct_clients, 2u);
+    EXPECT_EQ(svc.stats.tls_versions[static_cast<std::size_t>(TlsVersionSlot::kTls13)], 2u);
+    EXPECT_EQ(svc.stats.cipher_ids[0], 0x1301);
+    EXPECT_EQ(svc.stats.cipher_counts[0], 2u);
+    EXPECT_EQ(svc.stats.alpns[static_cast<std::size_t>(AlpnSlot::kH2)], 2u);
+    EXPECT_EQ(split.services[0].stats.connections, 1u) << "unclassified";
+    ASSERT_EQ(split.domains.size(), 1u);
+    EXPECT_EQ(split.domains[0].name, "maps.googleapis.com");
+    EXPECT_EQ(split.domains[0].m.distinct_clients, 2u);
+    EXPECT_EQ(split.total.distinct_clients, 2u);
+    EXPECT_EQ(split.total.stats.bytes_up, 307u);
+}
+
+TEST(Tally, ActionsTallyPerDomain) {
+    CoreTally t(1, TallyLimits{});
+    FlowDetail d;
+    d.name.assign("api.example");
+    Flow f = make_flow(v4(10, 0, 0, 1), v4(1, 1, 1, 1), 0, 10, 20);
+    f.action = 2;
+    t.add_flow(f, &d);
+    t.add_flow(f, &d);
+    const MergedTally m = merge_tallies({&t});
+    ASSERT_EQ(m.actions.size(), 1u);
+    EXPECT_EQ(m.actions[0].action, 2);
+    EXPECT_EQ(m.actions[0].connections, 2u);
+    EXPECT_EQ(m.actions[0].bytes_down, 40u);
+}
+
+TEST(Tally, FullTablesCountInsteadOfGrowing) {
+    TallyLimits tiny;
+    tiny.domains = 8;
+    tiny.client_domains = 8;
+    CoreTally t(0, tiny);
+    for (int i = 0; i < 50; ++i) {
+        FlowDetail d;
+        d.name.assign("host" + std::to_string(i) + ".example");
+        t.add_flow(make_flow(v4(10, 0, 0, 1), v4(1, 1, 1, 1), -1, 1, 1), &d);
+    }
+    EXPECT_GT(t.table_full_drops(), 0u);
+    EXPECT_LE(t.domains().size(), t.domains().capacity());
+    EXPECT_EQ(t.total().connections, 50u) << "totals never lose a flow";
+}
+
+TEST(DnsCache, LatestResolutionBeforeTheFlowWins) {
+    DnsCache cache(64);
+    DnsResolution r;
+    r.client = v4(10, 0, 0, 1);
+    r.address = v4(1, 2, 3, 4);
+    r.ts_ns = 100;
+    r.query.assign("a.example");
+    cache.insert(r);
+    const DnsResolution* hit = cache.lookup(r.client, r.address, 150);
+    ASSERT_NE(hit, nullptr);
+    EXPECT_EQ(hit->query.view(), "a.example");
+    EXPECT_EQ(cache.lookup(r.client, r.address, 50), nullptr) << "an answer after the flow started does not count";
+    EXPECT_EQ(cache.lookup(v4(10, 0, 0, 2), r.address, 150), nullptr) << "another client's lookup does not count";
+}
+
+TEST(DnsCache, FloodEvictsButNeverGrows) {
+    DnsCache cache(16);
+    for (std::uint32_t i = 0; i < 1000; ++i) {
+        DnsResolution r;
+        r.client = v4(10, 0, 0, 1);
+        r.address = v4(1, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i));
+        r.ts_ns = i + 1;
+        r.query.assign("flood.example");
+        cache.insert(r);
+    }
+    EXPECT_GT(cache.evictions(), 900u);
+    DnsResolution last;
+    last.client = v4(10, 0, 0, 1);
+    last.address = v4(1, 0, 3, 231); // i = 999
+    EXPECT_NE(cache.lookup(last.client, last.address, 5000), nullptr);
+}
+
+} // namespace
+} // namespace wt::pipeline
