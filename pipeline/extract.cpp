@@ -3,6 +3,7 @@
 // fills the flow's detail; it returns true when that direction needs no more.
 #include "parsers/dns/dns_message.hpp"
 #include "parsers/http/http_request.hpp"
+#include "parsers/quic/client_initial.hpp"
 #include "parsers/quic/initial.hpp"
 #include "parsers/tls/client_hello.hpp"
 #include "parsers/tls/handshake.hpp"
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace wt::pipeline {
 
@@ -27,6 +29,33 @@ constexpr std::uint16_t kDnsTypeCname = 5;
 constexpr std::uint16_t kDnsTypeAaaa = 28;
 constexpr std::uint16_t kDnsTypeSvcb = 64;
 constexpr std::uint16_t kDnsTypeHttps = 65;
+
+// The QUIC version a datagram announces, if it looks like QUIC at all: an IETF
+// long header (RFC 8999 section 5.1: the invariant form bit and 32-bit version)
+// with a version we know or version 0 (negotiation), or a gQUIC public header
+// carrying an ASCII "Q0xx" version after an 8-byte connection ID.
+std::optional<std::uint32_t> quic_version_of(Bytes d) noexcept {
+    if (d.size() < 7) {
+        return std::nullopt;
+    }
+    if (d[0] & 0x80) {
+        const std::uint32_t v = parsers::load_u32(d.data() + 1);
+        const bool grease = (v & 0x0f0f0f0fu) == 0x0a0a0a0au;
+        if (v == 0 || grease || parsers::quic_version_supported(v) || !parsers::quic_version_name(v).empty()) {
+            return v;
+        }
+        return std::nullopt;
+    }
+    // gQUIC public header: flags (0x01 version present, 0x08 8-byte CID), CID, version.
+    if ((d[0] & 0x09) == 0x09 && d.size() >= 13) {
+        const std::uint8_t* v = d.data() + 9;
+        const bool digits = v[1] >= '0' && v[1] <= '9' && v[2] >= '0' && v[2] <= '9' && v[3] >= '0' && v[3] <= '9';
+        if ((v[0] == 'Q' || v[0] == 'T') && digits) {
+            return parsers::load_u32(v);
+        }
+    }
+    return std::nullopt;
+}
 
 void copy_client_hello(FlowDetail& d, const parsers::TlsClientHello& ch, char transport) noexcept {
     TlsDetail& t = d.tls;
@@ -224,15 +253,13 @@ bool Worker::extract_dns(Flow& f, FlowDetail& d, Bytes message, bool tcp, bool f
 
 bool Worker::extract_quic(Flow& f, FlowDetail& d, Bytes datagram, bool from_client) noexcept {
     if (f.quic == kNoIndex) {
-        const auto version = parsers::quic_packet_version(datagram);
+        const auto version = quic_version_of(datagram);
         if (!version.has_value()) {
             return d.app == AppProto::kUnknown ? f.datagrams_inspected >= 2 : false;
         }
         d.app = AppProto::kQuic;
-        if (d.quic_version == 0 || !from_client) {
-            if (d.quic_version == 0) {
-                d.quic_version = *version;
-            }
+        if (from_client || d.quic_version == 0) {
+            d.quic_version = *version;
         }
         if (!from_client || !parsers::looks_like_quic_initial(datagram)) {
             return false;
@@ -257,9 +284,9 @@ bool Worker::extract_quic(Flow& f, FlowDetail& d, Bytes datagram, bool from_clie
         ++_counters.quic_errors;
         return true;
     }
-    d.quic_version = q.version;
+    d.quic_version = q.version();
     parsers::TlsClientHello ch;
-    const ParseStatus pst = parsers::parse_client_hello(q.client_hello(), ch);
+    const ParseStatus pst = parsers::parse_client_hello(q.crypto.contiguous(), ch);
     if (pst == ParseStatus::kOk || (pst == ParseStatus::kMalformed && ch.has_sni)) {
         copy_client_hello(d, ch, 'q');
         ++_counters.quic_initials;

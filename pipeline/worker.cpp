@@ -1,5 +1,6 @@
 #include "pipeline/worker.hpp"
 
+#include "parsers/quic/client_initial.hpp"
 #include "parsers/quic/initial.hpp"
 #include "pipeline/classifier.hpp"
 #include "pipeline/known_endpoints.hpp"

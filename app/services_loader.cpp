@@ -1,0 +1,36 @@
+#include "app/services_loader.hpp"
+
+#include "pipeline/classifier.hpp"
+#include "pipeline/services.hpp"
+
+namespace wt::app {
+
+LoadedServices::LoadedServices() = default;
+LoadedServices::~LoadedServices() = default;
+LoadedServices::LoadedServices(LoadedServices&&) noexcept = default;
+LoadedServices& LoadedServices::operator=(LoadedServices&&) noexcept = default;
+
+bool load_services(const std::string& path, LoadedServices& out, std::string& error) {
+    pipeline::ServicesResult loaded = path.empty() ? pipeline::load_default_services() : pipeline::load_services_file(path);
+    if (auto* e = std::get_if<pipeline::ServicesError>(&loaded)) {
+        error = e->format();
+        return false;
+    }
+    const auto& catalog = std::get<pipeline::ServiceCatalog>(loaded);
+    auto built = pipeline::ServiceClassifier::build(catalog);
+    if (auto* e = std::get_if<pipeline::ServicesError>(&built)) {
+        error = e->format();
+        return false;
+    }
+    out.classifier = std::make_unique<pipeline::ServiceClassifier>(std::move(std::get<pipeline::ServiceClassifier>(built)));
+    out.names.clear();
+    out.categories.clear();
+    for (std::size_t i = 0; i < out.classifier->service_count(); ++i) {
+        out.names.emplace_back(out.classifier->service_name(static_cast<std::int32_t>(i)));
+        out.categories.emplace_back(out.classifier->service_category(static_cast<std::int32_t>(i)));
+    }
+    out.origin = path.empty() ? "embedded default" : path;
+    return true;
+}
+
+} // namespace wt::app

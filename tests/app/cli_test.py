@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Black-box tests of `wiretally analyze`: outputs, exit codes and bad input.
+
+Usage: cli_test.py WIRETALLY SAMPLE_PCAP
+Every case runs the real binary (EAL with --no-huge, no NIC, no root needed).
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BIN = None
+SAMPLE = None
+
+FLOW_KEYS = {"ts_first", "ts_last", "proto", "client", "client_port", "server", "server_port", "vlan",
+             "pkts_up", "pkts_down", "bytes_up", "bytes_down", "app", "sni", "name", "name_source",
+             "service", "action"}
+
+
+def run(*args, timeout=60):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def pcap_header(linktype=1, snaplen=65535):
+    return struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snaplen, linktype)
+
+
+def pcap_record(data, ts=1700000000, orig=None):
+    return struct.pack("<IIII", ts, 0, len(data), orig if orig is not None else len(data)) + data
+
+
+def udp_dns_query_frame():
+    # Ethernet + IPv4 + UDP + DNS query for example.com A: a minimal valid packet.
+    dns = bytes.fromhex("123401000001000000000000076578616d706c6503636f6d0000010001")
+    udp = struct.pack("!HHHH", 40000, 53, 8 + len(dns), 0) + dns
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                     bytes([10, 0, 0, 1]), bytes([10, 0, 0, 53])) + udp
+    eth = bytes.fromhex("020000000002" "020000000001" "0800")
+    return eth + ip
+
+
+class BadInput(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, name, data):
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def assert_one_line_error(self, proc, path, code, fragment):
+        self.assertEqual(proc.returncode, code, proc.stderr)
+        lines = [l for l in proc.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, proc.stderr)
+        self.assertIn(path, lines[0])
+        self.assertIn(fragment, lines[0].lower())
+
+    def test_missing_file(self):
+        path = os.path.join(self.dir, "nope.pcap")
+        self.assert_one_line_error(run("analyze", path), path, 66, "no such file")
+
+    def test_empty_file(self):
+        path = self.write("empty.pcap", b"")
+        self.assert_one_line_error(run("analyze", path), path, 65, "empty")
+
+    def test_directory(self):
+        self.assert_one_line_error(run("analyze", self.dir), self.dir, 66, "directory")
+
+    def test_not_a_capture(self):
+        path = self.write("notes.txt", b"hello, this is not a capture file at all\n" * 10)
+        self.assert_one_line_error(run("analyze", path), path, 65, "not a pcap")
+
+    def test_truncated_file_header(self):
+        path = self.write("short.pcap", pcap_header()[:10])
+        self.assert_one_line_error(run("analyze", path), path, 65, "truncated")
+
+    def test_truncated_last_record_is_counted_and_the_rest_analysed(self):
+        frame = udp_dns_query_frame()
+        data = pcap_header() + pcap_record(frame) + pcap_record(frame, ts=1700000001)[:-5]
+        path = self.write("cut.pcap", data)
+        proc = run("analyze", path, "--format", "json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        report = json.loads(proc.stdout)
+        self.assertEqual(report["input"]["records"], 1)
+        self.assertEqual(report["input"]["truncated_records"], 1)
+        self.assertEqual(report["drops"].get("capture_truncated_records"), 1)
+        self.assertEqual(report["total"]["connections"], 1)
+
+    def test_corrupt_record_mid_file(self):
+        frame = udp_dns_query_frame()
+        bad = struct.pack("<IIII", 1700000001, 0, 0x7FFFFFFF, 0x7FFFFFFF) + b"\0" * 64
+        path = self.write("corrupt.pcap", pcap_header() + pcap_record(frame) + bad + pcap_record(frame))
+        proc = run("analyze", path, "--format", "json")
+        self.assertEqual(proc.returncode, 65, proc.stderr)
+        self.assertIn(path, proc.stderr)
+        report = json.loads(proc.stdout)  # the part before the damage is still reported
+        self.assertEqual(report["input"]["records"], 1)
+        self.assertIsNotNone(report["input"]["stopped_early"])
+
+    def test_malformed_packets_are_counted_by_reason(self):
+        good = udp_dns_query_frame()
+        short_ip = good[:14] + bytes([0x45]) + good[15:20]            # IPv4 cut inside its header
+        bad_ihl = good[:14] + bytes([0x43]) + good[15:]               # IHL 3 < 5
+        data = pcap_header() + pcap_record(good) + pcap_record(short_ip) + pcap_record(bad_ihl)
+        path = self.write("malformed.pcap", data)
+        proc = run("analyze", path, "--format", "json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        report = json.loads(proc.stdout)
+        self.assertEqual(report["counters"]["decode_errors"], 2)
+        self.assertEqual(sum(report["drops"].values()), 2, report["drops"])
+
+    def test_bad_services_file_names_file_and_line(self):
+        path = self.write("services.toml", b'[[service]]\nname = "x"\npatterns = ["ok.example", "bad domain!"]\n')
+        proc = run("analyze", SAMPLE, "--services", path)
+        self.assertEqual(proc.returncode, 78, proc.stderr)
+        self.assertRegex(proc.stderr, r"services\.toml:\d+:")
+
+    def test_bad_marks_file_names_file_and_line(self):
+        path = self.write("marks.csv", b"1700000000,ok\nyesterday,bad\n")
+        proc = run("analyze", SAMPLE, "--marks", path)
+        self.assertEqual(proc.returncode, 78, proc.stderr)
+        self.assertIn(path + ":2:", proc.stderr)
+
+    def test_usage_errors(self):
+        self.assertEqual(run("analyze").returncode, 64)
+        self.assertEqual(run("analyze", SAMPLE, "--format", "xml").returncode, 64)
+        self.assertEqual(run("analyze", SAMPLE, "--marks", "a", "--marks-every", "30s:A").returncode, 64)
+        self.assertEqual(run("frobnicate").returncode, 64)
+
+
+class Outputs(unittest.TestCase):
+    def test_help_is_complete(self):
+        proc = run("analyze", "--help")
+        self.assertEqual(proc.returncode, 0)
+        for opt in ("--services", "--marks", "--marks-every", "--format", "--flows", "--top", "--max-flows"):
+            self.assertIn(opt, proc.stdout)
+        self.assertIn("Exit codes", run("--help").stdout)
+
+    def test_table_fits_100_columns(self):
+        proc = run("analyze", SAMPLE)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("SERVICE", proc.stdout)
+        for line in proc.stdout.splitlines():
+            self.assertLessEqual(len(line), 100, line)
+
+    def test_json_is_one_document(self):
+        proc = run("analyze", SAMPLE, "--format", "json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        report = json.loads(proc.stdout)
+        for key in ("input", "total", "services", "domains", "clients", "actions", "counters", "drops"):
+            self.assertIn(key, report)
+        self.assertGreater(report["total"]["connections"], 0)
+
+    def test_csv_is_one_table(self):
+        proc = run("analyze", SAMPLE, "--format", "csv")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = proc.stdout.strip().splitlines()
+        self.assertTrue(rows[0].startswith("service,connections"))
+        width = rows[0].count(",")
+        self.assertGreater(len(rows), 1)
+        for r in rows[1:]:
+            self.assertEqual(r.count(","), width, r)
+
+    def test_flows_jsonl_has_the_documented_keys(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "flows.jsonl")
+            proc = run("analyze", SAMPLE, "--flows", out, "--format", "json")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            report = json.loads(proc.stdout)
+            with open(out) as f:
+                flows = [json.loads(l) for l in f]
+            self.assertEqual(len(flows), report["total"]["connections"])
+            for fl in flows:
+                self.assertTrue(FLOW_KEYS <= fl.keys(), FLOW_KEYS - fl.keys())
+            self.assertEqual(sum(f["bytes_up"] + f["bytes_down"] for f in flows),
+                             report["total"]["bytes_up"] + report["total"]["bytes_down"])
+
+    def test_unwritable_flows_file(self):
+        proc = run("analyze", SAMPLE, "--flows", "/nonexistent-dir/flows.jsonl")
+        self.assertEqual(proc.returncode, 73)
+
+
+if __name__ == "__main__":
+    BIN, SAMPLE = sys.argv[1], sys.argv[2]
+    unittest.main(argv=[sys.argv[0], "-v"])
