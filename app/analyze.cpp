@@ -10,6 +10,7 @@
 #include "pipeline/mbuf_input.hpp"
 #include "pipeline/worker.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -142,8 +143,18 @@ int run_analyze(const AnalyzeOptions& options) {
         return kExitSoftware;
     }
 
+    // A capture cannot hold more flows than records (each at least a 16-byte record
+    // header and a 40-byte frame), so small files get small tables: zeroing a
+    // million-flow table would cost more than analysing them.
     pipeline::WorkerConfig config;
-    config.max_flows = options.max_flows;
+    const std::size_t record_bound = file.bytes().size() / 56 + 64;
+    config.max_flows = std::clamp<std::size_t>(record_bound, 1024, options.max_flows);
+    config.detail_pool = std::min<std::size_t>(config.max_flows, 1u << 15);
+    config.dns_cache_entries = std::min<std::size_t>(config.max_flows, 1u << 14);
+    config.tally.domains = std::min<std::size_t>(config.max_flows, config.tally.domains);
+    config.tally.client_services = std::min<std::size_t>(config.max_flows, config.tally.client_services);
+    config.tally.client_domains = std::min<std::size_t>(config.max_flows, config.tally.client_domains);
+    config.tally.action_domains = std::min<std::size_t>(config.max_flows, config.tally.action_domains);
     auto worker = std::make_unique<pipeline::Worker>(config, services.classifier.get(), actions.get(), flow_writer.get());
 
     Report report;

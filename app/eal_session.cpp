@@ -23,7 +23,7 @@ bool EalSession::start(const std::vector<std::string>& extra_args, std::string& 
         "--no-pci",
         "--no-shconf",
         "--no-telemetry",
-        "-m", "512",
+        "-m", "64",
         "-l", "0",
         "--log-level=*:warning",
         "--log-level=lib.eal:error",

@@ -80,60 +80,62 @@ void copy_client_hello(FlowDetail& d, const parsers::TlsClientHello& ch, char tr
 
 } // namespace
 
-bool Worker::extract_client_stream(Flow& f, FlowDetail& d, Bytes stream, bool& is_client_side_app) noexcept {
+Worker::StreamVerdict Worker::extract_client_stream(Flow& f, FlowDetail& d, Bytes stream,
+                                                   bool& is_client_side_app) noexcept {
     is_client_side_app = false;
     if (stream.empty()) {
-        return false;
+        return StreamVerdict::kNeedMore;
     }
-    const bool dns_port = is_dns_port(f.key.lo.port) || is_dns_port(f.key.hi.port);
     if (stream[0] == 0x16) {
         Bytes message;
         const ParseStatus st = parsers::tls_first_handshake(stream, kTlsClientHelloType, _scratch_buf, message);
         if (st == ParseStatus::kNeedMore) {
             is_client_side_app = true;
-            return false;
+            return StreamVerdict::kNeedMore;
         }
         if (st == ParseStatus::kOk) {
             parsers::TlsClientHello ch;
             const ParseStatus pst = parsers::parse_client_hello(message, ch);
             if (pst == ParseStatus::kOk || (pst == ParseStatus::kMalformed && ch.has_sni)) {
                 is_client_side_app = true;
-                const std::uint16_t server_port = f.server().port;
-                d.app = server_port == kDotPort ? AppProto::kDot : AppProto::kTls;
+                d.app = f.server().port == kDotPort ? AppProto::kDot : AppProto::kTls;
                 copy_client_hello(d, ch, 't');
                 ++_counters.tls_client_hellos;
                 if (message.data() < stream.data() || message.data() >= stream.data() + stream.size() ||
                     f.segments_inspected > 1) {
                     ++_counters.tls_multi_segment;
                 }
-                return true;
+                return StreamVerdict::kDone;
             }
             ++_counters.tls_errors;
-            return true;
+            return StreamVerdict::kDone;
         }
         if (st != ParseStatus::kUnsupported) {
             ++_counters.tls_errors;
-            return true;
+            return StreamVerdict::kDone;
         }
-        // Not a ClientHello: maybe the server's half; let the caller decide.
-        return true;
+        return StreamVerdict::kUnknown; // a handshake, but not a ClientHello: maybe the server's half
     }
-    if (dns_port) {
+    if (is_dns_port(f.key.lo.port) || is_dns_port(f.key.hi.port)) {
         parsers::DnsMessage msg;
         std::size_t consumed = 0;
         const ParseStatus st = parsers::parse_dns_tcp_message(stream, msg, consumed);
         if (st == ParseStatus::kNeedMore) {
             is_client_side_app = true;
-            return false;
+            return StreamVerdict::kNeedMore;
+        }
+        if (!msg.question_ok) {
+            return StreamVerdict::kUnknown;
         }
         is_client_side_app = !msg.is_response;
-        return extract_dns(f, d, stream, true, is_client_side_app, f.ts_last_ns, nullptr);
+        return extract_dns(f, d, stream, true, is_client_side_app, f.ts_last_ns, nullptr) ? StreamVerdict::kDone
+                                                                                           : StreamVerdict::kNeedMore;
     }
     parsers::HttpRequest req;
     const ParseStatus st = parsers::parse_http_request(stream, req);
     if (st == ParseStatus::kNeedMore) {
         is_client_side_app = true;
-        return false;
+        return StreamVerdict::kNeedMore;
     }
     if (st == ParseStatus::kOk) {
         is_client_side_app = true;
@@ -142,21 +144,23 @@ bool Worker::extract_client_stream(Flow& f, FlowDetail& d, Bytes stream, bool& i
             d.http_host = req.host;
         }
         ++_counters.http_requests;
-        return true;
+        return StreamVerdict::kDone;
     }
-    return true;
+    return StreamVerdict::kUnknown;
 }
 
-bool Worker::extract_server_stream(Flow& f, FlowDetail& d, Bytes stream) noexcept {
-    (void)f;
+Worker::StreamVerdict Worker::extract_server_stream(Flow& f, FlowDetail& d, Bytes stream) noexcept {
     if (stream.empty()) {
-        return false;
+        return StreamVerdict::kNeedMore;
     }
-    if (d.app == AppProto::kTls || d.app == AppProto::kDot || (d.app == AppProto::kUnknown && stream[0] == 0x16)) {
+    // A server may send a warning alert (e.g. unrecognized_name) before its
+    // ServerHello; tls_first_handshake() steps over such records.
+    const bool tls_flow = d.app == AppProto::kTls || d.app == AppProto::kDot;
+    if (tls_flow || (d.app == AppProto::kUnknown && stream[0] == 0x16)) {
         Bytes message;
         const ParseStatus st = parsers::tls_first_handshake(stream, kTlsServerHelloType, _scratch_buf, message);
         if (st == ParseStatus::kNeedMore) {
-            return false;
+            return StreamVerdict::kNeedMore;
         }
         if (st == ParseStatus::kOk) {
             parsers::TlsServerHello sh;
@@ -172,16 +176,23 @@ bool Worker::extract_server_stream(Flow& f, FlowDetail& d, Bytes stream) noexcep
                     d.app = f.server().port == kDotPort ? AppProto::kDot : AppProto::kTls;
                 }
                 ++_counters.tls_server_hellos;
-                return true;
+                return StreamVerdict::kDone;
             }
         }
+        if (st == ParseStatus::kUnsupported) {
+            return StreamVerdict::kUnknown;
+        }
         ++_counters.tls_errors;
-        return true;
+        return StreamVerdict::kDone;
     }
     if (d.app == AppProto::kDns) {
-        return extract_dns(f, d, stream, true, false, f.ts_last_ns, nullptr);
+        return extract_dns(f, d, stream, true, false, f.ts_last_ns, nullptr) ? StreamVerdict::kDone
+                                                                              : StreamVerdict::kNeedMore;
     }
-    return true;
+    if (d.app == AppProto::kHttp) {
+        return StreamVerdict::kDone; // nothing to take from the response
+    }
+    return StreamVerdict::kUnknown;
 }
 
 bool Worker::extract_dns(Flow& f, FlowDetail& d, Bytes message, bool tcp, bool from_client, std::uint64_t ts_ns,
@@ -211,14 +222,19 @@ bool Worker::extract_dns(Flow& f, FlowDetail& d, Bytes message, bool tcp, bool f
         swap_roles(f); // the sender of the query is the client
         from_client = true;
     }
+    // A flow can carry several transactions (resolvers reuse a source port). It is
+    // named after the question of the first response, else of the latest query.
     DnsDetail& dns = d.dns;
-    if (dns.query.empty()) {
+    if (!dns.response_seen) {
         dns.query = msg.qname;
         dns.qtype = msg.qtype;
     }
     if (!msg.is_response) {
         dns.query_seen = true;
         return false;
+    }
+    if (dns.response_seen) {
+        return true;
     }
     dns.response_seen = true;
     dns.rcode = msg.rcode;

@@ -171,6 +171,8 @@ enum FlowFlags : std::uint16_t {
     kFlowSynAckSeen = 1u << 9,
     kFlowUpDone = 1u << 10,   // client direction needs no more inspection
     kFlowDownDone = 1u << 11, // server direction needs no more inspection
+    kFlowUpUnknown = 1u << 12,   // client stream unrecognised: wait for a segment that starts a TLS record
+    kFlowDownUnknown = 1u << 13, // the same for the server stream (STARTTLS, garbage before the hello)
 };
 
 // The per-flow record every packet touches. Direction "up" is client -> server.

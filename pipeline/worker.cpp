@@ -36,6 +36,13 @@ bool is_service_port(std::uint16_t port) noexcept {
            port == 5355 || port == 8080 || port == 8443 || port == 8883 || port == 19302;
 }
 
+// RFC 8446 section 5.1: a handshake record header (type 22, legacy version 3.x,
+// a plausible length). Used to find where TLS starts after a plaintext preamble.
+bool starts_tls_handshake_record(parsers::Bytes p) noexcept {
+    return p.size() >= 6 && p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04 && (p[5] == 1 || p[5] == 2) &&
+           parsers::load_u16(p.data() + 3) != 0 && parsers::load_u16(p.data() + 3) <= 16384 + 2048;
+}
+
 } // namespace
 
 Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, const ActionSchedule* actions,
@@ -164,10 +171,13 @@ void Worker::swap_roles(Flow& f) noexcept {
     const std::uint16_t sfin = f.flags & kFlowServerFin;
     const std::uint16_t updone = f.flags & kFlowUpDone;
     const std::uint16_t downdone = f.flags & kFlowDownDone;
+    const std::uint16_t upunknown = f.flags & kFlowUpUnknown;
+    const std::uint16_t downunknown = f.flags & kFlowDownUnknown;
     f.flags &= static_cast<std::uint16_t>(~(kFlowSynSeen | kFlowSynAckSeen | kFlowClientFin | kFlowServerFin |
-                                             kFlowUpDone | kFlowDownDone));
+                                             kFlowUpDone | kFlowDownDone | kFlowUpUnknown | kFlowDownUnknown));
     f.flags |= (syn ? kFlowSynAckSeen : 0) | (synack ? kFlowSynSeen : 0) | (cfin ? kFlowServerFin : 0) |
-               (sfin ? kFlowClientFin : 0) | (updone ? kFlowDownDone : 0) | (downdone ? kFlowUpDone : 0);
+               (sfin ? kFlowClientFin : 0) | (updone ? kFlowDownDone : 0) | (downdone ? kFlowUpDone : 0) |
+               (upunknown ? kFlowDownUnknown : 0) | (downunknown ? kFlowUpUnknown : 0);
 }
 
 std::uint32_t Worker::lookup_or_create(const parsers::DecodedPacket& pkt, std::uint64_t ts_ns,
@@ -175,7 +185,8 @@ std::uint32_t Worker::lookup_or_create(const parsers::DecodedPacket& pkt, std::u
     const Endpoint src{to_ip(pkt.src), pkt.src_port};
     const Endpoint dst{to_ip(pkt.dst), pkt.dst_port};
     bool src_is_lo = false;
-    const FlowKey key = FlowKey::make(src, dst, pkt.l4_proto, pkt.outer_vlan, src_is_lo);
+    // QinQ: the innermost tag names the customer network the flow belongs to.
+    const FlowKey key = FlowKey::make(src, dst, pkt.l4_proto, pkt.inner_vlan, src_is_lo);
     const std::uint64_t hash = key.hash();
     if (std::uint32_t* idx = _table.find_hashed(key, hash)) {
         Flow& f = _flows[*idx];
@@ -395,8 +406,7 @@ void Worker::inspect_tcp(Flow& f, const parsers::DecodedPacket& pkt, bool from_c
         return;
     }
     ++f.segments_inspected;
-    const std::uint16_t done_flag = from_client ? kFlowUpDone : kFlowDownDone;
-    if (f.flags & done_flag) {
+    if (f.flags & (from_client ? kFlowUpDone : kFlowDownDone)) {
         return;
     }
     FlowDetail* d = ensure_detail(f);
@@ -404,7 +414,21 @@ void Worker::inspect_tcp(Flow& f, const parsers::DecodedPacket& pkt, bool from_c
         f.flags |= kFlowAppDone;
         return;
     }
+    const std::uint16_t unknown_flag = from_client ? kFlowUpUnknown : kFlowDownUnknown;
     StreamAssembler* s = ensure_stream(f, from_client);
+    if (f.flags & unknown_flag) {
+        // The stream began with something we don't parse (a STARTTLS preamble, a stray
+        // payload on an ACK). TLS may still start at a later segment: resynchronise on
+        // the first segment that opens a handshake record.
+        if (!starts_tls_handshake_record(pkt.l4_payload)) {
+            return;
+        }
+        f.flags &= static_cast<std::uint16_t>(~unknown_flag);
+        if (s != nullptr) {
+            s->reset();
+            s->set_base(pkt.tcp_seq);
+        }
+    }
     parsers::Bytes stream;
     if (s != nullptr) {
         if (!s->add(pkt.tcp_seq, pkt.l4_payload) && s->contiguous().empty()) {
@@ -414,34 +438,35 @@ void Worker::inspect_tcp(Flow& f, const parsers::DecodedPacket& pkt, bool from_c
     } else {
         stream = pkt.l4_payload; // no reassembly buffer: best effort on this segment
     }
-    bool done = false;
+    StreamVerdict verdict = StreamVerdict::kUnknown;
+    bool up = from_client;
     if (from_client) {
         bool client_side_app = true;
-        done = extract_client_stream(f, *d, stream, client_side_app);
-        if (!client_side_app && !(f.flags & kFlowRoleFromSyn)) {
-            // What we called the client sent a server's message: the roles were guessed wrong.
-            swap_roles(f);
+        verdict = extract_client_stream(f, *d, stream, client_side_app);
+        if (!client_side_app && verdict != StreamVerdict::kUnknown && !(f.flags & kFlowRoleFromSyn)) {
+            swap_roles(f); // what we called the client sent a server's message
+            up = false;
         }
-    } else {
+    } else if (!(f.flags & kFlowRoleFromSyn) && d->app == AppProto::kUnknown) {
         // A ClientHello or request from the side we took for the server means the
         // guess was wrong (we saw the server's packet first).
-        if (!(f.flags & kFlowRoleFromSyn) && d->app == AppProto::kUnknown) {
-            bool client_side_app = false;
-            done = extract_client_stream(f, *d, stream, client_side_app);
-            if (client_side_app) {
-                swap_roles(f);
-                f.flags |= kFlowRoleFromApp;
-            } else {
-                done = extract_server_stream(f, *d, stream);
-            }
-        } else {
-            done = extract_server_stream(f, *d, stream);
+        bool client_side_app = false;
+        verdict = extract_client_stream(f, *d, stream, client_side_app);
+        if (client_side_app) {
+            swap_roles(f);
+            f.flags |= kFlowRoleFromApp;
+            up = true;
+        } else if (verdict != StreamVerdict::kNeedMore) {
+            verdict = extract_server_stream(f, *d, stream);
         }
+    } else {
+        verdict = extract_server_stream(f, *d, stream);
     }
-    if (done || (s != nullptr && s->overflowed())) {
-        const bool now_up = (f.client.ip == to_ip(pkt.src) && f.client.port == pkt.src_port);
-        f.flags |= now_up ? kFlowUpDone : kFlowDownDone;
-        std::uint32_t& idx = now_up ? f.stream_up : f.stream_down;
+    std::uint32_t& idx = up ? f.stream_up : f.stream_down;
+    if (verdict == StreamVerdict::kUnknown) {
+        f.flags |= up ? kFlowUpUnknown : kFlowDownUnknown;
+    } else if (verdict == StreamVerdict::kDone || (s != nullptr && s->overflowed())) {
+        f.flags |= up ? kFlowUpDone : kFlowDownDone;
         if (idx != kNoIndex) {
             _free_streams.push_back(idx);
             idx = kNoIndex;

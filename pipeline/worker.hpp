@@ -100,9 +100,15 @@ private:
 
     void inspect_tcp(Flow& f, const parsers::DecodedPacket& pkt, bool from_client) noexcept;
     void inspect_udp(Flow& f, const parsers::DecodedPacket& pkt, bool from_client, std::uint64_t ts_ns) noexcept;
-    // Extraction steps (extract.cpp); each returns true when that direction is done.
-    bool extract_client_stream(Flow& f, FlowDetail& d, parsers::Bytes stream, bool& is_client_side_app) noexcept;
-    bool extract_server_stream(Flow& f, FlowDetail& d, parsers::Bytes stream) noexcept;
+    // What a look at the beginning of one TCP direction concluded.
+    enum class StreamVerdict : std::uint8_t {
+        kNeedMore, ///< a valid prefix of something we parse: wait for more bytes
+        kDone,     ///< extracted (or failed for good): this direction needs nothing more
+        kUnknown,  ///< not a protocol we parse from here (maybe STARTTLS later)
+    };
+    // Extraction steps (extract.cpp).
+    StreamVerdict extract_client_stream(Flow& f, FlowDetail& d, parsers::Bytes stream, bool& is_client_side_app) noexcept;
+    StreamVerdict extract_server_stream(Flow& f, FlowDetail& d, parsers::Bytes stream) noexcept;
     bool extract_dns(Flow& f, FlowDetail& d, parsers::Bytes message, bool tcp, bool from_client,
                      std::uint64_t ts_ns, std::size_t* consumed) noexcept;
     bool extract_quic(Flow& f, FlowDetail& d, parsers::Bytes datagram, bool from_client) noexcept;

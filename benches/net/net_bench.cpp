@@ -1,0 +1,159 @@
+// decode_packet ns/packet on recorded frames, and CaptureReader records/s over
+// in-memory pcap / pcapng files built from the same frames. Results are checked
+// inside the loop (a wrong decode stops the benchmark with an error).
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "parsers/net/capture_file.hpp"
+#include "parsers/net/packet.hpp"
+#include "tests/parsers/net/vectors.hpp"
+
+namespace {
+
+using namespace wt::parsers;
+using namespace wt::test::net;
+
+void decode_bench(benchmark::State& state, LinkType link, Bytes frame, std::uint16_t dst_port) {
+    DecodedPacket p;
+    for (auto _ : state) {
+        const DecodeStatus s = decode_packet(link, frame, p);
+        if (s != DecodeStatus::kOk || p.dst_port != dst_port) [[unlikely]] {
+            state.SkipWithError("unexpected decode result");
+            break;
+        }
+        benchmark::DoNotOptimize(p);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * frame.size()));
+}
+
+void BM_DecodeTcp4Data(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kTcp4Get, 8080); }
+void BM_DecodeTcp6Data(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kTcp6Get, 8080); }
+void BM_DecodeVlanUdp(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kVlan4Udp, 5353); }
+void BM_DecodeQinQUdp(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kQinQ88a8, 5353); }
+void BM_DecodeIpv6ExtUdp(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kExt6Udp, 5353); }
+void BM_DecodeTunnel4in6(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kTunnel4in6, 53); }
+void BM_DecodeSll2Tcp(benchmark::State& state) { decode_bench(state, LinkType::kLinuxSll2, kSll2TcpSyn, 8080); }
+
+BENCHMARK(BM_DecodeTcp4Data);
+BENCHMARK(BM_DecodeTcp6Data);
+BENCHMARK(BM_DecodeVlanUdp);
+BENCHMARK(BM_DecodeQinQUdp);
+BENCHMARK(BM_DecodeIpv6ExtUdp);
+BENCHMARK(BM_DecodeTunnel4in6);
+BENCHMARK(BM_DecodeSll2Tcp);
+
+void put32le(std::vector<std::uint8_t>& b, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) {
+        b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    }
+}
+void put16le(std::vector<std::uint8_t>& b, std::uint16_t v) {
+    b.push_back(static_cast<std::uint8_t>(v));
+    b.push_back(static_cast<std::uint8_t>(v >> 8));
+}
+
+constexpr std::size_t kRecords = 4096;
+const Bytes kMix[] = {kTcp4Syn, kTcp4Get, kUdp4, kTcp6Get, kVlan4Udp, kFrag4First};
+
+// pcap-savefile(5), little-endian microseconds.
+std::vector<std::uint8_t> make_pcap() {
+    std::vector<std::uint8_t> b;
+    put32le(b, 0xa1b2c3d4);
+    put16le(b, 2);
+    put16le(b, 4);
+    put32le(b, 0);
+    put32le(b, 0);
+    put32le(b, 262144);
+    put32le(b, 1);
+    for (std::size_t i = 0; i < kRecords; ++i) {
+        const Bytes f = kMix[i % std::size(kMix)];
+        put32le(b, 1'800'000'000 + static_cast<std::uint32_t>(i));
+        put32le(b, static_cast<std::uint32_t>(i % 1'000'000));
+        put32le(b, static_cast<std::uint32_t>(f.size()));
+        put32le(b, static_cast<std::uint32_t>(f.size()));
+        b.insert(b.end(), f.begin(), f.end());
+    }
+    return b;
+}
+
+// draft-ietf-opsawg-pcapng: SHB, one Ethernet IDB, EPBs.
+std::vector<std::uint8_t> make_pcapng() {
+    std::vector<std::uint8_t> b;
+    put32le(b, 0x0a0d0d0a);
+    put32le(b, 28);
+    put32le(b, 0x1a2b3c4d);
+    put16le(b, 1);
+    put16le(b, 0);
+    put32le(b, 0xffffffff);
+    put32le(b, 0xffffffff);
+    put32le(b, 28);
+    put32le(b, 1);
+    put32le(b, 20);
+    put16le(b, 1);
+    put16le(b, 0);
+    put32le(b, 262144);
+    put32le(b, 20);
+    for (std::size_t i = 0; i < kRecords; ++i) {
+        const Bytes f = kMix[i % std::size(kMix)];
+        const std::uint32_t padded = static_cast<std::uint32_t>((f.size() + 3) & ~std::size_t{3});
+        put32le(b, 6);
+        put32le(b, 32 + padded);
+        put32le(b, 0);
+        put32le(b, 0x00064000);
+        put32le(b, static_cast<std::uint32_t>(i));
+        put32le(b, static_cast<std::uint32_t>(f.size()));
+        put32le(b, static_cast<std::uint32_t>(f.size()));
+        b.insert(b.end(), f.begin(), f.end());
+        b.insert(b.end(), padded - f.size(), 0);
+        put32le(b, 32 + padded);
+    }
+    return b;
+}
+
+void reader_bench(benchmark::State& state, const std::vector<std::uint8_t>& file, bool decode) {
+    std::uint64_t records = 0;
+    for (auto _ : state) {
+        CaptureReader r = CaptureReader::open(file);
+        CaptureRecord rec;
+        DecodedPacket p;
+        std::size_t n = 0;
+        while (r.next(rec) == CaptureStatus::kOk) {
+            if (decode && decode_packet(rec.link, rec.data, p, rec.orig_len) != DecodeStatus::kOk) [[unlikely]] {
+                state.SkipWithError("decode failed");
+                break;
+            }
+            ++n;
+        }
+        if (n != kRecords || r.status() != CaptureStatus::kEnd) [[unlikely]] {
+            state.SkipWithError("reader did not return every record");
+            break;
+        }
+        records += n;
+        benchmark::DoNotOptimize(rec);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(records));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * file.size()));
+}
+
+void BM_ReadPcap(benchmark::State& state) {
+    static const auto file = make_pcap();
+    reader_bench(state, file, false);
+}
+void BM_ReadPcapng(benchmark::State& state) {
+    static const auto file = make_pcapng();
+    reader_bench(state, file, false);
+}
+void BM_ReadPcapAndDecode(benchmark::State& state) {
+    static const auto file = make_pcap();
+    reader_bench(state, file, true);
+}
+BENCHMARK(BM_ReadPcap);
+BENCHMARK(BM_ReadPcapng);
+BENCHMARK(BM_ReadPcapAndDecode);
+
+} // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,132 @@
+// decode_packet: link layer -> IPv4/IPv6 -> TCP/UDP, one frame at a time.
+//
+// Link layers: Ethernet II with 802.1Q / 802.1ad / 0x9100 tag stacks, Linux cooked
+// SLL and SLL2, raw IP (101, 228, 229), BSD null / loopback (0, 108). IPv4 is checked
+// in Suricata's order (DecodeIPV4Packet); IPv6 walks the extension header chain;
+// IP-in-IP (protocols 4 and 41) is followed one level. Every drop has its own
+// DecodeStatus, and to_string() gives the counter name the pipeline exports.
+//
+// Contract: pure, noexcept, no allocation; never reads outside `frame`. Spans in the
+// result point into `frame`. Child spans come from header lengths, not from the
+// frame, so Ethernet padding never reaches l4_payload.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "parsers/common/byte_reader.hpp"
+#include "parsers/common/fixed_string.hpp"
+#include "parsers/net/capture_file.hpp"
+
+namespace wt::parsers {
+
+// One value per drop reason; names are stable counter names (see to_string).
+enum class DecodeStatus : std::uint8_t {
+    kOk,                    ///< decoded to L4 (or to the IP payload for other protocols / later fragments)
+    kNotIp,                 ///< ARP, LLC/802.3, LLDP, ...: not an error, just not ours
+    kUnsupportedLinkType,   ///< link type we do not decode
+    kTruncatedLink,         ///< frame shorter than its link-layer header (incl. VLAN tags)
+    kVlanTooDeep,           ///< more than limits::kMaxVlanDepth tags
+    kIpBadVersion,          ///< raw / null link whose first nibble is neither 4 nor 6
+    kIpv4TooShort,          ///< fewer than 20 bytes where IPv4 starts
+    kIpv4BadVersion,        ///< ethertype / protocol said IPv4, version nibble disagrees
+    kIpv4BadHeaderLength,   ///< IHL < 5
+    kIpv4Truncated,         ///< header (IHL*4) or total length beyond the frame, and not a snaplen cut
+    kIpv4BadTotalLength,    ///< total length < IHL*4 (0 is accepted as a TSO capture, see packet.cpp)
+    kIpv6Truncated,         ///< fewer than 40 bytes, or payload length beyond the frame and not a snaplen cut
+    kIpv6BadVersion,        ///< ethertype said IPv6, version nibble disagrees
+    kIpv6TooManyExtensions, ///< more than limits::kMaxIpv6ExtensionHeaders extension headers
+    kIpv6BadExtension,      ///< an extension header overruns the payload, or hop-by-hop not first
+    kTcpTruncated,          ///< fewer than 20 TCP bytes, or the header (data offset) beyond the captured data
+    kTcpBadDataOffset,      ///< data offset < 5, or the header beyond the IP payload length
+    kUdpTruncated,          ///< fewer than 8 UDP bytes
+    kUdpBadLength,          ///< UDP length < 8, or > the IP payload length (see packet.cpp)
+    kTunnelTooDeep,         ///< IP-in-IP inside IP-in-IP (limits::kMaxIpTunnelDepth)
+    kCount
+};
+
+// snake_case counter names, e.g. "ipv4_bad_total_length".
+[[nodiscard]] std::string_view to_string(DecodeStatus s) noexcept;
+
+// An IPv4 or IPv6 address: IPv4 in the first 4 bytes, the rest zero.
+struct IpAddress {
+    std::array<std::uint8_t, 16> bytes{};
+    std::uint8_t version = 0; ///< 4 or 6; 0 when unset
+
+    friend constexpr bool operator==(const IpAddress&, const IpAddress&) noexcept = default;
+    friend constexpr auto operator<=>(const IpAddress&, const IpAddress&) noexcept = default;
+};
+
+[[nodiscard]] IpAddress make_ipv4(const std::uint8_t* p) noexcept; // 4 bytes, network order
+[[nodiscard]] IpAddress make_ipv6(const std::uint8_t* p) noexcept; // 16 bytes
+[[nodiscard]] std::size_t hash_value(const IpAddress& a) noexcept;
+struct IpAddressHash {
+    std::size_t operator()(const IpAddress& a) const noexcept { return hash_value(a); }
+};
+
+// INET6_ADDRSTRLEN (46) includes the NUL; the longest text is 45 characters.
+using IpString = FixedString<46>;
+// Dotted quad, or RFC 5952 text for IPv6 (lowercase, longest zero run as "::",
+// ::ffff:a.b.c.d for IPv4-mapped). "-" for an unset address.
+[[nodiscard]] IpString to_string(const IpAddress& a) noexcept;
+// The same into a caller buffer; NUL-terminated if cap > 0; returns the length written.
+std::size_t format_ip(const IpAddress& a, char* buf, std::size_t cap) noexcept;
+
+// TCP flag bits (RFC 9293 section 3.1).
+namespace tcp_flags {
+inline constexpr std::uint8_t kFin = 0x01;
+inline constexpr std::uint8_t kSyn = 0x02;
+inline constexpr std::uint8_t kRst = 0x04;
+inline constexpr std::uint8_t kPsh = 0x08;
+inline constexpr std::uint8_t kAck = 0x10;
+inline constexpr std::uint8_t kUrg = 0x20;
+inline constexpr std::uint8_t kEce = 0x40;
+inline constexpr std::uint8_t kCwr = 0x80;
+} // namespace tcp_flags
+
+inline constexpr std::uint8_t kIpProtoIcmp = 1;
+inline constexpr std::uint8_t kIpProtoIpv4 = 4;
+inline constexpr std::uint8_t kIpProtoTcp = 6;
+inline constexpr std::uint8_t kIpProtoUdp = 17;
+inline constexpr std::uint8_t kIpProtoIpv6 = 41;
+inline constexpr std::uint8_t kIpProtoIcmpv6 = 58;
+
+struct DecodedPacket {
+    DecodeStatus status = DecodeStatus::kOk;
+    bool has_mac = false;           ///< Ethernet (both MACs) or SLL/SLL2 with a 6-byte address (src only)
+    bool fragmented = false;        ///< IPv4 MF or offset != 0, or an IPv6 fragment header
+    bool first_fragment = false;    ///< fragmented and offset 0: only this one carries the L4 header
+    bool capture_truncated = false; ///< the IP packet was cut by the capture snaplen (wire_len > frame)
+    bool tunneled = false;          ///< IP-in-IP: addresses/ports are the inner packet's
+    std::uint8_t vlan_depth = 0;
+    std::uint8_t ip_version = 0;    ///< 4 or 6 (of the innermost decoded IP header)
+    std::uint8_t l4_proto = 0;      ///< IP protocol / last next-header value
+    std::uint8_t tcp_flags = 0;
+    std::uint16_t outer_vlan = 0;   ///< VLAN id (12 bits) of the outermost tag; 0 without tags
+    std::uint16_t inner_vlan = 0;   ///< VLAN id of the innermost tag (the customer VLAN in QinQ); 0 without tags
+    std::uint16_t ethertype = 0;    ///< last ethertype seen (after tags); 0 for raw / null links
+    std::uint16_t src_port = 0;     ///< TCP/UDP only; 0 otherwise and for non-first fragments
+    std::uint16_t dst_port = 0;
+    std::uint16_t tcp_window = 0;
+    std::uint32_t ip_bytes = 0;     ///< outermost IP: IPv4 total length, or 40 + IPv6 payload length
+    std::uint32_t tcp_seq = 0;
+    std::uint32_t tcp_ack = 0;
+    std::array<std::uint8_t, 6> src_mac{};
+    std::array<std::uint8_t, 6> dst_mac{};
+    IpAddress src;
+    IpAddress dst;
+    // TCP/UDP payload, or the IP payload for other protocols and non-first fragments;
+    // clipped to the IP (or UDP) length and to the captured bytes.
+    Bytes l4_payload;
+};
+
+// Decodes one frame. `wire_len` is the frame's length on the wire (pcap orig_len);
+// 0 means "the frame is complete" (DPDK). When wire_len > frame.size(), an IP packet
+// that is longer than the captured bytes is decoded as far as it goes and marked
+// capture_truncated instead of being dropped as kIpv4Truncated / kIpv6Truncated.
+// Returns out.status; on failure the fields decoded so far stay set.
+DecodeStatus decode_packet(LinkType link, Bytes frame, DecodedPacket& out, std::uint32_t wire_len = 0) noexcept;
+
+} // namespace wt::parsers

@@ -1,0 +1,43 @@
+// SHA-256 (FIPS 180-4) for JA4. Our own small implementation rather than OpenSSL:
+// OpenSSL 3's one-shot SHA256() goes through EVP_Q_digest, which fetches the
+// algorithm and allocates a context per call, and the non-allocating
+// SHA256_Init/Update/Final are deprecated. This one is streaming, allocation-free,
+// noexcept, and tested against libcrypto in tests/parsers/tls/sha256_test.cpp.
+// Not constant-time: it only hashes public fingerprint strings.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace wt::parsers {
+
+class Sha256 {
+public:
+    using Digest = std::array<std::uint8_t, 32>;
+
+    void update(std::span<const std::uint8_t> data) noexcept;
+    void update(std::string_view s) noexcept {
+        update(std::span(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()));
+    }
+    [[nodiscard]] Digest finish() noexcept;
+
+    [[nodiscard]] static Digest hash(std::span<const std::uint8_t> data) noexcept {
+        Sha256 h;
+        h.update(data);
+        return h.finish();
+    }
+
+private:
+    void compress(const std::uint8_t* block) noexcept;
+
+    std::array<std::uint32_t, 8> _state = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                           0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    std::array<std::uint8_t, 64> _block{};
+    std::size_t _block_len = 0;
+    std::uint64_t _total = 0;
+};
+
+} // namespace wt::parsers

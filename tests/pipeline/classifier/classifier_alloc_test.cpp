@@ -1,0 +1,75 @@
+// classify() must not allocate (STYLE.md lesson 5): this binary replaces the global operator new
+// with a counting one and checks that 10k classify calls over hits and misses allocate nothing.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "pipeline/classifier.hpp"
+#include "pipeline/services.hpp"
+
+namespace {
+std::atomic<std::size_t> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t n) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n == 0 ? 1 : n)) {
+        return p;
+    }
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace wt::pipeline {
+namespace {
+
+TEST(ClassifierAlloc, ClassifyDoesNotAllocate) {
+    auto loaded = load_services_text(R"([[service]]
+name = "A"
+patterns = ["example.com", "=exact.example.org", "*.cdn.example.net", '/^x[0-9]+\.example\.io$/']
+[[service]]
+name = "B"
+patterns = ["api.example.com"]
+)", "alloc.toml", "");
+    ASSERT_TRUE(std::holds_alternative<ServiceCatalog>(loaded));
+    auto built = ServiceClassifier::build(std::get<ServiceCatalog>(loaded));
+    ASSERT_TRUE(std::holds_alternative<ServiceClassifier>(built));
+    const ServiceClassifier& c = std::get<ServiceClassifier>(built);
+    ClassifierScratch scratch(c);
+    const std::vector<std::string> names = {"www.example.com", "v1.api.example.com", "exact.example.org",
+                                            "a.cdn.example.net", "x42.example.io", "miss.example.net",
+                                            "EXAMPLE.COM.", "notexample.com", "", std::string(300, 'a')};
+    const std::size_t before = g_allocations.load();
+    std::int64_t sum = 0;
+    for (int i = 0; i < 10000; ++i) {
+        sum += scratch.classify(names[static_cast<std::size_t>(i) % names.size()]);
+    }
+    const std::size_t after = g_allocations.load();
+    EXPECT_EQ(after - before, 0U);
+    // 1000 rounds of {0, 1, 0, 0, 0, -1, 0, -1, -1, -1}.
+    EXPECT_EQ(sum, 1000 * (0 + 1 + 0 + 0 + 0 - 1 + 0 - 1 - 1 - 1));
+    EXPECT_EQ(scratch.scan_errors(), 0U);
+
+    auto defaults = load_default_services();
+    ASSERT_TRUE(std::holds_alternative<ServiceCatalog>(defaults));
+    auto built2 = ServiceClassifier::build(std::get<ServiceCatalog>(defaults));
+    ASSERT_TRUE(std::holds_alternative<ServiceClassifier>(built2));
+    ClassifierScratch scratch2(std::get<ServiceClassifier>(built2));
+    const std::size_t before2 = g_allocations.load();
+    for (int i = 0; i < 10000; ++i) {
+        sum += scratch2.classify(names[static_cast<std::size_t>(i) % names.size()]);
+    }
+    EXPECT_EQ(g_allocations.load() - before2, 0U);
+}
+
+}  // namespace
+}  // namespace wt::pipeline
