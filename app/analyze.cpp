@@ -198,6 +198,7 @@ int run_analyze(const AnalyzeOptions& options) {
                 m->port = static_cast<std::uint16_t>(record.interface_id % pipeline::MbufInput::kMaxPorts);
                 input.set_link_type(m->port, record.link);
                 input.set_timestamp(m, record.ts_ns);
+                input.set_wire_length(m, record.orig_len > len ? record.orig_len : 0);
                 ++n;
                 continue;
             }

@@ -16,7 +16,20 @@ bool MbufInput::init(const char** error) noexcept {
     }
     _ts_offset = offset;
     _ts_flag = flag;
+    static const rte_mbuf_dynfield kWireLen = {"wiretally_dynfield_wire_len", sizeof(std::uint32_t),
+                                               alignof(std::uint32_t), 0};
+    _wire_len_offset = rte_mbuf_dynfield_register(&kWireLen);
+    if (_wire_len_offset < 0) {
+        if (error != nullptr) {
+            *error = "cannot register the mbuf wire-length field";
+        }
+        return false;
+    }
     return true;
+}
+
+void MbufInput::set_wire_length(rte_mbuf* m, std::uint32_t wire_len) const noexcept {
+    *RTE_MBUF_DYNFIELD(m, _wire_len_offset, std::uint32_t*) = wire_len;
 }
 
 void MbufInput::set_timestamp(rte_mbuf* m, std::uint64_t ts_ns) const noexcept {
@@ -54,7 +67,12 @@ void MbufInput::process_burst(Worker& worker, rte_mbuf* const* pkts, std::uint16
             ++_counters.multi_segment_drops;
             continue;
         }
-        worker.process_packet(_link_by_port[m->port % kMaxPorts], frame, ts);
+        // 0 = "the frame is complete" unless an offline source recorded a longer wire length.
+        std::uint32_t wire_len = 0;
+        if (_wire_len_offset >= 0) {
+            wire_len = *RTE_MBUF_DYNFIELD(m, _wire_len_offset, const std::uint32_t*);
+        }
+        worker.process_packet(_link_by_port[m->port % kMaxPorts], frame, ts, wire_len);
     }
     worker.expire(last_ts);
 }

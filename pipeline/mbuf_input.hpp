@@ -35,6 +35,9 @@ public:
         _link_by_port[port % kMaxPorts] = link;
     }
     void set_timestamp(rte_mbuf* m, std::uint64_t ts_ns) const noexcept;
+    // The frame's length on the wire when the capture cut it short (snaplen), so the
+    // decoder can tell a snaplen cut from a lying IP length. Live ports never set it.
+    void set_wire_length(rte_mbuf* m, std::uint32_t wire_len) const noexcept;
 
     // Runs the burst through the worker. Does not free the mbufs: the caller
     // transmits them (inline) or frees them (tap, offline).
@@ -44,6 +47,7 @@ public:
 
 private:
     int _ts_offset = -1;
+    int _wire_len_offset = -1;
     std::uint64_t _ts_flag = 0;
     std::array<parsers::LinkType, kMaxPorts> _link_by_port = [] {
         std::array<parsers::LinkType, kMaxPorts> a{};

@@ -335,12 +335,13 @@ void Worker::finalize(Flow& f, FlowDetail* d) noexcept {
     d->doh_endpoint = d->doh_endpoint || is_doh_endpoint(d->name.view());
 }
 
-void Worker::process_packet(parsers::LinkType link, parsers::Bytes frame, std::uint64_t ts_ns) noexcept {
+void Worker::process_packet(parsers::LinkType link, parsers::Bytes frame, std::uint64_t ts_ns,
+                            std::uint32_t wire_len) noexcept {
     ++_counters.packets;
     _counters.bytes += frame.size();
     _now_ns = ts_ns;
     parsers::DecodedPacket pkt;
-    const parsers::DecodeStatus st = parsers::decode_packet(link, frame, pkt);
+    const parsers::DecodeStatus st = parsers::decode_packet(link, frame, pkt, wire_len);
     if (st == parsers::DecodeStatus::kNotIp) {
         ++_counters.non_ip_packets;
         return;

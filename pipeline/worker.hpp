@@ -70,7 +70,10 @@ public:
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
 
-    void process_packet(parsers::LinkType link, parsers::Bytes frame, std::uint64_t ts_ns) noexcept;
+    // wire_len: the frame's length on the wire when a capture cut it (snaplen); 0 when
+    // the frame is complete.
+    void process_packet(parsers::LinkType link, parsers::Bytes frame, std::uint64_t ts_ns,
+                        std::uint32_t wire_len = 0) noexcept;
     // Ends flows idle past their timeout; cheap enough to call once per burst
     // (it examines a bounded slice of the table per call).
     void expire(std::uint64_t now_ns, std::size_t budget = 64) noexcept;

@@ -15,11 +15,11 @@ namespace {
 using namespace wt::parsers;
 using namespace wt::test::net;
 
-void decode_bench(benchmark::State& state, LinkType link, Bytes frame, std::uint16_t dst_port) {
+void decode_bench(benchmark::State& state, LinkType link, Bytes frame, std::uint16_t dst_port, bool tunneled = false) {
     DecodedPacket p;
     for (auto _ : state) {
         const DecodeStatus s = decode_packet(link, frame, p);
-        if (s != DecodeStatus::kOk || p.dst_port != dst_port) [[unlikely]] {
+        if (s != DecodeStatus::kOk || p.dst_port != dst_port || p.tunneled != tunneled) [[unlikely]] {
             state.SkipWithError("unexpected decode result");
             break;
         }
@@ -34,7 +34,17 @@ void BM_DecodeTcp6Data(benchmark::State& state) { decode_bench(state, LinkType::
 void BM_DecodeVlanUdp(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kVlan4Udp, 5353); }
 void BM_DecodeQinQUdp(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kQinQ88a8, 5353); }
 void BM_DecodeIpv6ExtUdp(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kExt6Udp, 5353); }
-void BM_DecodeTunnel4in6(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kTunnel4in6, 53); }
+void BM_DecodeTunnel4in6(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kTunnel4in6, 53, true); }
+void BM_DecodeUdp4(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kUdp4, 5353); }
+// Tunnels and link encapsulations (frames from the nDPI corpus): the inner 5-tuple.
+void BM_DecodeGtpU4Tcp(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kGtp4Tcp, 80, true); }
+void BM_DecodeGtpU6Udp(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kGtp6Udp, 25658, true); }
+void BM_DecodeGtpC(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kGtpC, 2123); }
+void BM_DecodeCapwap80211(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kCapwapTcp, 443, true); }
+void BM_DecodeGrePptp(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kGrePptp, 5060, true); }
+void BM_DecodePppoe(benchmark::State& state) { decode_bench(state, LinkType::kEthernet, kPppoeUdp, 54935); }
+void BM_DecodeChdlcMpls(benchmark::State& state) { decode_bench(state, LinkType::kCHdlc, kChdlcMpls, 49433); }
+void BM_DecodePpp(benchmark::State& state) { decode_bench(state, LinkType::kPpp, kPppQuic, 443); }
 void BM_DecodeSll2Tcp(benchmark::State& state) { decode_bench(state, LinkType::kLinuxSll2, kSll2TcpSyn, 8080); }
 
 BENCHMARK(BM_DecodeTcp4Data);
@@ -44,6 +54,15 @@ BENCHMARK(BM_DecodeQinQUdp);
 BENCHMARK(BM_DecodeIpv6ExtUdp);
 BENCHMARK(BM_DecodeTunnel4in6);
 BENCHMARK(BM_DecodeSll2Tcp);
+BENCHMARK(BM_DecodeUdp4);
+BENCHMARK(BM_DecodeGtpU4Tcp);
+BENCHMARK(BM_DecodeGtpU6Udp);
+BENCHMARK(BM_DecodeGtpC);
+BENCHMARK(BM_DecodeCapwap80211);
+BENCHMARK(BM_DecodeGrePptp);
+BENCHMARK(BM_DecodePppoe);
+BENCHMARK(BM_DecodeChdlcMpls);
+BENCHMARK(BM_DecodePpp);
 
 void put32le(std::vector<std::uint8_t>& b, std::uint32_t v) {
     for (int i = 0; i < 4; ++i) {

@@ -58,6 +58,10 @@ inline constexpr std::size_t kMaxQuicAckRanges = 64;
 // RFC 9000 section 14.1 / 18.2: a UDP payload (and so a QUIC packet) is at most 65527 bytes.
 inline constexpr std::size_t kMaxQuicDatagramSize = 65527;
 
+// Google QUIC crypto handshake messages (CHLO): Chromium's CryptoFramer refuses more than 128
+// tag/value entries (crypto_framer.cc kMaxEntries); a real CHLO carries 15-30.
+inline constexpr std::size_t kMaxGquicHandshakeTags = 128;
+
 // HTTP/1.x: only the request head of the first segment(s) is examined.
 inline constexpr std::size_t kMaxHttpHeaderLines = 64;
 // RFC 9112 section 3: recipients should support request-lines of at least 8000 octets;
@@ -80,8 +84,16 @@ inline constexpr std::size_t kMaxPcapngOptions = 64;
 // Non-packet blocks (SHB, IDB, ISB, NRB, DSB, unknown) read before one packet
 // block; each is at least 12 bytes, this only bounds the loop.
 inline constexpr std::size_t kMaxPcapngBlocksBetweenPackets = 1u << 20;
-// IP-in-IP (protocols 4 and 41, RFC 2003 / RFC 2473): decode one inner level only
-// (Suricata PacketIncreaseCheckLayers bounds layers the same way).
-inline constexpr std::size_t kMaxIpTunnelDepth = 1;
+// Tunnels followed to the inner packet: IP-in-IP (protocols 4 and 41, RFC 2003 / RFC 2473),
+// GRE (RFC 2784), GTP-U (3GPP TS 29.281), VXLAN (RFC 7348), CAPWAP data (RFC 5415).
+// Raised from 1 to 2: mobile backhaul carries GTP-U inside GRE or IP-in-IP, so two levels
+// are common; Suricata PacketIncreaseCheckLayers bounds layers the same way.
+inline constexpr std::size_t kMaxIpTunnelDepth = 2;
+// RFC 3032 section 2.1: the label stack has no fixed bound; L3VPN + TE + entropy labels
+// give 3-5 entries in practice (DPDK's rte_net_get_ptype walks at most a handful too).
+inline constexpr std::size_t kMaxMplsLabels = 8;
+// 3GPP TS 29.281 section 5.2: extension headers chain by "next extension header type";
+// 5G N3 carries one (PDU Session Container), older networks 0-2.
+inline constexpr std::size_t kMaxGtpExtensionHeaders = 8;
 
 } // namespace wt::parsers::limits

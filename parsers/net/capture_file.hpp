@@ -28,7 +28,11 @@ namespace wt::parsers {
 enum class LinkType : std::uint16_t {
     kNull = 0,          ///< BSD loopback: 4-byte address family in the writer's byte order
     kEthernet = 1,      ///< Ethernet II / 802.3
+    kPpp = 9,           ///< PPP (RFC 1661), optional 0xff 0x03 address/control (RFC 1662)
+    kPppHdlc = 50,      ///< PPP in HDLC-like framing, or Cisco HDLC when the first byte is 0x0f / 0x8f
     kRaw = 101,         ///< raw IPv4 or IPv6, version nibble decides
+    kCHdlc = 104,       ///< Cisco HDLC: address, control, 2-byte ethertype
+    kIeee80211 = 105,   ///< IEEE 802.11 without radio header (data frames with LLC/SNAP are decoded)
     kLoop = 108,        ///< OpenBSD loopback: 4-byte address family
     kLinuxSll = 113,    ///< Linux cooked capture v1 (16-byte header)
     kIpv4 = 228,        ///< raw IPv4

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "parsers/common/limits.hpp"
 
@@ -15,6 +16,10 @@ constexpr std::uint16_t kEtherTypeIpv6 = 0x86dd;
 constexpr std::uint16_t kEtherTypeVlan = 0x8100;    // 802.1Q C-tag
 constexpr std::uint16_t kEtherTypeQinQ = 0x88a8;    // 802.1ad S-tag
 constexpr std::uint16_t kEtherTypeQinQOld = 0x9100; // pre-standard S-tag, still seen
+constexpr std::uint16_t kEtherTypeMpls = 0x8847;    // RFC 3032 section 5: MPLS unicast
+constexpr std::uint16_t kEtherTypeMplsMc = 0x8848;  // MPLS multicast (RFC 5332)
+constexpr std::uint16_t kEtherTypePppoeSession = 0x8864; // RFC 2516 section 4 (0x8863 discovery is not IP)
+constexpr std::uint16_t kEtherTypeTeb = 0x6558;     // transparent Ethernet bridging (GRE, RFC 1701)
 
 constexpr std::size_t kEthernetHeaderSize = 14;
 constexpr std::size_t kSllHeaderSize = 16;  // https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html
@@ -26,6 +31,31 @@ constexpr std::size_t kIpv4MinHeader = 20; // RFC 791 section 3.1
 constexpr std::size_t kIpv6HeaderSize = 40; // RFC 8200 section 3
 constexpr std::size_t kTcpMinHeader = 20;   // RFC 9293 section 3.1
 constexpr std::size_t kUdpHeaderSize = 8;   // RFC 768
+
+// PPP protocol numbers (RFC 1661 section 2; IPv6: RFC 5072 section 3; MPLS: RFC 3032 section 4.3).
+constexpr std::uint16_t kPppIpv4 = 0x0021;
+constexpr std::uint16_t kPppIpv6 = 0x0057;
+constexpr std::uint16_t kPppMpls = 0x0281;
+constexpr std::size_t kPppoeHeaderSize = 6;    // RFC 2516 section 4: ver/type, code, session, length
+constexpr std::size_t kCHdlcHeaderSize = 4;    // address, control, protocol (an ethertype)
+constexpr std::size_t kMplsEntrySize = 4;      // RFC 3032 section 2.1
+
+constexpr std::uint8_t kIpProtoGre = 47;
+constexpr std::size_t kGreMinHeader = 4;       // RFC 2784 section 2.1: flags/version, protocol type
+constexpr std::size_t kGreV1Header = 8;        // RFC 2637 section 4.1: + payload length, call id
+constexpr std::uint16_t kGrePpp = 0x880b;      // RFC 2637 section 4.1
+
+// UDP tunnels, by IANA port.
+constexpr std::uint16_t kGtpUPort = 2152;      // 3GPP TS 29.281 section 4.4.2
+constexpr std::uint16_t kVxlanPort = 4789;     // RFC 7348 section 5
+constexpr std::uint16_t kCapwapDataPort = 5247; // RFC 5415 section 3.1
+constexpr std::size_t kGtpHeaderSize = 8;      // TS 29.281 section 5.1: flags, type, length, TEID
+constexpr std::size_t kGtpOptionalSize = 4;    // sequence number, N-PDU number, next extension type
+constexpr std::uint8_t kGtpGpdu = 255;         // TS 29.281 section 6.1: G-PDU carries a T-PDU
+constexpr std::size_t kVxlanHeaderSize = 8;    // RFC 7348 section 5
+constexpr std::size_t kCapwapMinHeader = 8;    // RFC 5415 section 4.3: HLEN >= 2 words
+constexpr std::size_t kIeee80211Header = 24;   // IEEE 802.11-2020 section 9.3.2.1: FC .. sequence control
+constexpr std::size_t kLlcSnapSize = 8;        // RFC 1042: AA AA 03, OUI, ethertype
 
 // RFC 8200 section 4 extension headers we step over; everything else ends the chain.
 constexpr std::uint8_t kIpv6HopByHop = 0;
@@ -87,6 +117,300 @@ DecodeStatus finish(DecodedPacket& out, DecodeStatus s) noexcept {
 
 DecodeStatus decode_ipv4(Ctx& c, Bytes data) noexcept;
 DecodeStatus decode_ipv6(Ctx& c, Bytes data) noexcept;
+DecodeStatus decode_ethertype(Ctx& c, std::uint16_t ethertype, Bytes rest) noexcept;
+
+// A short link-level encapsulation header (VLAN, MPLS, PPPoE, inner Ethernet): a link
+// error on the captured frame, a tunnel error inside a tunnel.
+DecodeStatus truncated_encap(Ctx& c) noexcept {
+    return finish(c.out, c.depth == 0 ? DecodeStatus::kTruncatedLink : DecodeStatus::kTunnelMalformed);
+}
+
+// Tunnel policy. `inner` decodes what a recognised tunnel carries, one level deeper:
+// ports and fragment flags are the inner packet's from then on, ip_bytes / MACs / VLAN
+// ids stay the outer ones (decode_ipv4/6 and decode_ethertype look at c.depth). An
+// inner error keeps its own status, with `tunneled` set so the counter can be split.
+// A tunnel that carries no IP (inner kNotIp) is reported as the outer packet: the
+// flow is the tunnel's own UDP / GRE flow: the fields an inner decode can change are
+// saved first (not the whole DecodedPacket: that copy was a third of a GTP-U decode).
+struct OuterFields {
+    IpAddress src;
+    IpAddress dst;
+    Bytes l4_payload;
+    std::uint16_t src_port;
+    std::uint16_t dst_port;
+    std::uint8_t ip_version;
+    std::uint8_t l4_proto;
+    bool capture_truncated;
+};
+
+template <class Inner>
+DecodeStatus decapsulate(Ctx& c, Inner inner) noexcept {
+    DecodedPacket& out = c.out;
+    if (c.depth >= limits::kMaxIpTunnelDepth) {
+        return finish(out, DecodeStatus::kTunnelTooDeep);
+    }
+    // Inner decodes never touch MACs, VLAN fields, ethertype or ip_bytes (c.depth > 0),
+    // nor the TCP fields of a UDP / GRE / IP outer packet.
+    const OuterFields outer{out.src,      out.dst,      out.l4_payload,         out.src_port,
+                            out.dst_port, out.ip_version, out.l4_proto, out.capture_truncated};
+    const bool fragmented = out.fragmented;
+    const bool first_fragment = out.first_fragment;
+    ++c.depth;
+    out.tunneled = true;
+    out.fragmented = false;
+    out.first_fragment = false;
+    out.src_port = 0;
+    out.dst_port = 0;
+    const DecodeStatus s = inner();
+    --c.depth;
+    if (s == DecodeStatus::kNotIp) {
+        out.src = outer.src;
+        out.dst = outer.dst;
+        out.l4_payload = outer.l4_payload;
+        out.src_port = outer.src_port;
+        out.dst_port = outer.dst_port;
+        out.ip_version = outer.ip_version;
+        out.l4_proto = outer.l4_proto;
+        out.capture_truncated = outer.capture_truncated;
+        out.fragmented = fragmented;
+        out.first_fragment = first_fragment;
+        out.tunneled = c.depth > 0; // still inside an outer tunnel
+        return finish(out, DecodeStatus::kOk);
+    }
+    return s;
+}
+
+// An Ethernet frame inside a tunnel (VXLAN, GRE 0x6558, CAPWAP with T=0): MACs not kept.
+DecodeStatus decode_inner_ethernet(Ctx& c, Bytes frame) noexcept {
+    if (frame.size() < kEthernetHeaderSize) {
+        return finish(c.out, DecodeStatus::kTunnelMalformed);
+    }
+    return decode_ethertype(c, load_u16(frame.data() + 12), frame.subspan(kEthernetHeaderSize));
+}
+
+// An IP packet inside a tunnel that has no payload type (GTP-U): the version nibble decides.
+DecodeStatus decode_inner_ip(Ctx& c, Bytes body) noexcept {
+    if (body.empty() || ((body[0] >> 4) != 4 && (body[0] >> 4) != 6)) {
+        return finish(c.out, DecodeStatus::kNotIp);
+    }
+    return (body[0] >> 4) == 4 ? decode_ipv4(c, body) : decode_ipv6(c, body);
+}
+
+// IEEE 802.11-2020 section 9.3.2.1 data frames with an RFC 1042 LLC/SNAP header
+// (LINKTYPE_IEEE802_11, CAPWAP with the 802.11 binding of RFC 5416 section 3).
+// Management, control, null-data, protected (encrypted) and A-MSDU frames are not IP.
+// `maybe_swapped`: Cisco access points send the two frame control bytes swapped in
+// CAPWAP (Wireshark's "Swap Frame Control" CAPWAP preference, on by default); we swap
+// when the first byte is not a data frame control byte and the second one is.
+DecodeStatus decode_80211(Ctx& c, Bytes frame, bool maybe_swapped) noexcept {
+    DecodedPacket& out = c.out;
+    if (frame.size() < kIeee80211Header) {
+        return truncated_encap(c);
+    }
+    const std::uint8_t* p = frame.data();
+    // Section 9.2.4.1: protocol version (bits 0-1) 0, type (bits 2-3) 2 = data.
+    const auto is_data = [](std::uint8_t fc0) noexcept { return (fc0 & 0x0f) == 0x08; };
+    std::uint8_t fc0 = p[0];
+    std::uint8_t fc1 = p[1];
+    if (maybe_swapped && !is_data(fc0) && is_data(fc1)) {
+        std::swap(fc0, fc1);
+    }
+    if (!is_data(fc0)) {
+        return finish(out, DecodeStatus::kNotIp);
+    }
+    const std::uint8_t subtype = static_cast<std::uint8_t>(fc0 >> 4);
+    const bool to_ds = (fc1 & 0x01) != 0;
+    const bool from_ds = (fc1 & 0x02) != 0;
+    if ((subtype & 0x04) != 0 || (fc1 & 0x40) != 0) {
+        return finish(out, DecodeStatus::kNotIp); // (QoS) null data carries nothing; protected is encrypted
+    }
+    std::size_t hlen = kIeee80211Header + (to_ds && from_ds ? 6 : 0); // address 4 in the WDS case
+    const bool qos = (subtype & 0x08) != 0;
+    if (qos) {
+        hlen += 2;                // QoS control (section 9.2.4.5)
+        if ((fc1 & 0x80) != 0) {
+            hlen += 4;            // +HTC: the order bit announces an HT control field (section 9.2.4.1.10)
+        }
+    }
+    if (frame.size() < hlen + kLlcSnapSize) {
+        return truncated_encap(c);
+    }
+    if (qos && (p[hlen - ((fc1 & 0x80) != 0 ? 6 : 2)] & 0x80) != 0) {
+        return finish(out, DecodeStatus::kNotIp); // A-MSDU present (section 9.2.4.5.9): subframes, not one SNAP packet
+    }
+    const std::uint8_t* llc = p + hlen;
+    // AA AA 03 with OUI 00-00-00 (RFC 1042) or 00-00-F8 (802.1H bridge tunnel).
+    if (llc[0] != 0xaa || llc[1] != 0xaa || llc[2] != 0x03 || llc[3] != 0 || llc[4] != 0 ||
+        (llc[5] != 0 && llc[5] != 0xf8)) {
+        return finish(out, DecodeStatus::kNotIp);
+    }
+    if (c.depth == 0) {
+        // Table 9-30 (address field contents): DA is A1 unless ToDS, then A3; SA is A2,
+        // A3 when FromDS only, A4 when both.
+        std::memcpy(out.dst_mac.data(), p + (to_ds ? 16 : 4), 6);
+        std::memcpy(out.src_mac.data(), p + (from_ds ? (to_ds ? 24 : 16) : 10), 6);
+        out.has_mac = true;
+    }
+    return decode_ethertype(c, load_u16(llc + 6), frame.subspan(hlen + kLlcSnapSize));
+}
+
+// 3GPP TS 29.281 section 5.1: flags (version 3 bits, PT, spare, E, S, PN), message type,
+// length (bytes after the first 8), TEID; when any of E/S/PN is set, sequence number(2),
+// N-PDU number(1) and next extension header type(1) follow; section 5.2: extension
+// headers are length (in 4-byte units, including itself), contents, next type.
+// Not GTP-U (plain UDP): version != 1, PT = 0 (GTP'), any message but G-PDU (echo,
+// error indication, end marker), or a length that disagrees with the UDP payload.
+DecodeStatus decode_gtpu(Ctx& c, Bytes payload) noexcept {
+    DecodedPacket& out = c.out;
+    if (payload.size() < kGtpHeaderSize) {
+        return finish(out, DecodeStatus::kOk);
+    }
+    const std::uint8_t flags = payload[0];
+    if ((flags >> 5) != 1 || (flags & 0x10) == 0 || payload[1] != kGtpGpdu) {
+        return finish(out, DecodeStatus::kOk);
+    }
+    std::size_t end = kGtpHeaderSize + load_u16(payload.data() + 2);
+    if (end > payload.size()) {
+        if (end - payload.size() > c.missing) {
+            return finish(out, DecodeStatus::kOk);
+        }
+        end = payload.size(); // a snaplen cut: the inner IP decoder sees how much is missing
+    }
+    Bytes body = payload.subspan(kGtpHeaderSize, end - kGtpHeaderSize); // trailing bytes are not GTP's
+    if ((flags & 0x07) != 0) {
+        if (body.size() < kGtpOptionalSize) {
+            return finish(out, DecodeStatus::kTunnelMalformed);
+        }
+        // Section 5.1: the next extension type is meaningful only when E is set.
+        std::uint8_t next = (flags & 0x04) != 0 ? body[3] : 0;
+        body = body.subspan(kGtpOptionalSize);
+        for (std::size_t n = 0; next != 0; ++n) {
+            if (n == limits::kMaxGtpExtensionHeaders || body.empty()) {
+                return finish(out, DecodeStatus::kTunnelMalformed);
+            }
+            const std::size_t elen = std::size_t{body[0]} * 4;
+            if (elen == 0 || elen > body.size()) {
+                return finish(out, DecodeStatus::kTunnelMalformed); // section 5.2.1: length 0 is invalid
+            }
+            next = body[elen - 1];
+            body = body.subspan(elen);
+        }
+    }
+    return decapsulate(c, [&c, body]() noexcept { return decode_inner_ip(c, body); });
+}
+
+// RFC 7348 section 5: flags (I = 0x08 says the VNI is valid), reserved, VNI, reserved;
+// then an Ethernet frame. Without the I flag the datagram is plain UDP.
+DecodeStatus decode_vxlan(Ctx& c, Bytes payload) noexcept {
+    if (payload.size() < kVxlanHeaderSize || (payload[0] & 0x08) == 0) {
+        return finish(c.out, DecodeStatus::kOk);
+    }
+    const Bytes inner = payload.subspan(kVxlanHeaderSize);
+    return decapsulate(c, [&c, inner]() noexcept { return decode_inner_ethernet(c, inner); });
+}
+
+// RFC 5415 section 4.1 preamble (version 0, type 0: a CAPWAP header follows; type 1 is
+// DTLS, encrypted) and section 4.3 header: HLEN(5, in 4-byte words, whole header) RID(5)
+// WBID(5) T F L W M K flags(3), fragment id, fragment offset, optional radio MAC and
+// wireless info. T=1: the native frame of the binding (WBID 1 = IEEE 802.11, RFC 5416);
+// T=0: an IEEE 802.3 frame. Fragments (F) are not reassembled and keep-alives (K) carry
+// no frame: both stay plain UDP, as does an HLEN outside the payload.
+DecodeStatus decode_capwap(Ctx& c, Bytes payload) noexcept {
+    DecodedPacket& out = c.out;
+    if (payload.size() < kCapwapMinHeader || payload[0] != 0) {
+        return finish(out, DecodeStatus::kOk);
+    }
+    const std::uint32_t w0 = load_u32(payload.data());
+    const std::size_t hlen = std::size_t{(w0 >> 19) & 0x1f} * 4;
+    const std::uint32_t wbid = (w0 >> 9) & 0x1f;
+    const bool native = (w0 & 0x100) != 0;
+    const bool fragment = (w0 & 0x80) != 0;
+    const bool keep_alive = (w0 & 0x08) != 0;
+    if (hlen < kCapwapMinHeader || hlen > payload.size() || fragment || keep_alive || (native && wbid != 1)) {
+        return finish(out, DecodeStatus::kOk);
+    }
+    const Bytes frame = payload.subspan(hlen);
+    if (native) {
+        return decapsulate(c, [&c, frame]() noexcept { return decode_80211(c, frame, true); });
+    }
+    return decapsulate(c, [&c, frame]() noexcept { return decode_inner_ethernet(c, frame); });
+}
+
+DecodeStatus decode_ppp_link(Ctx& c, Bytes frame) noexcept;
+
+// RFC 2637 section 4.1 (PPTP enhanced GRE, version 1): flags (K always set, S, A),
+// protocol 0x880b, payload length, call id, then sequence (S) and acknowledgment (A)
+// numbers; the payload is a PPP frame. An ack-only packet has no payload (plain GRE).
+DecodeStatus decode_gre_v1(Ctx& c, std::uint16_t flags, Bytes avail) noexcept {
+    DecodedPacket& out = c.out;
+    const std::size_t hlen = kGreV1Header + ((flags & 0x1000) != 0 ? 4 : 0) + ((flags & 0x0080) != 0 ? 4 : 0);
+    if ((flags & 0x2000) == 0 || (flags & 0xc000) != 0) {
+        return finish(out, DecodeStatus::kOk); // section 4.1: C and R are 0, K is 1
+    }
+    if (hlen > avail.size()) {
+        return finish(out, out.capture_truncated ? DecodeStatus::kOk : DecodeStatus::kTunnelMalformed);
+    }
+    const std::size_t len = load_u16(avail.data() + 4);
+    const Bytes body = avail.subspan(hlen);
+    if (len == 0 || body.empty()) {
+        return finish(out, DecodeStatus::kOk);
+    }
+    const Bytes ppp = body.first(std::min(len, body.size()));
+    return decapsulate(c, [&c, ppp]() noexcept { return decode_ppp_link(c, ppp); });
+}
+
+// RFC 2784 section 2.1 / RFC 2890 section 2: C(checksum) R(RFC 1701 routing) K(key)
+// S(sequence) ... version(3), protocol type; then checksum + reserved1 (C), key (K),
+// sequence number (S), 4 bytes each. Version 1 carries PPP (decode_gre_v1). Source
+// routing, other versions and payloads other than IPv4, IPv6, MPLS and Ethernet stay
+// plain GRE (ports 0).
+DecodeStatus decode_gre(Ctx& c, Bytes avail) noexcept {
+    DecodedPacket& out = c.out;
+    out.l4_payload = avail;
+    if (out.fragmented) {
+        return finish(out, DecodeStatus::kOk); // a fragmented tunnel is not reassembled
+    }
+    if (avail.size() < kGreMinHeader) {
+        return finish(out, out.capture_truncated ? DecodeStatus::kOk : DecodeStatus::kTunnelMalformed);
+    }
+    const std::uint16_t flags = load_u16(avail.data());
+    const std::uint16_t proto = load_u16(avail.data() + 2);
+    if ((flags & 0x0007) == 1 && proto == kGrePpp) {
+        return decode_gre_v1(c, flags, avail);
+    }
+    if ((flags & 0x0007) != 0 || (flags & 0x4000) != 0) {
+        return finish(out, DecodeStatus::kOk);
+    }
+    if (proto != kEtherTypeIpv4 && proto != kEtherTypeIpv6 && proto != kEtherTypeTeb && proto != kEtherTypeMpls &&
+        proto != kEtherTypeMplsMc) {
+        return finish(out, DecodeStatus::kOk);
+    }
+    const std::size_t hlen = kGreMinHeader + ((flags & 0x8000) != 0 ? 4 : 0) + ((flags & 0x2000) != 0 ? 4 : 0) +
+                             ((flags & 0x1000) != 0 ? 4 : 0);
+    if (hlen > avail.size()) {
+        return finish(out, out.capture_truncated ? DecodeStatus::kOk : DecodeStatus::kTunnelMalformed);
+    }
+    const Bytes body = avail.subspan(hlen);
+    if (proto == kEtherTypeTeb) {
+        return decapsulate(c, [&c, body]() noexcept { return decode_inner_ethernet(c, body); });
+    }
+    return decapsulate(c, [&c, proto, body]() noexcept { return decode_ethertype(c, proto, body); });
+}
+
+// UDP tunnels, recognised by port and then by header (see decode_gtpu / _vxlan / _capwap).
+DecodeStatus decode_udp_tunnel(Ctx& c, Bytes payload) noexcept {
+    const DecodedPacket& out = c.out;
+    if (out.dst_port == kGtpUPort || out.src_port == kGtpUPort) {
+        return decode_gtpu(c, payload);
+    }
+    if (out.dst_port == kVxlanPort) {
+        return decode_vxlan(c, payload);
+    }
+    if (out.dst_port == kCapwapDataPort || out.src_port == kCapwapDataPort) {
+        return decode_capwap(c, payload);
+    }
+    return finish(c.out, DecodeStatus::kOk);
+}
 
 // `avail`: the captured IP payload (already clipped to the IP length).
 // `declared`: the IP payload length from the IP header.
@@ -135,21 +459,21 @@ DecodeStatus decode_l4(Ctx& c, std::uint8_t proto, Bytes avail, std::size_t decl
         out.dst_port = load_u16(p + 2);
         const Bytes body = avail.subspan(kUdpHeaderSize);
         out.l4_payload = body.first(std::min(ulen - kUdpHeaderSize, body.size()));
-        return finish(out, DecodeStatus::kOk);
+        if (out.fragmented) {
+            return finish(out, DecodeStatus::kOk); // a fragmented tunnel is not reassembled
+        }
+        return decode_udp_tunnel(c, out.l4_payload);
     }
     case kIpProtoIpv4:
     case kIpProtoIpv6: {
         // RFC 2003 (IPv4 in IP) / RFC 2473 (IPv6 in IPv6) / RFC 4213 (6in4): decode the
         // inner header; ip_bytes stays the outer one.
-        if (c.depth >= limits::kMaxIpTunnelDepth) {
-            return finish(out, DecodeStatus::kTunnelTooDeep);
-        }
-        ++c.depth;
-        out.tunneled = true;
-        out.fragmented = false;
-        out.first_fragment = false;
-        return proto == kIpProtoIpv4 ? decode_ipv4(c, avail) : decode_ipv6(c, avail);
+        return decapsulate(c, [&c, proto, avail]() noexcept {
+            return proto == kIpProtoIpv4 ? decode_ipv4(c, avail) : decode_ipv6(c, avail);
+        });
     }
+    case kIpProtoGre:
+        return decode_gre(c, avail);
     default:
         // ICMP, ICMPv6, GRE, SCTP, ESP, no-next-header, ...: ports stay 0.
         out.l4_payload = avail;
@@ -293,6 +617,77 @@ DecodeStatus decode_ipv6(Ctx& c, Bytes data) noexcept {
     return finish(out, DecodeStatus::kIpv6TooManyExtensions);
 }
 
+// RFC 3032 section 2.1: label(20) TC(3) S(1) TTL(8) per entry, S marking the bottom.
+// MPLS has no payload type; like routers (RFC 4928 section 2) we look at the first
+// nibble: 4 / 6 is IP, 0 is a pseudowire control word (RFC 4385), not followed. MPLS
+// is not a tunnel here: there is one IP header, so `tunneled` stays false.
+DecodeStatus decode_mpls(Ctx& c, Bytes rest) noexcept {
+    for (std::size_t n = 0; n < limits::kMaxMplsLabels; ++n) {
+        if (rest.size() < kMplsEntrySize) {
+            return truncated_encap(c);
+        }
+        const bool bottom = (rest[2] & 0x01) != 0;
+        rest = rest.subspan(kMplsEntrySize);
+        if (bottom) {
+            if (rest.empty()) {
+                return truncated_encap(c);
+            }
+            switch (rest[0] >> 4) {
+            case 4:
+                return decode_ipv4(c, rest);
+            case 6:
+                return decode_ipv6(c, rest);
+            default:
+                return finish(c.out, DecodeStatus::kNotIp);
+            }
+        }
+    }
+    return finish(c.out, DecodeStatus::kMplsTooDeep);
+}
+
+// RFC 1661 section 2: the protocol field is 2 bytes, or 1 when Protocol-Field-Compression
+// is negotiated (section 6.5: valid protocol numbers have an odd low byte and an even
+// high byte, so an odd first byte is a compressed field).
+DecodeStatus decode_ppp(Ctx& c, Bytes ppp) noexcept {
+    if (ppp.empty()) {
+        return truncated_encap(c);
+    }
+    std::uint16_t proto = ppp[0];
+    std::size_t n = 1;
+    if ((ppp[0] & 0x01) == 0) {
+        if (ppp.size() < 2) {
+            return truncated_encap(c);
+        }
+        proto = load_u16(ppp.data());
+        n = 2;
+    }
+    const Bytes body = ppp.subspan(n);
+    switch (proto) {
+    case kPppIpv4:
+        return decode_ipv4(c, body);
+    case kPppIpv6:
+        return decode_ipv6(c, body);
+    case kPppMpls:
+        return decode_mpls(c, body);
+    default:
+        return finish(c.out, DecodeStatus::kNotIp); // LCP, IPCP, CHAP, ...
+    }
+}
+
+// RFC 2516 section 4: ver(4) = 1, type(4) = 1, code 0 (session data), session id,
+// length (of the PPP frame), then PPP. Like IPv4, bytes past `length` are padding.
+DecodeStatus decode_pppoe(Ctx& c, Bytes rest) noexcept {
+    if (rest.size() < kPppoeHeaderSize) {
+        return truncated_encap(c);
+    }
+    if (rest[0] != 0x11 || rest[1] != 0) {
+        return finish(c.out, DecodeStatus::kNotIp);
+    }
+    const std::size_t len = load_u16(rest.data() + 4);
+    const Bytes ppp = rest.subspan(kPppoeHeaderSize);
+    return decode_ppp(c, ppp.first(std::min(len, ppp.size())));
+}
+
 // Ethertype dispatch after the link header, through any VLAN tags (IEEE 802.1Q
 // section 9.6: TPID(2) TCI(2), VLAN id in the low 12 bits of the TCI).
 DecodeStatus decode_ethertype(Ctx& c, std::uint16_t ethertype, Bytes rest) noexcept {
@@ -308,23 +703,33 @@ DecodeStatus decode_ethertype(Ctx& c, std::uint16_t ethertype, Bytes rest) noexc
         std::uint16_t tci = 0;
         std::uint16_t next = 0;
         if (!r.read_u16(tci) || !r.read_u16(next)) {
-            return finish(out, DecodeStatus::kTruncatedLink);
+            return truncated_encap(c);
         }
-        if (depth == 0) {
-            out.outer_vlan = tci & 0x0fff;
+        if (c.depth == 0) {
+            // The VLAN fields describe the captured link; tags inside a tunnel are skipped.
+            if (depth == 0) {
+                out.outer_vlan = tci & 0x0fff;
+            }
+            out.inner_vlan = tci & 0x0fff;
+            out.vlan_depth = static_cast<std::uint8_t>(depth + 1);
         }
-        out.inner_vlan = tci & 0x0fff;
-        out.vlan_depth = static_cast<std::uint8_t>(depth + 1);
         ethertype = next;
     }
-    out.ethertype = ethertype;
+    if (c.depth == 0) {
+        out.ethertype = ethertype;
+    }
     switch (ethertype) {
     case kEtherTypeIpv4:
         return decode_ipv4(c, r.rest());
     case kEtherTypeIpv6:
         return decode_ipv6(c, r.rest());
+    case kEtherTypeMpls:
+    case kEtherTypeMplsMc:
+        return decode_mpls(c, r.rest());
+    case kEtherTypePppoeSession:
+        return decode_pppoe(c, r.rest());
     default:
-        // ARP, LLDP, MPLS, PPPoE, ..., and 802.3 frames, whose "ethertype" is a
+        // ARP, LLDP, PPPoE discovery, ..., and 802.3 frames, whose "ethertype" is a
         // length below 0x0600 (IEEE 802.3 section 3.2.6).
         return finish(out, DecodeStatus::kNotIp);
     }
@@ -369,6 +774,30 @@ DecodeStatus decode_null(Ctx& c, Bytes frame) noexcept {
     }
 }
 
+// LINKTYPE_C_HDLC: address (0x0f unicast, 0x8f broadcast), control 0, then an
+// ethertype (0x8035 is SLARP, 0x2000 CDP: not IP).
+DecodeStatus decode_chdlc(Ctx& c, Bytes frame) noexcept {
+    if (frame.size() < kCHdlcHeaderSize) {
+        return truncated_encap(c);
+    }
+    return decode_ethertype(c, load_u16(frame.data() + 2), frame.subspan(kCHdlcHeaderSize));
+}
+
+// LINKTYPE_PPP / LINKTYPE_PPP_HDLC / PPTP payloads: RFC 1662 section 3.1 address 0xff
+// and control 0x03, absent when Address-and-Control-Field-Compression is negotiated
+// (RFC 1661 section 6.6). A first byte 0x0f / 0x8f is Cisco PPP with HDLC framing
+// (RFC 1547 section 4.3.1), i.e. C-HDLC: Cisco routers' captures use link type 9 for
+// it too (Wireshark decodes it the same way); no PPP protocol number is 0x0f or 0x8f.
+DecodeStatus decode_ppp_link(Ctx& c, Bytes frame) noexcept {
+    if (!frame.empty() && (frame[0] == 0x0f || frame[0] == 0x8f)) {
+        return decode_chdlc(c, frame);
+    }
+    if (frame.size() >= 2 && frame[0] == 0xff && frame[1] == 0x03) {
+        frame = frame.subspan(2);
+    }
+    return decode_ppp(c, frame);
+}
+
 } // namespace
 
 std::string_view to_string(DecodeStatus s) noexcept {
@@ -393,6 +822,8 @@ std::string_view to_string(DecodeStatus s) noexcept {
     case DecodeStatus::kUdpTruncated: return "udp_truncated";
     case DecodeStatus::kUdpBadLength: return "udp_bad_length";
     case DecodeStatus::kTunnelTooDeep: return "tunnel_too_deep";
+    case DecodeStatus::kTunnelMalformed: return "tunnel_malformed";
+    case DecodeStatus::kMplsTooDeep: return "mpls_too_deep";
     case DecodeStatus::kCount: break;
     }
     return "unknown";
@@ -445,6 +876,13 @@ DecodeStatus decode_packet(LinkType link, Bytes frame, DecodedPacket& out, std::
     case LinkType::kNull:
     case LinkType::kLoop:
         return decode_null(c, frame);
+    case LinkType::kPpp:
+    case LinkType::kPppHdlc:
+        return decode_ppp_link(c, frame);
+    case LinkType::kCHdlc:
+        return decode_chdlc(c, frame);
+    case LinkType::kIeee80211:
+        return decode_80211(c, frame, false);
     }
     return finish(out, DecodeStatus::kUnsupportedLinkType);
 }

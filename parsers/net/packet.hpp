@@ -1,10 +1,22 @@
 // decode_packet: link layer -> IPv4/IPv6 -> TCP/UDP, one frame at a time.
 //
-// Link layers: Ethernet II with 802.1Q / 802.1ad / 0x9100 tag stacks, Linux cooked
-// SLL and SLL2, raw IP (101, 228, 229), BSD null / loopback (0, 108). IPv4 is checked
-// in Suricata's order (DecodeIPV4Packet); IPv6 walks the extension header chain;
-// IP-in-IP (protocols 4 and 41) is followed one level. Every drop has its own
-// DecodeStatus, and to_string() gives the counter name the pipeline exports.
+// Link layers: Ethernet II with 802.1Q / 802.1ad / 0x9100 tag stacks, MPLS label stacks
+// and PPPoE sessions, Linux cooked SLL and SLL2, raw IP (101, 228, 229), BSD null /
+// loopback (0, 108), PPP (9), PPP in HDLC framing (50), Cisco HDLC (104), IEEE 802.11
+// data frames (105). IPv4 is checked in Suricata's order (DecodeIPV4Packet); IPv6 walks
+// the extension header chain. Every drop has its own DecodeStatus, and to_string()
+// gives the counter name the pipeline exports.
+//
+// Tunnels are followed to the inner packet, at most limits::kMaxIpTunnelDepth levels:
+// IP-in-IP (protocols 4 and 41), GRE (47; IPv4, IPv6, MPLS, transparent Ethernet),
+// GTP-U G-PDUs (UDP 2152), VXLAN (UDP 4789), CAPWAP data (UDP 5247; 802.11 or 802.3).
+// Then src/dst/ports/l4_* are the innermost packet's and `tunneled` is set; ip_bytes,
+// MACs, VLAN ids and ethertype stay those of the outermost (captured) link and IP.
+// Policy (see packet.cpp "Tunnel policy"): a UDP payload that does not match the tunnel
+// header is plain UDP; a matching header whose extensions/options overrun the payload
+// is kTunnelMalformed; an inner IP/L4 error keeps its own status (with `tunneled` set);
+// a well-formed tunnel carrying no IP (ARP in VXLAN, 802.11 management in CAPWAP,
+// a non-IP PDU in GTP-U) is reported as the outer packet, kOk and not tunneled.
 //
 // Contract: pure, noexcept, no allocation; never reads outside `frame`. Spans in the
 // result point into `frame`. Child spans come from header lengths, not from the
@@ -43,7 +55,9 @@ enum class DecodeStatus : std::uint8_t {
     kTcpBadDataOffset,      ///< data offset < 5, or the header beyond the IP payload length
     kUdpTruncated,          ///< fewer than 8 UDP bytes
     kUdpBadLength,          ///< UDP length < 8, or > the IP payload length (see packet.cpp)
-    kTunnelTooDeep,         ///< IP-in-IP inside IP-in-IP (limits::kMaxIpTunnelDepth)
+    kTunnelTooDeep,         ///< more nested tunnels than limits::kMaxIpTunnelDepth
+    kTunnelMalformed,       ///< a recognised tunnel header (GRE, GTP-U, CAPWAP, VXLAN) overruns its payload
+    kMplsTooDeep,           ///< more than limits::kMaxMplsLabels MPLS labels without bottom of stack
     kCount
 };
 
@@ -95,18 +109,18 @@ inline constexpr std::uint8_t kIpProtoIcmpv6 = 58;
 
 struct DecodedPacket {
     DecodeStatus status = DecodeStatus::kOk;
-    bool has_mac = false;           ///< Ethernet (both MACs) or SLL/SLL2 with a 6-byte address (src only)
+    bool has_mac = false;           ///< Ethernet / 802.11 (both MACs) or SLL/SLL2 with a 6-byte address (src only)
     bool fragmented = false;        ///< IPv4 MF or offset != 0, or an IPv6 fragment header
     bool first_fragment = false;    ///< fragmented and offset 0: only this one carries the L4 header
     bool capture_truncated = false; ///< the IP packet was cut by the capture snaplen (wire_len > frame)
-    bool tunneled = false;          ///< IP-in-IP: addresses/ports are the inner packet's
+    bool tunneled = false;          ///< IP-in-IP / GRE / GTP-U / VXLAN / CAPWAP: addresses/ports are the inner packet's
     std::uint8_t vlan_depth = 0;
     std::uint8_t ip_version = 0;    ///< 4 or 6 (of the innermost decoded IP header)
     std::uint8_t l4_proto = 0;      ///< IP protocol / last next-header value
     std::uint8_t tcp_flags = 0;
     std::uint16_t outer_vlan = 0;   ///< VLAN id (12 bits) of the outermost tag; 0 without tags
     std::uint16_t inner_vlan = 0;   ///< VLAN id of the innermost tag (the customer VLAN in QinQ); 0 without tags
-    std::uint16_t ethertype = 0;    ///< last ethertype seen (after tags); 0 for raw / null links
+    std::uint16_t ethertype = 0;    ///< last outer ethertype seen (after tags); 0 for raw / null links
     std::uint16_t src_port = 0;     ///< TCP/UDP only; 0 otherwise and for non-first fragments
     std::uint16_t dst_port = 0;
     std::uint16_t tcp_window = 0;

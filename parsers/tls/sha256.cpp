@@ -3,6 +3,12 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define WT_SHA256_X86 1
+#endif
+
 namespace wt::parsers {
 namespace {
 
@@ -19,9 +25,96 @@ constexpr std::array<std::uint32_t, 64> kRoundConstants = {
 
 constexpr std::uint32_t rotr(std::uint32_t x, unsigned n) noexcept { return (x >> n) | (x << (32 - n)); }
 
+#ifdef WT_SHA256_X86
+bool cpu_has_sha_ni() noexcept {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid(1, &a, &b, &c, &d) == 0) {
+        return false;
+    }
+    const bool sse41 = (c & (1u << 19)) != 0;
+    const bool ssse3 = (c & (1u << 9)) != 0;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0) {
+        return false;
+    }
+    const bool sha = (b & (1u << 29)) != 0; // CPUID.(EAX=7,ECX=0):EBX.SHA[bit 29]
+    return sse41 && ssse3 && sha;
+}
+
+// One 64-byte block with the SHA extensions (Intel SHA Extensions white paper,
+// 2013): the state is kept as ABEF/CDGH, four rounds per _mm_sha256rnds2_epu32 pair,
+// message schedule by sha256msg1/msg2 on groups of four words.
+__attribute__((target("sha,sse4.1,ssse3"))) void compress_sha_ni(std::array<std::uint32_t, 8>& state,
+                                                                  const std::uint8_t* p) noexcept {
+    const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0]));     // DCBA
+    __m128i state1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4])); // HGFE
+    tmp = _mm_shuffle_epi32(tmp, 0xb1);                                             // CDAB
+    state1 = _mm_shuffle_epi32(state1, 0x1b);                                       // EFGH
+    __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);                               // ABEF
+    state1 = _mm_blend_epi16(state1, tmp, 0xf0);                                    // CDGH
+    const __m128i abef_save = state0;
+    const __m128i cdgh_save = state1;
+
+    __m128i w[4];
+    for (int i = 0; i < 4; ++i) {
+        w[i] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i)), byte_swap);
+    }
+    for (int g = 0; g < 16; ++g) { // 16 groups of 4 rounds
+        if (g >= 4) {
+            // W[4g..4g+3] from the previous four groups (FIPS 180-4 section 6.2.2 step 1).
+            const __m128i prev1 = w[(g - 1) & 3];
+            const __m128i prev2 = w[(g - 2) & 3];
+            __m128i next = _mm_sha256msg1_epu32(w[g & 3], w[(g - 3) & 3]);
+            next = _mm_add_epi32(next, _mm_alignr_epi8(prev1, prev2, 4));
+            w[g & 3] = _mm_sha256msg2_epu32(next, prev1);
+        }
+        __m128i msg = _mm_add_epi32(
+            w[g & 3], _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRoundConstants[static_cast<std::size_t>(4 * g)])));
+        state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
+        msg = _mm_shuffle_epi32(msg, 0x0e);
+        state0 = _mm_sha256rnds2_epu32(state0, state1, msg);
+    }
+    state0 = _mm_add_epi32(state0, abef_save);
+    state1 = _mm_add_epi32(state1, cdgh_save);
+
+    tmp = _mm_shuffle_epi32(state0, 0x1b);       // FEBA
+    state1 = _mm_shuffle_epi32(state1, 0xb1);    // DCHG
+    state0 = _mm_blend_epi16(tmp, state1, 0xf0); // DCBA
+    state1 = _mm_alignr_epi8(state1, tmp, 8);    // HGFE
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), state0);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), state1);
+}
+#endif
+
 } // namespace
 
+Sha256::Impl Sha256::best() noexcept {
+    return supported(Impl::kShaNi) ? Impl::kShaNi : Impl::kPortable;
+}
+
+bool Sha256::supported(Impl impl) noexcept {
+    switch (impl) {
+    case Impl::kPortable:
+        return true;
+    case Impl::kShaNi: {
+#ifdef WT_SHA256_X86
+        static const bool has = cpu_has_sha_ni(); // thread-safe, no allocation
+        return has;
+#else
+        return false;
+#endif
+    }
+    }
+    return false;
+}
+
 void Sha256::compress(const std::uint8_t* p) noexcept {
+#ifdef WT_SHA256_X86
+    if (_impl == Impl::kShaNi) {
+        compress_sha_ni(_state, p);
+        return;
+    }
+#endif
     std::array<std::uint32_t, 64> w{};
     for (std::size_t i = 0; i < 16; ++i) {
         w[i] = (std::uint32_t{p[4 * i]} << 24) | (std::uint32_t{p[4 * i + 1]} << 16) |

@@ -59,7 +59,10 @@ capture() { # name, then the client command
     ip netns exec $SRV tcpdump -i wttls-s -s 0 -U --immediate-mode -w "$OUT/$name.pcap" 'tcp port 443' 2>/dev/null &
     TPID=$!
     sleep 0.5
-    timeout 10 ip netns exec $CLI "$@" </dev/null >"/tmp/wttls-$name.log" 2>&1 || echo "$name: client exit $?" >&2
+    timeout 10 ip netns exec $CLI "$@" </dev/null >"$TMP/$name.log" 2>&1 ||
+        { echo "$name: client exit $?" >&2; tail -5 "$TMP/$name.log" >&2; }
+    # --immediate-mode and this pause: without them TPACKET_V3 blocks still in the
+    # kernel are lost when tcpdump is killed, and short clients (curl) record nothing.
     sleep 1
     kill "$TPID"; wait "$TPID" 2>/dev/null || true; TPID=
 }

@@ -11,9 +11,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size < 2) {
         return 0;
     }
+    // Append only: seeds in corpus/fuzz_decode_packet/ pick their link by index.
     static constexpr LinkType kLinks[] = {LinkType::kEthernet, LinkType::kLinuxSll, LinkType::kLinuxSll2,
                                           LinkType::kRaw,      LinkType::kIpv4,     LinkType::kIpv6,
-                                          LinkType::kNull,     LinkType::kLoop,     static_cast<LinkType>(147)};
+                                          LinkType::kNull,     LinkType::kLoop,     static_cast<LinkType>(147),
+                                          LinkType::kPpp,      LinkType::kPppHdlc,  LinkType::kCHdlc,
+                                          LinkType::kIeee80211};
     const LinkType link = kLinks[data[0] % std::size(kLinks)];
     const Bytes frame(data + 2, size - 2);
     const std::uint32_t wire_len = data[1] == 0 ? 0 : static_cast<std::uint32_t>(frame.size() + data[1]);
@@ -27,6 +30,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::abort();
     }
     if (s == DecodeStatus::kOk && p.ip_version != 4 && p.ip_version != 6) {
+        std::abort();
+    }
+    // kOk always went through an outermost IP header, whose length ip_bytes keeps.
+    if (s == DecodeStatus::kOk && p.ip_bytes == 0) {
         std::abort();
     }
     char buf[64];

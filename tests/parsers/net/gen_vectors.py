@@ -31,6 +31,18 @@ PICKS = [
     ("kTunnel6in4", "tunnel.pcap", 7, "Ethernet IPv4 (protocol 41) carrying IPv6 UDP"),
     ("kSllTcpSyn", "sll.pcap", 5, "LINUX_SLL TCP SYN over IPv4"),
     ("kSll2TcpSyn", "sll2.pcap", 5, "LINUX_SLL2 TCP SYN over IPv4"),
+    # Cut from the nDPI corpus by tests/data/net/extract_ndpi.sh.
+    ("kGtp4Tcp", "gtp4.pcap", 1, "QinQ IPv4 UDP 2152 GTP-U G-PDU, inner IPv4 TCP 10.140.206.74 -> 18.135.206.102:80"),
+    ("kGtp6Udp", "gtp6.pcap", 1, "QinQ IPv4 UDP 2152 GTP-U G-PDU, inner IPv6 UDP -> [fd00:976a:bc67:193e::7]:25658"),
+    ("kGtp6Esp", "gtp6.pcap", 2, "QinQ IPv4 UDP 2152 GTP-U G-PDU, inner IPv6 ESP"),
+    ("kCapwapTcp", "capwap.pcap", 1, "QinQ IPv4 UDP 5247 CAPWAP (W, HLEN 4), 802.11 swapped FC, SNAP, IPv4 TCP -> :443"),
+    ("kCapwapDhcp", "capwap_dhcp.pcap", 1, "IPv4 UDP 5247 CAPWAP, 802.11 swapped FC, SNAP, IPv4 UDP DHCP 0.0.0.0:68 -> 255.255.255.255:67"),
+    ("kGrePptp", "gre_pptp.pcap", 1, "VLAN IPv4 GRE v1 (K, S, A), PPP ff03 0021, IPv4 UDP SIP 5060 -> 5060"),
+    ("kPppQuic", "ppp.pcap", 1, "LINKTYPE_PPP (no ff03) 0x0021 IPv4 UDP -> :443"),
+    ("kPppChdlc", "ppp_chdlc.pcap", 1, "LINKTYPE_PPP holding C-HDLC 0f 00 0800, IPv4 TCP -> :179"),
+    ("kChdlcMpls", "chdlc_mpls.pcap", 1, "LINKTYPE_C_HDLC 0x8847, one MPLS label, IPv4 TCP 2.2.2.2:179 -> 5.5.5.5"),
+    ("kPppoeUdp", "pppoe.pcap", 1, "QinQ PPPoE session, PPP 0x0021, IPv4 UDP 66.22.242.132:50001 -> 5.36.141.228:54935"),
+    ("kGtpC", "gtp_c.pcap", 1, "IPv4 UDP -> 2123 GTPv2-C: plain UDP"),
 ]
 
 
@@ -58,6 +70,19 @@ def main():
         out.append("")
     out.append("} // namespace wt::test::net")
     open(os.path.join(HERE, "vectors.hpp"), "w").write("\n".join(out) + "\n")
+    # Fuzz seeds for the tunnel / link-type vectors: byte 0 = index into kLinks of
+    # fuzz_decode_packet.cpp, byte 1 = 0 (no snaplen cut), then the frame.
+    seeds = os.path.join(HERE, "corpus", "fuzz_decode_packet")
+    for name, fname, num, _ in PICKS:
+        if name not in SEED_LINKS:
+            continue
+        frame, _ = list(frames(os.path.join(DATA, fname)))[num - 1]
+        open(os.path.join(seeds, name), "wb").write(bytes([SEED_LINKS[name], 0]) + frame)
+
+
+# kLinks indices: 0 Ethernet, 9 PPP, 10 PPP_HDLC, 11 C_HDLC, 12 IEEE802_11.
+SEED_LINKS = {"kGtp4Tcp": 0, "kGtp6Udp": 0, "kGtp6Esp": 0, "kCapwapTcp": 0, "kCapwapDhcp": 0, "kGrePptp": 0,
+              "kPppQuic": 9, "kPppChdlc": 10, "kChdlcMpls": 11, "kPppoeUdp": 0, "kGtpC": 0}
 
 
 if __name__ == "__main__":

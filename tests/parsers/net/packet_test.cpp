@@ -453,8 +453,10 @@ TEST(DecodePacket, NotIpAndLinkTypes) {
 }
 
 TEST(DecodePacket, TunnelTooDeepAndFragmentedTunnel) {
-    // IPv4 in IPv4 in IPv4: the second inner level is refused.
-    const Frame deep = Frame().eth(0x0800).ipv4(68, 4).ipv4(48, 4).ipv4(28, 17).udp(8);
+    // limits::kMaxIpTunnelDepth (2) inner levels are followed, the third is refused.
+    const Frame two = Frame().eth(0x0800).ipv4(68, 4).ipv4(48, 4).ipv4(28, 17).udp(8);
+    EXPECT_EQ(decode(LinkType::kEthernet, two), DecodeStatus::kOk);
+    const Frame deep = Frame().eth(0x0800).ipv4(88, 4).ipv4(68, 4).ipv4(48, 4).ipv4(28, 17).udp(8);
     EXPECT_EQ(decode(LinkType::kEthernet, deep), DecodeStatus::kTunnelTooDeep);
     // A fragmented outer header is not followed.
     DecodedPacket p;

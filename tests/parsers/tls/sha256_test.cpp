@@ -31,7 +31,12 @@ TEST(Sha256, KnownAnswers) {
     EXPECT_EQ(hex(h2.finish()), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
-TEST(Sha256, MatchesLibcryptoAllLengthsAndSplits) {
+class Sha256Impl : public ::testing::TestWithParam<Sha256::Impl> {};
+
+TEST_P(Sha256Impl, MatchesLibcryptoAllLengthsAndSplits) {
+    if (!Sha256::supported(GetParam())) {
+        GTEST_SKIP() << "CPU lacks this implementation";
+    }
     std::vector<std::uint8_t> data(300);
     for (std::size_t i = 0; i < data.size(); ++i) {
         data[i] = static_cast<std::uint8_t>(i * 131 + 7);
@@ -40,10 +45,12 @@ TEST(Sha256, MatchesLibcryptoAllLengthsAndSplits) {
         unsigned char ref[EVP_MAX_MD_SIZE];
         unsigned int ref_len = 0;
         ASSERT_EQ(EVP_Digest(data.data(), n, ref, &ref_len, EVP_sha256(), nullptr), 1);
-        Sha256::Digest d = Sha256::hash(std::span(data.data(), n));
+        Sha256 one(GetParam());
+        one.update(std::span(data.data(), n));
+        const Sha256::Digest d = one.finish();
         ASSERT_EQ(std::string(reinterpret_cast<char*>(ref), ref_len), std::string(d.begin(), d.end())) << n;
         // Same bytes in uneven pieces.
-        Sha256 h;
+        Sha256 h(GetParam());
         for (std::size_t off = 0; off < n;) {
             const std::size_t k = std::min<std::size_t>(n - off, 1 + (off % 67));
             h.update(std::span(data.data() + off, k));
@@ -52,6 +59,11 @@ TEST(Sha256, MatchesLibcryptoAllLengthsAndSplits) {
         ASSERT_EQ(h.finish(), d) << n;
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(AllImpls, Sha256Impl,
+                         ::testing::Values(Sha256::Impl::kPortable, Sha256::Impl::kShaNi));
+
+TEST(Sha256, BestIsSupported) { EXPECT_TRUE(Sha256::supported(Sha256::best())); }
 
 } // namespace
 } // namespace wt::parsers
