@@ -4,6 +4,7 @@
 #include "parsers/dns/dns_message.hpp"
 #include "parsers/http/http_request.hpp"
 #include "parsers/quic/client_initial.hpp"
+#include "parsers/quic/gquic.hpp"
 #include "parsers/quic/initial.hpp"
 #include "parsers/tls/client_hello.hpp"
 #include "parsers/tls/handshake.hpp"
@@ -222,10 +223,15 @@ bool Worker::extract_dns(Flow& f, FlowDetail& d, Bytes message, bool tcp, bool f
         swap_roles(f); // the sender of the query is the client
         from_client = true;
     }
-    // A flow can carry several transactions (resolvers reuse a source port). It is
-    // named after the question of the first response, else of the latest query.
+    // A flow can carry several transactions (a client reusing its source port). It is
+    // named after the question of the first response that resolved (NOERROR), else of
+    // the first (failed) response, else of the latest query: a failed lookup followed
+    // by a successful one on the same flow is named after the one that led somewhere.
     DnsDetail& dns = d.dns;
-    if (!dns.response_seen) {
+    constexpr std::uint8_t kNoError = 0;
+    const bool resolved_before = dns.response_seen && dns.rcode == kNoError;
+    const bool replaces_failure = msg.is_response && dns.response_seen && !resolved_before && msg.rcode == kNoError;
+    if (!dns.response_seen || replaces_failure) {
         dns.query = msg.qname;
         dns.qtype = msg.qtype;
     }
@@ -233,11 +239,19 @@ bool Worker::extract_dns(Flow& f, FlowDetail& d, Bytes message, bool tcp, bool f
         dns.query_seen = true;
         return false;
     }
-    if (dns.response_seen) {
+    if (resolved_before) {
         return true;
+    }
+    if (dns.response_seen) {
+        if (!replaces_failure) {
+            return false; // another failure: keep the first, wait for one that resolves
+        }
+        dns.answer_count = 0;
+        dns.cname_count = 0;
     }
     dns.response_seen = true;
     dns.rcode = msg.rcode;
+    const bool resolved = msg.rcode == kNoError;
     DnsResolution res;
     res.client = f.client.ip;
     res.ts_ns = ts_ns;
@@ -264,7 +278,7 @@ bool Worker::extract_dns(Flow& f, FlowDetail& d, Bytes message, bool tcp, bool f
             dns.https_ech = true;
         }
     }
-    return true;
+    return resolved; // after a failed lookup, keep looking at this flow's next response
 }
 
 bool Worker::extract_quic(Flow& f, FlowDetail& d, Bytes datagram, bool from_client) noexcept {
@@ -276,6 +290,32 @@ bool Worker::extract_quic(Flow& f, FlowDetail& d, Bytes datagram, bool from_clie
         d.app = AppProto::kQuic;
         if (from_client || d.quic_version == 0) {
             d.quic_version = *version;
+        }
+        if (parsers::is_gquic_version(*version)) {
+            // Google QUIC: the SNI is a tag of the CHLO (Q0xx) or a TLS ClientHello (T05x).
+            if (!from_client) {
+                return false;
+            }
+            parsers::GquicHello hello;
+            const ParseStatus st = _gquic->parse(datagram, hello);
+            if (st == ParseStatus::kNeedMore) {
+                return false;
+            }
+            if (st != ParseStatus::kOk) {
+                ++_counters.quic_errors;
+                return true;
+            }
+            if (hello.tls) {
+                parsers::TlsClientHello ch;
+                const ParseStatus pst = parsers::parse_client_hello(hello.handshake, ch);
+                if (pst == ParseStatus::kOk || (pst == ParseStatus::kMalformed && ch.has_sni)) {
+                    copy_client_hello(d, ch, 'q');
+                }
+            } else if (hello.has_sni) {
+                d.sni = hello.sni;
+            }
+            ++_counters.quic_initials;
+            return true;
         }
         if (!from_client || !parsers::looks_like_quic_initial(datagram)) {
             return false;

@@ -1,6 +1,8 @@
 #include "pipeline/worker.hpp"
 
 #include "parsers/quic/client_initial.hpp"
+#include "parsers/http/http_request.hpp"
+#include "parsers/quic/gquic.hpp"
 #include "parsers/quic/initial.hpp"
 #include "pipeline/classifier.hpp"
 #include "pipeline/known_endpoints.hpp"
@@ -43,6 +45,12 @@ bool starts_tls_handshake_record(parsers::Bytes p) noexcept {
            parsers::load_u16(p.data() + 3) != 0 && parsers::load_u16(p.data() + 3) <= 16384 + 2048;
 }
 
+bool starts_http_request(parsers::Bytes p) noexcept {
+    parsers::HttpRequest req;
+    const parsers::ParseStatus st = parsers::parse_http_request(p, req);
+    return st == parsers::ParseStatus::kOk || st == parsers::ParseStatus::kNeedMore;
+}
+
 } // namespace
 
 Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, const ActionSchedule* actions,
@@ -57,6 +65,7 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
       _details(config.detail_pool),
       _streams(config.stream_pool),
       _quic_decryptor(std::make_unique<parsers::QuicInitialDecryptor>()),
+      _gquic(std::make_unique<parsers::GquicParser>()),
       _scratch_buf(parsers::limits::kMaxClientHelloSize),
       _dns_cache(config.dns_cache_entries),
       _tally(classifier != nullptr ? classifier->service_count() : 0, config.tally) {
@@ -419,9 +428,9 @@ void Worker::inspect_tcp(Flow& f, const parsers::DecodedPacket& pkt, bool from_c
     StreamAssembler* s = ensure_stream(f, from_client);
     if (f.flags & unknown_flag) {
         // The stream began with something we don't parse (a STARTTLS preamble, a stray
-        // payload on an ACK). TLS may still start at a later segment: resynchronise on
-        // the first segment that opens a handshake record.
-        if (!starts_tls_handshake_record(pkt.l4_payload)) {
+        // payload on an ACK). TLS or HTTP may still start at a later segment:
+        // resynchronise on the first segment that opens a handshake record or a request.
+        if (!starts_tls_handshake_record(pkt.l4_payload) && !starts_http_request(pkt.l4_payload)) {
             return;
         }
         f.flags &= static_cast<std::uint16_t>(~unknown_flag);

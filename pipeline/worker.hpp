@@ -27,6 +27,7 @@
 #include <vector>
 
 namespace wt::parsers {
+class GquicParser;
 class QuicInitialDecryptor;
 struct QuicFlowState;
 } // namespace wt::parsers
@@ -136,6 +137,7 @@ private:
     std::vector<std::unique_ptr<parsers::QuicFlowState>> _quic_states;
     std::vector<std::uint32_t> _free_quic;
     std::unique_ptr<parsers::QuicInitialDecryptor> _quic_decryptor;
+    std::unique_ptr<parsers::GquicParser> _gquic; // Google QUIC (Q0xx, T05x) client hellos
     std::vector<std::uint8_t> _scratch_buf; // handshake messages spread over records
 
     DnsCache _dns_cache;

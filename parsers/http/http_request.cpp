@@ -168,8 +168,13 @@ ParseStatus parse_request_line(std::string_view s, std::size_t& pos, HttpRequest
 
     // request-target: visible characters up to the next SP (section 3.2). Bytes >= 0x80 are
     // tolerated (seen in the wild); controls are not.
-    const std::size_t target_start = sp1 + 1;
+    // RFC 9112 section 3: "recipients MAY instead parse on whitespace-delimited word
+    // boundaries"; some clients pad the request line with several SP.
     const std::size_t line_scan = std::min(s.size(), line_start + limits::kMaxHttpLineLength);
+    std::size_t target_start = sp1 + 1;
+    while (target_start < line_scan && s[target_start] == ' ') {
+        ++target_start;
+    }
     std::size_t i = target_start;
     for (; i < line_scan; ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
@@ -193,6 +198,9 @@ ParseStatus parse_request_line(std::string_view s, std::size_t& pos, HttpRequest
 
     // HTTP-version = "HTTP/" DIGIT "." DIGIT (section 2.3); only major version 1 is handled here.
     std::size_t v = i + 1;
+    while (v < line_scan && s[v] == ' ') {
+        ++v;
+    }
     const ParseStatus prefix = match_literal(s, v, kVersionPrefix);
     if (prefix != ParseStatus::kOk) {
         return prefix;

@@ -125,13 +125,20 @@ DecodeStatus truncated_encap(Ctx& c) noexcept {
     return finish(c.out, c.depth == 0 ? DecodeStatus::kTruncatedLink : DecodeStatus::kTunnelMalformed);
 }
 
+// A recognised tunnel header that overruns its payload; when the capture cut the outer
+// packet (snaplen), the outer packet is reported instead.
+DecodeStatus tunnel_malformed(Ctx& c) noexcept {
+    return finish(c.out, c.out.capture_truncated ? DecodeStatus::kOk : DecodeStatus::kTunnelMalformed);
+}
+
 // Tunnel policy. `inner` decodes what a recognised tunnel carries, one level deeper:
 // ports and fragment flags are the inner packet's from then on, ip_bytes / MACs / VLAN
 // ids stay the outer ones (decode_ipv4/6 and decode_ethertype look at c.depth). An
 // inner error keeps its own status, with `tunneled` set so the counter can be split.
-// A tunnel that carries no IP (inner kNotIp) is reported as the outer packet: the
-// flow is the tunnel's own UDP / GRE flow: the fields an inner decode can change are
-// saved first (not the whole DecodedPacket: that copy was a third of a GTP-U decode).
+// A tunnel that carries no IP (inner kNotIp) is reported as the outer packet (the
+// flow is the tunnel's own UDP / GRE flow). For that, the fields an inner decode can
+// change are saved first; not the whole DecodedPacket, whose copy was a third of a
+// GTP-U decode (benches/net).
 struct OuterFields {
     IpAddress src;
     IpAddress dst;
@@ -151,8 +158,8 @@ DecodeStatus decapsulate(Ctx& c, Inner inner) noexcept {
     }
     // Inner decodes never touch MACs, VLAN fields, ethertype or ip_bytes (c.depth > 0),
     // nor the TCP fields of a UDP / GRE / IP outer packet.
-    const OuterFields outer{out.src,      out.dst,      out.l4_payload,         out.src_port,
-                            out.dst_port, out.ip_version, out.l4_proto, out.capture_truncated};
+    const OuterFields outer{out.src,        out.dst,        out.l4_payload, out.src_port,
+                            out.dst_port,   out.ip_version, out.l4_proto,   out.capture_truncated};
     const bool fragmented = out.fragmented;
     const bool first_fragment = out.first_fragment;
     ++c.depth;
@@ -163,7 +170,8 @@ DecodeStatus decapsulate(Ctx& c, Inner inner) noexcept {
     out.dst_port = 0;
     const DecodeStatus s = inner();
     --c.depth;
-    if (s == DecodeStatus::kNotIp) {
+    // A tunnel header the snaplen cut short is not malformed: the outer packet stands.
+    if (s == DecodeStatus::kNotIp || (s == DecodeStatus::kTunnelMalformed && outer.capture_truncated)) {
         out.src = outer.src;
         out.dst = outer.dst;
         out.l4_payload = outer.l4_payload;
@@ -279,18 +287,18 @@ DecodeStatus decode_gtpu(Ctx& c, Bytes payload) noexcept {
     Bytes body = payload.subspan(kGtpHeaderSize, end - kGtpHeaderSize); // trailing bytes are not GTP's
     if ((flags & 0x07) != 0) {
         if (body.size() < kGtpOptionalSize) {
-            return finish(out, DecodeStatus::kTunnelMalformed);
+            return tunnel_malformed(c);
         }
         // Section 5.1: the next extension type is meaningful only when E is set.
         std::uint8_t next = (flags & 0x04) != 0 ? body[3] : 0;
         body = body.subspan(kGtpOptionalSize);
         for (std::size_t n = 0; next != 0; ++n) {
             if (n == limits::kMaxGtpExtensionHeaders || body.empty()) {
-                return finish(out, DecodeStatus::kTunnelMalformed);
+                return tunnel_malformed(c);
             }
             const std::size_t elen = std::size_t{body[0]} * 4;
             if (elen == 0 || elen > body.size()) {
-                return finish(out, DecodeStatus::kTunnelMalformed); // section 5.2.1: length 0 is invalid
+                return tunnel_malformed(c); // section 5.2.1: length 0 is invalid
             }
             next = body[elen - 1];
             body = body.subspan(elen);
@@ -348,7 +356,7 @@ DecodeStatus decode_gre_v1(Ctx& c, std::uint16_t flags, Bytes avail) noexcept {
         return finish(out, DecodeStatus::kOk); // section 4.1: C and R are 0, K is 1
     }
     if (hlen > avail.size()) {
-        return finish(out, out.capture_truncated ? DecodeStatus::kOk : DecodeStatus::kTunnelMalformed);
+        return tunnel_malformed(c);
     }
     const std::size_t len = load_u16(avail.data() + 4);
     const Bytes body = avail.subspan(hlen);
@@ -371,7 +379,7 @@ DecodeStatus decode_gre(Ctx& c, Bytes avail) noexcept {
         return finish(out, DecodeStatus::kOk); // a fragmented tunnel is not reassembled
     }
     if (avail.size() < kGreMinHeader) {
-        return finish(out, out.capture_truncated ? DecodeStatus::kOk : DecodeStatus::kTunnelMalformed);
+        return tunnel_malformed(c);
     }
     const std::uint16_t flags = load_u16(avail.data());
     const std::uint16_t proto = load_u16(avail.data() + 2);
@@ -388,7 +396,7 @@ DecodeStatus decode_gre(Ctx& c, Bytes avail) noexcept {
     const std::size_t hlen = kGreMinHeader + ((flags & 0x8000) != 0 ? 4 : 0) + ((flags & 0x2000) != 0 ? 4 : 0) +
                              ((flags & 0x1000) != 0 ? 4 : 0);
     if (hlen > avail.size()) {
-        return finish(out, out.capture_truncated ? DecodeStatus::kOk : DecodeStatus::kTunnelMalformed);
+        return tunnel_malformed(c);
     }
     const Bytes body = avail.subspan(hlen);
     if (proto == kEtherTypeTeb) {

@@ -14,7 +14,8 @@
 // MACs, VLAN ids and ethertype stay those of the outermost (captured) link and IP.
 // Policy (see packet.cpp "Tunnel policy"): a UDP payload that does not match the tunnel
 // header is plain UDP; a matching header whose extensions/options overrun the payload
-// is kTunnelMalformed; an inner IP/L4 error keeps its own status (with `tunneled` set);
+// is kTunnelMalformed (or, when the snaplen cut it, the outer packet marked
+// capture_truncated); an inner IP/L4 error keeps its own status (with `tunneled` set);
 // a well-formed tunnel carrying no IP (ARP in VXLAN, 802.11 management in CAPWAP,
 // a non-IP PDU in GTP-U) is reported as the outer packet, kOk and not tunneled.
 //

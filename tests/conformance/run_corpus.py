@@ -26,6 +26,7 @@ the flow endpoints and the field, and (if given) our value equals the exception'
 """
 from __future__ import annotations
 
+import re
 import argparse
 import concurrent.futures
 import fnmatch
@@ -72,8 +73,13 @@ NDPI_NAME_MAX = 79
 _NAME_OK = set('abcdefghijklmnopqrstuvwxyz0123456789.-')
 
 
+_DNS_ESCAPE = re.compile(r'\\(\d{3}|.)')
+
+
 def name_key(s: str) -> str:
-    s = str(s).lower()
+    # wiretally writes a byte that is not printable in a DNS label as dig does (\DDD, and \. or \\
+    # for a literal dot or backslash inside a label); nDPI shows it as '?'. Both are one character.
+    s = _DNS_ESCAPE.sub('_', str(s).lower())
     return ''.join(c if c in _NAME_OK else '_' for c in s)
 
 PROTO_ALIASES = {

@@ -41,6 +41,12 @@ class Harness(unittest.TestCase):
         self.assertFalse(rc.agree('name', long_name, long_name[:79]))
         self.assertFalse(rc.agree('name', None, 'x'))
 
+    def test_name_folding_treats_dns_escapes_as_one_character(self):
+        # nDPI prints a non-printable label byte as '?', wiretally as dig's \DDD: the same name.
+        self.assertEqual(rc.name_key('ftp.ecite\\236e.com'), rc.name_key('ftp.ecite?e.com'))
+        self.assertEqual(rc.name_key('a\\.b.example'), rc.name_key('a?b.example'))
+        self.assertNotEqual(rc.name_key('ftp.ecite\\236e.com'), rc.name_key('ftp.ecitee.com'))
+
     def test_ja4_dialect(self):
         spec = 't13d1516h1_8daaf6152771_e5627efa2ab1'
         self.assertEqual(rc.ndpi_ja4_dialect(spec, 'example.org', ['http/1.1']),

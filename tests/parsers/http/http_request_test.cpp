@@ -280,8 +280,21 @@ TEST(HttpRequest, MalformedFieldLines) {
     EXPECT_EQ(r.host.view(), "a") << "the first Host is kept";
     EXPECT_EQ(parse("GET / HTTP/1.1\rX\r\n", r), ParseStatus::kMalformed);
     EXPECT_EQ(parse("GET / HTTP/1.1 \r\n", r), ParseStatus::kMalformed);
-    EXPECT_EQ(parse("GET  / HTTP/1.1\r\n", r), ParseStatus::kMalformed) << "empty request-target";
+    EXPECT_EQ(parse("GET \x01/ HTTP/1.1\r\n", r), ParseStatus::kMalformed);
     EXPECT_EQ(parse("GET /a\x01 HTTP/1.1\r\n", r), ParseStatus::kMalformed);
+}
+
+// RFC 9112 section 3: a recipient MAY split the request-line on whitespace runs.
+// nDPI's http-manipulated.pcap carries "GET" followed by 19 spaces.
+TEST(HttpRequest, SeveralSpacesBetweenRequestLineWords) {
+    HttpRequest r;
+    EXPECT_EQ(parse("GET                   /aaaa HTTP/1.1\r\nHost: www.lan:8080\r\n\r\n", r), ParseStatus::kOk);
+    EXPECT_EQ(r.method, "GET");
+    EXPECT_EQ(r.target, "/aaaa");
+    EXPECT_EQ(r.host.view(), "www.lan");
+    EXPECT_EQ(parse("GET /  HTTP/1.0\r\nHost: b\r\n\r\n", r), ParseStatus::kOk);
+    EXPECT_EQ(r.version_minor, 0);
+    EXPECT_EQ(parse("GET   ", r), ParseStatus::kNeedMore);
 }
 
 TEST(HttpRequest, HeaderLineBound) {

@@ -10,7 +10,7 @@
 #include "parsers/net/capture_file.hpp"
 #include "parsers/net/packet.hpp"
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
     using namespace wt::parsers;
     if (argc != 2) {
         std::fprintf(stderr, "usage: decode_dump FILE\n");

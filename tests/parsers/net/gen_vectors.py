@@ -43,6 +43,10 @@ PICKS = [
     ("kChdlcMpls", "chdlc_mpls.pcap", 1, "LINKTYPE_C_HDLC 0x8847, one MPLS label, IPv4 TCP 2.2.2.2:179 -> 5.5.5.5"),
     ("kPppoeUdp", "pppoe.pcap", 1, "QinQ PPPoE session, PPP 0x0021, IPv4 UDP 66.22.242.132:50001 -> 5.36.141.228:54935"),
     ("kGtpC", "gtp_c.pcap", 1, "IPv4 UDP -> 2123 GTPv2-C: plain UDP"),
+    # Recorded by tests/data/net/record_vxlan.sh (Linux VXLAN between two namespaces).
+    ("kVxlanUdp", "vxlan.pcap", 7, "IPv4 UDP 4789 VXLAN VNI 42, inner Ethernet IPv4 UDP 10.89.0.1:40001 -> 10.89.0.2:5353"),
+    ("kVxlanArp", "vxlan.pcap", 5, "IPv4 UDP 4789 VXLAN, inner ARP: decoded as the outer datagram"),
+    ("kVxlanIcmp6", "vxlan.pcap", 3, "IPv4 UDP 4789 VXLAN, inner IPv6 ICMPv6 neighbour solicitation"),
 ]
 
 
@@ -82,7 +86,8 @@ def main():
 
 # kLinks indices: 0 Ethernet, 9 PPP, 10 PPP_HDLC, 11 C_HDLC, 12 IEEE802_11.
 SEED_LINKS = {"kGtp4Tcp": 0, "kGtp6Udp": 0, "kGtp6Esp": 0, "kCapwapTcp": 0, "kCapwapDhcp": 0, "kGrePptp": 0,
-              "kPppQuic": 9, "kPppChdlc": 10, "kChdlcMpls": 11, "kPppoeUdp": 0, "kGtpC": 0}
+              "kPppQuic": 9, "kPppChdlc": 10, "kChdlcMpls": 11, "kPppoeUdp": 0, "kGtpC": 0,
+              "kVxlanUdp": 0, "kVxlanArp": 0, "kVxlanIcmp6": 0}
 
 
 if __name__ == "__main__":

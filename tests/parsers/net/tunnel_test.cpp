@@ -26,9 +26,9 @@ namespace {
 std::atomic<std::size_t> g_allocations{0};
 } // namespace
 
-void* operator new(std::size_t n) {
+void *operator new(std::size_t n) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n == 0 ? 1 : n)) {
+    if (void *p = std::malloc(n == 0 ? 1 : n)) {
         return p;
     }
     throw std::bad_alloc();
@@ -37,8 +37,8 @@ void* operator new(std::size_t n) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void *p) noexcept { std::free(p); }
+void operator delete(void *p, std::size_t) noexcept { std::free(p); }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -48,15 +48,15 @@ namespace {
 
 using namespace wt::test::net;
 
-std::string text(const IpAddress& a) { return std::string(to_string(a).view()); }
+std::string text(const IpAddress &a) { return std::string(to_string(a).view()); }
 
 struct Vector {
-    const char* name;
+    const char *name;
     LinkType link;
     Bytes frame;
     std::uint8_t ip_version;
-    const char* src;
-    const char* dst;
+    const char *src;
+    const char *dst;
     std::uint8_t l4_proto;
     std::uint16_t src_port;
     std::uint16_t dst_port;
@@ -67,35 +67,41 @@ struct Vector {
     std::uint16_t inner_vlan;
 };
 
-const std::vector<Vector>& vectors() {
+const std::vector<Vector> &vectors() {
     static const std::vector<Vector> v = {
         {"gtp4_tcp", LinkType::kEthernet, kGtp4Tcp, 4, "10.140.206.74", "18.135.206.102", kIpProtoTcp, 34536, 80, 96,
          true, 2, 3394, 113},
-        {"gtp6_udp", LinkType::kEthernet, kGtp6Udp, 6, "2607:fc20:4052:39e:490a:ea4d:17fe:e09c", "fd00:976a:bc67:193e::7",
-         kIpProtoUdp, 49120, 25658, 128, true, 2, 3233, 5},
-        {"gtp6_esp", LinkType::kEthernet, kGtp6Esp, 6, "2a01:4c8:c014:144e:1:2:945b:6761", "2a01:4c8:f000:f49::4", 50, 0,
-         0, 144, true, 2, 3231, 2},
+        {"gtp6_udp", LinkType::kEthernet, kGtp6Udp, 6, "2607:fc20:4052:39e:490a:ea4d:17fe:e09c",
+         "fd00:976a:bc67:193e::7", kIpProtoUdp, 49120, 25658, 128, true, 2, 3233, 5},
+        {"gtp6_esp", LinkType::kEthernet, kGtp6Esp, 6, "2a01:4c8:c014:144e:1:2:945b:6761", "2a01:4c8:f000:f49::4", 50,
+         0, 0, 144, true, 2, 3231, 2},
         {"capwap_tcp", LinkType::kEthernet, kCapwapTcp, 4, "10.1.3.68", "74.125.130.188", kIpProtoTcp, 47025, 443, 136,
          true, 2, 94, 3},
-        {"capwap_dhcp", LinkType::kEthernet, kCapwapDhcp, 4, "0.0.0.0", "255.255.255.255", kIpProtoUdp, 68, 67, 404, true,
-         0, 0, 0},
+        {"capwap_dhcp", LinkType::kEthernet, kCapwapDhcp, 4, "0.0.0.0", "255.255.255.255", kIpProtoUdp, 68, 67, 404,
+         true, 0, 0, 0},
         {"gre_pptp", LinkType::kEthernet, kGrePptp, 4, "192.168.10.210", "192.168.103.40", kIpProtoUdp, 5060, 5060, 366,
          true, 1, 142, 142},
         {"ppp_quic", LinkType::kPpp, kPppQuic, 4, "193.167.0.252", "193.167.100.100", kIpProtoUdp, 44083, 443, 1228,
          false, 0, 0, 0},
-        {"ppp_chdlc", LinkType::kPpp, kPppChdlc, 4, "100.16.1.2", "100.16.1.1", kIpProtoTcp, 18324, 179, 44, false, 0, 0,
-         0},
+        {"ppp_chdlc", LinkType::kPpp, kPppChdlc, 4, "100.16.1.2", "100.16.1.1", kIpProtoTcp, 18324, 179, 44, false, 0,
+         0, 0},
         {"chdlc_mpls", LinkType::kCHdlc, kChdlcMpls, 4, "2.2.2.2", "5.5.5.5", kIpProtoTcp, 179, 49433, 155, false, 0, 0,
          0},
         {"pppoe_udp", LinkType::kEthernet, kPppoeUdp, 4, "66.22.242.132", "5.36.141.228", kIpProtoUdp, 50001, 54935, 80,
          false, 2, 757, 1},
         {"gtp_c", LinkType::kEthernet, kGtpC, 4, "10.101.0.2", "10.102.0.2", kIpProtoUdp, 1024, 2123, 275, false, 0, 0,
          0},
+        {"vxlan_udp", LinkType::kEthernet, kVxlanUdp, 4, "10.89.0.1", "10.89.0.2", kIpProtoUdp, 40001, 5353, 91, true,
+         0, 0, 0},
+        {"vxlan_arp", LinkType::kEthernet, kVxlanArp, 4, "10.88.0.1", "10.88.0.2", kIpProtoUdp, 34288, 4789, 78, false,
+         0, 0, 0},
+        {"vxlan_icmp6", LinkType::kEthernet, kVxlanIcmp6, 6, "::", "ff02::1:ff00:1", kIpProtoIcmpv6, 0, 0, 122, true, 0,
+         0, 0},
     };
     return v;
 }
 
-void check_vector(const Vector& v, const DecodedPacket& p) {
+void check_vector(const Vector &v, const DecodedPacket &p) {
     EXPECT_EQ(p.status, DecodeStatus::kOk) << to_string(p.status);
     EXPECT_EQ(p.ip_version, v.ip_version);
     EXPECT_EQ(text(p.src), v.src);
@@ -117,7 +123,7 @@ void check_vector(const Vector& v, const DecodedPacket& p) {
 }
 
 TEST(Tunnel, RealFramesAtExactLength) {
-    for (const Vector& v : vectors()) {
+    for (const Vector &v : vectors()) {
         SCOPED_TRACE(v.name);
         DecodedPacket p;
         decode_packet(v.link, v.frame, p);
@@ -138,7 +144,7 @@ TEST(Tunnel, RealFramesAtExactLength) {
 // length, no longer fits); with wire_len saying the capture cut it, every cut past the
 // inner L4 header decodes to the same inner 5-tuple.
 TEST(Tunnel, EveryTruncation) {
-    for (const Vector& v : vectors()) {
+    for (const Vector &v : vectors()) {
         SCOPED_TRACE(v.name);
         DecodedPacket full;
         ASSERT_EQ(decode_packet(v.link, v.frame, full), DecodeStatus::kOk);
@@ -167,7 +173,7 @@ TEST(Tunnel, EveryTruncation) {
 }
 
 TEST(Tunnel, TrailingBytesAreIgnored) {
-    for (const Vector& v : vectors()) {
+    for (const Vector &v : vectors()) {
         SCOPED_TRACE(v.name);
         DecodedPacket full;
         ASSERT_EQ(decode_packet(v.link, v.frame, full), DecodeStatus::kOk);
@@ -184,7 +190,7 @@ TEST(Tunnel, TrailingBytesAreIgnored) {
 TEST(Tunnel, NoAllocations) {
     const std::size_t before = g_allocations.load();
     std::size_t ok = 0;
-    for (const Vector& v : vectors()) {
+    for (const Vector &v : vectors()) {
         DecodedPacket p;
         ok += decode_packet(v.link, v.frame, p) == DecodeStatus::kOk;
     }
@@ -196,38 +202,38 @@ TEST(Tunnel, NoAllocations) {
 // be written in order.
 class Frame {
 public:
-    Frame& u8(std::uint8_t v) {
+    Frame &u8(std::uint8_t v) {
         _b.push_back(v);
         return *this;
     }
-    Frame& u16(std::uint16_t v) { return u8(static_cast<std::uint8_t>(v >> 8)).u8(static_cast<std::uint8_t>(v)); }
-    Frame& u32(std::uint32_t v) { return u16(static_cast<std::uint16_t>(v >> 16)).u16(static_cast<std::uint16_t>(v)); }
-    Frame& zeros(std::size_t n) {
+    Frame &u16(std::uint16_t v) { return u8(static_cast<std::uint8_t>(v >> 8)).u8(static_cast<std::uint8_t>(v)); }
+    Frame &u32(std::uint32_t v) { return u16(static_cast<std::uint16_t>(v >> 16)).u16(static_cast<std::uint16_t>(v)); }
+    Frame &zeros(std::size_t n) {
         _b.insert(_b.end(), n, 0);
         return *this;
     }
-    Frame& bytes(std::string_view s) {
+    Frame &bytes(std::string_view s) {
         _b.insert(_b.end(), s.begin(), s.end());
         return *this;
     }
-    Frame& append(const Frame& f) {
+    Frame &append(const Frame &f) {
         _b.insert(_b.end(), f._b.begin(), f._b.end());
         return *this;
     }
-    Frame& eth(std::uint16_t ethertype) { return u32(0x02000000).u16(1).u32(0x02000000).u16(2).u16(ethertype); }
+    Frame &eth(std::uint16_t ethertype) { return u32(0x02000000).u16(1).u32(0x02000000).u16(2).u16(ethertype); }
     // IPv4 without options, total length = 20 + the bytes of `inner`.
-    Frame& ipv4(std::uint32_t src, std::uint32_t dst, std::uint8_t proto, const Frame& inner, std::uint16_t frag = 0) {
+    Frame &ipv4(std::uint32_t src, std::uint32_t dst, std::uint8_t proto, const Frame &inner, std::uint16_t frag = 0) {
         u8(0x45).u8(0).u16(static_cast<std::uint16_t>(20 + inner.size())).u16(1).u16(frag).u8(64).u8(proto).u16(0);
         return u32(src).u32(dst).append(inner);
     }
     // IPv6, addresses fd00::<src> / fd00::<dst>.
-    Frame& ipv6(std::uint8_t src, std::uint8_t dst, std::uint8_t nh, const Frame& inner) {
+    Frame &ipv6(std::uint8_t src, std::uint8_t dst, std::uint8_t nh, const Frame &inner) {
         u32(0x60000000).u16(static_cast<std::uint16_t>(inner.size())).u8(nh).u8(64);
         u16(0xfd00).zeros(13).u8(src).u16(0xfd00).zeros(13).u8(dst);
         return append(inner);
     }
     // UDP with length = 8 + the bytes of `inner`.
-    Frame& udp(std::uint16_t sport, std::uint16_t dport, const Frame& inner) {
+    Frame &udp(std::uint16_t sport, std::uint16_t dport, const Frame &inner) {
         return u16(sport).u16(dport).u16(static_cast<std::uint16_t>(8 + inner.size())).u16(0).append(inner);
     }
     [[nodiscard]] Bytes view() const { return _b; }
@@ -243,23 +249,27 @@ constexpr std::uint32_t kInnerSrc = 0x0a010101; // 10.1.1.1
 constexpr std::uint32_t kInnerDst = 0x0a020202;
 
 // The inner packet every tunnel below carries: IPv4 UDP 10.1.1.1:1111 -> 10.2.2.2:53.
-Frame inner4() { return Frame().ipv4(kInnerSrc, kInnerDst, kIpProtoUdp, Frame().udp(1111, 53, Frame().bytes("inner"))); }
-Frame inner6() { return Frame().ipv6(1, 2, kIpProtoTcp, Frame().u16(2222).u16(443).u32(1).u32(2).u16(0x5012).u16(9).u32(0)); }
+Frame inner4() {
+    return Frame().ipv4(kInnerSrc, kInnerDst, kIpProtoUdp, Frame().udp(1111, 53, Frame().bytes("inner")));
+}
+Frame inner6() {
+    return Frame().ipv6(1, 2, kIpProtoTcp, Frame().u16(2222).u16(443).u32(1).u32(2).u16(0x5012).u16(9).u32(0));
+}
 // Ethernet, outer IPv4 192.0.2.1 -> 192.0.2.2 over UDP to `dport`.
-Frame over_udp(std::uint16_t sport, std::uint16_t dport, const Frame& payload) {
+Frame over_udp(std::uint16_t sport, std::uint16_t dport, const Frame &payload) {
     return Frame().eth(0x0800).ipv4(kOuterSrc, kOuterDst, kIpProtoUdp, Frame().udp(sport, dport, payload));
 }
-Frame over_gre(const Frame& gre) { return Frame().eth(0x0800).ipv4(kOuterSrc, kOuterDst, 47, gre); }
+Frame over_gre(const Frame &gre) { return Frame().eth(0x0800).ipv4(kOuterSrc, kOuterDst, 47, gre); }
 
-DecodedPacket decode(LinkType link, const Frame& f, std::uint32_t wire_len = 0) {
+DecodedPacket decode(LinkType link, const Frame &f, std::uint32_t wire_len = 0) {
     DecodedPacket p;
     decode_packet(link, f.view(), p, wire_len);
     return p;
 }
-DecodedPacket decode(const Frame& f) { return decode(LinkType::kEthernet, f); }
+DecodedPacket decode(const Frame &f) { return decode(LinkType::kEthernet, f); }
 
 // The inner 10.1.1.1:1111 -> 10.2.2.2:53 packet, tunneled or not.
-void expect_inner4(const DecodedPacket& p, bool tunneled = true) {
+void expect_inner4(const DecodedPacket &p, bool tunneled = true) {
     EXPECT_EQ(p.status, DecodeStatus::kOk) << to_string(p.status);
     EXPECT_EQ(text(p.src), "10.1.1.1");
     EXPECT_EQ(text(p.dst), "10.2.2.2");
@@ -269,7 +279,7 @@ void expect_inner4(const DecodedPacket& p, bool tunneled = true) {
     EXPECT_EQ(p.tunneled, tunneled);
 }
 // Not decapsulated: the outer UDP datagram.
-void expect_outer_udp(const DecodedPacket& p, std::uint16_t dport) {
+void expect_outer_udp(const DecodedPacket &p, std::uint16_t dport) {
     EXPECT_EQ(p.status, DecodeStatus::kOk) << to_string(p.status);
     EXPECT_EQ(text(p.src), "192.0.2.1");
     EXPECT_EQ(p.dst_port, dport);
@@ -278,7 +288,7 @@ void expect_outer_udp(const DecodedPacket& p, std::uint16_t dport) {
 }
 
 // Every cut of a hand-built frame fails without a snaplen, and never reads outside.
-void expect_every_cut_fails(LinkType link, const Frame& f) {
+void expect_every_cut_fails(LinkType link, const Frame &f) {
     const Bytes b = f.view();
     for (std::size_t len = 0; len < b.size(); ++len) {
         DecodedPacket p;
@@ -288,7 +298,7 @@ void expect_every_cut_fails(LinkType link, const Frame& f) {
 }
 
 // GTP-U header: flags, type, length (everything after the first 8 bytes), TEID.
-Frame gtp(std::uint8_t flags, std::uint8_t type, const Frame& rest) {
+Frame gtp(std::uint8_t flags, std::uint8_t type, const Frame &rest) {
     return Frame().u8(flags).u8(type).u16(static_cast<std::uint16_t>(rest.size())).u32(0x1234).append(rest);
 }
 
@@ -310,7 +320,8 @@ TEST(Tunnel, GtpU) {
     expect_inner4(decode(over_udp(2152, 2152, gtp(0x32, 0xff, Frame().u16(7).u8(0).u8(0x85).append(inner4())))));
     expect_inner4(decode(over_udp(2152, 2152, gtp(0x31, 0xff, Frame().u32(0).append(inner4())))));
     // E with a PDU Session Container (type 0x85, length 1 = 4 bytes) then a second one (length 2).
-    const Frame ext = Frame().u16(0).u8(0).u8(0x85).u8(1).u8(0x10).u8(0x09).u8(0x85).u8(2).zeros(6).u8(0).append(inner4());
+    const Frame ext =
+        Frame().u16(0).u8(0).u8(0x85).u8(1).u8(0x10).u8(0x09).u8(0x85).u8(2).zeros(6).u8(0).append(inner4());
     const Frame with_ext = over_udp(2152, 2152, gtp(0x34, 0xff, ext));
     expect_inner4(decode(with_ext));
     expect_every_cut_fails(LinkType::kEthernet, with_ext);
@@ -338,14 +349,14 @@ TEST(Tunnel, GtpU) {
 
     // Not GTP-U: plain UDP on 2152.
     expect_outer_udp(decode(over_udp(2152, 2152, Frame().u8(0x48).u8(0xff).u16(0).zeros(8))), 2152); // version 2
-    expect_outer_udp(decode(over_udp(2152, 2152, gtp(0x20, 0xff, inner4()))), 2152);  // PT 0: GTP'
-    expect_outer_udp(decode(over_udp(2152, 2152, gtp(0x32, 0x01, Frame().zeros(4)))), 2152); // echo request
-    expect_outer_udp(decode(over_udp(2152, 2152, gtp(0x30, 0xfe, Frame()))), 2152);  // end marker
+    expect_outer_udp(decode(over_udp(2152, 2152, gtp(0x20, 0xff, inner4()))), 2152);                 // PT 0: GTP'
+    expect_outer_udp(decode(over_udp(2152, 2152, gtp(0x32, 0x01, Frame().zeros(4)))), 2152);         // echo request
+    expect_outer_udp(decode(over_udp(2152, 2152, gtp(0x30, 0xfe, Frame()))), 2152);                  // end marker
     expect_outer_udp(decode(over_udp(2152, 2152, Frame().u8(0x30).u8(0xff).u16(500).u32(1).append(inner4()))),
                      2152); // length disagrees with the datagram
     expect_outer_udp(decode(over_udp(2152, 2152, Frame().u8(0x30).u8(0xff))), 2152); // shorter than 8
     expect_outer_udp(decode(over_udp(2152, 2152, gtp(0x30, 0xff, Frame().bytes("\x01\x02 not ip")))), 2152);
-    expect_outer_udp(decode(over_udp(2152, 2152, gtp(0x30, 0xff, Frame()))), 2152); // empty T-PDU
+    expect_outer_udp(decode(over_udp(2152, 2152, gtp(0x30, 0xff, Frame()))), 2152);  // empty T-PDU
     expect_outer_udp(decode(over_udp(2123, 2123, gtp(0x30, 0xff, inner4()))), 2123); // GTP-C port
     // A fragmented outer datagram is not decapsulated.
     const Frame frag = Frame().eth(0x0800).ipv4(kOuterSrc, kOuterDst, kIpProtoUdp,
@@ -354,10 +365,21 @@ TEST(Tunnel, GtpU) {
     EXPECT_EQ(p.status, DecodeStatus::kOk);
     EXPECT_FALSE(p.tunneled);
     EXPECT_TRUE(p.fragmented);
+    // A snaplen cut inside the extension chain: the outer datagram, marked truncated.
+    const Bytes ext_cut = with_ext.view().first(14 + 20 + 8 + 8 + 4 + 2);
+    decode_packet(LinkType::kEthernet, ext_cut, p, static_cast<std::uint32_t>(with_ext.size()));
+    EXPECT_EQ(p.status, DecodeStatus::kOk);
+    EXPECT_FALSE(p.tunneled);
+    EXPECT_TRUE(p.capture_truncated);
     // A snaplen cut inside the inner packet: decoded as far as it goes.
     const Frame cut_frame = over_udp(2152, 2152, gtp(0x30, 0xff, inner4()));
-    p = decode(LinkType::kEthernet, Frame().append(cut_frame), static_cast<std::uint32_t>(cut_frame.size() + 100));
+    decode_packet(LinkType::kEthernet, cut_frame.view().first(cut_frame.size() - 3), p,
+                  static_cast<std::uint32_t>(cut_frame.size()));
     EXPECT_EQ(p.status, DecodeStatus::kOk);
+    EXPECT_TRUE(p.tunneled);
+    EXPECT_TRUE(p.capture_truncated);
+    EXPECT_EQ(p.dst_port, 53);
+    EXPECT_EQ(std::string(as_string_view(p.l4_payload)), "in");
 }
 
 TEST(Tunnel, Vxlan) {
@@ -373,22 +395,27 @@ TEST(Tunnel, Vxlan) {
     EXPECT_EQ(p.src_mac[5], 2);
     expect_every_cut_fails(LinkType::kEthernet, vx);
     // Inner IPv6.
-    EXPECT_EQ(text(decode(over_udp(1, 4789, Frame().u32(0x08000000).u32(0).append(Frame().eth(0x86dd).append(inner6()))))
-                       .src),
-              "fd00::1");
+    EXPECT_EQ(
+        text(
+            decode(over_udp(1, 4789, Frame().u32(0x08000000).u32(0).append(Frame().eth(0x86dd).append(inner6())))).src),
+        "fd00::1");
     // No I flag, or only on the source port: plain UDP. Inner ARP: the outer datagram.
-    expect_outer_udp(decode(over_udp(1, 4789, Frame().u32(0).u32(0).append(Frame().eth(0x0800).append(inner4())))), 4789);
-    expect_outer_udp(decode(over_udp(4789, 1, Frame().u32(0x08000000).u32(0).append(Frame().eth(0x0800).append(inner4())))), 1);
-    expect_outer_udp(decode(over_udp(1, 4789, Frame().u32(0x08000000).u32(0).append(Frame().eth(0x0806).zeros(28)))), 4789);
+    expect_outer_udp(decode(over_udp(1, 4789, Frame().u32(0).u32(0).append(Frame().eth(0x0800).append(inner4())))),
+                     4789);
+    expect_outer_udp(
+        decode(over_udp(4789, 1, Frame().u32(0x08000000).u32(0).append(Frame().eth(0x0800).append(inner4())))), 1);
+    expect_outer_udp(decode(over_udp(1, 4789, Frame().u32(0x08000000).u32(0).append(Frame().eth(0x0806).zeros(28)))),
+                     4789);
     expect_outer_udp(decode(over_udp(1, 4789, Frame().u32(0x08000000))), 4789); // shorter than the header
     // Inner Ethernet header cut short / inner VLAN tag cut short.
-    EXPECT_EQ(decode(over_udp(1, 4789, Frame().u32(0x08000000).u32(0).zeros(13))).status, DecodeStatus::kTunnelMalformed);
+    EXPECT_EQ(decode(over_udp(1, 4789, Frame().u32(0x08000000).u32(0).zeros(13))).status,
+              DecodeStatus::kTunnelMalformed);
     EXPECT_EQ(decode(over_udp(1, 4789, Frame().u32(0x08000000).u32(0).eth(0x8100).u16(1))).status,
               DecodeStatus::kTunnelMalformed);
 }
 
 // GRE (RFC 2784 / 2890) header: flags/version, protocol, then the optional words.
-Frame gre(std::uint16_t flags, std::uint16_t proto, std::size_t option_words, const Frame& inner) {
+Frame gre(std::uint16_t flags, std::uint16_t proto, std::size_t option_words, const Frame &inner) {
     Frame f;
     f.u16(flags).u16(proto);
     for (std::size_t i = 0; i < option_words; ++i) {
@@ -416,10 +443,10 @@ TEST(Tunnel, Gre) {
     EXPECT_EQ(p.ip_bytes, 40u + 4 + inner4().size());
 
     // Not followed: plain GRE with ports 0.
-    for (const Frame& f : {over_gre(gre(0, 0x88be, 0, inner4())),             // ERSPAN
-                           over_gre(gre(0x4000, 0x0800, 0, inner4())),        // RFC 1701 routing
-                           over_gre(gre(0x0002, 0x0800, 0, inner4())),        // version 2
-                           over_gre(gre(0x0001, 0x0800, 0, inner4()))}) {     // version 1 but not PPP
+    for (const Frame &f : {over_gre(gre(0, 0x88be, 0, inner4())),         // ERSPAN
+                           over_gre(gre(0x4000, 0x0800, 0, inner4())),    // RFC 1701 routing
+                           over_gre(gre(0x0002, 0x0800, 0, inner4())),    // version 2
+                           over_gre(gre(0x0001, 0x0800, 0, inner4()))}) { // version 1 but not PPP
         p = decode(f);
         EXPECT_EQ(p.status, DecodeStatus::kOk);
         EXPECT_FALSE(p.tunneled);
@@ -447,14 +474,16 @@ TEST(Tunnel, Gre) {
 TEST(Tunnel, GrePptp) {
     // RFC 2637 section 4.1: 0x3081 = K, S, A, version 1; payload length, call id, seq, ack.
     const Frame ppp = Frame().u16(0xff03).u16(0x0021).append(inner4());
-    const Frame v1 = over_gre(Frame().u16(0x3081).u16(0x880b).u16(static_cast<std::uint16_t>(ppp.size())).u16(7).u32(1).u32(2).append(ppp));
+    const Frame v1 = over_gre(
+        Frame().u16(0x3081).u16(0x880b).u16(static_cast<std::uint16_t>(ppp.size())).u16(7).u32(1).u32(2).append(ppp));
     expect_inner4(decode(v1));
     expect_every_cut_fails(LinkType::kEthernet, v1);
     // No S / A, PPP without address/control.
     const Frame bare = Frame().u16(0x0021).append(inner4());
-    expect_inner4(decode(over_gre(Frame().u16(0x2001).u16(0x880b).u16(static_cast<std::uint16_t>(bare.size())).u16(7).append(bare))));
+    expect_inner4(decode(
+        over_gre(Frame().u16(0x2001).u16(0x880b).u16(static_cast<std::uint16_t>(bare.size())).u16(7).append(bare))));
     // Ack-only (no payload), K missing, LCP: the outer GRE packet.
-    for (const Frame& f : {over_gre(Frame().u16(0x2081).u16(0x880b).u16(0).u16(7).u32(1)),
+    for (const Frame &f : {over_gre(Frame().u16(0x2081).u16(0x880b).u16(0).u16(7).u32(1)),
                            over_gre(Frame().u16(0x1001).u16(0x880b).u16(4).u16(7).u32(1).u32(0xc0210101)),
                            over_gre(Frame().u16(0x2001).u16(0x880b).u16(4).u16(7).u32(0xc0210101))}) {
         const DecodedPacket p = decode(f);
@@ -467,7 +496,7 @@ TEST(Tunnel, GrePptp) {
 }
 
 // CAPWAP header (RFC 5415 section 4.3): preamble 0, HLEN / RID / WBID / flags, fragment words.
-Frame capwap(std::uint8_t hlen_words, std::uint8_t wbid, std::uint16_t flags, const Frame& rest) {
+Frame capwap(std::uint8_t hlen_words, std::uint8_t wbid, std::uint16_t flags, const Frame &rest) {
     const std::uint32_t w0 = (std::uint32_t{hlen_words} << 19) | (std::uint32_t{wbid} << 9) | flags;
     Frame f;
     f.u32(w0).u32(0);
@@ -478,7 +507,7 @@ Frame capwap(std::uint8_t hlen_words, std::uint8_t wbid, std::uint16_t flags, co
 }
 // An 802.11 data frame: frame control, duration, addresses 1-3 (0x0a.., 0x0b.., 0x0c..),
 // sequence control, [address 4 (0x0d..)], [QoS], LLC/SNAP, ethertype.
-Frame wlan(std::uint8_t fc0, std::uint8_t fc1, std::uint16_t ethertype, const Frame& body, bool swapped = false) {
+Frame wlan(std::uint8_t fc0, std::uint8_t fc1, std::uint16_t ethertype, const Frame &body, bool swapped = false) {
     Frame f;
     swapped ? f.u8(fc1).u8(fc0) : f.u8(fc0).u8(fc1);
     f.u16(0);
@@ -526,8 +555,8 @@ TEST(Tunnel, Capwap) {
     expect_outer_udp(decode(over_udp(1, 5247, capwap(2, 1, 0x100, wlan(0x08, 0x41, 0x0800, inner4())))), 5247);
     Frame amsdu = Frame().u16(0x8801).u16(0).zeros(18).u16(0).u8(0x80).u8(0).u16(0xaaaa).u8(3).zeros(3).u16(0x0800);
     expect_outer_udp(decode(over_udp(1, 5247, capwap(2, 1, 0x100, amsdu.append(inner4())))), 5247);
-    expect_outer_udp(decode(over_udp(1, 5247, capwap(2, 1, 0x100, Frame().u16(0x0801).zeros(22).u32(0x42420300).zeros(4)))),
-                     5247);
+    expect_outer_udp(
+        decode(over_udp(1, 5247, capwap(2, 1, 0x100, Frame().u16(0x0801).zeros(22).u32(0x42420300).zeros(4)))), 5247);
     expect_outer_udp(decode(over_udp(1, 5247, capwap(2, 1, 0x100, wlan(0x08, 1, 0x0806, Frame().zeros(28))))), 5247);
     // Malformed: the 802.11 header or the inner Ethernet header cut short.
     EXPECT_EQ(decode(over_udp(1, 5247, capwap(2, 1, 0x100, Frame().u16(0x0801).zeros(20)))).status,
@@ -572,7 +601,8 @@ TEST(LinkEncap, Mpls) {
     expect_inner4(decode(ok.u32(0x00010140).append(inner4())), false);
     EXPECT_EQ(decode(deep.u32(0x00010040).u32(0x00010140).append(inner4())).status, DecodeStatus::kMplsTooDeep);
     // Pseudowire control word (first nibble 0): not followed. Cut label / nothing after the bottom.
-    EXPECT_EQ(decode(Frame().eth(0x8847).u32(0x00010140).u32(0).append(Frame().eth(0x0800))).status, DecodeStatus::kNotIp);
+    EXPECT_EQ(decode(Frame().eth(0x8847).u32(0x00010140).u32(0).append(Frame().eth(0x0800))).status,
+              DecodeStatus::kNotIp);
     EXPECT_EQ(decode(Frame().eth(0x8847).u16(1)).status, DecodeStatus::kTruncatedLink);
     EXPECT_EQ(decode(Frame().eth(0x8847).u32(0x00010140)).status, DecodeStatus::kTruncatedLink);
     // Inner IP errors keep their status.
@@ -581,16 +611,20 @@ TEST(LinkEncap, Mpls) {
 
 TEST(LinkEncap, Pppoe) {
     const Frame ppp4 = Frame().u16(0x0021).append(inner4());
-    const Frame s4 = Frame().eth(0x8864).u8(0x11).u8(0).u16(0x1234).u16(static_cast<std::uint16_t>(ppp4.size())).append(ppp4);
+    const Frame s4 =
+        Frame().eth(0x8864).u8(0x11).u8(0).u16(0x1234).u16(static_cast<std::uint16_t>(ppp4.size())).append(ppp4);
     expect_inner4(decode(s4), false);
     expect_every_cut_fails(LinkType::kEthernet, s4);
     const Frame ppp6 = Frame().u16(0x0057).append(inner6());
-    EXPECT_EQ(text(decode(Frame().eth(0x8864).u8(0x11).u8(0).u16(1).u16(static_cast<std::uint16_t>(ppp6.size())).append(ppp6)).src),
-              "fd00::1");
+    EXPECT_EQ(
+        text(decode(Frame().eth(0x8864).u8(0x11).u8(0).u16(1).u16(static_cast<std::uint16_t>(ppp6.size())).append(ppp6))
+                 .src),
+        "fd00::1");
     // Protocol-Field-Compression: a 1-byte protocol 0x21.
     const Frame pfc = Frame().u8(0x21).append(inner4());
-    expect_inner4(decode(Frame().eth(0x8864).u8(0x11).u8(0).u16(1).u16(static_cast<std::uint16_t>(pfc.size())).append(pfc)),
-                  false);
+    expect_inner4(
+        decode(Frame().eth(0x8864).u8(0x11).u8(0).u16(1).u16(static_cast<std::uint16_t>(pfc.size())).append(pfc)),
+        false);
     // LCP, discovery (0x8863), wrong version/type or code: not IP. Header / protocol cut short.
     EXPECT_EQ(decode(Frame().eth(0x8864).u8(0x11).u8(0).u16(1).u16(6).u16(0xc021).u32(0x01010004)).status,
               DecodeStatus::kNotIp);
@@ -614,7 +648,7 @@ TEST(LinkTypes, PppAndHdlc) {
         expect_every_cut_fails(link, framed);
         EXPECT_EQ(text(decode(link, Frame().u16(0xff03).u16(0x0057).append(inner6())).src), "fd00::1");
         expect_inner4(decode(link, Frame().u16(0x0281).u32(0x00010140).append(inner4())), false); // MPLS over PPP
-        expect_inner4(decode(link, Frame().u16(0x8f00).u16(0x0800).append(inner4())), false);    // Cisco HDLC framing
+        expect_inner4(decode(link, Frame().u16(0x8f00).u16(0x0800).append(inner4())), false);     // Cisco HDLC framing
         EXPECT_EQ(decode(link, Frame().u16(0xff03).u16(0xc021).u32(0x01010004)).status, DecodeStatus::kNotIp);
         EXPECT_EQ(decode(link, Frame()).status, DecodeStatus::kTruncatedLink);
         EXPECT_EQ(decode(link, Frame().u16(0xff03)).status, DecodeStatus::kTruncatedLink);
@@ -627,7 +661,8 @@ TEST(LinkTypes, PppAndHdlc) {
     EXPECT_EQ(p.ethertype, 0x0800);
     expect_every_cut_fails(LinkType::kCHdlc, ch);
     EXPECT_EQ(text(decode(LinkType::kCHdlc, Frame().u16(0x8f00).u16(0x86dd).append(inner6())).src), "fd00::1");
-    EXPECT_EQ(decode(LinkType::kCHdlc, Frame().u16(0x8f00).u16(0x8035).zeros(18)).status, DecodeStatus::kNotIp); // SLARP
+    EXPECT_EQ(decode(LinkType::kCHdlc, Frame().u16(0x8f00).u16(0x8035).zeros(18)).status,
+              DecodeStatus::kNotIp); // SLARP
     EXPECT_EQ(decode(LinkType::kCHdlc, Frame().u16(0x0f00).u8(8)).status, DecodeStatus::kTruncatedLink);
 }
 
@@ -673,7 +708,7 @@ TEST(Tunnel, StatusNames) {
     EXPECT_EQ(to_string(DecodeStatus::kTunnelTooDeep), "tunnel_too_deep");
 }
 
-std::vector<std::uint8_t> read_file(const std::filesystem::path& p) {
+std::vector<std::uint8_t> read_file(const std::filesystem::path &p) {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
@@ -682,7 +717,7 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& p) {
 // (kNotIp is fine: ARP, SLARP, LCP, ...), and a few frames' inner 5-tuples are those
 // tshark shows (tests/parsers/net/compare_tshark.py checks every frame).
 TEST(Tunnel, NdpiCorpus) {
-    const char* env = std::getenv("WT_NDPI_PCAP_DIR");
+    const char *env = std::getenv("WT_NDPI_PCAP_DIR");
     const std::filesystem::path dir = env != nullptr ? env : "/work/shared/corpus/ndpi/pcap";
     std::error_code ec;
     if (!std::filesystem::is_directory(dir, ec)) {
@@ -690,8 +725,8 @@ TEST(Tunnel, NdpiCorpus) {
     }
     struct Expect {
         std::size_t frame; // 1-based, as tshark numbers them
-        const char* src;
-        const char* dst;
+        const char *src;
+        const char *dst;
         std::uint16_t sport;
         std::uint16_t dport;
         bool tunneled;
@@ -700,13 +735,14 @@ TEST(Tunnel, NdpiCorpus) {
         {"false_positives.pcapng", {{22, "10.102.45.249", "10.133.48.100", 31046, 21176, true}}},
         {"http_origin_different_than_host.pcap", {{1, "10.140.206.74", "18.135.206.102", 34536, 80, true}}},
         {"gtp_false_positive.pcapng", {}},
-        {"ipv6_in_gtp.pcap", {{1, "2607:fc20:4052:39e:490a:ea4d:17fe:e09c", "fd00:976a:bc67:193e::7", 49120, 25658, true}}},
+        {"ipv6_in_gtp.pcap",
+         {{1, "2607:fc20:4052:39e:490a:ea4d:17fe:e09c", "fd00:976a:bc67:193e::7", 49120, 25658, true}}},
         {"gtp_c.pcap", {{1, "10.101.0.2", "10.102.0.2", 1024, 2123, false}}},
         {"reasm_segv_anon.pcapng", {}},
         {"rtmp.pcap", {}},
         {"zoom.pcap", {{701, "10.140.117.35", "193.122.35.237", 45634, 8801, true}}},
-        {"capwap_data.pcapng", {{1, "10.1.3.68", "74.125.130.188", 47025, 443, true},
-                                {4, "74.125.130.188", "10.1.3.68", 443, 47025, true}}},
+        {"capwap_data.pcapng",
+         {{1, "10.1.3.68", "74.125.130.188", 47025, 443, true}, {4, "74.125.130.188", "10.1.3.68", 443, 47025, true}}},
         {"capwap.pcap", {{280, "0.0.0.0", "255.255.255.255", 68, 67, true}}},
         {"gre.pcapng", {{1, "192.168.10.210", "192.168.103.40", 5060, 5060, true}}},
         {"4in6tunnel.pcap", {}},
@@ -719,7 +755,7 @@ TEST(Tunnel, NdpiCorpus) {
     };
     std::size_t present = 0;
     std::size_t tunneled = 0;
-    for (const auto& [name, expects] : files) {
+    for (const auto &[name, expects] : files) {
         SCOPED_TRACE(name);
         const auto bytes = read_file(dir / name);
         if (bytes.empty()) {
@@ -736,7 +772,7 @@ TEST(Tunnel, NdpiCorpus) {
             const DecodeStatus s = decode_packet(rec.link, rec.data, p, rec.orig_len);
             EXPECT_TRUE(s == DecodeStatus::kOk || s == DecodeStatus::kNotIp) << "frame " << n << ": " << to_string(s);
             tunneled += p.tunneled;
-            for (const Expect& e : expects) {
+            for (const Expect &e : expects) {
                 if (e.frame != n) {
                     continue;
                 }
