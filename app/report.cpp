@@ -33,6 +33,14 @@ std::string fit(std::string_view s, std::size_t width) {
     return "~" + std::string(s.substr(s.size() - (width - 1)));
 }
 
+// Keeps the beginning of a label (service names read left to right).
+std::string clip(std::string_view s, std::size_t width) {
+    if (s.size() <= width) {
+        return std::string(s);
+    }
+    return std::string(s.substr(0, width - 1)) + "~";
+}
+
 std::string utc_time(std::uint64_t ns) {
     const std::time_t t = static_cast<std::time_t>(ns / 1000000000ull);
     std::tm tm{};
@@ -176,27 +184,29 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
     const double duration = r.input.last_ns > r.input.first_ns
                                 ? static_cast<double>(r.input.last_ns - r.input.first_ns) / 1e9
                                 : 0.0;
-    fmt::print(out, "{} ({}, {} packets, {:.1f} s", r.input.file, r.input.format, r.input.records, duration);
+    fmt::print(out, "{}\n", fit(r.input.file, opt.width));
+    fmt::print(out, "{}, {} packets, {:.1f} s", r.input.format, r.input.records, duration);
     if (r.input.records != 0) {
         fmt::print(out, ", from {} UTC", utc_time(r.input.first_ns));
     }
-    fmt::print(out, ")\n");
+    fmt::print(out, "\n");
     const TransferStats& tot = r.tally.total.stats;
     fmt::print(out, "flows {}  clients {}  bytes up {}  down {}  services: {}\n\n", tot.connections,
                r.tally.total.distinct_clients, human_bytes(tot.bytes_up), human_bytes(tot.bytes_down),
                r.services_origin);
 
-    // SERVICE(26) CONNS(7) CLIENTS(8) UP(11) DOWN(11) TLS1.3(7) TLS1.2(7) QUIC(5) ECH(4) DoT(4) HTTP(5) = 100
-    fmt::print(out, "{:<26}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>4}{:>4}{:>5}\n", "SERVICE", "CONNS", "CLIENTS",
-               "BYTES UP", "BYTES DOWN", "TLS1.3", "TLS1.2", "QUIC", "ECH", "DoT", "HTTP");
+    // CONNS counts every flow named after the service, its DNS lookups included (column DNS).
+    // SERVICE(24) CONNS(7) CLIENTS(8) UP(11) DOWN(11) TLS1.3(7) TLS1.2(7) QUIC(5) DNS(5) ECH(4) DoT(4) HTTP(5) = 98
+    fmt::print(out, "{:<24}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>5}{:>4}{:>4}{:>5}\n", "SERVICE", "CONNS",
+               "CLIENTS", "BYTES UP", "BYTES DOWN", "TLS1.3", "TLS1.2", "QUIC", "DNS", "ECH", "DoT", "HTTP");
     for (std::int32_t s : services_by_size(r)) {
         const MergedStats& m = r.tally.services[static_cast<std::size_t>(s + 1)];
         const TransferStats& t = m.stats;
-        fmt::print(out, "{:<26}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>4}{:>4}{:>5}\n", fit(service_label(r, s), 25),
-                   t.connections, m.distinct_clients, human_bytes(t.bytes_up), human_bytes(t.bytes_down),
-                   t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls13)],
-                   t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls12)], t.quic, t.ech, t.dot,
-                   t.cleartext_http);
+        fmt::print(out, "{:<24}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>5}{:>4}{:>4}{:>5}\n",
+                   clip(service_label(r, s), 23), t.connections, m.distinct_clients, human_bytes(t.bytes_up),
+                   human_bytes(t.bytes_down), t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls13)],
+                   t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls12)], t.quic, t.dns, t.ech,
+                   t.dot, t.cleartext_http);
     }
 
     const auto domains = domains_by_size(r);
@@ -210,7 +220,7 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
                 fmt::print(out, "... {} more domains (--format json lists them all)\n", domains.size() - opt.top_domains);
                 break;
             }
-            fmt::print(out, "{:<40}{:<22}{:>7}{:>11}{:>11}{:>8}\n", fit(d->name, 39), fit(service_label(r, d->service), 21),
+            fmt::print(out, "{:<40}{:<22}{:>7}{:>11}{:>11}{:>8}\n", fit(d->name, 39), clip(service_label(r, d->service), 21),
                        d->m.stats.connections, human_bytes(d->m.stats.bytes_up), human_bytes(d->m.stats.bytes_down),
                        d->m.distinct_clients);
         }
@@ -231,8 +241,8 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
         for (const auto& a : rows) {
             const std::string label =
                 a.action >= 1 && a.action <= r.actions.size() ? r.actions[a.action - 1] : std::string("-");
-            fmt::print(out, "{:<18}{:<34}{:<20}{:>6}{:>11}{:>11}\n", a.action == last ? "" : fit(label, 17),
-                       fit(a.name, 33), fit(service_label(r, a.service), 19), a.connections, human_bytes(a.bytes_up),
+            fmt::print(out, "{:<18}{:<34}{:<20}{:>6}{:>11}{:>11}\n", a.action == last ? "" : clip(label, 17),
+                       fit(a.name, 33), clip(service_label(r, a.service), 19), a.connections, human_bytes(a.bytes_up),
                        human_bytes(a.bytes_down));
             last = a.action;
         }

@@ -341,7 +341,10 @@ void Worker::finalize(Flow& f, FlowDetail* d) noexcept {
     if (_scratch != nullptr && !d->name.empty()) {
         f.service = _scratch->classify(d->name.view());
     }
-    d->doh_endpoint = d->doh_endpoint || is_doh_endpoint(d->name.view());
+    // RFC 8484: DNS over HTTPS is HTTPS (TLS or QUIC) to a resolver's name; the same
+    // name over port 853 is DNS over TLS, and a DNS lookup of it is neither.
+    const bool https = (d->app == AppProto::kTls || d->app == AppProto::kQuic) && f.server().port != kDotPort;
+    d->doh_endpoint = https && is_doh_endpoint(d->name.view());
 }
 
 void Worker::process_packet(parsers::LinkType link, parsers::Bytes frame, std::uint64_t ts_ns,

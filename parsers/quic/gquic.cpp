@@ -2,11 +2,10 @@
 
 #include "parsers/tls/client_hello.hpp"
 
-// SHA256_Init/Update/Final are deprecated in OpenSSL 3, but the EVP digest path allocates per
-// init; key derivation runs once per connection on the data path (same choice as initial.cpp).
-#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include "parsers/quic/initial.hpp"
+
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <string_view>
@@ -89,9 +88,8 @@ ParseStatus chlo_layout(Bytes message, std::uint16_t& entries, std::size_t& need
     return ParseStatus::kOk;
 }
 
-// --- HKDF-SHA256 (RFC 5869) / HKDF-Expand-Label (RFC 8446 section 7.1) ------------------
+// --- Initial salts --------------------------------------------------------------------------
 
-using Digest = std::array<std::uint8_t, SHA256_DIGEST_LENGTH>;
 using Salt = std::array<std::uint8_t, 20>;
 
 // Google's Initial salts (Chromium quic_versions.cc / Wireshark packet-quic.c); the key
@@ -110,51 +108,6 @@ const Salt* initial_salt(std::uint32_t version) noexcept {
     case kGquicVersionT051: return &kSaltT051;
     default: return nullptr;
     }
-}
-
-// HMAC-SHA256 (RFC 2104); keys here are at most 32 bytes.
-Digest hmac_sha256(Bytes key, Bytes data) noexcept {
-    std::array<std::uint8_t, SHA256_CBLOCK> pad{};
-    std::copy_n(key.data(), std::min(key.size(), pad.size()), pad.data());
-    for (auto& b : pad) {
-        b ^= 0x36;
-    }
-    SHA256_CTX ctx;
-    Digest inner{};
-    SHA256_Init(&ctx);
-    SHA256_Update(&ctx, pad.data(), pad.size());
-    SHA256_Update(&ctx, data.data(), data.size());
-    SHA256_Final(inner.data(), &ctx);
-    for (auto& b : pad) {
-        b ^= 0x36 ^ 0x5c;
-    }
-    Digest out{};
-    SHA256_Init(&ctx);
-    SHA256_Update(&ctx, pad.data(), pad.size());
-    SHA256_Update(&ctx, inner.data(), inner.size());
-    SHA256_Final(out.data(), &ctx);
-    OPENSSL_cleanse(&ctx, sizeof(ctx));
-    return out;
-}
-
-// HKDF-Expand-Label(secret, label, "", out.size()) for out.size() <= 32 (one HMAC block).
-void expand_label(const Digest& secret, std::string_view label, std::span<std::uint8_t> out) noexcept {
-    constexpr std::string_view kPrefix = "tls13 ";
-    std::array<std::uint8_t, 48> info{};
-    std::size_t n = 0;
-    info[n++] = 0;
-    info[n++] = static_cast<std::uint8_t>(out.size());
-    info[n++] = static_cast<std::uint8_t>(kPrefix.size() + label.size());
-    for (const char c : kPrefix) {
-        info[n++] = static_cast<std::uint8_t>(c);
-    }
-    for (const char c : label) {
-        info[n++] = static_cast<std::uint8_t>(c);
-    }
-    info[n++] = 0; // empty context
-    info[n++] = 1; // T(1)
-    const Digest t1 = hmac_sha256(secret, Bytes(info.data(), n));
-    std::copy_n(t1.data(), out.size(), out.data());
 }
 
 // CRYPTO data of one packet, placed at its stream offsets in a fixed buffer.
@@ -435,16 +388,14 @@ ParseStatus GquicParser::decrypt(Bytes packet, std::size_t pn_offset, std::uint3
     if (!_ready || salt == nullptr) {
         return ParseStatus::kUnsupported;
     }
-    // draft-ietf-quic-tls-29 section 5.2: initial_secret = HKDF-Extract(salt, client DCID).
-    const Digest initial_secret = hmac_sha256(*salt, dcid);
-    Digest secret{};
-    expand_label(initial_secret, "client in", secret);
-    std::array<std::uint8_t, 16> key{};
-    std::array<std::uint8_t, 12> iv{};
-    std::array<std::uint8_t, 16> hp{};
-    expand_label(secret, "quic key", key);
-    expand_label(secret, "quic iv", iv);
-    expand_label(secret, "quic hp", hp);
+    // draft-ietf-quic-tls-29 section 5.2 derivation, with Google's salt for this version.
+    QuicInitialKeys keys;
+    if (!derive_initial_keys_with_salt(*salt, false, dcid, true, keys)) {
+        return ParseStatus::kMalformed;
+    }
+    const auto& key = keys.key;
+    const auto& iv = keys.iv;
+    const auto& hp = keys.hp;
 
     // Section 5.4.2: the sample starts 4 bytes after the packet number field.
     constexpr std::size_t kSampleSize = 16;
@@ -498,7 +449,7 @@ ParseStatus GquicParser::decrypt(Bytes packet, std::size_t pn_offset, std::uint3
         ++_auth_failures;
         return ParseStatus::kMalformed;
     }
-    OPENSSL_cleanse(secret.data(), secret.size());
+    OPENSSL_cleanse(&keys, sizeof(keys));
     // RFC 9000 section 17.2 (the drafts alike): reserved bits are zero once unprotected.
     if ((first & 0x0c) != 0 || ct_len == 0) {
         return ParseStatus::kMalformed;

@@ -267,25 +267,37 @@ ParseStatus parse_quic_long_header(Bytes datagram, QuicLongHeader& out) noexcept
     return ParseStatus::kOk;
 }
 
-bool derive_initial_keys(std::uint32_t version, Bytes client_dcid, bool client_side,
-                         QuicInitialKeys& out) noexcept {
+bool derive_initial_keys_with_salt(std::span<const std::uint8_t> salt, bool v2_labels, Bytes client_dcid,
+                                   bool client_side, QuicInitialKeys& out) noexcept {
     out = QuicInitialKeys{};
-    VersionParams params;
-    if (!version_params(version, params) || client_dcid.size() > limits::kMaxQuicCidLength) {
+    if (client_dcid.size() > limits::kMaxQuicCidLength) {
         return false;
     }
     // RFC 9001 section 5.2: initial_secret = HKDF-Extract(initial_salt, client_dst_connection_id)
     const std::array<Bytes, 1> ikm = {client_dcid};
-    const Digest initial_secret = hmac_sha256(*params.salt, ikm);
+    const Digest initial_secret = hmac_sha256(salt, ikm);
     Digest secret{};
     expand_label(initial_secret, client_side ? "client in" : "server in", secret);
     // RFC 9001 section 5.1 / RFC 9369 section 3.3.2.
-    expand_label(secret, params.v2 ? "quicv2 key" : "quic key", out.key);
-    expand_label(secret, params.v2 ? "quicv2 iv" : "quic iv", out.iv);
-    expand_label(secret, params.v2 ? "quicv2 hp" : "quic hp", out.hp);
+    expand_label(secret, v2_labels ? "quicv2 key" : "quic key", out.key);
+    expand_label(secret, v2_labels ? "quicv2 iv" : "quic iv", out.iv);
+    expand_label(secret, v2_labels ? "quicv2 hp" : "quic hp", out.hp);
     OPENSSL_cleanse(secret.data(), secret.size());
-    out.version = version;
     out.valid = true;
+    return true;
+}
+
+bool derive_initial_keys(std::uint32_t version, Bytes client_dcid, bool client_side,
+                         QuicInitialKeys& out) noexcept {
+    VersionParams params;
+    if (!version_params(version, params)) {
+        out = QuicInitialKeys{};
+        return false;
+    }
+    if (!derive_initial_keys_with_salt(*params.salt, params.v2, client_dcid, client_side, out)) {
+        return false;
+    }
+    out.version = version;
     return true;
 }
 

@@ -87,6 +87,10 @@ struct QuicInitialKeys {
 // chosen by the server's Retry (RFC 9001 section 5.2, RFC 9000 section 17.2.5.2).
 // Returns false (and out.valid = false) for an unsupported version or a DCID over 20 bytes.
 // Allocation-free (SHA-256 through OpenSSL's low-level API); ~1.5 us, once per connection.
+// The same derivation with an explicit salt, for QUIC variants whose salt is not in
+// our version table (Google QUIC Q050/T05x use draft-style labels with their own salts).
+bool derive_initial_keys_with_salt(std::span<const std::uint8_t> salt, bool v2_labels, Bytes client_dcid,
+                                   bool client_side, QuicInitialKeys& out) noexcept;
 bool derive_initial_keys(std::uint32_t version, Bytes client_dcid, bool client_side,
                          QuicInitialKeys& out) noexcept;
 

@@ -145,6 +145,16 @@ class Outputs(unittest.TestCase):
         self.assertIn("Exit codes", run("--help").stdout)
 
     def test_table_fits_100_columns(self):
+        # A long path must not widen the table either.
+        with tempfile.TemporaryDirectory() as d:
+            deep = os.path.join(d, "a-rather-long-directory-name-for-captures" * 2, "and-a-long-file-name-too.pcap")
+            os.makedirs(os.path.dirname(deep))
+            with open(SAMPLE, "rb") as src, open(deep, "wb") as dst:
+                dst.write(src.read())
+            proc = run("analyze", deep)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            for line in proc.stdout.splitlines():
+                self.assertLessEqual(len(line), 100, line)
         proc = run("analyze", SAMPLE)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("SERVICE", proc.stdout)

@@ -25,7 +25,7 @@ EXPECTED_SERVICES = {
     "firebase-settings.crashlytics.com": "Firebase",
     "courier.push.apple.com": "Apple Push Notifications",
     "graph.facebook.com": "Facebook Graph API",
-    "dns.google": "DNS over HTTPS",
+    "dns.google": "Public DNS resolvers",
 }
 ETHERNET_HEADER = 14
 
@@ -40,7 +40,8 @@ def setUpModule():
                         "--suffix", f"ci{os.getpid() % 10000}"], check=True, timeout=600)
     with open(os.path.join(out, "manifest.json")) as f:
         DATA["manifest"] = json.load(f)
-    flows = os.path.join(out, "flows.jsonl")
+    DATA["flows_dir"] = tempfile.TemporaryDirectory(prefix="wt-e2e-flows-")
+    flows = os.path.join(DATA["flows_dir"].name, "flows.jsonl")
     proc = subprocess.run([ARGS.wiretally, "analyze", os.path.join(out, "capture.pcap"), "--marks",
                            os.path.join(out, "marks.csv"), "--format", "json", "--flows", flows],
                           capture_output=True, text=True, timeout=120)
@@ -68,8 +69,9 @@ def openssl_to_iana():
 
 
 def tearDownModule():
-    if "tmp" in DATA:
-        DATA["tmp"].cleanup()
+    for key in ("tmp", "flows_dir"):
+        if key in DATA:
+            DATA[key].cleanup()
 
 
 def flow_for(conn):
