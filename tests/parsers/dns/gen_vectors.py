@@ -9,12 +9,14 @@ stream with its 2-byte length prefixes).
 Also writes the seed corpora tests/parsers/dns/corpus/<fuzz target>/.
 """
 import os
-import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, '..', '..', '..'))
 DATA = os.path.join(ROOT, 'tests', 'data', 'dns')
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'support'))
+from pcap_vectors import c_array as _c_array, packets, tcp_stream  # noqa: E402
+
 SERVER_PORT = 53
 
 # Seed corpora for the fuzz targets: which vectors go where (by C++ name).
@@ -22,59 +24,8 @@ CORPUS = {'fuzz_dns_message': lambda n: not n.endswith('Stream'),
           'fuzz_dns_tcp': lambda n: n.endswith('Stream')}
 
 
-def packets(path):
-    with open(path, 'rb') as f:
-        raw = f.read()
-    magic = struct.unpack('<I', raw[:4])[0]
-    endian = '<' if magic in (0xa1b2c3d4, 0xa1b23c4d) else '>'
-    linktype = struct.unpack(endian + 'I', raw[20:24])[0]
-    assert linktype == 1, f'{path}: linktype {linktype}, expected Ethernet'
-    off = 24
-    while off + 16 <= len(raw):
-        _, _, caplen, _ = struct.unpack(endian + 'IIII', raw[off:off + 16])
-        off += 16
-        frame = raw[off:off + caplen]
-        off += caplen
-        if struct.unpack('>H', frame[12:14])[0] != 0x0800:
-            continue
-        ip = frame[14:]
-        ihl = (ip[0] & 0x0f) * 4
-        total = struct.unpack('>H', ip[2:4])[0]
-        proto = ip[9]
-        l4 = ip[ihl:total]
-        if proto == 17:
-            sport, dport = struct.unpack('>HH', l4[:4])
-            yield 'udp', sport, dport, 0, l4[8:]
-        elif proto == 6:
-            sport, dport, seq = struct.unpack('>HHI', l4[:8])
-            doff = (l4[12] >> 4) * 4
-            yield 'tcp', sport, dport, seq, l4[doff:]
-
-
-def tcp_stream(segments):
-    """Concatenates (seq, payload) in sequence order, dropping retransmitted bytes."""
-    out = b''
-    base = None
-    for seq, data in sorted(segments):
-        if not data:
-            continue
-        if base is None:
-            base = seq
-        rel = seq - base
-        if rel + len(data) > len(out):
-            out += data[len(out) - rel:]
-    return out
-
-
 def c_array(name, data):
-    for target, wanted in CORPUS.items():
-        if wanted(name):
-            d = os.path.join(HERE, 'corpus', target)
-            os.makedirs(d, exist_ok=True)
-            with open(os.path.join(d, name), 'wb') as f:
-                f.write(data)
-    body = ',\n'.join('    ' + ', '.join(f'0x{b:02x}' for b in data[i:i + 16]) for i in range(0, len(data), 16))
-    return f'inline constexpr std::array<std::uint8_t, {len(data)}> {name}{{\n{body}}};\n'
+    return _c_array(name, data, CORPUS, os.path.join(HERE, 'corpus'))
 
 
 def main():
