@@ -27,6 +27,7 @@ namespace wt::app {
 namespace {
 
 constexpr std::uint16_t kBurst = 32;
+constexpr std::size_t kDnsOutbox = 1024;
 
 void error_line(const std::string& file, const std::string& message) {
     fmt::print(stderr, "wiretally: {}: {}\n", file, message);
@@ -155,7 +156,19 @@ int run_analyze(const AnalyzeOptions& options) {
     config.tally.client_services = std::min<std::size_t>(config.max_flows, config.tally.client_services);
     config.tally.client_domains = std::min<std::size_t>(config.max_flows, config.tally.client_domains);
     config.tally.action_domains = std::min<std::size_t>(config.max_flows, config.tally.action_domains);
-    auto worker = std::make_unique<pipeline::Worker>(config, services.classifier.get(), actions.get(), flow_writer.get());
+    // Several workers run as the appliance's cores would: packets spread by a symmetric
+    // flow hash, share-nothing tables, DNS answers posted between workers as messages,
+    // tallies merged at the end. Offline they take turns on one thread, in capture order,
+    // so the result is identical for any worker count.
+    std::vector<std::unique_ptr<pipeline::Worker>> workers;
+    for (std::size_t i = 0; i < options.workers; ++i) {
+        workers.push_back(
+            std::make_unique<pipeline::Worker>(config, services.classifier.get(), actions.get(), flow_writer.get()));
+        if (options.workers > 1) {
+            workers.back()->enable_dns_outbox(kDnsOutbox);
+        }
+    }
+    std::array<std::uint16_t, kBurst> target{};
 
     Report report;
     report.input.file = options.capture;
@@ -199,6 +212,11 @@ int run_analyze(const AnalyzeOptions& options) {
                 input.set_link_type(m->port, record.link);
                 input.set_timestamp(m, record.ts_ns);
                 input.set_wire_length(m, record.orig_len > len ? record.orig_len : 0);
+                if (workers.size() > 1) {
+                    const std::uint64_t h = pipeline::Worker::dispatch_hash(
+                        record.link, {record.data.data(), len}, record.orig_len > len ? record.orig_len : 0);
+                    target[n] = static_cast<std::uint16_t>(h % workers.size());
+                }
                 ++n;
                 continue;
             }
@@ -209,23 +227,46 @@ int run_analyze(const AnalyzeOptions& options) {
             }
             break;
         }
-        input.process_burst(*worker, mbufs.data(), n, report.input.last_ns);
+        if (workers.size() == 1) {
+            input.process_burst(*workers[0], mbufs.data(), n, report.input.last_ns);
+        } else {
+            for (std::uint16_t i = 0; i < n; ++i) {
+                pipeline::Worker& w = *workers[target[i]];
+                input.process_burst(w, &mbufs[i], 1, report.input.last_ns);
+                if (!w.dns_outbox().empty()) {
+                    for (const auto& peer : workers) {
+                        if (peer.get() != &w) {
+                            for (const auto& r : w.dns_outbox()) {
+                                peer->learn_dns(r);
+                            }
+                        }
+                    }
+                    w.clear_dns_outbox();
+                }
+            }
+        }
         rte_pktmbuf_free_bulk(mbufs.data(), kBurst);
     }
     report.input.records = reader.records_read();
     report.input.truncated_records = reader.truncated_records();
-    worker->flush_all();
-
-    report.counters = worker->counters();
-    report.decode_drops = worker->decode_drops();
+    std::vector<const pipeline::CoreTally*> tallies;
+    for (const auto& w : workers) {
+        w->flush_all();
+        report.counters.merge(w->counters());
+        for (std::size_t i = 0; i < report.decode_drops.size(); ++i) {
+            report.decode_drops[i] += w->decode_drops()[i];
+        }
+        tallies.push_back(&w->tally());
+    }
+    report.workers = workers.size();
     report.mbuf = input.counters();
-    report.tally = pipeline::merge_tallies({&worker->tally()});
+    report.tally = pipeline::merge_tallies(tallies);
     report.services = services.names;
     report.categories = services.categories;
     if (actions) {
         report.actions = actions->labels();
     }
-    worker.reset();
+    workers.clear();
     rte_mempool_free(pool);
     EalSession::stop();
 

@@ -18,6 +18,7 @@ struct AnalyzeOptions {
     ReportFormat format = ReportFormat::kTable;
     std::size_t top_domains = 40;
     std::size_t max_flows = 1u << 18;
+    std::size_t workers = 1; // worker pipelines, each with its own tables, merged at the end
 };
 
 // sysexits.h conventions, so scripts can tell a bad capture from a bad config.

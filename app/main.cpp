@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     analyze->add_option("--flows", opt.flows_out, "write one JSON object per flow to this file ('-' for stdout)");
     analyze->add_option("--top", opt.top_domains, "domains shown in the table report")->capture_default_str();
+    analyze->add_option("--workers", opt.workers,
+                        "worker pipelines (per-core tables as on the appliance, merged at the end)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{16}))
+        ->capture_default_str();
     analyze->add_option("--max-flows", opt.max_flows, "flow table size (concurrent flows)")
         ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 26))
         ->capture_default_str();

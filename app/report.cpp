@@ -309,6 +309,7 @@ json report_to_json(const Report& r) {
                   {"last_ts", static_cast<double>(r.input.last_ns) / 1e9},
                   {"stopped_early", r.input.stopped_early.empty() ? json(nullptr) : json(r.input.stopped_early)}};
     j["services_file"] = r.services_origin;
+    j["workers"] = r.workers;
     j["total"] = stats_json(r.tally.total.stats);
     j["total"]["distinct_clients"] = r.tally.total.distinct_clients;
     json services = json::array();

@@ -33,7 +33,8 @@
     X(dns_messages, "DNS messages parsed")                                                                \
     X(dns_errors, "DNS messages that failed to parse")                                                    \
     X(http_requests, "HTTP request heads parsed")                                                         \
-    X(dns_resolutions, "flows named from an earlier DNS answer")
+    X(dns_resolutions, "flows named from an earlier DNS answer")                                          \
+    X(dns_outbox_overflow, "DNS answers not posted to the other workers: outbox full")
 
 namespace wt::pipeline {
 

@@ -274,6 +274,13 @@ bool Worker::extract_dns(Flow& f, FlowDetail& d, Bytes message, bool tcp, bool f
             }
             res.address = ip;
             _dns_cache.insert(res);
+            if (_dns_outbox_capacity != 0) {
+                if (_dns_outbox.size() < _dns_outbox_capacity) {
+                    _dns_outbox.push_back(res);
+                } else {
+                    ++_counters.dns_outbox_overflow;
+                }
+            }
         } else if ((a.type == kDnsTypeHttps || a.type == kDnsTypeSvcb) && a.svc_has_ech) {
             dns.https_ech = true;
         }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 namespace wt::pipeline {
@@ -269,6 +270,16 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
     for (MergedDomain& d : out.domains) {
         d.m.distinct_clients = clients_per_domain[d.name];
     }
+    // Hash-table order depends on how flows were spread over cores: sort, so the
+    // merged view is the same for any number of workers.
+    std::sort(out.domains.begin(), out.domains.end(),
+              [](const MergedDomain& a, const MergedDomain& b) { return a.name < b.name; });
+    std::sort(out.clients.begin(), out.clients.end(), [](const MergedClient& a, const MergedClient& b) {
+        return std::tie(a.client, a.service) < std::tie(b.client, b.service);
+    });
+    std::sort(out.actions.begin(), out.actions.end(), [](const MergedActionDomain& a, const MergedActionDomain& b) {
+        return std::tie(a.action, a.name) < std::tie(b.action, b.name);
+    });
     return out;
 }
 

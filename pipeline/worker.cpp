@@ -93,6 +93,22 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
 
 Worker::~Worker() = default;
 
+void Worker::enable_dns_outbox(std::size_t capacity) {
+    _dns_outbox.reserve(capacity);
+    _dns_outbox_capacity = capacity;
+}
+
+std::uint64_t Worker::dispatch_hash(parsers::LinkType link, parsers::Bytes frame, std::uint32_t wire_len) noexcept {
+    parsers::DecodedPacket pkt;
+    if (parsers::decode_packet(link, frame, pkt, wire_len) != parsers::DecodeStatus::kOk) {
+        return 0;
+    }
+    bool src_is_lo = false;
+    return FlowKey::make({to_ip(pkt.src), pkt.src_port}, {to_ip(pkt.dst), pkt.dst_port}, pkt.l4_proto,
+                         pkt.inner_vlan, src_is_lo)
+        .hash();
+}
+
 FlowDetail* Worker::detail_of(Flow& f) noexcept {
     return f.detail == kNoIndex ? nullptr : &_details[f.detail];
 }

@@ -24,6 +24,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 namespace wt::parsers {
@@ -80,6 +81,19 @@ public:
     void expire(std::uint64_t now_ns, std::size_t budget = 64) noexcept;
     // Ends every flow (end of input, shutdown).
     void flush_all() noexcept;
+
+    // Cross-core DNS. With several workers, RSS puts a client's DNS flow and its later
+    // connection on different cores; the worker that parses an answer posts it to the
+    // others as a message (never shared state), and they learn it into their own cache.
+    void enable_dns_outbox(std::size_t capacity);
+    [[nodiscard]] std::span<const DnsResolution> dns_outbox() const noexcept { return _dns_outbox; }
+    void clear_dns_outbox() noexcept { _dns_outbox.clear(); }
+    void learn_dns(const DnsResolution& r) noexcept { _dns_cache.insert(r); }
+
+    // The symmetric flow hash that spreads packets over workers the way a NIC's
+    // symmetric RSS would (both directions of a flow land on the same worker).
+    // Packets that do not decode hash to 0.
+    static std::uint64_t dispatch_hash(parsers::LinkType link, parsers::Bytes frame, std::uint32_t wire_len) noexcept;
 
     [[nodiscard]] const WorkerCounters& counters() const noexcept { return _counters; }
     [[nodiscard]] const DecodeDropCounts& decode_drops() const noexcept { return _decode_drops; }
@@ -141,6 +155,8 @@ private:
     std::vector<std::uint8_t> _scratch_buf; // handshake messages spread over records
 
     DnsCache _dns_cache;
+    std::vector<DnsResolution> _dns_outbox; // capacity fixed by enable_dns_outbox(); 0 = off
+    std::size_t _dns_outbox_capacity = 0;
     CoreTally _tally;
     WorkerCounters _counters;
     DecodeDropCounts _decode_drops{};

@@ -140,7 +140,8 @@ class Outputs(unittest.TestCase):
     def test_help_is_complete(self):
         proc = run("analyze", "--help")
         self.assertEqual(proc.returncode, 0)
-        for opt in ("--services", "--marks", "--marks-every", "--format", "--flows", "--top", "--max-flows"):
+        for opt in ("--services", "--marks", "--marks-every", "--format", "--flows", "--top", "--workers",
+                    "--max-flows"):
             self.assertIn(opt, proc.stdout)
         self.assertIn("Exit codes", run("--help").stdout)
 
@@ -192,6 +193,25 @@ class Outputs(unittest.TestCase):
                 self.assertTrue(FLOW_KEYS <= fl.keys(), FLOW_KEYS - fl.keys())
             self.assertEqual(sum(f["bytes_up"] + f["bytes_down"] for f in flows),
                              report["total"]["bytes_up"] + report["total"]["bytes_down"])
+
+    def test_any_worker_count_gives_the_same_report(self):
+        # Per-core tables merged at the end must not depend on how flows were spread;
+        # DNS names cross workers as messages (a DNS flow and its connection differ in hash).
+        captures = [SAMPLE]
+        corpus = os.path.join(os.path.dirname(BIN), "..", "..", "..", "shared", "corpus", "ndpi", "pcap")
+        for name in ("dns_dot.pcap", "youtube_quic.pcap", "tls_ech.pcapng", "android.pcap"):
+            path = os.path.join(corpus, name)
+            if os.path.exists(path):
+                captures.append(path)
+        keys = ("total", "services", "domains", "clients", "actions", "drops")
+        for capture in captures:
+            with self.subTest(capture=os.path.basename(capture)):
+                one = json.loads(run("analyze", capture, "--format", "json").stdout)
+                four = json.loads(run("analyze", capture, "--format", "json", "--workers", "4").stdout)
+                self.assertEqual(four["workers"], 4)
+                for key in keys:
+                    self.assertEqual(one[key], four[key], key)
+                self.assertEqual(one["counters"]["dns_resolutions"], four["counters"]["dns_resolutions"])
 
     def test_unwritable_flows_file(self):
         proc = run("analyze", SAMPLE, "--flows", "/nonexistent-dir/flows.jsonl")
