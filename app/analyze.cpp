@@ -211,10 +211,11 @@ int run_analyze(const AnalyzeOptions& options) {
                 m->port = static_cast<std::uint16_t>(record.interface_id % pipeline::MbufInput::kMaxPorts);
                 input.set_link_type(m->port, record.link);
                 input.set_timestamp(m, record.ts_ns);
-                input.set_wire_length(m, record.orig_len > len ? record.orig_len : 0);
+                const std::uint32_t wire_len = record.orig_len > len ? record.orig_len : 0;
+                input.set_wire_length(m, wire_len);
                 if (workers.size() > 1) {
-                    const std::uint64_t h = pipeline::Worker::dispatch_hash(
-                        record.link, {record.data.data(), len}, record.orig_len > len ? record.orig_len : 0);
+                    const std::uint64_t h =
+                        pipeline::Worker::dispatch_hash(record.link, {record.data.data(), len}, wire_len);
                     target[n] = static_cast<std::uint16_t>(h % workers.size());
                 }
                 ++n;

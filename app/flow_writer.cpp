@@ -9,12 +9,6 @@ using pipeline::AppProto;
 
 namespace {
 
-std::string ip_text(const pipeline::IpAddr& ip) {
-    parsers::FixedString<46> s;
-    pipeline::format_ip(ip, s);
-    return std::string(s.view());
-}
-
 double seconds(std::uint64_t ns) {
     return static_cast<double>(ns) / 1e9;
 }

@@ -8,6 +8,10 @@
 
 namespace wt::app {
 
+std::string ip_text(const parsers::IpAddress& ip) {
+    return std::string(parsers::to_string(ip).view());
+}
+
 std::string tls_version_text(std::uint16_t version) {
     if (version == 0) {
         return "";

@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include "parsers/net/packet.hpp"
+
 #include <string>
 
 namespace wt::app {
 
+std::string ip_text(const parsers::IpAddress& ip);
 std::string tls_version_text(std::uint16_t version);
 std::string tls_cipher_text(std::uint16_t cipher);
 std::string quic_version_text(std::uint32_t version);

@@ -54,12 +54,6 @@ std::uint64_t total_bytes(const TransferStats& s) {
     return s.bytes_up + s.bytes_down;
 }
 
-std::string ip_text(const pipeline::IpAddr& ip) {
-    parsers::FixedString<46> s;
-    pipeline::format_ip(ip, s);
-    return std::string(s.view());
-}
-
 json stats_json(const TransferStats& s) {
     json j;
     j["connections"] = s.connections;

@@ -12,7 +12,7 @@ DnsCache::DnsCache(std::size_t entries) {
 }
 
 std::size_t DnsCache::set_of(const IpAddr& client, const IpAddr& address) const noexcept {
-    return static_cast<std::size_t>(mix64(client.hash() ^ (address.hash() * 31))) & _set_mask;
+    return static_cast<std::size_t>(mix64(ip_hash(client) ^ (ip_hash(address) * 31))) & _set_mask;
 }
 
 void DnsCache::insert(const DnsResolution& r) noexcept {

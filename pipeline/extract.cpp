@@ -129,8 +129,8 @@ Worker::StreamVerdict Worker::extract_client_stream(Flow& f, FlowDetail& d, Byte
             return StreamVerdict::kUnknown;
         }
         is_client_side_app = !msg.is_response;
-        return extract_dns(f, d, stream, true, is_client_side_app, f.ts_last_ns, nullptr) ? StreamVerdict::kDone
-                                                                                           : StreamVerdict::kNeedMore;
+        return apply_dns(f, d, msg, st, is_client_side_app, f.ts_last_ns) ? StreamVerdict::kDone
+                                                                          : StreamVerdict::kNeedMore;
     }
     parsers::HttpRequest req;
     const ParseStatus st = parsers::parse_http_request(stream, req);
@@ -187,8 +187,8 @@ Worker::StreamVerdict Worker::extract_server_stream(Flow& f, FlowDetail& d, Byte
         return StreamVerdict::kDone;
     }
     if (d.app == AppProto::kDns) {
-        return extract_dns(f, d, stream, true, false, f.ts_last_ns, nullptr) ? StreamVerdict::kDone
-                                                                              : StreamVerdict::kNeedMore;
+        return extract_dns(f, d, stream, true, false, f.ts_last_ns) ? StreamVerdict::kDone
+                                                                     : StreamVerdict::kNeedMore;
     }
     if (d.app == AppProto::kHttp) {
         return StreamVerdict::kDone; // nothing to take from the response
@@ -196,20 +196,17 @@ Worker::StreamVerdict Worker::extract_server_stream(Flow& f, FlowDetail& d, Byte
     return StreamVerdict::kUnknown;
 }
 
-bool Worker::extract_dns(Flow& f, FlowDetail& d, Bytes message, bool tcp, bool from_client, std::uint64_t ts_ns,
-                         std::size_t* consumed_out) noexcept {
+bool Worker::extract_dns(Flow& f, FlowDetail& d, Bytes message, bool tcp, bool from_client,
+                         std::uint64_t ts_ns) noexcept {
     parsers::DnsMessage msg;
-    ParseStatus st;
     std::size_t consumed = 0;
-    if (tcp) {
-        st = parsers::parse_dns_tcp_message(message, msg, consumed);
-    } else {
-        st = parsers::parse_dns_message(message, msg);
-        consumed = message.size();
-    }
-    if (consumed_out != nullptr) {
-        *consumed_out = consumed;
-    }
+    const ParseStatus st =
+        tcp ? parsers::parse_dns_tcp_message(message, msg, consumed) : parsers::parse_dns_message(message, msg);
+    return apply_dns(f, d, msg, st, from_client, ts_ns);
+}
+
+bool Worker::apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, ParseStatus st, bool from_client,
+                       std::uint64_t ts_ns) noexcept {
     if (!msg.question_ok) {
         ++_counters.dns_errors;
         return d.app != AppProto::kUnknown;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "parsers/common/fixed_string.hpp"
+#include "parsers/net/packet.hpp"
 #include "pipeline/fixed_hash_map.hpp"
 
 #include <array>
@@ -15,28 +16,13 @@ namespace wt::pipeline {
 using parsers::DomainName;
 using parsers::FixedString;
 
-struct IpAddr {
-    std::array<std::uint8_t, 16> bytes{}; // IPv4 in the first 4 bytes
-    std::uint8_t version = 0;
+// Addresses are the parsers' own type (IPv4 in the first 4 bytes), so a decoded
+// packet's addresses go into flow keys without conversion.
+using IpAddr = parsers::IpAddress;
 
-    friend bool operator==(const IpAddr&, const IpAddr&) = default;
-    friend auto operator<=>(const IpAddr& a, const IpAddr& b) noexcept {
-        if (auto c = a.version <=> b.version; c != 0) {
-            return c;
-        }
-        return std::memcmp(a.bytes.data(), b.bytes.data(), 16) <=> 0;
-    }
-    [[nodiscard]] std::uint64_t hash() const noexcept {
-        std::uint64_t lo = 0;
-        std::uint64_t hi = 0;
-        std::memcpy(&lo, bytes.data(), 8);
-        std::memcpy(&hi, bytes.data() + 8, 8);
-        return mix64(lo ^ mix64(hi ^ version));
-    }
-};
-
-// Writes the textual form ("192.0.2.1", "2001:db8::1") into out.
-void format_ip(const IpAddr& ip, FixedString<46>& out) noexcept;
+[[nodiscard]] inline std::uint64_t ip_hash(const IpAddr& ip) noexcept {
+    return parsers::hash_value(ip);
+}
 
 // One endpoint: address and port. Used for client/server roles.
 struct Endpoint {
@@ -66,7 +52,7 @@ struct FlowKey {
         return k;
     }
     [[nodiscard]] std::uint64_t hash() const noexcept {
-        return mix64(lo.ip.hash() ^ (hi.ip.hash() * 0x9e3779b97f4a7c15ULL) ^
+        return mix64(ip_hash(lo.ip) ^ (ip_hash(hi.ip) * 0x9e3779b97f4a7c15ULL) ^
                      (std::uint64_t{lo.port} << 32 | std::uint64_t{hi.port} << 16 | std::uint64_t{vlan}) ^
                      (std::uint64_t{proto} << 56));
     }

@@ -80,7 +80,7 @@ struct ClientServiceKey {
 };
 struct ClientServiceKeyHash {
     std::uint64_t operator()(const ClientServiceKey& k) const noexcept {
-        return mix64(k.client.hash() ^ static_cast<std::uint32_t>(k.service));
+        return mix64(ip_hash(k.client) ^ static_cast<std::uint32_t>(k.service));
     }
 };
 struct ClientTally {
@@ -96,7 +96,7 @@ struct ClientDomainKey {
     friend bool operator==(const ClientDomainKey&, const ClientDomainKey&) = default;
 };
 struct ClientDomainKeyHash {
-    std::uint64_t operator()(const ClientDomainKey& k) const noexcept { return mix64(k.client.hash() ^ k.domain_hash); }
+    std::uint64_t operator()(const ClientDomainKey& k) const noexcept { return mix64(ip_hash(k.client) ^ k.domain_hash); }
 };
 
 struct ActionDomainKey {

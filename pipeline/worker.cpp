@@ -14,19 +14,9 @@ namespace wt::pipeline {
 
 namespace {
 
-constexpr std::uint8_t kTcp = 6;
-constexpr std::uint8_t kUdp = 17;
-constexpr std::uint8_t kTcpFin = 0x01;
-constexpr std::uint8_t kTcpSyn = 0x02;
-constexpr std::uint8_t kTcpRst = 0x04;
-constexpr std::uint8_t kTcpAck = 0x10;
-
-IpAddr to_ip(const parsers::IpAddress& a) noexcept {
-    IpAddr ip;
-    std::memcpy(ip.bytes.data(), a.bytes.data(), 16);
-    ip.version = a.version;
-    return ip;
-}
+namespace tcp_flags = parsers::tcp_flags;
+using parsers::kIpProtoTcp;
+using parsers::kIpProtoUdp;
 
 bool is_closed(const Flow& f) noexcept {
     return (f.flags & kFlowRst) != 0 || ((f.flags & kFlowClientFin) && (f.flags & kFlowServerFin));
@@ -104,7 +94,7 @@ std::uint64_t Worker::dispatch_hash(parsers::LinkType link, parsers::Bytes frame
         return 0;
     }
     bool src_is_lo = false;
-    return FlowKey::make({to_ip(pkt.src), pkt.src_port}, {to_ip(pkt.dst), pkt.dst_port}, pkt.l4_proto,
+    return FlowKey::make({pkt.src, pkt.src_port}, {pkt.dst, pkt.dst_port}, pkt.l4_proto,
                          pkt.inner_vlan, src_is_lo)
         .hash();
 }
@@ -165,11 +155,11 @@ void Worker::release_resources(Flow& f) noexcept {
 }
 
 void Worker::set_roles_on_create(Flow& f, const parsers::DecodedPacket& pkt) noexcept {
-    const Endpoint src{to_ip(pkt.src), pkt.src_port};
-    const Endpoint dst{to_ip(pkt.dst), pkt.dst_port};
-    if (pkt.l4_proto == kTcp && (pkt.tcp_flags & kTcpSyn)) {
+    const Endpoint src{pkt.src, pkt.src_port};
+    const Endpoint dst{pkt.dst, pkt.dst_port};
+    if (pkt.l4_proto == kIpProtoTcp && (pkt.tcp_flags & tcp_flags::kSyn)) {
         // RFC 9293 section 3.5: the SYN without ACK opens; a SYN+ACK answers.
-        const bool syn_ack = (pkt.tcp_flags & kTcpAck) != 0;
+        const bool syn_ack = (pkt.tcp_flags & tcp_flags::kAck) != 0;
         f.client = syn_ack ? dst : src;
         f.flags |= kFlowRoleFromSyn;
         return;
@@ -207,15 +197,15 @@ void Worker::swap_roles(Flow& f) noexcept {
 
 std::uint32_t Worker::lookup_or_create(const parsers::DecodedPacket& pkt, std::uint64_t ts_ns,
                                        bool& from_client) noexcept {
-    const Endpoint src{to_ip(pkt.src), pkt.src_port};
-    const Endpoint dst{to_ip(pkt.dst), pkt.dst_port};
+    const Endpoint src{pkt.src, pkt.src_port};
+    const Endpoint dst{pkt.dst, pkt.dst_port};
     bool src_is_lo = false;
     // QinQ: the innermost tag names the customer network the flow belongs to.
     const FlowKey key = FlowKey::make(src, dst, pkt.l4_proto, pkt.inner_vlan, src_is_lo);
     const std::uint64_t hash = key.hash();
     if (std::uint32_t* idx = _table.find_hashed(key, hash)) {
         Flow& f = _flows[*idx];
-        const bool new_syn = pkt.l4_proto == kTcp && (pkt.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
+        const bool new_syn = pkt.l4_proto == kIpProtoTcp && (pkt.tcp_flags & (tcp_flags::kSyn | tcp_flags::kAck)) == tcp_flags::kSyn;
         if (!(new_syn && is_closed(f))) {
             from_client = f.client == src;
             return *idx;
@@ -290,7 +280,7 @@ void Worker::expire(std::uint64_t now_ns, std::size_t budget) noexcept {
             continue;
         }
         const Flow& f = _flows[i];
-        std::uint64_t timeout = f.key.proto == kTcp ? _config.tcp_idle_ns : _config.udp_idle_ns;
+        std::uint64_t timeout = f.key.proto == kIpProtoTcp ? _config.tcp_idle_ns : _config.udp_idle_ns;
         if (is_closed(f)) {
             timeout = std::min(timeout, _config.closed_linger_ns);
         }
@@ -401,9 +391,9 @@ void Worker::process_packet(parsers::LinkType link, parsers::Bytes frame, std::u
         ++f.pkts_down;
         f.bytes_down += pkt.ip_bytes;
     }
-    if (pkt.l4_proto == kTcp && (!pkt.fragmented || pkt.first_fragment)) {
-        if (pkt.tcp_flags & kTcpSyn) {
-            if (pkt.tcp_flags & kTcpAck) {
+    if (pkt.l4_proto == kIpProtoTcp && (!pkt.fragmented || pkt.first_fragment)) {
+        if (pkt.tcp_flags & tcp_flags::kSyn) {
+            if (pkt.tcp_flags & tcp_flags::kAck) {
                 if (!from_client && !(f.flags & kFlowSynAckSeen)) {
                     f.isn_down = pkt.tcp_seq;
                     f.flags |= kFlowSynAckSeen;
@@ -413,16 +403,16 @@ void Worker::process_packet(parsers::LinkType link, parsers::Bytes frame, std::u
                 f.flags |= kFlowSynSeen;
             }
         }
-        if (pkt.tcp_flags & kTcpFin) {
+        if (pkt.tcp_flags & tcp_flags::kFin) {
             f.flags |= from_client ? kFlowClientFin : kFlowServerFin;
         }
-        if (pkt.tcp_flags & kTcpRst) {
+        if (pkt.tcp_flags & tcp_flags::kRst) {
             f.flags |= kFlowRst;
         }
         if (!pkt.l4_payload.empty() && !(f.flags & kFlowAppDone)) {
             inspect_tcp(f, pkt, from_client);
         }
-    } else if (pkt.l4_proto == kUdp && !pkt.l4_payload.empty() && !(f.flags & kFlowAppDone) &&
+    } else if (pkt.l4_proto == kIpProtoUdp && !pkt.l4_payload.empty() && !(f.flags & kFlowAppDone) &&
                (!pkt.fragmented || pkt.first_fragment)) {
         inspect_udp(f, pkt, from_client, ts_ns);
     }
@@ -522,7 +512,7 @@ void Worker::inspect_udp(Flow& f, const parsers::DecodedPacket& pkt, bool from_c
     bool done = false;
     if (d->app == AppProto::kUnknown || d->app == AppProto::kDns) {
         if (is_dns_port(pkt.src_port) || is_dns_port(pkt.dst_port)) {
-            done = extract_dns(f, *d, pkt.l4_payload, false, from_client, ts_ns, nullptr);
+            done = extract_dns(f, *d, pkt.l4_payload, false, from_client, ts_ns);
             if (d->app == AppProto::kDns) {
                 if (done) {
                     f.flags |= kFlowAppDone;

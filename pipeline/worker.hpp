@@ -12,6 +12,7 @@
 #pragma once
 
 #include "parsers/common/byte_reader.hpp"
+#include "parsers/common/status.hpp"
 #include "parsers/net/packet.hpp"
 #include "pipeline/actions.hpp"
 #include "pipeline/counters.hpp"
@@ -28,6 +29,7 @@
 #include <vector>
 
 namespace wt::parsers {
+struct DnsMessage;
 class GquicParser;
 class QuicInitialDecryptor;
 struct QuicFlowState;
@@ -128,7 +130,9 @@ private:
     StreamVerdict extract_client_stream(Flow& f, FlowDetail& d, parsers::Bytes stream, bool& is_client_side_app) noexcept;
     StreamVerdict extract_server_stream(Flow& f, FlowDetail& d, parsers::Bytes stream) noexcept;
     bool extract_dns(Flow& f, FlowDetail& d, parsers::Bytes message, bool tcp, bool from_client,
-                     std::uint64_t ts_ns, std::size_t* consumed) noexcept;
+                     std::uint64_t ts_ns) noexcept;
+    bool apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, parsers::ParseStatus st,
+                   bool from_client, std::uint64_t ts_ns) noexcept;
     bool extract_quic(Flow& f, FlowDetail& d, parsers::Bytes datagram, bool from_client) noexcept;
     void resolve_name(Flow& f, FlowDetail& d) noexcept;
 
