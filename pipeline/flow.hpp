@@ -140,6 +140,13 @@ struct FlowDetail {
     DomainName resolved_query;
     std::uint8_t resolution_cname_count = 0;
     std::array<DomainName, kMaxFlowCnames> resolution_cnames{};
+    // What interim tallies (active timeout) already counted; the flow's end adds the rest.
+    bool tallied_interim = false;
+    std::uint32_t tallied_pkts_up = 0;
+    std::uint32_t tallied_pkts_down = 0;
+    std::uint64_t tallied_bytes_up = 0;
+    std::uint64_t tallied_bytes_down = 0;
+    std::uint64_t tallied_at_ns = 0;
 };
 
 inline constexpr std::uint32_t kNoIndex = 0xffffffffu;

@@ -46,7 +46,9 @@ void MbufInput::process_burst(Worker& worker, rte_mbuf* const* pkts, std::uint16
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], const void*));
         }
         std::uint64_t ts = fallback_ts_ns;
-        if (_ts_offset >= 0 && (m->ol_flags & _ts_flag)) {
+        if (_live) {
+            // arrival time from the caller's clock
+        } else if (_ts_offset >= 0 && (m->ol_flags & _ts_flag)) {
             ts = *RTE_MBUF_DYNFIELD(m, _ts_offset, const std::uint64_t*);
         } else {
             ++_counters.missing_timestamp;
@@ -69,7 +71,7 @@ void MbufInput::process_burst(Worker& worker, rte_mbuf* const* pkts, std::uint16
         }
         // 0 = "the frame is complete" unless an offline source recorded a longer wire length.
         std::uint32_t wire_len = 0;
-        if (_wire_len_offset >= 0) {
+        if (_wire_len_offset >= 0 && !_live) {
             wire_len = *RTE_MBUF_DYNFIELD(m, _wire_len_offset, const std::uint32_t*);
         }
         worker.process_packet(_link_by_port[m->port % kMaxPorts], frame, ts, wire_len);

@@ -39,6 +39,11 @@ public:
     // decoder can tell a snaplen cut from a lying IP length. Live ports never set it.
     void set_wire_length(rte_mbuf* m, std::uint32_t wire_len) const noexcept;
 
+    // Live ports: packets are timed by the caller's clock at arrival, and the
+    // offline-only wire-length field is never read (a PMD leaves dynfields unset;
+    // a replayed capture's own timestamps would make every flow look idle for years).
+    void set_live(bool live) noexcept { _live = live; }
+
     // Runs the burst through the worker. Does not free the mbufs: the caller
     // transmits them (inline) or frees them (tap, offline).
     void process_burst(Worker& worker, rte_mbuf* const* pkts, std::uint16_t n, std::uint64_t fallback_ts_ns) noexcept;
@@ -46,6 +51,7 @@ public:
     [[nodiscard]] const MbufInputCounters& counters() const noexcept { return _counters; }
 
 private:
+    bool _live = false;
     int _ts_offset = -1;
     int _wire_len_offset = -1;
     std::uint64_t _ts_flag = 0;

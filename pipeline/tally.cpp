@@ -76,14 +76,17 @@ void TransferStats::add_cipher(std::uint16_t cipher, std::uint32_t n) noexcept {
     cipher_other += n;
 }
 
-void TransferStats::add_flow(const Flow& f, const FlowDetail* d) noexcept {
-    ++connections;
+void TransferStats::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noexcept {
     pkts_up += f.pkts_up;
     pkts_down += f.pkts_down;
     bytes_up += f.bytes_up;
     bytes_down += f.bytes_down;
     first_ns = std::min(first_ns, f.ts_first_ns);
     last_ns = std::max(last_ns, f.ts_last_ns);
+    if (part == TallyPart::kContinuation) {
+        return;
+    }
+    ++connections;
     if (d == nullptr) {
         return;
     }
@@ -152,12 +155,12 @@ CoreTally::CoreTally(std::size_t service_count, const TallyLimits& limits)
       _client_domains(limits.client_domains),
       _actions(limits.action_domains) {}
 
-void CoreTally::add_flow(const Flow& f, const FlowDetail* d) noexcept {
+void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noexcept {
     const std::size_t slot = static_cast<std::size_t>(f.service + 1);
     if (slot < _services.size()) {
-        _services[slot].add_flow(f, d);
+        _services[slot].add_flow(f, d, part);
     }
-    _total.add_flow(f, d);
+    _total.add_flow(f, d, part);
 
     bool inserted = false;
     ClientServiceKey ck{f.client.ip, f.service};
@@ -166,7 +169,7 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d) noexcept {
             std::copy(std::begin(f.client_mac), std::end(f.client_mac), std::begin(c->mac));
             c->has_mac = std::any_of(std::begin(f.client_mac), std::end(f.client_mac), [](auto b) { return b != 0; });
         }
-        c->stats.add_flow(f, d);
+        c->stats.add_flow(f, d, part);
     } else {
         ++_table_full;
     }
@@ -178,7 +181,7 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d) noexcept {
     const std::uint64_t dhash = DomainKeyHash{}(dk);
     if (DomainTally* t = _domains.find_or_insert_hashed(dk, dhash, inserted)) {
         t->service = f.service;
-        t->stats.add_flow(f, d);
+        t->stats.add_flow(f, d, part);
     } else {
         ++_table_full;
     }
@@ -188,13 +191,136 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d) noexcept {
     if (f.action != 0) {
         if (ActionDomainTally* a = _actions.find_or_insert(ActionDomainKey{f.action, d->name}, inserted)) {
             a->service = f.service;
-            ++a->connections;
+            a->connections += part == TallyPart::kContinuation ? 0 : 1;
             a->bytes_up += f.bytes_up;
             a->bytes_down += f.bytes_down;
         } else {
             ++_table_full;
         }
     }
+}
+
+void swap(CoreTally& a, CoreTally& b) noexcept {
+    using std::swap;
+    swap(a._services, b._services);
+    swap(a._total, b._total);
+    swap(a._domains, b._domains);
+    swap(a._clients, b._clients);
+    swap(a._client_domains, b._client_domains);
+    swap(a._actions, b._actions);
+    swap(a._table_full, b._table_full);
+}
+
+void CoreTally::clear() noexcept {
+    std::fill(_services.begin(), _services.end(), TransferStats{});
+    _total = TransferStats{};
+    _domains.clear();
+    _clients.clear();
+    _client_domains.clear();
+    _actions.clear();
+    _table_full = 0;
+}
+
+void CoreTally::resize_services(std::size_t service_count) {
+    _services.resize(service_count + 1);
+}
+
+void CoreTally::restore_service(std::int32_t service, const TransferStats& stats) {
+    if (service < -1) {
+        service = -1;
+    }
+    const std::size_t slot = static_cast<std::size_t>(service + 1);
+    if (slot >= _services.size()) {
+        _services.resize(slot + 1);
+    }
+    _services[slot].merge(stats);
+}
+
+bool CoreTally::restore_domain(const DomainKey& key, const DomainTally& tally) noexcept {
+    bool inserted = false;
+    DomainTally* t = _domains.find_or_insert(key, inserted);
+    if (t == nullptr) {
+        ++_table_full;
+        return false;
+    }
+    t->service = tally.service;
+    t->stats.merge(tally.stats);
+    return true;
+}
+
+bool CoreTally::restore_client(const ClientServiceKey& key, const ClientTally& tally) noexcept {
+    bool inserted = false;
+    ClientTally* c = _clients.find_or_insert(key, inserted);
+    if (c == nullptr) {
+        ++_table_full;
+        return false;
+    }
+    if (!c->has_mac && tally.has_mac) {
+        std::copy(std::begin(tally.mac), std::end(tally.mac), std::begin(c->mac));
+        c->has_mac = true;
+    }
+    c->stats.merge(tally.stats);
+    return true;
+}
+
+bool CoreTally::restore_client_domain(const ClientDomainKey& key) noexcept {
+    bool inserted = false;
+    if (_client_domains.find_or_insert(key, inserted) == nullptr) {
+        ++_table_full;
+        return false;
+    }
+    return true;
+}
+
+bool CoreTally::restore_action(const ActionDomainKey& key, const ActionDomainTally& tally) noexcept {
+    bool inserted = false;
+    ActionDomainTally* a = _actions.find_or_insert(key, inserted);
+    if (a == nullptr) {
+        ++_table_full;
+        return false;
+    }
+    a->service = tally.service;
+    a->connections += tally.connections;
+    a->bytes_up += tally.bytes_up;
+    a->bytes_down += tally.bytes_down;
+    return true;
+}
+
+void CoreTally::absorb(const CoreTally& other, std::span<const std::int32_t> service_map) {
+    const auto mapped = [service_map](std::int32_t service) noexcept -> std::int32_t {
+        if (service < 0 || static_cast<std::size_t>(service) >= service_map.size()) {
+            return -1;
+        }
+        return std::max(service_map[static_cast<std::size_t>(service)], std::int32_t{-1});
+    };
+    // Size the service slots once, before merging, so the loop below cannot reallocate.
+    std::int32_t largest = -1;
+    for (std::size_t slot = 1; slot < other._services.size(); ++slot) {
+        largest = std::max(largest, mapped(static_cast<std::int32_t>(slot - 1)));
+    }
+    if (static_cast<std::size_t>(largest + 1) >= _services.size()) {
+        _services.resize(static_cast<std::size_t>(largest + 2));
+    }
+    for (std::size_t slot = 0; slot < other._services.size(); ++slot) {
+        const std::int32_t to = mapped(static_cast<std::int32_t>(slot) - 1);
+        _services[static_cast<std::size_t>(to + 1)].merge(other._services[slot]);
+    }
+    _total.merge(other._total);
+    _table_full += other._table_full;
+
+    other._domains.for_each([&](const DomainKey& k, const DomainTally& t) {
+        restore_domain(k, DomainTally{mapped(t.service), t.stats});
+    });
+    other._clients.for_each([&](const ClientServiceKey& k, const ClientTally& t) {
+        restore_client(ClientServiceKey{k.client, mapped(k.service)}, t);
+    });
+    // Pairs are keyed by the domain name's hash, which no service remap changes.
+    other._client_domains.for_each([&](const ClientDomainKey& k, const std::uint8_t&) { restore_client_domain(k); });
+    other._actions.for_each([&](const ActionDomainKey& k, const ActionDomainTally& t) {
+        ActionDomainTally remapped = t;
+        remapped.service = mapped(t.service);
+        restore_action(k, remapped);
+    });
 }
 
 MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {

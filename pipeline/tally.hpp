@@ -13,7 +13,9 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace wt::pipeline {
@@ -30,6 +32,11 @@ AlpnSlot alpn_slot(std::string_view alpn) noexcept;
 const char* to_string(AlpnSlot s) noexcept;
 
 inline constexpr std::size_t kCipherSlots = 12;
+
+// A flow is tallied whole when it ends, or in parts while it lasts (live active
+// timeout): the opening part counts the connection and its TLS/ALPN/cipher facts,
+// continuations add only packets and bytes, so a flow is never counted twice.
+enum class TallyPart : std::uint8_t { kWhole, kOpening, kContinuation };
 
 struct TransferStats {
     std::uint64_t connections = 0;
@@ -54,7 +61,7 @@ struct TransferStats {
     std::array<std::uint32_t, kCipherSlots> cipher_counts{};
     std::uint32_t cipher_other = 0;
 
-    void add_flow(const Flow& f, const FlowDetail* d) noexcept;
+    void add_flow(const Flow& f, const FlowDetail* d, TallyPart part = TallyPart::kWhole) noexcept;
     void merge(const TransferStats& o) noexcept;
     void add_cipher(std::uint16_t cipher, std::uint32_t n) noexcept;
 };
@@ -123,12 +130,60 @@ struct TallyLimits {
     std::size_t action_domains = 1u << 15;
 };
 
+// Live double buffering: the worker tallies into its active CoreTally and, at a
+// burst boundary, swaps it with a cleared spare handed over by the stats core.
+// Moving or swapping never allocates or throws (the tables are owned through
+// pointers), so the swap is safe on the data path; everything else below marked
+// "stats side only" may allocate and must never run on a worker.
 class CoreTally {
 public:
     CoreTally(std::size_t service_count, const TallyLimits& limits);
 
+    CoreTally(CoreTally&&) noexcept = default;
+    CoreTally& operator=(CoreTally&&) noexcept = default;
+    CoreTally(const CoreTally&) = delete;
+    CoreTally& operator=(const CoreTally&) = delete;
+    // Member-wise, without a temporary CoreTally (std::swap works too; both only
+    // exchange pointers plus the inline TransferStats total).
+    friend void swap(CoreTally& a, CoreTally& b) noexcept;
+
     // Tallies one finished flow. No allocation.
-    void add_flow(const Flow& f, const FlowDetail* d) noexcept;
+    void add_flow(const Flow& f, const FlowDetail* d, TallyPart part = TallyPart::kWhole) noexcept;
+
+    // ---- stats side only -------------------------------------------------------
+    // Adds every table of `other` into this one. A service index i of `other`
+    // (-1 = unclassified) becomes service_map[i] here; indices outside the map,
+    // and negative map entries, become -1. `_services` grows to fit the largest
+    // mapped index (this may allocate). Entries that find a full table are counted
+    // in table_full_drops(), like add_flow does; other's own drops are added too.
+    // Domain and action entries take the mapped service of `other` (the latest
+    // classification wins, as in add_flow); a client entry keeps its first MAC and
+    // takes other's only when it had none. The two tallies may have different
+    // TallyLimits. Cost: it visits every slot of other's tables, so it follows
+    // other's capacity more than its number of entries.
+    void absorb(const CoreTally& other, std::span<const std::int32_t> service_map);
+
+    // Empties every table and counter; keeps the memory and the number of service
+    // slots. Touches every slot of every table (one cache line per slot), so it
+    // costs milliseconds at the default TallyLimits whatever the tables held.
+    void clear() noexcept;
+
+    // Sets the number of service slots to service_count + 1 (0 = unclassified),
+    // keeping the counts of the slots that remain. For a cleared spare after a
+    // services reload: add_flow ignores flows whose service has no slot.
+    void resize_services(std::size_t service_count);
+
+    // Restore entries (snapshot load). Each one merges into an existing entry with
+    // the same key, exactly as absorb does, and returns false when the table was
+    // full (then also counted in table_full_drops()). restore_service grows the
+    // service slots to fit (service -1 = unclassified).
+    void restore_service(std::int32_t service, const TransferStats& stats);
+    void restore_total(const TransferStats& stats) noexcept { _total.merge(stats); }
+    void restore_table_full_drops(std::uint64_t n) noexcept { _table_full += n; }
+    bool restore_domain(const DomainKey& key, const DomainTally& tally) noexcept;
+    bool restore_client(const ClientServiceKey& key, const ClientTally& tally) noexcept;
+    bool restore_client_domain(const ClientDomainKey& key) noexcept;
+    bool restore_action(const ActionDomainKey& key, const ActionDomainTally& tally) noexcept;
 
     // Read side (stats step).
     [[nodiscard]] const std::vector<TransferStats>& services() const noexcept { return _services; }
@@ -154,6 +209,9 @@ private:
     FixedHashMap<ActionDomainKey, ActionDomainTally, ActionDomainKeyHash> _actions;
     std::uint64_t _table_full = 0;
 };
+
+static_assert(std::is_nothrow_move_constructible_v<CoreTally> && std::is_nothrow_move_assignable_v<CoreTally>,
+              "the worker swaps CoreTallies on the data path: moves must not throw");
 
 // The merged view, for reports. Allocates freely: it runs off the data path.
 struct MergedStats {

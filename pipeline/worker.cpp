@@ -237,7 +237,9 @@ std::uint32_t Worker::lookup_or_create(const parsers::DecodedPacket& pkt, std::u
     if (pkt.has_mac) {
         std::memcpy(f.client_mac, f.client == src ? pkt.src_mac.data() : pkt.dst_mac.data(), 6);
     }
-    if (_actions != nullptr) {
+    if (_live_action != nullptr) {
+        f.action = _live_action->load(std::memory_order_relaxed);
+    } else if (_actions != nullptr) {
         f.action = _actions->action_at(ts_ns);
     }
     // Name the flow from DNS now, while the answer that led here is surely in the cache.
@@ -287,8 +289,47 @@ void Worker::expire(std::uint64_t now_ns, std::size_t budget) noexcept {
         if (now_ns > f.ts_last_ns && now_ns - f.ts_last_ns > timeout) {
             ++_counters.flows_idle_expired;
             end_flow(static_cast<std::uint32_t>(i));
+        } else if (_config.active_timeout_ns != 0 && f.detail != kNoIndex) {
+            Flow& live = _flows[i];
+            FlowDetail& d = _details[live.detail];
+            const std::uint64_t since = d.tallied_interim ? d.tallied_at_ns : live.ts_first_ns;
+            if (now_ns > since && now_ns - since >= _config.active_timeout_ns) {
+                tally_interim(live, d, now_ns);
+            }
         }
     }
+}
+
+// Interim parts carry only the packets and bytes since the last part; the name is
+// settled first (finalize), so a long download shows under its service while it runs.
+// A flow still waiting for its name (extraction not done) is left for a later sweep,
+// unless it has waited a whole further active timeout.
+void Worker::tally_interim(Flow& f, FlowDetail& d, std::uint64_t now_ns) noexcept {
+    const bool named_for_good = (f.flags & kFlowAppDone) || f.segments_inspected >= _config.max_inspected_segments ||
+                                f.datagrams_inspected >= _config.max_inspected_datagrams;
+    if (!named_for_good && !d.tallied_interim && now_ns - f.ts_first_ns < 2 * _config.active_timeout_ns) {
+        return;
+    }
+    finalize(f, &d);
+    Flow part = f;
+    part.pkts_up = f.pkts_up - d.tallied_pkts_up;
+    part.pkts_down = f.pkts_down - d.tallied_pkts_down;
+    part.bytes_up = f.bytes_up - d.tallied_bytes_up;
+    part.bytes_down = f.bytes_down - d.tallied_bytes_down;
+    _tally.add_flow(part, &d, d.tallied_interim ? TallyPart::kContinuation : TallyPart::kOpening);
+    d.tallied_interim = true;
+    d.tallied_pkts_up = f.pkts_up;
+    d.tallied_pkts_down = f.pkts_down;
+    d.tallied_bytes_up = f.bytes_up;
+    d.tallied_bytes_down = f.bytes_down;
+    d.tallied_at_ns = now_ns;
+    ++_counters.flows_interim_tallied;
+}
+
+void Worker::exchange_classifier(const ServiceClassifier*& classifier,
+                                 std::unique_ptr<ClassifierScratch>& scratch) noexcept {
+    std::swap(_classifier, classifier);
+    std::swap(_scratch, scratch);
 }
 
 void Worker::flush_all() noexcept {
@@ -303,7 +344,16 @@ void Worker::end_flow(std::uint32_t index) noexcept {
     Flow& f = _flows[index];
     FlowDetail* d = detail_of(f);
     finalize(f, d);
-    _tally.add_flow(f, d);
+    if (d != nullptr && d->tallied_interim) {
+        Flow rest = f;
+        rest.pkts_up = f.pkts_up - d->tallied_pkts_up;
+        rest.pkts_down = f.pkts_down - d->tallied_pkts_down;
+        rest.bytes_up = f.bytes_up - d->tallied_bytes_up;
+        rest.bytes_down = f.bytes_down - d->tallied_bytes_down;
+        _tally.add_flow(rest, d, TallyPart::kContinuation);
+    } else {
+        _tally.add_flow(f, d);
+    }
     if (_sink != nullptr) {
         std::string_view service;
         if (_classifier != nullptr && f.service >= 0) {

@@ -23,6 +23,7 @@
 #include "pipeline/tally.hpp"
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -54,6 +55,10 @@ struct WorkerConfig {
     // Payload inspection stops after this many segments / datagrams per flow.
     std::uint8_t max_inspected_segments = 24;
     std::uint8_t max_inspected_datagrams = 12;
+    // A flow that lasts longer than this is tallied in parts, one every active_timeout,
+    // so live counters move while a long download runs (the IPFIX "active timeout",
+    // RFC 7011 section 5.1 leaves its value to the exporter). 0: tallied only at its end.
+    std::uint64_t active_timeout_ns = 0;
     TallyLimits tally;
 };
 
@@ -97,11 +102,22 @@ public:
     // Packets that do not decode hash to 0.
     static std::uint64_t dispatch_hash(parsers::LinkType link, parsers::Bytes frame, std::uint32_t wire_len) noexcept;
 
+    // Live appliance hand-overs, each done by the worker itself between bursts so that
+    // the stats core never touches a table a worker is writing (share-nothing).
+    // Swaps the worker's tally with `spare` (same service count or larger): O(1), no allocation.
+    void exchange_tally(CoreTally& spare) noexcept { std::swap(_tally, spare); }
+    // Swaps in a new classifier and its scratch (built off the data path); the old pair
+    // comes back through the same arguments, for the caller to free once this returns.
+    void exchange_classifier(const ServiceClassifier*& classifier, std::unique_ptr<ClassifierScratch>& scratch) noexcept;
+    // Live `mark LABEL`: new flows take the action from this cell (written by the control
+    // thread) instead of a capture's schedule.
+    void set_live_action(const std::atomic<std::uint16_t>* action) noexcept { _live_action = action; }
+
     [[nodiscard]] const WorkerCounters& counters() const noexcept { return _counters; }
     [[nodiscard]] const DecodeDropCounts& decode_drops() const noexcept { return _decode_drops; }
     [[nodiscard]] const CoreTally& tally() const noexcept { return _tally; }
     [[nodiscard]] std::size_t active_flows() const noexcept { return _table.size(); }
-    [[nodiscard]] std::size_t flow_capacity() const noexcept { return _table.capacity(); }
+    [[nodiscard]] std::size_t flow_capacity() const noexcept { return _flows.size(); }
 
 private:
     struct Packet; // the decoded view handed between stages
@@ -112,6 +128,7 @@ private:
     void end_flow(std::uint32_t index) noexcept;
     void finalize(Flow& f, FlowDetail* d) noexcept;
     bool evict_one(std::uint64_t now_ns) noexcept;
+    void tally_interim(Flow& f, FlowDetail& d, std::uint64_t now_ns) noexcept;
 
     FlowDetail* detail_of(Flow& f) noexcept;
     FlowDetail* ensure_detail(Flow& f) noexcept;
@@ -140,6 +157,7 @@ private:
     const ServiceClassifier* _classifier;
     std::unique_ptr<ClassifierScratch> _scratch;
     const ActionSchedule* _actions;
+    const std::atomic<std::uint16_t>* _live_action = nullptr;
     FlowSink* _sink;
 
     FixedHashMap<FlowKey, std::uint32_t, FlowKeyHash> _table;

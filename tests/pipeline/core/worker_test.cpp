@@ -9,6 +9,8 @@
 #include "tests/support/packet_builder.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <iterator>
@@ -321,6 +323,115 @@ TEST(Worker, BundledSampleCaptureMatchesItsManifestNames) {
         EXPECT_GT(names[expected], 0) << expected;
     }
     EXPECT_EQ(h.worker.counters().decode_errors, 0u);
+}
+
+} // namespace
+} // namespace wt::pipeline
+
+namespace wt::pipeline {
+namespace {
+
+// A long UDP flow with an active timeout: tallied in parts while it lasts, the
+// parts add up to the whole flow, and the connection is counted once.
+TEST(WorkerLive, ActiveTimeoutTalliesLongFlowsInPartsThatAddUpToTheWhole) {
+    WorkerConfig cfg = small_config();
+    cfg.active_timeout_ns = 2ull * 1000000000ull;
+    cfg.udp_idle_ns = 60ull * 1000000000ull;
+    Harness h(nullptr, cfg);
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 50000};
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 9999};
+    const std::vector<std::uint8_t> payload(100, 0x5a);
+    std::uint64_t ip_bytes = 0;
+    for (int second = 0; second < 10; ++second) {
+        for (int k = 0; k < 5; ++k) {
+            h.send(tb::udp(cli, srv, payload));
+            ip_bytes += 20 + 8 + payload.size();
+        }
+        h.now += 1000000000ull;
+        h.worker.expire(h.now, 4096);
+    }
+    // While the flow lives, its bytes are already (mostly) in the tally.
+    EXPECT_GE(h.worker.counters().flows_interim_tallied, 3u);
+    EXPECT_EQ(h.worker.tally().total().connections, 1u);
+    EXPECT_GT(h.worker.tally().total().bytes_up, ip_bytes / 2);
+    EXPECT_EQ(h.worker.active_flows(), 1u);
+    h.worker.flush_all();
+    EXPECT_EQ(h.worker.tally().total().connections, 1u);
+    EXPECT_EQ(h.worker.tally().total().pkts_up, 50u);
+    EXPECT_EQ(h.worker.tally().total().bytes_up, ip_bytes);
+    ASSERT_EQ(h.sink.flows.size(), 1u); // the sink sees the flow once, whole
+    EXPECT_EQ(h.sink.flows[0].flow.bytes_up, ip_bytes);
+}
+
+// The stats core's double buffering: each exchanged-out tally holds exactly the flows
+// tallied since the previous exchange, and together they hold everything.
+TEST(WorkerLive, ExchangedTalliesPartitionTheFlows) {
+    Harness h;
+    CoreTally spare(0, small_config().tally);
+    const std::vector<std::uint8_t> payload(10, 1);
+    std::uint64_t collected = 0;
+    for (std::uint16_t round = 0; round < 3; ++round) {
+        for (std::uint16_t i = 0; i < 10; ++i) {
+            h.send(tb::udp({tb::ip4(10, 0, 0, 2), static_cast<std::uint16_t>(20000 + round * 100 + i)},
+                           {tb::ip4(10, 0, 1, 1), 9999}, payload));
+        }
+        h.worker.flush_all();
+        spare.clear();
+        h.worker.exchange_tally(spare);
+        EXPECT_EQ(spare.total().connections, 10u) << "round " << round;
+        collected += spare.total().connections;
+        EXPECT_EQ(h.worker.tally().total().connections, 0u);
+    }
+    EXPECT_EQ(collected, 30u);
+}
+
+// reload: a classifier handed over between packets names the flows that end after it;
+// the old classifier and its scratch come back to the caller.
+TEST(WorkerLive, ExchangedClassifierNamesLaterFlowsAndTheOldOneComesBack) {
+    auto build = [](const char* toml) {
+        auto loaded = load_services_text(toml, "<test>", "");
+        return std::get<ServiceClassifier>(ServiceClassifier::build(std::get<ServiceCatalog>(loaded)));
+    };
+    const ServiceClassifier before = build("[[service]]\nname = \"Old\"\npatterns = [\"elsewhere.test\"]\n");
+    const ServiceClassifier after = build("[[service]]\nname = \"Weather\"\npatterns = [\"wttls.test\"]\n");
+    Harness h(&before);
+    play_tls(h, {tb::ip4(10, 0, 0, 2), 40001}, {tb::ip4(10, 0, 1, 1), 443}, parsers::test_vectors::kCaptures[0]);
+    h.worker.flush_all();
+    EXPECT_EQ(h.worker.tally().services()[1].connections, 0u); // "Old" does not match the SNI
+
+    const ServiceClassifier* handed = &after;
+    auto scratch = std::make_unique<ClassifierScratch>(after);
+    h.worker.exchange_classifier(handed, scratch);
+    EXPECT_EQ(handed, &before);
+    ASSERT_NE(scratch, nullptr);
+    EXPECT_EQ(&scratch->classifier(), &before);
+
+    play_tls(h, {tb::ip4(10, 0, 0, 2), 40002}, {tb::ip4(10, 0, 1, 1), 443}, parsers::test_vectors::kCaptures[0]);
+    h.worker.flush_all();
+    ASSERT_EQ(h.sink.flows.size(), 2u);
+    EXPECT_EQ(h.sink.flows[1].service, "Weather");
+    EXPECT_EQ(h.worker.tally().services()[1].connections, 1u);
+}
+
+// `ctl mark`: new flows take the label the control thread set; flows already alive keep theirs.
+TEST(WorkerLive, LiveActionLabelsFlowsCreatedAfterTheMark) {
+    Harness h;
+    std::atomic<std::uint16_t> action{0};
+    h.worker.set_live_action(&action);
+    const std::vector<std::uint8_t> payload(10, 1);
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 9999};
+    h.send(tb::udp({tb::ip4(10, 0, 0, 2), 30001}, srv, payload));
+    action.store(3);
+    h.send(tb::udp({tb::ip4(10, 0, 0, 2), 30001}, srv, payload)); // same flow: keeps no action
+    h.send(tb::udp({tb::ip4(10, 0, 0, 2), 30002}, srv, payload));
+    h.worker.flush_all();
+    ASSERT_EQ(h.sink.flows.size(), 2u);
+    std::map<std::uint16_t, std::uint16_t> action_by_port;
+    for (const auto& f : h.sink.flows) {
+        action_by_port[f.flow.client.port] = f.flow.action;
+    }
+    EXPECT_EQ(action_by_port[30001], 0u);
+    EXPECT_EQ(action_by_port[30002], 3u);
 }
 
 } // namespace

@@ -1,0 +1,77 @@
+// FlowRecord: what the live appliance keeps of a finished flow for `ctl flows`,
+// copied from the worker to the stats core through an SpscRing (fixed size,
+// trivially copyable: the 3.9 KB FlowDetail stays on the worker).
+#pragma once
+
+#include "parsers/common/fixed_string.hpp"
+#include "pipeline/flow.hpp"
+#include "pipeline/spsc_ring.hpp"
+#include "pipeline/worker.hpp"
+
+#include <atomic>
+#include <cstdint>
+
+namespace wt::pipeline {
+
+struct FlowRecord {
+    Flow flow;                      // keys, counters, times, service index, action
+    std::uint32_t generation = 0;   // the classifier generation `flow.service` indexes into
+    AppProto app = AppProto::kUnknown;
+    NameSource name_source = NameSource::kNone;
+    bool ech = false;
+    bool doh = false;
+    bool has_sni = false;
+    bool server_hello = false;
+    std::uint16_t tls_version = 0;  // negotiated (ServerHello)
+    std::uint16_t cipher = 0;
+    std::uint32_t quic_version = 0;
+    DomainName name;
+    FixedString<32> alpn;           // negotiated, else the first offered
+};
+
+[[nodiscard]] inline FlowRecord make_flow_record(const Flow& f, const FlowDetail* d, std::uint32_t generation) noexcept {
+    FlowRecord r;
+    r.flow = f;
+    r.generation = generation;
+    if (d != nullptr) {
+        r.app = d->app;
+        r.name_source = d->name_source;
+        r.ech = d->tls.ech;
+        r.doh = d->doh_endpoint;
+        r.has_sni = d->tls.has_sni;
+        r.server_hello = d->tls.server_hello_seen;
+        r.tls_version = d->tls.negotiated_version;
+        r.cipher = d->tls.cipher;
+        r.quic_version = d->quic_version;
+        r.name = d->name;
+        if (!d->tls.server_alpn.empty()) {
+            r.alpn = d->tls.server_alpn;
+        } else if (d->tls.alpn_count > 0) {
+            r.alpn = d->tls.alpn[0];
+        }
+    }
+    return r;
+}
+
+// The worker's FlowSink in the appliance: one record per finished flow into a ring
+// the stats core drains. A full ring drops the record (counted): tallies are not
+// affected, only the list of recent flows.
+class RingFlowSink final : public FlowSink {
+public:
+    explicit RingFlowSink(std::size_t capacity) : _ring(capacity) {}
+    void on_flow_end(const Flow& flow, const FlowDetail* detail, std::string_view) override {
+        if (!_ring.push(make_flow_record(flow, detail, generation))) {
+            _dropped.store(_dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        }
+    }
+    [[nodiscard]] SpscRing<FlowRecord>& ring() noexcept { return _ring; }
+    [[nodiscard]] std::uint64_t dropped() const noexcept { return _dropped.load(std::memory_order_relaxed); }
+
+    std::uint32_t generation = 0; // written by the worker's own thread when it swaps classifiers
+
+private:
+    SpscRing<FlowRecord> _ring;
+    std::atomic<std::uint64_t> _dropped{0};
+};
+
+} // namespace wt::pipeline
