@@ -1,0 +1,1150 @@
+#include "app/config/config.hpp"
+
+#include <arpa/inet.h>
+#include <sys/un.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <span>
+#include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml.hpp>
+
+namespace wt::app {
+namespace {
+
+using std::chrono::milliseconds;
+using namespace std::chrono_literals;
+using namespace std::string_view_literals;
+
+// The DPDK 22.11 build we link has RTE_MAX_LCORE 128 (rte_build_config.h): lcore ids stay below it,
+// and `-l` uses CPU ids as lcore ids, so higher CPUs need the --lcores form.
+constexpr int kMaxLcores = 128;
+constexpr std::int64_t kMaxWorkers = kMaxLcores - 1;  // lcore 0 is the stats core
+// CPU_SETSIZE - 1: the highest CPU an affinity mask, and so EAL's --lcores, can name.
+constexpr std::int64_t kMaxCpuId = 1023;
+// Without hugepages EAL maps -m as one region of 4 KiB pages for the whole run, which is only good
+// for tests and af_packet laptops; a large value there is a mistake, not a tuning.
+constexpr std::int64_t kMaxMemoryMbWithoutHugepages = 4096;
+// sockaddr_un::sun_path holds 108 bytes including the terminating NUL.
+constexpr std::size_t kMaxSocketPathLength = sizeof(sockaddr_un::sun_path) - 1;
+// DPDK device names are at most RTE_DEV_NAME_MAX_LEN (64) bytes including the NUL.
+constexpr std::size_t kMaxDeviceNameLength = 63;
+constexpr std::size_t kMaxPortNameLength = 32;
+constexpr std::size_t kMaxFilePrefixLength = 64;
+// POSIX LOGIN_NAME_MAX-style limit that useradd/groupadd apply to group names.
+constexpr std::size_t kMaxGroupNameLength = 32;
+// A configuration is a few kilobytes; a file this large is the wrong file.
+constexpr std::size_t kMaxFileSize = std::size_t{1} << 20;
+// The timeline keeps history / interval slots per service.
+constexpr std::int64_t kMaxHistorySlots = 86400;
+
+constexpr std::array kTopLevelTables = {"eal"sv,   "run"sv,     "port"sv,     "flows"sv,  "services"sv,
+                                        "stats"sv, "control"sv, "snapshot"sv, "metrics"sv};
+constexpr std::array kEalKeys = {"cores"sv, "hugepages"sv,   "memory_mb"sv, "allow"sv,
+                                 "vdevs"sv, "file_prefix"sv, "args"sv,      "log_level"sv};
+constexpr std::array kRunKeys = {"mode"sv, "workers"sv, "burst"sv, "mbufs"sv};
+constexpr std::array kPortKeys = {"name"sv,           "device"sv,         "peer"sv,
+                                  "rx_descriptors"sv, "tx_descriptors"sv, "promiscuous"sv};
+constexpr std::array kFlowsKeys = {"max_flows"sv, "tcp_idle"sv, "udp_idle"sv, "closed_linger"sv, "active_timeout"sv};
+constexpr std::array kServicesKeys = {"file"sv};
+constexpr std::array kStatsKeys = {"interval"sv, "history"sv};
+constexpr std::array kControlKeys = {"socket"sv,       "mode"sv,     "group"sv, "max_clients"sv, "max_request_bytes"sv,
+                                     "idle_timeout"sv, "telemetry"sv};
+constexpr std::array kSnapshotKeys = {"file"sv, "resume"sv, "interval"sv};
+constexpr std::array kMetricsKeys = {"listen"sv, "max_services"sv};
+// rte_log priorities by the names eal_parse_log_priority() accepts, most severe first.
+constexpr std::array kLogLevels = {"emergency"sv, "alert"sv,  "critical"sv, "error"sv,
+                                   "warning"sv,   "notice"sv, "info"sv,     "debug"sv};
+
+// Thrown by the readers below and turned into the ConfigError by load_config_text(). Loading stops
+// at the first problem, and throwing keeps each key to one line of the loader instead of an
+// error check after every read.
+struct Invalid {
+    int line = 0;
+    std::string message;
+};
+
+[[noreturn]] void fail(int line, std::string message) { throw Invalid{line, std::move(message)}; }
+
+int line_of(const toml::value& v) { return static_cast<int>(v.location().line()); }
+
+std::string_view type_name(toml::value_t t) {
+    switch (t) {
+        case toml::value_t::boolean: return "a boolean";
+        case toml::value_t::integer: return "an integer";
+        case toml::value_t::floating: return "a float";
+        case toml::value_t::string: return "a string";
+        case toml::value_t::offset_datetime:
+        case toml::value_t::local_datetime:
+        case toml::value_t::local_date:
+        case toml::value_t::local_time: return "a date/time";
+        case toml::value_t::array: return "an array";
+        case toml::value_t::table: return "a table";
+        default: return "empty";
+    }
+}
+
+// The value as the file wrote it, for "key = value: why" messages.
+std::string written(const toml::value& v) {
+    switch (v.type()) {
+        case toml::value_t::string: return fmt::format("{:?}", v.as_string().str);
+        case toml::value_t::integer: return std::to_string(v.as_integer());
+        case toml::value_t::boolean: return v.as_boolean() ? "true" : "false";
+        default: return std::string(type_name(v.type()));
+    }
+}
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+int hex_value(char c) noexcept {
+    if (is_digit(c)) {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+// Reads `digits` hex digits at text[pos]; -1 if one is not hex.
+int read_hex(std::string_view text, std::size_t pos, std::size_t digits) noexcept {
+    int value = 0;
+    for (std::size_t i = 0; i < digits; ++i) {
+        const int d = hex_value(text[pos + i]);
+        if (d < 0) {
+            return -1;
+        }
+        value = value * 16 + d;
+    }
+    return value;
+}
+
+bool all_of_chars(std::string_view s, bool (*ok)(char)) { return std::all_of(s.begin(), s.end(), ok); }
+
+bool is_name_char(char c) noexcept { return is_alpha(c) || is_digit(c) || c == '_' || c == '-'; }
+bool is_identifier_char(char c) noexcept { return is_alpha(c) || is_digit(c) || c == '_'; }
+
+// "DDDD:BB:DD.F" or "BB:DD.F" in hex (device 00-1f, function 0-7), the forms DPDK's PCI bus parses;
+// returns "dddd:bb:dd.f", the name DPDK gives the device, or nullopt.
+std::optional<std::string> canonical_pci_address(std::string_view text) {
+    int domain = 0;
+    if (text.size() == 12) {
+        if (text[4] != ':') {
+            return std::nullopt;
+        }
+        domain = read_hex(text, 0, 4);
+        text.remove_prefix(5);
+    }
+    if (text.size() != 7 || text[2] != ':' || text[5] != '.' || domain < 0) {
+        return std::nullopt;
+    }
+    const int bus = read_hex(text, 0, 2);
+    const int device = read_hex(text, 3, 2);
+    const int function = read_hex(text, 6, 1);
+    if (bus < 0 || device < 0 || device > 0x1f || function < 0 || function > 7) {
+        return std::nullopt;
+    }
+    return fmt::format("{:04x}:{:02x}:{:02x}.{:x}", domain, bus, device, function);
+}
+
+// An eal.allow entry: a PCI address, optionally followed by ",devargs" for the driver.
+struct AllowEntry {
+    std::string address;  // canonical
+    std::string devargs;  // without the comma; empty when none
+};
+
+std::optional<AllowEntry> parse_allow_entry(std::string_view text) {
+    const std::size_t comma = text.find(',');
+    auto address = canonical_pci_address(text.substr(0, comma));
+    if (!address) {
+        return std::nullopt;
+    }
+    AllowEntry entry{*std::move(address), {}};
+    if (comma != std::string_view::npos) {
+        entry.devargs = std::string(text.substr(comma + 1));
+        if (entry.devargs.empty()) {
+            return std::nullopt;
+        }
+    }
+    return entry;
+}
+
+// The device name of a vdev argument "net_af_packet0,iface=eth0" is the part before the first comma.
+std::string_view vdev_name(std::string_view vdev) { return vdev.substr(0, vdev.find(',')); }
+
+// "500ms", "30s", "10m", "1h". A count too large to represent saturates, so that the range check
+// reports it as out of range rather than as malformed.
+std::optional<milliseconds> parse_duration(std::string_view text) {
+    constexpr std::int64_t kSaturation = std::int64_t{1} << 40;  // times 3,600,000 still fits in 63 bits
+    std::size_t digits = 0;
+    std::int64_t count = 0;
+    while (digits < text.size() && is_digit(text[digits])) {  // bounded by the text length
+        count = std::min(count * 10 + (text[digits] - '0'), kSaturation);
+        ++digits;
+    }
+    if (digits == 0) {
+        return std::nullopt;
+    }
+    const std::string_view unit = text.substr(digits);
+    std::int64_t unit_ms = 0;
+    if (unit == "ms") {
+        unit_ms = 1;
+    } else if (unit == "s") {
+        unit_ms = 1000;
+    } else if (unit == "m") {
+        unit_ms = 60'000;
+    } else if (unit == "h") {
+        unit_ms = 3'600'000;
+    } else {
+        return std::nullopt;
+    }
+    if (count == kSaturation) {
+        return milliseconds::max();
+    }
+    return milliseconds(count * unit_ms);
+}
+
+// Each reason below completes "key = value: <reason>"; an empty reason means the value is fine.
+using Check = std::function<std::string(std::string_view)>;
+
+std::string check_port_name(std::string_view name) {
+    if (name.empty() || name.size() > kMaxPortNameLength || !all_of_chars(name, is_name_char)) {
+        return fmt::format("a port name is 1 to {} letters, digits, '_' or '-'", kMaxPortNameLength);
+    }
+    return {};
+}
+
+std::string check_allow(std::string_view entry) {
+    if (!parse_allow_entry(entry)) {
+        return "not a PCI address DDDD:BB:DD.F or BB:DD.F (hex, device 00-1f, function 0-7), optionally "
+               "followed by \",devargs\"";
+    }
+    return {};
+}
+
+std::string check_vdev(std::string_view vdev) {
+    const std::string_view name = vdev_name(vdev);
+    if (name.empty() || name.size() > kMaxDeviceNameLength || !is_alpha(name.front()) ||
+        !all_of_chars(name, is_identifier_char) || vdev.size() == name.size() + 1 /* "name," */) {
+        return "a vdev is NAME[,key=value...] with NAME made of letters, digits and '_' "
+               "(e.g. \"net_af_packet0,iface=eth0\")";
+    }
+    return {};
+}
+
+std::string check_file_prefix(std::string_view prefix) {
+    // EAL builds /run/dpdk/<prefix>/ and hugepage file names from it.
+    if (prefix.empty() || prefix.size() > kMaxFilePrefixLength || !all_of_chars(prefix, is_name_char)) {
+        return fmt::format("a file prefix is 1 to {} letters, digits, '_' or '-'", kMaxFilePrefixLength);
+    }
+    return {};
+}
+
+std::string check_log_level(std::string_view level) {
+    if (std::find(kLogLevels.begin(), kLogLevels.end(), level) == kLogLevels.end()) {
+        return fmt::format("expected one of {}", fmt::join(kLogLevels, ", "));
+    }
+    return {};
+}
+
+std::string check_mode_text(std::string_view mode) {
+    if (mode.size() < 3 || mode.size() > 4 || !all_of_chars(mode, [](char c) { return c >= '0' && c <= '7'; }) ||
+        (mode.size() == 4 && mode.front() != '0')) {
+        return "not an octal permission mode such as \"0660\" (3 or 4 octal digits, at most 0777)";
+    }
+    return {};
+}
+
+std::string check_group(std::string_view group) {
+    // The shadow-utils rule for portable names; a numeric gid passes too.
+    if (group.empty()) {
+        return {};
+    }
+    if (group.size() > kMaxGroupNameLength || group.front() == '-' ||
+        !all_of_chars(group, [](char c) { return is_name_char(c) || c == '.'; })) {
+        return fmt::format("a group is a name or gid of 1 to {} letters, digits, '.', '_' or '-' (not first)",
+                           kMaxGroupNameLength);
+    }
+    return {};
+}
+
+std::string check_path(std::string_view path) {
+    if (path.find('\0') != std::string_view::npos) {
+        return "a path cannot contain a NUL character";
+    }
+    return {};
+}
+
+std::string check_listen(std::string_view listen) {
+    if (listen.empty()) {
+        return {};
+    }
+    constexpr std::string_view kForm = "expected HOST:PORT or [IPV6]:PORT with a port from 0 to 65535";
+    std::string_view host;
+    std::string_view port;
+    bool bracketed = false;
+    if (listen.front() == '[') {
+        const std::size_t close = listen.find(']');
+        if (close == std::string_view::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+            return std::string(kForm);
+        }
+        host = listen.substr(1, close - 1);
+        port = listen.substr(close + 2);
+        bracketed = true;
+    } else {
+        const std::size_t colon = listen.rfind(':');
+        if (colon == std::string_view::npos) {
+            return std::string(kForm);
+        }
+        host = listen.substr(0, colon);
+        port = listen.substr(colon + 1);
+    }
+    if (host.empty() || port.empty() || port.size() > 5 || !all_of_chars(port, is_digit) ||
+        std::stoul(std::string(port)) > 65535) {
+        return std::string(kForm);
+    }
+    if (bracketed) {
+        std::array<unsigned char, 16> address{};
+        if (inet_pton(AF_INET6, std::string(host).c_str(), address.data()) != 1) {
+            return "not an IPv6 address between the brackets";
+        }
+    } else if (host.find(':') != std::string_view::npos) {
+        return "write an IPv6 address in brackets: [::1]:9867";
+    } else if (!all_of_chars(host, [](char c) { return is_alpha(c) || is_digit(c) || c == '.' || c == '-'; })) {
+        return "the host is an IPv4 address or a host name";
+    }
+    return {};
+}
+
+template <typename T>
+struct Located {
+    T value;
+    int line = 0;
+    std::string key;  // dotted name, with the index for array elements
+};
+
+struct DurationRange {
+    milliseconds min;
+    milliseconds max;
+    bool zero_allowed = false;  // 0 means "off" for this key
+};
+
+// One table of the file with its dotted name ("eal", "port[1]") and how a reader would write its
+// header ("[eal]", "[[port]]"). An absent table reads as empty, so every key takes its default.
+class Table {
+public:
+    Table(const toml::value* value, std::string name, std::string header)
+        : _value(value), _name(std::move(name)), _header(std::move(header)) {}
+
+    [[nodiscard]] int line() const { return _value != nullptr ? line_of(*_value) : 0; }
+    [[nodiscard]] std::string key(std::string_view k) const { return fmt::format("{}.{}", _name, k); }
+
+    [[nodiscard]] const toml::value* find(std::string_view k) const {
+        if (_value == nullptr) {
+            return nullptr;
+        }
+        const toml::table& t = _value->as_table();
+        const auto it = t.find(std::string(k));
+        return it == t.end() ? nullptr : &it->second;
+    }
+
+    /// The line of a key, or of the table when the key is absent (a missing key is the table's fault).
+    [[nodiscard]] int line_of_key(std::string_view k) const {
+        const toml::value* v = find(k);
+        return v != nullptr ? line_of(*v) : line();
+    }
+
+    /// Throws for the first key, in file order, that is not in `known` (toml::table is unordered).
+    void reject_unknown(std::span<const std::string_view> known) const {
+        if (_value == nullptr) {
+            return;
+        }
+        const std::pair<const std::string, toml::value>* unknown = nullptr;
+        for (const auto& kv : _value->as_table()) {
+            const bool is_known = std::find(known.begin(), known.end(), kv.first) != known.end();
+            if (!is_known && (unknown == nullptr || line_of(kv.second) < line_of(unknown->second))) {
+                unknown = &kv;
+            }
+        }
+        if (unknown != nullptr) {
+            fail(line_of(unknown->second),
+                 fmt::format("{}: unknown key; {} has {}", key(unknown->first), _header, fmt::join(known, ", ")));
+        }
+    }
+
+    [[nodiscard]] bool boolean(std::string_view k, bool fallback) const {
+        const toml::value* v = find(k);
+        return v == nullptr ? fallback : expect(*v, toml::value_t::boolean, key(k)).as_boolean();
+    }
+
+    [[nodiscard]] std::int64_t integer(std::string_view k, std::int64_t fallback, std::int64_t min,
+                                       std::int64_t max) const {
+        const toml::value* v = find(k);
+        return v == nullptr ? fallback : in_range(*v, key(k), min, max);
+    }
+
+    [[nodiscard]] std::string string(std::string_view k, std::string fallback, const Check& check = {}) const {
+        const toml::value* v = find(k);
+        return v == nullptr ? std::move(fallback) : checked_string(*v, key(k), check);
+    }
+
+    [[nodiscard]] milliseconds duration(std::string_view k, milliseconds fallback, const DurationRange& range) const {
+        const toml::value* v = find(k);
+        if (v == nullptr) {
+            return fallback;
+        }
+        const std::string subject = fmt::format("{} = {}", key(k), written(*v));
+        milliseconds value{};
+        if (v->is_integer()) {
+            // Whole seconds; a negative count is reported by the range check below.
+            const std::int64_t seconds = v->as_integer();
+            constexpr std::int64_t kLimit = std::numeric_limits<std::int64_t>::max() / 1000;
+            value = seconds > kLimit ? milliseconds::max() : milliseconds(std::max<std::int64_t>(seconds, -1) * 1000);
+        } else if (v->is_string()) {
+            const auto parsed = parse_duration(v->as_string().str);
+            if (!parsed) {
+                fail(line_of(*v), fmt::format("{}: not a duration; write whole seconds as an integer, or a string "
+                                              "such as \"500ms\", \"30s\", \"10m\", \"1h\"",
+                                              subject));
+            }
+            value = *parsed;
+        } else {
+            fail(line_of(*v), fmt::format("{}: expected a duration (an integer number of seconds or a string "
+                                          "such as \"30s\"), got {}",
+                                          key(k), type_name(v->type())));
+        }
+        if (range.zero_allowed && value == 0ms) {
+            return value;
+        }
+        if (value < range.min || value > range.max) {
+            fail(line_of(*v), fmt::format("{}: must be {}between {} and {}", subject, range.zero_allowed ? "0 or " : "",
+                                          format_duration(range.min), format_duration(range.max)));
+        }
+        return value;
+    }
+
+    /// A string array; absent is empty.
+    [[nodiscard]] std::vector<Located<std::string>> strings(std::string_view k, const Check& check = {}) const {
+        std::vector<Located<std::string>> out;
+        const toml::value* v = find(k);
+        if (v == nullptr) {
+            return out;
+        }
+        const toml::array& items = expect(*v, toml::value_t::array, key(k)).as_array();
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            std::string element = fmt::format("{}[{}]", key(k), i);
+            std::string value = checked_string(items[i], element, check);
+            out.push_back({std::move(value), line_of(items[i]), std::move(element)});
+        }
+        return out;
+    }
+
+    [[nodiscard]] std::vector<Located<std::int64_t>> integers(std::string_view k,
+                                                              std::span<const std::int64_t> fallback, std::int64_t min,
+                                                              std::int64_t max) const {
+        std::vector<Located<std::int64_t>> out;
+        const toml::value* v = find(k);
+        if (v == nullptr) {
+            for (const std::int64_t value : fallback) {
+                out.push_back({value, 0, key(k)});
+            }
+            return out;
+        }
+        const toml::array& items = expect(*v, toml::value_t::array, key(k)).as_array();
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            std::string element = fmt::format("{}[{}]", key(k), i);
+            const std::int64_t value = in_range(items[i], element, min, max);
+            out.push_back({value, line_of(items[i]), std::move(element)});
+        }
+        return out;
+    }
+
+private:
+    static const toml::value& expect(const toml::value& v, toml::value_t type, const std::string& name) {
+        if (v.type() != type) {
+            fail(line_of(v), fmt::format("{}: expected {}, got {}", name, type_name(type), type_name(v.type())));
+        }
+        return v;
+    }
+
+    static std::int64_t in_range(const toml::value& v, const std::string& name, std::int64_t min, std::int64_t max) {
+        const std::int64_t value = expect(v, toml::value_t::integer, name).as_integer();
+        if (value < min || value > max) {
+            fail(line_of(v), fmt::format("{} = {}: must be between {} and {}", name, value, min, max));
+        }
+        return value;
+    }
+
+    static std::string checked_string(const toml::value& v, const std::string& name, const Check& check) {
+        const std::string& value = expect(v, toml::value_t::string, name).as_string().str;
+        if (check) {
+            if (std::string why = check(value); !why.empty()) {
+                fail(line_of(v), fmt::format("{} = {:?}: {}", name, value, why));
+            }
+        }
+        return value;
+    }
+
+    const toml::value* _value;
+    std::string _name;
+    std::string _header;
+};
+
+bool is_power_of_two(std::int64_t v) noexcept { return v > 0 && (v & (v - 1)) == 0; }
+
+class Loader {
+public:
+    Loader(std::string_view origin, std::string base_dir) : _origin(origin), _base_dir(std::move(base_dir)) {}
+
+    ApplianceConfig load(const toml::value& root) {
+        if (!root.is_table()) {
+            fail(line_of(root), "the configuration must be a TOML table");
+        }
+        reject_unknown_tables(root.as_table());
+        ApplianceConfig config;
+        config.source = _origin;
+        const toml::table& top = root.as_table();
+        const Table eal = section(top, "eal");
+        const Table run = section(top, "run");
+        read_eal(eal, config.eal);
+        read_run(run, config.run);
+        check_lcores(eal, run, config);
+        const std::vector<Table> port_tables = read_ports(top, config.ports);
+        check_ports(run, port_tables, config);
+        read_flows(section(top, "flows"), config.flows);
+        read_services(section(top, "services"), config.services);
+        read_stats(section(top, "stats"), config.stats);
+        read_control(section(top, "control"), config.control);
+        read_snapshot(section(top, "snapshot"), config.snapshot);
+        read_metrics(section(top, "metrics"), config.metrics);
+        return config;
+    }
+
+private:
+    static void reject_unknown_tables(const toml::table& top) {
+        const std::pair<const std::string, toml::value>* unknown = nullptr;
+        for (const auto& kv : top) {
+            const bool known =
+                std::find(kTopLevelTables.begin(), kTopLevelTables.end(), kv.first) != kTopLevelTables.end();
+            if (!known && (unknown == nullptr || line_of(kv.second) < line_of(unknown->second))) {
+                unknown = &kv;
+            }
+        }
+        if (unknown == nullptr) {
+            return;
+        }
+        const std::string_view what = unknown->second.is_table() ? "unknown table" : "unknown top-level key";
+        fail(line_of(unknown->second),
+             fmt::format("{}: {}; expected [eal], [run], [[port]], [flows], [services], [stats], [control], "
+                         "[snapshot] or [metrics]",
+                         unknown->first, what));
+    }
+
+    static Table section(const toml::table& top, std::string_view name) {
+        const auto it = top.find(std::string(name));
+        if (it == top.end()) {
+            return Table(nullptr, std::string(name), fmt::format("[{}]", name));
+        }
+        if (!it->second.is_table()) {
+            fail(line_of(it->second),
+                 fmt::format("{}: expected a table [{}], got {}", name, name, type_name(it->second.type())));
+        }
+        return Table(&it->second, std::string(name), fmt::format("[{}]", name));
+    }
+
+    // Relative paths are relative to the configuration file, not to wherever the daemon was started.
+    [[nodiscard]] std::string resolve(const std::string& path) const {
+        if (path.empty() || _base_dir.empty() || std::filesystem::path(path).is_absolute()) {
+            return path;
+        }
+        return (std::filesystem::path(_base_dir) / path).lexically_normal().string();
+    }
+
+    static void read_eal(const Table& t, EalConfig& eal) {
+        t.reject_unknown(kEalKeys);
+        constexpr std::array<std::int64_t, 2> kDefaultCores = {0, 1};
+        eal.cores.clear();
+        std::unordered_map<std::int64_t, std::string> seen_cpus;
+        for (const auto& cpu : t.integers("cores", kDefaultCores, 0, kMaxCpuId)) {
+            if (const auto [first, inserted] = seen_cpus.emplace(cpu.value, cpu.key); !inserted) {
+                fail(cpu.line, fmt::format("{} = {}: CPU listed twice (also {})", cpu.key, cpu.value, first->second));
+            }
+            eal.cores.push_back(static_cast<int>(cpu.value));
+        }
+        if (eal.cores.empty()) {
+            fail(t.line_of_key("cores"), fmt::format("{}: lists no CPU", t.key("cores")));
+        }
+        eal.hugepages = t.boolean("hugepages", eal.hugepages);
+        eal.memory_mb = static_cast<std::uint32_t>(t.integer("memory_mb", eal.memory_mb, 64, 1048576));
+        if (!eal.hugepages && eal.memory_mb > kMaxMemoryMbWithoutHugepages) {
+            fail(t.line_of_key("memory_mb"),
+                 fmt::format("{} = {}: at most {} without hugepages ({} = false)", t.key("memory_mb"), eal.memory_mb,
+                             kMaxMemoryMbWithoutHugepages, t.key("hugepages")));
+        }
+
+        std::unordered_map<std::string, std::string> seen_devices;
+        auto claim_device = [&](const std::string& device, const Located<std::string>& entry) {
+            if (const auto [first, inserted] = seen_devices.emplace(device, entry.key); !inserted) {
+                fail(entry.line, fmt::format("{} = {:?}: device {} listed twice (also {})", entry.key, entry.value,
+                                             device, first->second));
+            }
+        };
+        for (const auto& entry : t.strings("allow", check_allow)) {
+            AllowEntry allow = *parse_allow_entry(entry.value);
+            claim_device(allow.address, entry);
+            eal.allow.push_back(allow.devargs.empty() ? allow.address
+                                                      : fmt::format("{},{}", allow.address, allow.devargs));
+        }
+        for (const auto& entry : t.strings("vdevs", check_vdev)) {
+            claim_device(std::string(vdev_name(entry.value)), entry);
+            eal.vdevs.push_back(entry.value);
+        }
+        eal.file_prefix = t.string("file_prefix", eal.file_prefix, check_file_prefix);
+        for (auto& arg : t.strings("args")) {
+            eal.args.push_back(std::move(arg.value));
+        }
+        eal.log_level = t.string("log_level", eal.log_level, check_log_level);
+    }
+
+    static void read_run(const Table& t, RunConfig& run) {
+        t.reject_unknown(kRunKeys);
+        const std::string mode = t.string("mode", "inline", [](std::string_view m) {
+            return m == "inline" || m == "tap" ? std::string() : std::string("expected \"inline\" or \"tap\"");
+        });
+        run.mode = mode == "tap" ? RunMode::kTap : RunMode::kInline;
+        run.workers = static_cast<std::uint32_t>(t.integer("workers", run.workers, 0, kMaxWorkers));
+        run.burst = static_cast<std::uint16_t>(t.integer("burst", run.burst, 1, 512));
+        const std::int64_t mbufs = t.integer("mbufs", run.mbufs, 0, std::numeric_limits<std::uint32_t>::max());
+        run.mbufs = static_cast<std::uint32_t>(mbufs);
+    }
+
+    static void check_lcores(const Table& eal, const Table& run, const ApplianceConfig& config) {
+        const std::size_t cpus = config.eal.cores.size();
+        if (config.run.workers == 0) {
+            if (cpus < 2) {
+                fail(eal.line_of_key("cores"),
+                     fmt::format("{}: needs at least two CPUs, the stats core and one worker (or set {} to run "
+                                 "workers on the same CPU)",
+                                 eal.key("cores"), run.key("workers")));
+            }
+            if (cpus > static_cast<std::size_t>(kMaxLcores)) {
+                fail(eal.line_of_key("cores"),
+                     fmt::format("{}: {} CPUs, but DPDK runs at most {} lcores", eal.key("cores"), cpus, kMaxLcores));
+            }
+            return;
+        }
+        // More workers than worker CPUs share them; fewer would leave a listed CPU idle, which is
+        // always a mistake (it was isolated for a worker, or the count is wrong).
+        const std::size_t worker_cpus = cpus - 1;
+        if (config.run.workers < worker_cpus) {
+            std::vector<int> idle(config.eal.cores.begin() + 1 + config.run.workers, config.eal.cores.end());
+            fail(run.line_of_key("workers"),
+                 fmt::format("{} = {}: leaves CPU{} {} of {} unused; remove {} from {} or set workers = 0",
+                             run.key("workers"), config.run.workers, idle.size() > 1 ? "s" : "", fmt::join(idle, ", "),
+                             eal.key("cores"), idle.size() > 1 ? "them" : "it", eal.key("cores")));
+        }
+    }
+
+    static std::vector<Table> read_ports(const toml::table& top, std::vector<PortConfig>& ports) {
+        const auto it = top.find("port");
+        if (it == top.end()) {
+            fail(0, "no [[port]]: at least one port is required");
+        }
+        if (!it->second.is_array()) {
+            fail(line_of(it->second), fmt::format("port: ports are an array of tables written [[port]], got {}",
+                                                  type_name(it->second.type())));
+        }
+        const toml::array& items = it->second.as_array();
+        if (items.empty()) {
+            fail(line_of(it->second), "port: at least one [[port]] is required");
+        }
+        std::vector<Table> tables;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            const std::string name = fmt::format("port[{}]", i);
+            if (!items[i].is_table()) {
+                fail(line_of(items[i]),
+                     fmt::format("{}: ports are tables written [[port]], got {}", name, type_name(items[i].type())));
+            }
+            tables.emplace_back(&items[i], name, "[[port]]");
+            ports.push_back(read_port(tables.back()));
+        }
+        return tables;
+    }
+
+    static PortConfig read_port(const Table& t) {
+        t.reject_unknown(kPortKeys);
+        PortConfig port;
+        port.line = t.line();
+        for (const std::string_view required : {"name"sv, "device"sv}) {
+            if (t.find(required) == nullptr) {
+                fail(t.line(), fmt::format("{}: required", t.key(required)));
+            }
+        }
+        port.name = t.string("name", "", check_port_name);
+        port.device = t.string("device", "", [](std::string_view device) {
+            if (device.empty() || device.size() > kMaxDeviceNameLength) {
+                return fmt::format("a device name is 1 to {} bytes", kMaxDeviceNameLength);
+            }
+            return std::string();
+        });
+        if (auto pci = canonical_pci_address(port.device)) {
+            port.device = *std::move(pci);
+        }
+        port.peer = t.string("peer", "");
+        const auto descriptors = [&t](std::string_view key) {
+            // Rings are powers of two in every PMD we ship; 64..16384 covers their limits.
+            const std::int64_t n = t.integer(key, 1024, 64, 16384);
+            if (!is_power_of_two(n)) {
+                fail(t.line_of_key(key), fmt::format("{} = {}: must be a power of two", t.key(key), n));
+            }
+            return static_cast<std::uint16_t>(n);
+        };
+        port.rx_descriptors = descriptors("rx_descriptors");
+        port.tx_descriptors = descriptors("tx_descriptors");
+        port.promiscuous = t.boolean("promiscuous", port.promiscuous);
+        return port;
+    }
+
+    static void check_ports(const Table& run, const std::vector<Table>& tables, const ApplianceConfig& config) {
+        const std::vector<PortConfig>& ports = config.ports;
+        std::unordered_map<std::string, std::size_t> by_name;
+        std::unordered_map<std::string, std::size_t> by_device;
+        for (std::size_t i = 0; i < ports.size(); ++i) {
+            const Table& t = tables[i];
+            if (const auto [first, inserted] = by_name.emplace(ports[i].name, i); !inserted) {
+                fail(t.line_of_key("name"), fmt::format("{} = {:?}: duplicate port name, first used at line {}",
+                                                        t.key("name"), ports[i].name, ports[first->second].line));
+            }
+            if (const auto [first, inserted] = by_device.emplace(ports[i].device, i); !inserted) {
+                fail(t.line_of_key("device"), fmt::format("{} = {:?}: device already used by port {:?}",
+                                                          t.key("device"), ports[i].device, ports[first->second].name));
+            }
+            check_device_declared(t, ports[i].device, config.eal);
+        }
+
+        const bool inline_mode = config.run.mode == RunMode::kInline;
+        for (std::size_t i = 0; i < ports.size(); ++i) {
+            const Table& t = tables[i];
+            const PortConfig& port = ports[i];
+            if (!inline_mode) {
+                if (t.find("peer") != nullptr) {
+                    fail(t.line_of_key("peer"), fmt::format("{}: tap mode does not forward, so ports have no peer "
+                                                            "(remove it, or set {} = \"inline\")",
+                                                            t.key("peer"), run.key("mode")));
+                }
+                continue;
+            }
+            if (port.peer.empty()) {
+                fail(t.line_of_key("peer"),
+                     fmt::format("{}: required in inline mode, naming the port this one forwards to (or set {} = "
+                                 "\"tap\" to receive only)",
+                                 t.key("peer"), run.key("mode")));
+            }
+            const auto peer = by_name.find(port.peer);
+            if (peer == by_name.end()) {
+                fail(t.line_of_key("peer"), fmt::format("{} = {:?}: no port has that name", t.key("peer"), port.peer));
+            }
+            if (peer->second == i) {
+                fail(t.line_of_key("peer"),
+                     fmt::format("{} = {:?}: a port cannot be its own peer", t.key("peer"), port.peer));
+            }
+            const PortConfig& other = ports[peer->second];
+            if (other.peer != port.name) {
+                fail(t.line_of_key("peer"),
+                     fmt::format("{} = {:?}: but port {:?} (line {}) has peer {:?}; peers must name each other",
+                                 t.key("peer"), port.peer, other.name, other.line, other.peer));
+            }
+        }
+    }
+
+    // A port's device must be one EAL will create: a probed PCI device (eal.allow; without it EAL
+    // gets --no-pci), a vdev, or something the expert's eal.args mention.
+    static void check_device_declared(const Table& t, const std::string& device, const EalConfig& eal) {
+        const auto mentioned_in_args = std::any_of(eal.args.begin(), eal.args.end(), [&device](const std::string& arg) {
+            return arg.find(device) != std::string::npos;
+        });
+        if (mentioned_in_args) {
+            return;
+        }
+        if (canonical_pci_address(device)) {
+            const bool allowed = std::any_of(eal.allow.begin(), eal.allow.end(), [&device](const std::string& a) {
+                return parse_allow_entry(a)->address == device;
+            });
+            if (!allowed) {
+                fail(
+                    t.line_of_key("device"),
+                    fmt::format("{} = {:?}: PCI device not in eal.allow ({}), so EAL would not probe it",
+                                t.key("device"), device,
+                                eal.allow.empty() ? "empty: --no-pci" : fmt::format("{}", fmt::join(eal.allow, ", "))));
+            }
+            return;
+        }
+        const bool is_vdev = std::any_of(eal.vdevs.begin(), eal.vdevs.end(),
+                                         [&device](const std::string& v) { return vdev_name(v) == device; });
+        if (!is_vdev) {
+            std::vector<std::string_view> names;
+            for (const std::string& v : eal.vdevs) {
+                names.push_back(vdev_name(v));
+            }
+            fail(t.line_of_key("device"),
+                 fmt::format("{} = {:?}: neither a PCI address nor the name of one of eal.vdevs ({})", t.key("device"),
+                             device, names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+        }
+    }
+
+    static void read_flows(const Table& t, FlowsConfig& flows) {
+        t.reject_unknown(kFlowsKeys);
+        flows.max_flows = static_cast<std::uint32_t>(t.integer("max_flows", flows.max_flows, 1024, 67108864));
+        flows.tcp_idle = t.duration("tcp_idle", flows.tcp_idle, {1s, 24h});
+        flows.udp_idle = t.duration("udp_idle", flows.udp_idle, {1s, 24h});
+        flows.closed_linger = t.duration("closed_linger", flows.closed_linger, {1s, 1h, true});
+        flows.active_timeout = t.duration("active_timeout", flows.active_timeout, {1s, 24h, true});
+    }
+
+    void read_services(const Table& t, ServicesConfig& services) const {
+        t.reject_unknown(kServicesKeys);
+        services.file = resolve(t.string("file", services.file, check_path));
+    }
+
+    static void read_stats(const Table& t, StatsConfig& stats) {
+        t.reject_unknown(kStatsKeys);
+        stats.interval = t.duration("interval", stats.interval, {10ms, 60s});
+        stats.history = t.duration("history", stats.history, {10ms, 24h * 365});
+        const std::int64_t slots = stats.history / stats.interval;
+        if (slots < 1 || slots > kMaxHistorySlots) {
+            fail(t.line_of_key("history"),
+                 fmt::format("{} = {}: {} slots of {} = {}; must be 1 to {}", t.key("history"),
+                             format_duration(stats.history), slots, t.key("interval"), format_duration(stats.interval),
+                             kMaxHistorySlots));
+        }
+    }
+
+    void read_control(const Table& t, ControlConfig& control) const {
+        t.reject_unknown(kControlKeys);
+        const std::string given = t.string("socket", control.socket, [](std::string_view path) {
+            return path.empty() ? std::string("the control socket needs a path") : check_path(path);
+        });
+        control.socket = resolve(given);
+        if (control.socket.size() > kMaxSocketPathLength) {
+            fail(t.line_of_key("socket"),
+                 fmt::format("{} = {:?}: {}{} bytes, but a Unix socket path is at most {}", t.key("socket"), given,
+                             control.socket == given ? "" : "resolves to ", control.socket.size(),
+                             kMaxSocketPathLength));
+        }
+        if (const toml::value* mode = t.find("mode"); mode != nullptr && !mode->is_string()) {
+            fail(line_of(*mode), fmt::format("{}: expected a string such as \"0660\" (octal), got {}", t.key("mode"),
+                                             type_name(mode->type())));
+        }
+        control.mode = static_cast<std::uint32_t>(std::stoul(t.string("mode", "0660", check_mode_text), nullptr, 8));
+        control.group = t.string("group", control.group, check_group);
+        control.max_clients = static_cast<std::uint32_t>(t.integer("max_clients", control.max_clients, 1, 4096));
+        control.max_request_bytes =
+            static_cast<std::uint32_t>(t.integer("max_request_bytes", control.max_request_bytes, 256, 16777216));
+        control.idle_timeout = t.duration("idle_timeout", control.idle_timeout, {1s, 24h, true});
+        control.telemetry = t.boolean("telemetry", control.telemetry);
+    }
+
+    void read_snapshot(const Table& t, SnapshotConfig& snapshot) const {
+        t.reject_unknown(kSnapshotKeys);
+        snapshot.file = resolve(t.string("file", snapshot.file, check_path));
+        snapshot.resume = t.boolean("resume", snapshot.resume);
+        snapshot.interval = t.duration("interval", snapshot.interval, {1s, 24h, true});
+        if (snapshot.resume && snapshot.file.empty()) {
+            fail(t.line_of_key("resume"),
+                 fmt::format("{} = true: there is nothing to resume from, {} is \"\"", t.key("resume"), t.key("file")));
+        }
+    }
+
+    static void read_metrics(const Table& t, MetricsConfig& metrics) {
+        t.reject_unknown(kMetricsKeys);
+        metrics.listen = t.string("listen", metrics.listen, check_listen);
+        metrics.max_services = static_cast<std::uint32_t>(t.integer("max_services", metrics.max_services, 1, 65536));
+    }
+
+    std::string _origin;
+    std::string _base_dir;
+};
+
+// toml11 3.7 formats a syntax error as "[error] toml::parse_xxx: reason\n --> file\n ... N | text\n
+// | ^--- note" with one or more excerpts; the exception's location is the last one, where parsing
+// stopped. We keep the reason and that excerpt's note.
+ConfigError from_syntax_error(const toml::exception& e, const std::string& origin) {
+    const std::string_view what = e.what();
+    std::string_view reason = what.substr(0, what.find('\n'));
+    if (reason.starts_with("[error] ")) {
+        reason.remove_prefix(8);
+    }
+    if (reason.starts_with("toml::")) {
+        if (const std::size_t colon = reason.find(": "); colon != std::string_view::npos) {
+            reason.remove_prefix(colon + 2);
+        }
+    }
+    while (!reason.empty() && (reason.back() == '.' || reason.back() == ' ')) {
+        reason.remove_suffix(1);
+    }
+    // The note of the last excerpt: the text after the "^---" or "~~~" marker under its source line.
+    std::string_view note;
+    std::size_t pos = 0;
+    while (pos < what.size()) {  // bounded by the message length
+        std::size_t end = what.find('\n', pos);
+        if (end == std::string_view::npos) {
+            end = what.size();
+        }
+        std::string_view line = what.substr(pos, end - pos);
+        pos = end + 1;
+        const std::size_t bar = line.find('|');
+        if (bar == std::string_view::npos) {
+            continue;
+        }
+        line.remove_prefix(bar + 1);
+        const std::size_t marker = line.find_first_not_of(' ');
+        if (marker == std::string_view::npos || (line[marker] != '^' && line[marker] != '~')) {
+            continue;
+        }
+        line.remove_prefix(marker);
+        const std::size_t text = line.find_first_not_of("^~- ");
+        note = text == std::string_view::npos ? std::string_view() : line.substr(text);
+    }
+    ConfigError error{origin, static_cast<int>(e.location().line()), fmt::format("TOML syntax error: {}", reason)};
+    if (!note.empty()) {
+        error.message += fmt::format(" ({})", note);
+    }
+    return error;
+}
+
+// Reads a whole file; on failure returns the reason.
+std::optional<std::string> read_file(const std::string& path, std::string& out) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        return std::string(std::strerror(EISDIR));
+    }
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+        return std::string(std::strerror(errno));
+    }
+    out.clear();
+    std::array<char, 16384> buf{};
+    std::optional<std::string> failure;
+    for (;;) {  // bounded by kMaxFileSize
+        const std::size_t n = std::fread(buf.data(), 1, buf.size(), f);
+        out.append(buf.data(), n);
+        if (out.size() > kMaxFileSize) {
+            failure = fmt::format("larger than {} KiB, not a configuration file", kMaxFileSize >> 10);
+            break;
+        }
+        if (n < buf.size()) {
+            if (std::ferror(f) != 0) {
+                failure = std::string(std::strerror(errno));
+            }
+            break;
+        }
+    }
+    std::fclose(f);
+    return failure;
+}
+
+// Lcore l runs on cpus[l]: lcore 0, the stats core, on cores[0]; the workers round-robin over the
+// other CPUs, or all share cores[0] when it is the only one.
+std::vector<int> lcore_cpus(const ApplianceConfig& config) {
+    const std::vector<int>& cores = config.eal.cores;
+    std::vector<int> cpus = {cores.empty() ? 0 : cores.front()};
+    const std::size_t worker_cpus = cores.size() > 1 ? cores.size() - 1 : 0;
+    for (std::size_t w = 0; w < worker_count(config); ++w) {
+        cpus.push_back(worker_cpus == 0 ? cpus.front() : cores[1 + w % worker_cpus]);
+    }
+    return cpus;
+}
+
+}  // namespace
+
+std::string ConfigError::format() const {
+    if (line > 0) {
+        return fmt::format("{}:{}: {}", file, line, message);
+    }
+    return fmt::format("{}: {}", file, message);
+}
+
+std::string_view to_string(RunMode mode) noexcept { return mode == RunMode::kTap ? "tap" : "inline"; }
+
+std::string format_duration(milliseconds duration) {
+    const std::int64_t ms = duration.count();
+    if (ms == 0) {
+        return "0s";
+    }
+    if (ms % 3'600'000 == 0) {
+        return fmt::format("{}h", ms / 3'600'000);
+    }
+    if (ms % 60'000 == 0) {
+        return fmt::format("{}m", ms / 60'000);
+    }
+    if (ms % 1000 == 0) {
+        return fmt::format("{}s", ms / 1000);
+    }
+    return fmt::format("{}ms", ms);
+}
+
+std::string default_config_path() { return "/etc/wiretally/wiretally.toml"; }
+
+ConfigResult load_config_text(std::string_view text, std::string_view origin, const std::string& base_dir) {
+    const std::string origin_name(origin);
+    toml::value root;
+    try {
+        std::istringstream in{std::string(text)};
+        root = toml::parse(in, origin_name);
+    } catch (const toml::exception& e) {
+        return from_syntax_error(e, origin_name);
+    } catch (const std::bad_alloc&) {
+        throw;
+    } catch (const std::exception& e) {
+        return ConfigError{origin_name, 0, fmt::format("cannot parse TOML: {}", e.what())};
+    }
+    try {
+        Loader loader(origin, base_dir);
+        return loader.load(root);
+    } catch (const Invalid& invalid) {
+        return ConfigError{origin_name, invalid.line, invalid.message};
+    } catch (const std::bad_alloc&) {
+        throw;
+    } catch (const std::exception& e) {
+        // A bug in the checks above, not a user error; still reported as one line, not a crash.
+        return ConfigError{origin_name, 0, fmt::format("internal error while loading: {}", e.what())};
+    }
+}
+
+ConfigResult load_config_file(const std::string& path) {
+    std::string text;
+    if (auto why = read_file(path, text)) {
+        return ConfigError{path, 0, fmt::format("cannot read the configuration file: {}", *why)};
+    }
+    std::error_code ec;
+    const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+    const std::string base_dir = (ec ? std::filesystem::path(path) : absolute).parent_path().string();
+    return load_config_text(text, path, base_dir);
+}
+
+std::size_t worker_count(const ApplianceConfig& config) {
+    if (config.run.workers != 0) {
+        return config.run.workers;
+    }
+    return config.eal.cores.size() > 1 ? config.eal.cores.size() - 1 : 0;
+}
+
+std::vector<std::string> eal_arguments(const ApplianceConfig& config) {
+    const EalConfig& eal = config.eal;
+    const std::vector<int> cpus = lcore_cpus(config);
+    std::vector<std::string> args;
+    // `-l` makes each CPU id its lcore id; when CPUs are shared, or too high to be lcore ids,
+    // --lcores numbers the lcores 0..n and pins each to its CPU.
+    std::vector<int> sorted = cpus;
+    std::sort(sorted.begin(), sorted.end());
+    const bool one_cpu_each = std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+    if (one_cpu_each && sorted.back() < kMaxLcores) {
+        args.insert(args.end(),
+                    {"-l", fmt::format("{}", fmt::join(cpus, ",")), fmt::format("--main-lcore={}", cpus.front())});
+    } else {
+        std::vector<std::string> placement;
+        for (std::size_t lcore = 0; lcore < cpus.size(); ++lcore) {
+            placement.push_back(fmt::format("{}@{}", lcore, cpus[lcore]));
+        }
+        args.insert(args.end(), {fmt::format("--lcores={}", fmt::join(placement, ",")), "--main-lcore=0"});
+    }
+    args.insert(args.end(), {"-m", std::to_string(eal.memory_mb)});
+    if (!eal.hugepages) {
+        // --no-shconf: nothing for a secondary process to attach to without hugepage files.
+        // Not --in-memory: it also changes how hugepages would be handled, which we do not use here.
+        args.insert(args.end(), {"--no-huge", "--no-shconf"});
+    }
+    if (eal.allow.empty()) {
+        args.emplace_back("--no-pci");
+    }
+    for (const std::string& address : eal.allow) {
+        args.insert(args.end(), {"-a", address});
+    }
+    for (const std::string& vdev : eal.vdevs) {
+        args.push_back(fmt::format("--vdev={}", vdev));
+    }
+    args.push_back(fmt::format("--file-prefix={}", eal.file_prefix));
+    if (!config.control.telemetry) {
+        args.emplace_back("--no-telemetry");
+    }
+    args.push_back(fmt::format("--log-level=*:{}", eal.log_level));
+    args.insert(args.end(), eal.args.begin(), eal.args.end());
+    return args;
+}
+
+nlohmann::json config_to_json(const ApplianceConfig& config) {
+    nlohmann::json ports = nlohmann::json::array();
+    for (const PortConfig& port : config.ports) {
+        nlohmann::json p = {
+            {"name", port.name},
+            {"device", port.device},
+            {"rx_descriptors", port.rx_descriptors},
+            {"tx_descriptors", port.tx_descriptors},
+            {"promiscuous", port.promiscuous},
+        };
+        if (!port.peer.empty()) {
+            p["peer"] = port.peer;
+        }
+        ports.push_back(std::move(p));
+    }
+    const EalConfig& eal = config.eal;
+    const ControlConfig& control = config.control;
+    return {
+        {"source", config.source},
+        {"eal",
+         {{"cores", eal.cores},
+          {"hugepages", eal.hugepages},
+          {"memory_mb", eal.memory_mb},
+          {"allow", eal.allow},
+          {"vdevs", eal.vdevs},
+          {"file_prefix", eal.file_prefix},
+          {"args", eal.args},
+          {"log_level", eal.log_level}}},
+        {"run",
+         {{"mode", to_string(config.run.mode)},
+          {"workers", worker_count(config)},
+          {"burst", config.run.burst},
+          {"mbufs", config.run.mbufs}}},
+        {"port", std::move(ports)},
+        {"flows",
+         {{"max_flows", config.flows.max_flows},
+          {"tcp_idle", format_duration(config.flows.tcp_idle)},
+          {"udp_idle", format_duration(config.flows.udp_idle)},
+          {"closed_linger", format_duration(config.flows.closed_linger)},
+          {"active_timeout", format_duration(config.flows.active_timeout)}}},
+        {"services", {{"file", config.services.file}}},
+        {"stats",
+         {{"interval", format_duration(config.stats.interval)}, {"history", format_duration(config.stats.history)}}},
+        {"control",
+         {{"socket", control.socket},
+          {"mode", fmt::format("{:04o}", control.mode)},
+          {"group", control.group},
+          {"max_clients", control.max_clients},
+          {"max_request_bytes", control.max_request_bytes},
+          {"idle_timeout", format_duration(control.idle_timeout)},
+          {"telemetry", control.telemetry}}},
+        {"snapshot",
+         {{"file", config.snapshot.file},
+          {"resume", config.snapshot.resume},
+          {"interval", format_duration(config.snapshot.interval)}}},
+        {"metrics", {{"listen", config.metrics.listen}, {"max_services", config.metrics.max_services}}},
+        {"eal_arguments", eal_arguments(config)},
+    };
+}
+
+}  // namespace wt::app

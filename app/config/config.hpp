@@ -1,0 +1,169 @@
+// The configuration of `wiretally run`: one TOML file (default /etc/wiretally/wiretally.toml,
+// annotated examples in deploy/configs/), loaded and validated before anything is started.
+//
+// Tables: [eal] [run] [[port]] [flows] [services] [stats] [control] [snapshot] [metrics]. Every key
+// has a default (the member initializers below); only [[port]] must be written, at least once.
+// An unknown table or key, a wrong type, a value out of range or a broken cross-field rule is an
+// error naming the file, the line, the key's dotted name ("eal.cores[1]", "port[0].peer") and why.
+//
+// Value forms:
+//   durations  an integer number of seconds, or a string "<integer><unit>" with unit ms, s, m or h
+//              ("500ms", "30s", "10m", "1h"); stored in milliseconds.
+//   paths      services.file, snapshot.file and control.socket may be relative: they are resolved
+//              against the directory of the configuration file.
+//   PCI        "DDDD:BB:DD.F" or "BB:DD.F" (hex), optionally followed by ",devargs" in eal.allow;
+//              stored in DPDK's canonical form "0000:03:00.0" (lowercase, with the domain), which
+//              is the name rte_eth_dev_get_port_by_name() knows the port by.
+//
+// Cross-field rules:
+//   - port names and devices are unique; a port's device is a PCI address listed in eal.allow, the
+//     name of one of eal.vdevs (the part before the first comma), or a name that eal.args mention
+//     (the expert's escape hatch, e.g. "--vdev=net_tap0,iface=x");
+//   - inline mode: every port names a peer, and its peer names it back (so ports come in pairs);
+//     tap mode: no port has a peer;
+//   - eal.cores: unique CPU ids, at least two (the stats core and one worker) unless run.workers is
+//     set; run.workers may exceed the worker CPUs (lcores then share CPUs round-robin) but may not
+//     leave a listed CPU unused.
+//
+// Loading never throws (except std::bad_alloc): every problem becomes one ConfigError.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace wt::app {
+
+enum class RunMode : std::uint8_t {
+    kInline,  ///< ports forward to their peer after counting (bump in the wire)
+    kTap,     ///< receive only; every packet is freed after counting (mirror port, passive tap)
+};
+
+struct EalConfig {
+    std::vector<int> cores = {0, 1};  ///< CPU ids; cores[0] runs the stats core and the control socket
+    bool hugepages = true;            ///< false: --no-huge --no-shconf (ordinary 4 KiB pages)
+    std::uint32_t memory_mb = 1024;   ///< -m
+    std::vector<std::string> allow;   ///< PCI addresses (canonical form, ",devargs" kept); empty: --no-pci
+    std::vector<std::string> vdevs;   ///< --vdev=... each, verbatim
+    std::string file_prefix = "wiretally";
+    std::vector<std::string> args;  ///< appended verbatim after the generated arguments
+    std::string log_level = "warning";
+};
+
+struct RunConfig {
+    RunMode mode = RunMode::kInline;
+    std::uint32_t workers = 0;  ///< as written; 0 = one per CPU after the first (see worker_count())
+    std::uint16_t burst = 32;
+    std::uint32_t mbufs = 0;  ///< per port pool; 0 = sized by the daemon from the descriptors
+};
+
+struct PortConfig {
+    std::string name;    ///< the label in stats, metrics and logs
+    std::string device;  ///< DPDK device name: canonical PCI address or vdev name
+    std::string peer;    ///< inline: the port this one forwards to; tap: empty
+    std::uint16_t rx_descriptors = 1024;
+    std::uint16_t tx_descriptors = 1024;
+    bool promiscuous = true;
+    int line = 0;  ///< line of its [[port]] header, for messages
+};
+
+struct FlowsConfig {
+    std::uint32_t max_flows = 262144;  ///< per worker
+    std::chrono::milliseconds tcp_idle{600'000};
+    std::chrono::milliseconds udp_idle{180'000};
+    std::chrono::milliseconds closed_linger{30'000};   ///< after FIN both ways or RST
+    std::chrono::milliseconds active_timeout{60'000};  ///< 0: long flows are tallied only at their end
+};
+
+struct ServicesConfig {
+    std::string file;  ///< resolved path; empty: the embedded default services
+};
+
+struct StatsConfig {
+    std::chrono::milliseconds interval{1'000};
+    std::chrono::milliseconds history{3'600'000};  ///< timeline depth: history / interval slots
+};
+
+struct ControlConfig {
+    std::string socket = "/run/wiretally/wiretally.sock";  ///< resolved path, shorter than 108 bytes
+    std::uint32_t mode = 0660;                             ///< permission bits of the socket file
+    std::string group;                                     ///< group name or numeric gid; empty: the process's group
+    std::uint32_t max_clients = 64;
+    std::uint32_t max_request_bytes = 65536;
+    std::chrono::milliseconds idle_timeout{300'000};  ///< 0: never
+    bool telemetry = true;                            ///< false: --no-telemetry
+};
+
+struct SnapshotConfig {
+    std::string file = "/var/lib/wiretally/snapshot.json";  ///< resolved path; empty: no snapshots
+    bool resume = false;                                    ///< load the snapshot at start
+    std::chrono::milliseconds interval{300'000};            ///< 0: only at exit
+};
+
+struct MetricsConfig {
+    std::string listen = "127.0.0.1:9867";  ///< "host:port" or "[v6]:port" (port 0: any free port); empty: off
+    std::uint32_t max_services = 256;       ///< services beyond it are summed into service="other"
+};
+
+struct ApplianceConfig {
+    EalConfig eal;
+    RunConfig run;
+    std::vector<PortConfig> ports;  ///< file order
+    FlowsConfig flows;
+    ServicesConfig services;
+    StatsConfig stats;
+    ControlConfig control;
+    SnapshotConfig snapshot;
+    MetricsConfig metrics;
+    std::string source;  ///< the file path, or the origin given to load_config_text
+};
+
+struct ConfigError {
+    std::string file;
+    int line = 0;  ///< 0 when the problem is not tied to a line (unreadable file, no [[port]])
+    std::string message;
+
+    /// "FILE:LINE: message", or "FILE: message" when line is 0.
+    [[nodiscard]] std::string format() const;
+};
+
+using ConfigResult = std::variant<ApplianceConfig, ConfigError>;
+
+/// Reads and validates a configuration file; relative paths in it are resolved against the
+/// absolute directory of `path`.
+[[nodiscard]] ConfigResult load_config_file(const std::string& path);
+
+/// Same, from text. `origin` is used as FILE in errors and as ApplianceConfig::source; base_dir
+/// resolves relative paths ("" leaves them relative to the current directory).
+[[nodiscard]] ConfigResult load_config_text(std::string_view text, std::string_view origin,
+                                            const std::string& base_dir);
+
+/// The argv for rte_eal_init() without argv[0], for DPDK 22.11, in this order: -l LIST or
+/// --lcores=MAP, --main-lcore=N, -m MB, [--no-huge --no-shconf], --no-pci or -a ADDR..., --vdev=...,
+/// --file-prefix=P, [--no-telemetry], --log-level=*:LEVEL, then eal.args.
+/// Lcore 0 (or cores[0] with -l) is the main lcore; worker lcores follow in order.
+[[nodiscard]] std::vector<std::string> eal_arguments(const ApplianceConfig& config);
+
+/// The number of worker lcores: run.workers, or one per CPU after the first when it is 0.
+[[nodiscard]] std::size_t worker_count(const ApplianceConfig& config);
+
+/// Every effective value, keyed like the TOML (durations in their canonical text form, paths
+/// resolved, run.workers as worker_count()), plus "source" and "eal_arguments".
+[[nodiscard]] nlohmann::json config_to_json(const ApplianceConfig& config);
+
+/// "/etc/wiretally/wiretally.toml".
+[[nodiscard]] std::string default_config_path();
+
+/// "inline" / "tap".
+[[nodiscard]] std::string_view to_string(RunMode mode) noexcept;
+
+/// Canonical text of a duration: the largest unit of h, m, s, ms that divides it ("90s", "10m", "0s").
+[[nodiscard]] std::string format_duration(std::chrono::milliseconds duration);
+
+}  // namespace wt::app
