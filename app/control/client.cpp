@@ -1,0 +1,349 @@
+#include "app/control/client.hpp"
+
+#include <fmt/format.h>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <system_error>
+#include <thread>
+
+namespace wt::app {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kCtlFooter = R"(The daemon renders the tables; --json prints its JSON result instead.
+
+Exit codes:
+  0   the daemon answered
+  1   the daemon answered with an error
+  64  usage error
+  69  the control socket cannot be connected
+  74  the answer cannot be written to stdout
+  75  no complete answer within --timeout
+  76  the answer is not one JSON line (protocol error))";
+
+// Far above any real answer (the flows table of a full appliance is a few MB); only a runaway
+// peer reaches it.
+constexpr std::size_t kMaxAnswerBytes = std::size_t{1} << 30;
+constexpr std::size_t kMinReadChunk = 64 * 1024;
+
+std::string errno_text(int error_number) {
+    return std::error_code(error_number, std::generic_category()).message();
+}
+
+class FdGuard {
+public:
+    explicit FdGuard(int fd) : fd_(fd) {}
+    ~FdGuard() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+    }
+    FdGuard(const FdGuard&) = delete;
+    FdGuard& operator=(const FdGuard&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+enum class WaitResult { kReady, kTimeout, kError };
+
+// Waits for `events` on fd until the deadline, restarting on EINTR.
+WaitResult wait_for(int fd, short events, Clock::time_point deadline) {
+    for (;;) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) {
+            return WaitResult::kTimeout;
+        }
+        pollfd pfd{fd, events, 0};
+        const int rc = ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left, INT_MAX)));
+        if (rc > 0) {
+            return WaitResult::kReady; // POLLERR/POLLHUP too: the next recv/send reports what happened
+        }
+        if (rc < 0 && errno != EINTR) {
+            return WaitResult::kError;
+        }
+    }
+}
+
+CLI::Validator non_empty() {
+    return CLI::Validator(
+        [](const std::string& value) { return value.empty() ? std::string("must not be empty") : std::string(); }, "");
+}
+
+CLI::Validator positive_seconds() {
+    return CLI::Validator(
+        [](const std::string& value) {
+            double seconds = 0;
+            const bool number = CLI::detail::lexical_cast(value, seconds);
+            return number && seconds > 0 && seconds <= 1e6 ? std::string()
+                                                           : std::string("must be seconds above 0, e.g. 0.5 or 30");
+        },
+        "");
+}
+
+void print_connect_failure(std::FILE* err, const std::string& path, int error_number) {
+    fmt::print(err, "wiretally ctl: cannot connect to {}: {}\n", path, errno_text(error_number));
+    if (error_number == EACCES) {
+        fmt::print(err, "wiretally ctl: the socket is restricted to its owner and group; run as root or as a "
+                        "member of that group (see --socket)\n");
+    } else {
+        fmt::print(err, "wiretally ctl: is wiretally running? see --socket (or WIRETALLY_SOCKET)\n");
+    }
+}
+
+} // namespace
+
+CLI::App* add_ctl_command(CLI::App& parent, CtlInvocation& inv) {
+    CLI::App* ctl = parent.add_subcommand("ctl", "Query a running wiretally daemon over its control socket");
+    ctl->add_option("--socket", inv.socket, "control socket of the daemon")
+        ->type_name("PATH")
+        ->envname("WIRETALLY_SOCKET")
+        ->capture_default_str();
+    ctl->add_flag("--json", inv.json, "print the daemon's JSON result (indented) instead of its table");
+    ctl->add_option("--timeout", inv.timeout_s, "seconds to wait for the whole answer")
+        ->type_name("SECONDS")
+        ->check(positive_seconds())
+        ->capture_default_str();
+    ctl->require_subcommand(1, 1);
+    ctl->footer(kCtlFooter);
+
+    auto add_command = [&](const char* name, const char* description) {
+        CLI::App* command = ctl->add_subcommand(name, description);
+        // Lets `ctl stats --json` work as well as `ctl --json stats`.
+        command->fallthrough();
+        command->callback([&inv, name] { inv.command = name; });
+        return command;
+    };
+    // Options store into inv.args only when given, so the daemon applies its own defaults.
+    auto add_top = [&](CLI::App* command, const char* rows) {
+        command->add_option_function<std::uint64_t>(
+                   "--top", [&inv](const std::uint64_t& n) { inv.args["top"] = n; }, rows)
+            ->type_name("N")
+            ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1000000}).description(""));
+    };
+    auto add_service = [&](CLI::App* command, const char* what) {
+        command->add_option_function<std::string>(
+                   "--service", [&inv](const std::string& s) { inv.args["service"] = s; }, what)
+            ->type_name("SERVICE")
+            ->check(non_empty());
+    };
+
+    add_command("stats", "Counters: packets, flows, drops, workers, control server");
+    add_command("services", "Traffic per service since start (or the last snapshot)");
+    add_top(add_command("domains", "Traffic per domain name"), "show the N largest domains (1 to 1000000)");
+    add_top(add_command("clients", "Traffic per client address"), "show the N largest clients");
+    CLI::App* flows = add_command("flows", "Current flows, largest first");
+    add_top(flows, "show the N largest flows");
+    add_service(flows, "only flows of this service");
+    CLI::App* timeline = add_command("timeline", "Traffic over time, per service");
+    add_service(timeline, "only this service");
+    timeline
+        ->add_option_function<std::uint64_t>(
+            "--last", [&inv](const std::uint64_t& s) { inv.args["last"] = s; }, "only the last SECONDS")
+        ->type_name("SECONDS")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10} * 366 * 86400).description(""));
+    add_command("mark", "Start a new action: flows from now on carry LABEL")
+        ->add_option_function<std::string>(
+            "LABEL", [&inv](const std::string& label) { inv.args["label"] = label; }, "the action's name")
+        ->type_name("")
+        ->required()
+        ->check(non_empty());
+    add_command("reload", "Reread the configuration and the services file");
+    add_command("snapshot", "Write a snapshot of the tallies now");
+    add_command("version", "Version of the running daemon");
+    add_command("config", "The configuration in effect");
+    add_command("help", "The commands the daemon knows");
+    return ctl;
+}
+
+std::string ctl_request_line(const CtlInvocation& inv) {
+    // Ordered as documented, so a request read in a trace or typed into socat looks the same.
+    nlohmann::ordered_json request;
+    request["command"] = inv.command;
+    request["args"] = inv.args.is_object() ? nlohmann::ordered_json(inv.args) : nlohmann::ordered_json::object();
+    request["format"] = inv.json ? "json" : "table";
+    // replace: a label with invalid UTF-8 is sent with U+FFFD instead of throwing.
+    return request.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
+    if (inv.command.empty()) {
+        fmt::print(err, "wiretally ctl: no command given; see wiretally ctl --help\n");
+        return kCtlExitUsage;
+    }
+    if (!(inv.timeout_s > 0) || inv.timeout_s > 1e6) {
+        fmt::print(err, "wiretally ctl: --timeout must be between 0 and 1000000 seconds\n");
+        return kCtlExitUsage;
+    }
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (inv.socket.empty() || inv.socket.size() >= sizeof(addr.sun_path)) {
+        fmt::print(err, "wiretally ctl: '{}': a socket path must have 1 to {} bytes\n", inv.socket,
+                   sizeof(addr.sun_path) - 1);
+        return kCtlExitUsage;
+    }
+    std::memcpy(addr.sun_path, inv.socket.data(), inv.socket.size());
+    const auto deadline =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(inv.timeout_s));
+    auto timed_out = [&](const char* what) {
+        fmt::print(err, "wiretally ctl: {} within {:g} s ({}; see --timeout)\n", what, inv.timeout_s, inv.socket);
+        return kCtlExitTimeout;
+    };
+
+    FdGuard fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) {
+        print_connect_failure(err, inv.socket, errno);
+        return kCtlExitUnavailable;
+    }
+    // A non-blocking Unix connect either succeeds at once or fails; EAGAIN means the daemon's
+    // backlog is full, so retry until the deadline.
+    for (;;) {
+        if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0) {
+            break;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EINPROGRESS) {
+            print_connect_failure(err, inv.socket, errno);
+            return kCtlExitUnavailable;
+        }
+        if (Clock::now() >= deadline) {
+            return timed_out("the daemon accepted no connection");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+
+    const std::string request = ctl_request_line(inv) + '\n';
+    for (std::size_t sent = 0; sent < request.size();) {
+        const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        if (n >= 0) {
+            sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            const WaitResult wait = wait_for(fd.get(), POLLOUT, deadline);
+            if (wait == WaitResult::kTimeout) {
+                return timed_out("the request could not be sent");
+            }
+            if (wait == WaitResult::kError) {
+                fmt::print(err, "wiretally ctl: poll: {}\n", errno_text(errno));
+                return kCtlExitUnavailable;
+            }
+            continue;
+        }
+        // EPIPE, ECONNRESET: the daemon hung up (too many clients, shutting down); its reason may
+        // already be waiting to be read.
+        break;
+    }
+
+    std::string answer;
+    std::size_t newline = std::string::npos;
+    while (newline == std::string::npos) {
+        if (answer.size() >= kMaxAnswerBytes) {
+            fmt::print(err, "wiretally ctl: the answer exceeds {} bytes without a newline\n", kMaxAnswerBytes);
+            return kCtlExitProtocol;
+        }
+        const std::size_t old_size = answer.size();
+        // Grow geometrically: a multi-MB answer takes a few dozen reads, not thousands.
+        const std::size_t chunk = std::min(std::max(kMinReadChunk, old_size), kMaxAnswerBytes - old_size);
+        answer.resize(old_size + chunk);
+        const ssize_t n = ::recv(fd.get(), answer.data() + old_size, chunk, 0);
+        answer.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+        if (n > 0) {
+            const auto* found = static_cast<const char*>(std::memchr(answer.data() + old_size, '\n', static_cast<std::size_t>(n)));
+            if (found != nullptr) {
+                newline = static_cast<std::size_t>(found - answer.data());
+            }
+            continue;
+        }
+        if (n == 0) {
+            fmt::print(err, "wiretally ctl: {} closed the connection before a complete answer ({} bytes received)\n",
+                       inv.socket, answer.size());
+            return kCtlExitProtocol;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            const WaitResult wait = wait_for(fd.get(), POLLIN, deadline);
+            if (wait == WaitResult::kTimeout) {
+                return timed_out(answer.empty() ? "no answer" : "no complete answer");
+            }
+            if (wait == WaitResult::kError) {
+                fmt::print(err, "wiretally ctl: poll: {}\n", errno_text(errno));
+                return kCtlExitUnavailable;
+            }
+            continue;
+        }
+        fmt::print(err, "wiretally ctl: reading from {}: {} ({} bytes received)\n", inv.socket, errno_text(errno),
+                   answer.size());
+        return kCtlExitProtocol;
+    }
+    answer.resize(newline);
+    if (!answer.empty() && answer.back() == '\r') {
+        answer.pop_back();
+    }
+
+    const nlohmann::json reply = nlohmann::json::parse(answer, nullptr, false);
+    if (reply.is_discarded() || !reply.is_object()) {
+        fmt::print(err, "wiretally ctl: the answer is not a JSON object: {:.80}{}\n", answer,
+                   answer.size() > 80 ? "..." : "");
+        return kCtlExitProtocol;
+    }
+    const auto ok = reply.find("ok");
+    if (ok == reply.end() || !ok->is_boolean()) {
+        fmt::print(err, "wiretally ctl: the answer has no boolean \"ok\": {:.80}{}\n", answer,
+                   answer.size() > 80 ? "..." : "");
+        return kCtlExitProtocol;
+    }
+    const auto dump = [](const nlohmann::json& value) {
+        return value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
+    if (!ok->get<bool>()) {
+        const auto error = reply.find("error");
+        const std::string message = error == reply.end()  ? std::string("the daemon reported an error")
+                                    : error->is_string() ? error->get<std::string>()
+                                                         : dump(*error);
+        fmt::print(err, "wiretally ctl: {}\n", message);
+        return kCtlExitDaemonError;
+    }
+    // Print what the daemon sent, whichever form it chose.
+    std::string printed;
+    const auto text = reply.find("text");
+    const auto result = reply.find("result");
+    if (inv.json && result != reply.end()) {
+        printed = dump(*result);
+    } else if (text != reply.end() && text->is_string()) {
+        printed = text->get<std::string>();
+    } else if (result != reply.end()) {
+        printed = dump(*result);
+    }
+    if (!printed.empty() && printed.back() != '\n') {
+        printed.push_back('\n'); // keep the shell prompt on its own line
+    }
+    if ((!printed.empty() && std::fwrite(printed.data(), 1, printed.size(), out) != printed.size()) ||
+        std::fflush(out) != 0) {
+        fmt::print(err, "wiretally ctl: cannot write the answer: {}\n", errno_text(errno));
+        return kCtlExitIoError;
+    }
+    return kCtlExitOk;
+}
+
+} // namespace wt::app

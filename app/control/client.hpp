@@ -1,0 +1,50 @@
+// `wiretally ctl`: one request to a running daemon over its control socket, one answer printed.
+//
+// Wire protocol (one line each way, UTF-8 JSON, '\n'-terminated):
+//   request  {"command":"services","args":{"top":10},"format":"table"|"json"}
+//   answer   {"ok":true,"text":"<table rendered by the daemon>"}   for format "table"
+//            {"ok":true,"result":<any JSON>}                       for format "json"
+//            {"ok":false,"error":"message"}
+// The daemon renders tables itself (as vppctl does), so live tables and the offline report
+// share one renderer and this client stays a thin pipe.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <string>
+
+namespace wt::app {
+
+struct CtlInvocation {
+    std::string socket = "/run/wiretally/wiretally.sock"; // WIRETALLY_SOCKET overrides this default
+    bool json = false;
+    double timeout_s = 10;
+    std::string command;
+    nlohmann::json args = nlohmann::json::object();
+};
+
+// sysexits.h codes, plus 1 for "the daemon answered with an error".
+enum CtlExitCode : int {
+    kCtlExitOk = 0,
+    kCtlExitDaemonError = 1,  // the daemon answered ok:false
+    kCtlExitUsage = 64,       // EX_USAGE
+    kCtlExitUnavailable = 69, // EX_UNAVAILABLE: the socket cannot be connected
+    kCtlExitIoError = 74,     // EX_IOERR: the answer cannot be written to stdout
+    kCtlExitTimeout = 75,     // EX_TEMPFAIL: no complete answer within --timeout
+    kCtlExitProtocol = 76,    // EX_PROTOCOL: the answer is not one JSON object line
+};
+
+// Adds "ctl" with one subcommand per daemon command; after parsing, the chosen command and its
+// arguments are in `inv` (which must outlive parsing). Returns the "ctl" subcommand.
+CLI::App* add_ctl_command(CLI::App& parent, CtlInvocation& inv);
+
+// The request line sent for `inv`, without its newline.
+std::string ctl_request_line(const CtlInvocation& inv);
+
+// Sends the request, waits at most inv.timeout_s for the answer and prints it; returns a CtlExitCode.
+int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err);
+inline int run_ctl(const CtlInvocation& inv) { return run_ctl(inv, stdout, stderr); }
+
+} // namespace wt::app
