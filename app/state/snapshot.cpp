@@ -1,0 +1,1019 @@
+#include "app/state/snapshot.hpp"
+
+#include "app/state/json_text.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <limits>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace wt::app::state {
+
+namespace {
+
+using nlohmann::json;
+using pipeline::ActionDomainKey;
+using pipeline::ActionDomainTally;
+using pipeline::AlpnSlot;
+using pipeline::ClientDomainKey;
+using pipeline::ClientServiceKey;
+using pipeline::ClientTally;
+using pipeline::CoreTally;
+using pipeline::DomainKey;
+using pipeline::DomainKeyHash;
+using pipeline::DomainTally;
+using pipeline::IpAddr;
+using pipeline::TlsVersionSlot;
+using pipeline::TransferStats;
+using json_text::append_text;
+using json_text::append_wire_name;
+
+// TransferStats counters, declared once for the writer and the reader. first_ns,
+// last_ns and the histograms have their own handling below.
+#define WT_SNAPSHOT_U64_COUNTERS(X) X(connections) X(pkts_up) X(pkts_down) X(bytes_up) X(bytes_down)
+#define WT_SNAPSHOT_U32_COUNTERS(X)                                                                                    \
+    X(tls) X(quic) X(dns) X(ech) X(dot) X(doh) X(cleartext_http) X(tls_without_sni) X(cipher_other)
+
+constexpr std::uint64_t kNoFirstSeen = std::numeric_limits<std::uint64_t>::max();
+
+std::string errno_text(int err) {
+    return std::strerror(err);
+}
+
+// ---------------------------------------------------------------------------------
+// Writing
+
+// A reference the file cannot express (a service id without a name); aborts the save.
+struct SaveError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Buffered writes to a file descriptor; the first failure is kept and later writes
+// are dropped, so the document code needs no error checks.
+class FileOut {
+public:
+    explicit FileOut(int fd) : _fd(fd) {}
+
+    fmt::memory_buffer& buffer() noexcept { return _buf; }
+    void flush_if_large() {
+        if (_buf.size() >= kFlushBytes) {
+            flush();
+        }
+    }
+    void flush() {
+        const char* p = _buf.data();
+        std::size_t left = _buf.size();
+        while (left != 0 && _errno == 0) {
+            const ssize_t n = ::write(_fd, p, left);
+            if (n < 0) {
+                if (errno != EINTR) {
+                    _errno = errno;
+                }
+                continue;
+            }
+            p += n;
+            left -= static_cast<std::size_t>(n);
+        }
+        _buf.clear();
+    }
+    [[nodiscard]] int error_number() const noexcept { return _errno; }
+
+private:
+    static constexpr std::size_t kFlushBytes = 1u << 20;
+    int _fd;
+    int _errno = 0;
+    fmt::memory_buffer _buf;
+};
+
+void append_stats(fmt::memory_buffer& b, const TransferStats& s) {
+    b.push_back('{');
+    bool first = true;
+    const auto key = [&](std::string_view name) {
+        if (!first) {
+            b.push_back(',');
+        }
+        first = false;
+        fmt::format_to(std::back_inserter(b), "\"{}\":", name);
+    };
+    const auto counter = [&](std::string_view name, std::uint64_t v) {
+        if (v != 0) {
+            key(name);
+            fmt::format_to(std::back_inserter(b), "{}", v);
+        }
+    };
+#define WT_WRITE_COUNTER(field) counter(#field, s.field);
+    WT_SNAPSHOT_U64_COUNTERS(WT_WRITE_COUNTER)
+    WT_SNAPSHOT_U32_COUNTERS(WT_WRITE_COUNTER)
+#undef WT_WRITE_COUNTER
+    // first_ns may legitimately be 0; "never" is the max value, left out.
+    if (s.first_ns != kNoFirstSeen) {
+        key("first_ns");
+        fmt::format_to(std::back_inserter(b), "{}", s.first_ns);
+    }
+    counter("last_ns", s.last_ns);
+    const auto histogram = [&](std::string_view name, const auto& counts, auto slot_name) {
+        bool any = false;
+        for (std::size_t i = 0; i < counts.size(); ++i) {
+            if (counts[i] == 0) {
+                continue;
+            }
+            if (!any) {
+                key(name);
+                b.push_back('{');
+            } else {
+                b.push_back(',');
+            }
+            any = true;
+            fmt::format_to(std::back_inserter(b), "\"{}\":{}", slot_name(i), counts[i]);
+        }
+        if (any) {
+            b.push_back('}');
+        }
+    };
+    histogram("tls_versions", s.tls_versions,
+              [](std::size_t i) { return pipeline::to_string(static_cast<TlsVersionSlot>(i)); });
+    histogram("alpn", s.alpns, [](std::size_t i) { return pipeline::to_string(static_cast<AlpnSlot>(i)); });
+    // Cipher slots in slot order: the order decides which ciphers overflow into
+    // cipher_other later, so a reload must rebuild the same slots.
+    if (s.cipher_counts[0] != 0) {
+        key("ciphers");
+        b.push_back('[');
+        for (std::size_t i = 0; i < pipeline::kCipherSlots && s.cipher_counts[i] != 0; ++i) {
+            fmt::format_to(std::back_inserter(b), "{}{{\"id\":{},\"count\":{}}}", i == 0 ? "" : ",", s.cipher_ids[i],
+                           s.cipher_counts[i]);
+        }
+        b.push_back(']');
+    }
+    b.push_back('}');
+}
+
+std::string mac_text(const std::uint8_t (&mac)[6]) {
+    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+class DocumentWriter {
+public:
+    DocumentWriter(FileOut& out, const SnapshotSource& src) : _out(out), _b(out.buffer()), _src(src) {}
+
+    void write(std::uint64_t now_s) {
+        check_references();
+        _b.append(std::string_view("{\"format\":"));
+        append_text(_b, kSnapshotFormat);
+        fmt::format_to(std::back_inserter(_b), ",\"version\":{},\n\"meta\":{{\"saved_at\":{},\"started_at\":{},"
+                                               "\"wiretally_version\":",
+                       kSnapshotVersion, now_s, _src.meta.started_at_s);
+        append_text(_b, _src.meta.version);
+        _b.append(std::string_view("},\n\"services\":["));
+        const auto& services = _src.tally.services();
+        for (std::size_t id = 0; id < _src.service_names.size(); ++id) {
+            _b.append(std::string_view(id == 0 ? "\n{\"name\":" : ",\n{\"name\":"));
+            append_text(_b, _src.service_names[id]);
+            _b.append(std::string_view(",\"stats\":"));
+            append_stats(_b, id + 1 < services.size() ? services[id + 1] : TransferStats{});
+            _b.push_back('}');
+            _out.flush_if_large();
+        }
+        _b.append(std::string_view("],\n\"unclassified\":"));
+        append_stats(_b, services.empty() ? TransferStats{} : services[0]);
+        _b.append(std::string_view(",\n\"total\":"));
+        append_stats(_b, _src.tally.total());
+        fmt::format_to(std::back_inserter(_b), ",\n\"table_full_drops\":{},\n\"action_labels\":[",
+                       _src.tally.table_full_drops());
+        for (std::size_t i = 0; i < _src.action_labels.size(); ++i) {
+            _b.append(std::string_view(i == 0 ? "" : ","));
+            append_text(_b, _src.action_labels[i]);
+        }
+        _b.push_back(']');
+        write_domains();
+        write_clients();
+        write_client_domains();
+        write_actions();
+        _b.append(std::string_view("}\n"));
+        _out.flush();
+    }
+
+private:
+    // Fails before a byte is written when an entry refers to something without a
+    // name: the file could not say what it was.
+    void check_references() const {
+        const auto& services = _src.tally.services();
+        for (std::size_t slot = _src.service_names.size() + 1; slot < services.size(); ++slot) {
+            if (services[slot].connections != 0 || services[slot].pkts_up != 0 || services[slot].pkts_down != 0) {
+                throw SaveError(fmt::format("service id {} has counts but no name (the registry has {} names)",
+                                            slot - 1, _src.service_names.size()));
+            }
+        }
+        const auto check_service = [&](std::int32_t service) {
+            if (service >= 0 && static_cast<std::size_t>(service) >= _src.service_names.size()) {
+                throw SaveError(fmt::format("an entry refers to service id {} but the registry has {} names", service,
+                                            _src.service_names.size()));
+            }
+        };
+        _src.tally.domains().for_each([&](const DomainKey&, const DomainTally& t) { check_service(t.service); });
+        _src.tally.clients().for_each([&](const ClientServiceKey& k, const ClientTally&) { check_service(k.service); });
+        _src.tally.actions().for_each([&](const ActionDomainKey& k, const ActionDomainTally& t) {
+            check_service(t.service);
+            if (k.action == 0 || k.action > _src.action_labels.size()) {
+                throw SaveError(fmt::format("an entry refers to action {} but there are {} action labels", k.action,
+                                            _src.action_labels.size()));
+            }
+        });
+    }
+
+    void service_ref(std::int32_t service) {
+        if (service < 0) {
+            _b.append(std::string_view("null"));
+        } else {
+            append_text(_b, _src.service_names[static_cast<std::size_t>(service)]);
+        }
+    }
+
+    void separator(bool& first) {
+        _b.append(std::string_view(first ? "\n" : ",\n"));
+        first = false;
+        _out.flush_if_large();
+    }
+
+    void write_domains() {
+        _b.append(std::string_view(",\n\"domains\":["));
+        bool first = true;
+        _src.tally.domains().for_each([&](const DomainKey& k, const DomainTally& t) {
+            separator(first);
+            _b.append(std::string_view("{\"name\":"));
+            append_wire_name(_b, k.name.view());
+            _b.append(std::string_view(",\"service\":"));
+            service_ref(t.service);
+            _b.append(std::string_view(",\"stats\":"));
+            append_stats(_b, t.stats);
+            _b.push_back('}');
+        });
+        _b.push_back(']');
+    }
+
+    void write_clients() {
+        _b.append(std::string_view(",\n\"clients\":["));
+        bool first = true;
+        _src.tally.clients().for_each([&](const ClientServiceKey& k, const ClientTally& t) {
+            separator(first);
+            fmt::format_to(std::back_inserter(_b), "{{\"ip\":\"{}\",\"service\":", parsers::to_string(k.client).view());
+            service_ref(k.service);
+            if (t.has_mac) {
+                fmt::format_to(std::back_inserter(_b), ",\"mac\":\"{}\"", mac_text(t.mac));
+            }
+            _b.append(std::string_view(",\"stats\":"));
+            append_stats(_b, t.stats);
+            _b.push_back('}');
+        });
+        _b.push_back(']');
+    }
+
+    // Pairs are keyed by the domain name's hash; written by name where the domain
+    // table knows it (readable, and independent of the hash function), else by hash.
+    void write_client_domains() {
+        std::unordered_map<std::uint64_t, std::string_view> name_by_hash;
+        _src.tally.domains().for_each(
+            [&](const DomainKey& k, const DomainTally&) { name_by_hash.emplace(DomainKeyHash{}(k), k.name.view()); });
+        std::unordered_map<std::uint64_t, std::size_t> group_of_hash;
+        std::vector<std::pair<std::uint64_t, std::vector<IpAddr>>> groups;
+        _src.tally.client_domains().for_each([&](const ClientDomainKey& k, const std::uint8_t&) {
+            const auto [it, fresh] = group_of_hash.try_emplace(k.domain_hash, groups.size());
+            if (fresh) {
+                groups.emplace_back(k.domain_hash, std::vector<IpAddr>{});
+            }
+            groups[it->second].second.push_back(k.client);
+        });
+        _b.append(std::string_view(",\n\"client_domains\":["));
+        bool first = true;
+        for (const auto& [hash, clients] : groups) {
+            separator(first);
+            if (const auto it = name_by_hash.find(hash); it != name_by_hash.end()) {
+                _b.append(std::string_view("{\"domain\":"));
+                append_wire_name(_b, it->second);
+            } else {
+                fmt::format_to(std::back_inserter(_b), "{{\"domain_hash\":{}", hash);
+            }
+            _b.append(std::string_view(",\"clients\":["));
+            for (std::size_t i = 0; i < clients.size(); ++i) {
+                fmt::format_to(std::back_inserter(_b), "{}\"{}\"", i == 0 ? "" : ",",
+                               parsers::to_string(clients[i]).view());
+                _out.flush_if_large();
+            }
+            _b.append(std::string_view("]}"));
+        }
+        _b.push_back(']');
+    }
+
+    void write_actions() {
+        _b.append(std::string_view(",\n\"actions\":["));
+        bool first = true;
+        _src.tally.actions().for_each([&](const ActionDomainKey& k, const ActionDomainTally& t) {
+            separator(first);
+            _b.append(std::string_view("{\"action\":"));
+            append_text(_b, _src.action_labels[k.action - 1u]);
+            _b.append(std::string_view(",\"domain\":"));
+            append_wire_name(_b, k.name.view());
+            _b.append(std::string_view(",\"service\":"));
+            service_ref(t.service);
+            fmt::format_to(std::back_inserter(_b), ",\"connections\":{},\"bytes_up\":{},\"bytes_down\":{}}}",
+                           t.connections, t.bytes_up, t.bytes_down);
+        });
+        _b.push_back(']');
+    }
+
+    FileOut& _out;
+    fmt::memory_buffer& _b;
+    const SnapshotSource& _src;
+};
+
+// ---------------------------------------------------------------------------------
+// Reading
+
+// A validation failure at `path` (e.g. "domains[3].stats.bytes_up").
+struct FormatError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] void fail(const std::string& path, std::string_view reason) {
+    throw FormatError(path.empty() ? std::string(reason) : fmt::format("{}: {}", path, reason));
+}
+
+std::uint64_t as_unsigned(const json& v, const std::string& path, std::uint64_t max) {
+    if (!v.is_number_unsigned()) {
+        fail(path, "expected an unsigned integer");
+    }
+    const auto n = v.get<std::uint64_t>();
+    if (n > max) {
+        fail(path, fmt::format("{} is out of range (at most {})", n, max));
+    }
+    return n;
+}
+
+const std::string& as_string(const json& v, const std::string& path) {
+    if (!v.is_string()) {
+        fail(path, "expected a string");
+    }
+    return v.get_ref<const std::string&>();
+}
+
+const json& as_array(const json& v, const std::string& path) {
+    if (!v.is_array()) {
+        fail(path, "expected an array");
+    }
+    return v;
+}
+
+std::string element_path(const std::string& array_path, std::size_t i) {
+    return fmt::format("{}[{}]", array_path, i);
+}
+
+// One JSON object being read. Keys are taken by name; finish() rejects any key that
+// was not taken, so a misspelt or unexpected field is an error, not silently lost.
+class Fields {
+public:
+    Fields(const json& j, std::string path) : _j(j), _path(std::move(path)) {
+        if (!j.is_object()) {
+            fail(_path, "expected an object");
+        }
+    }
+
+    [[nodiscard]] std::string path_of(std::string_view key) const {
+        return _path.empty() ? std::string(key) : fmt::format("{}.{}", _path, key);
+    }
+
+    const json* optional(std::string_view key) {
+        const auto it = _j.find(std::string(key));
+        if (it == _j.end()) {
+            return nullptr;
+        }
+        _taken.emplace_back(key);
+        return &*it;
+    }
+    const json& required(std::string_view key) {
+        if (const json* v = optional(key)) {
+            return *v;
+        }
+        fail(path_of(key), "missing");
+    }
+    std::uint64_t number(std::string_view key, std::uint64_t max) {
+        return as_unsigned(required(key), path_of(key), max);
+    }
+    std::uint64_t number_or(std::string_view key, std::uint64_t fallback, std::uint64_t max) {
+        const json* v = optional(key);
+        return v == nullptr ? fallback : as_unsigned(*v, path_of(key), max);
+    }
+    const std::string& string(std::string_view key) { return as_string(required(key), path_of(key)); }
+    const json& array(std::string_view key) { return as_array(required(key), path_of(key)); }
+
+    void finish() const {
+        if (_taken.size() == _j.size()) {
+            return;
+        }
+        for (const auto& [key, value] : _j.items()) {
+            if (std::find(_taken.begin(), _taken.end(), key) == _taken.end()) {
+                fail(path_of(key), "unknown key");
+            }
+        }
+    }
+
+private:
+    const json& _j;
+    std::string _path;
+    std::vector<std::string> _taken;
+};
+
+constexpr std::uint64_t kU64Max = std::numeric_limits<std::uint64_t>::max();
+constexpr std::uint64_t kU32Max = std::numeric_limits<std::uint32_t>::max();
+constexpr std::uint64_t kU16Max = std::numeric_limits<std::uint16_t>::max();
+
+template <typename Slot, std::size_t N>
+void read_histogram(const json& v, const std::string& path, std::array<std::uint32_t, N>& counts) {
+    Fields f(v, path);
+    for (std::size_t i = 0; i < N; ++i) {
+        counts[i] = static_cast<std::uint32_t>(f.number_or(pipeline::to_string(static_cast<Slot>(i)), 0, kU32Max));
+    }
+    f.finish();
+}
+
+TransferStats read_stats(const json& v, const std::string& path) {
+    Fields f(v, path);
+    TransferStats s;
+#define WT_READ_U64(field) s.field = f.number_or(#field, 0, kU64Max);
+#define WT_READ_U32(field) s.field = static_cast<std::uint32_t>(f.number_or(#field, 0, kU32Max));
+    WT_SNAPSHOT_U64_COUNTERS(WT_READ_U64)
+    WT_SNAPSHOT_U32_COUNTERS(WT_READ_U32)
+#undef WT_READ_U64
+#undef WT_READ_U32
+    s.first_ns = f.number_or("first_ns", kNoFirstSeen, kU64Max);
+    s.last_ns = f.number_or("last_ns", 0, kU64Max);
+    if (const json* h = f.optional("tls_versions")) {
+        read_histogram<TlsVersionSlot>(*h, f.path_of("tls_versions"), s.tls_versions);
+    }
+    if (const json* h = f.optional("alpn")) {
+        read_histogram<AlpnSlot>(*h, f.path_of("alpn"), s.alpns);
+    }
+    if (const json* c = f.optional("ciphers")) {
+        const std::string cpath = f.path_of("ciphers");
+        const json& list = as_array(*c, cpath);
+        if (list.size() > pipeline::kCipherSlots) {
+            fail(cpath, fmt::format("{} ciphers, at most {} slots", list.size(), pipeline::kCipherSlots));
+        }
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            Fields e(list[i], element_path(cpath, i));
+            const auto id = static_cast<std::uint16_t>(e.number("id", kU16Max));
+            const auto count = static_cast<std::uint32_t>(e.number("count", kU32Max));
+            e.finish();
+            // Slots are filled in order and a zero count marks a free slot (add_cipher).
+            if (count == 0) {
+                fail(e.path_of("count"), "a cipher slot needs a non-zero count");
+            }
+            for (std::size_t j = 0; j < i; ++j) {
+                if (s.cipher_ids[j] == id) {
+                    fail(e.path_of("id"), fmt::format("cipher {} is listed twice", id));
+                }
+            }
+            s.cipher_ids[i] = id;
+            s.cipher_counts[i] = count;
+        }
+    }
+    f.finish();
+    return s;
+}
+
+// Inverse of append_wire_name: every code point must be one byte value.
+pipeline::DomainName read_wire_name(const json& v, const std::string& path) {
+    const std::string& utf8 = as_string(v, path);
+    std::string bytes;
+    bytes.reserve(utf8.size());
+    for (std::size_t i = 0; i < utf8.size(); ++i) {
+        const auto c = static_cast<unsigned char>(utf8[i]);
+        if (c < 0x80) {
+            bytes.push_back(static_cast<char>(c));
+        } else if ((c == 0xc2 || c == 0xc3) && i + 1 < utf8.size()) {
+            // U+0080..U+00FF: two bytes 110000xx 10xxxxxx (the parser checked the UTF-8).
+            bytes.push_back(static_cast<char>(((c & 0x03) << 6) | (static_cast<unsigned char>(utf8[i + 1]) & 0x3f)));
+            ++i;
+        } else {
+            fail(path, "a name character above U+00FF (names are stored one byte per character)");
+        }
+    }
+    if (bytes.empty()) {
+        fail(path, "empty name");
+    }
+    pipeline::DomainName name;
+    if (!name.assign(bytes)) {
+        fail(path, fmt::format("name of {} bytes, at most {}", bytes.size(), pipeline::DomainName::capacity()));
+    }
+    return name;
+}
+
+IpAddr read_ip(const json& v, const std::string& path) {
+    const std::string& text = as_string(v, path);
+    IpAddr ip;
+    if (text == "-") {
+        return ip; // unset address, as parsers::to_string writes it
+    }
+    if (text.find(':') != std::string::npos) {
+        if (::inet_pton(AF_INET6, text.c_str(), ip.bytes.data()) == 1) {
+            ip.version = 6;
+            return ip;
+        }
+    } else if (::inet_pton(AF_INET, text.c_str(), ip.bytes.data()) == 1) {
+        ip.version = 4;
+        return ip;
+    }
+    fail(path, fmt::format("\"{}\" is not an IP address", text));
+}
+
+void read_mac(const json& v, const std::string& path, std::uint8_t (&mac)[6]) {
+    const std::string& text = as_string(v, path);
+    const auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
+    };
+    bool ok = text.size() == 17;
+    for (std::size_t i = 0; ok && i < 6; ++i) {
+        const int hi = hex(text[3 * i]);
+        const int lo = hex(text[3 * i + 1]);
+        ok = hi >= 0 && lo >= 0 && (i == 5 || text[3 * i + 2] == ':');
+        mac[i] = static_cast<std::uint8_t>(hi * 16 + lo);
+    }
+    if (!ok) {
+        fail(path, fmt::format("\"{}\" is not a MAC address (aa:bb:cc:dd:ee:ff)", text));
+    }
+}
+
+// Names -> ids for one load. Entries may refer to a name before (or without) the
+// list that declares it: the name gets the next id on first sight, either way.
+class NameIndex {
+public:
+    explicit NameIndex(std::vector<std::string>& names) : _names(names) {}
+
+    std::size_t id_of(const std::string& name) {
+        const auto [it, fresh] = _ids.try_emplace(name, _names.size());
+        if (fresh) {
+            _names.push_back(name);
+        }
+        return it->second;
+    }
+    // For the declaring list: false when the list already had the name.
+    bool declare(const std::string& name) { return _declared.insert(name).second; }
+
+private:
+    std::vector<std::string>& _names;
+    std::unordered_map<std::string, std::size_t> _ids;
+    std::unordered_set<std::string> _declared;
+};
+
+// The document's top-level keys, all required.
+enum class TopKey : std::uint8_t {
+    kFormat, kVersion, kMeta, kServices, kUnclassified, kTotal, kTableFullDrops, kActionLabels,
+    kDomains, kClients, kClientDomains, kActions, kCount
+};
+constexpr std::string_view kTopKeyNames[] = {"format", "version", "meta", "services", "unclassified", "total",
+                                             "table_full_drops", "action_labels", "domains", "clients",
+                                             "client_domains", "actions"};
+static_assert(std::size(kTopKeyNames) == static_cast<std::size_t>(TopKey::kCount));
+
+constexpr bool is_entry_array(TopKey k) noexcept {
+    return k == TopKey::kServices || k == TopKey::kActionLabels || k == TopKey::kDomains || k == TopKey::kClients ||
+           k == TopKey::kClientDomains || k == TopKey::kActions;
+}
+
+// Reads the document while nlohmann parses it (parser callback): each element of
+// an entry array is validated, restored into the tally and discarded as soon as it
+// is complete, so a load never holds the whole document as a DOM (a 37 MB snapshot
+// costs ~330 MB as a DOM). Keys may come in any order; the writer puts format and
+// version first so that a newer file reports its version before anything else.
+class DocumentReader {
+public:
+    explicit DocumentReader(SnapshotContent& out) : _out(out), _services(out.service_names), _actions(out.action_labels) {}
+
+    bool on_event(int depth, json::parse_event_t event, json& parsed) {
+        using E = json::parse_event_t;
+        if (depth == 0) {
+            if (event == E::object_start) {
+                return true;
+            }
+            if (event == E::object_end) {
+                return false; // everything was taken on the way; nothing to keep
+            }
+            fail("", "expected an object");
+        }
+        if (depth == 1) {
+            switch (event) {
+            case E::key: begin_key(parsed.get_ref<const std::string&>()); return true;
+            case E::array_start: _in_entry_array = is_entry_array(_key); return true;
+            case E::object_start: _in_entry_array = false; return true;
+            case E::array_end:
+                _in_entry_array = false;
+                end_value(parsed);
+                return false;
+            case E::object_end:
+            case E::value: end_value(parsed); return false;
+            }
+        }
+        if (depth == 2 && _in_entry_array &&
+            (event == E::object_end || event == E::array_end || event == E::value)) {
+            read_entry(parsed, _entry_index++);
+            return false;
+        }
+        return true;
+    }
+
+    void finish() {
+        for (std::size_t k = 0; k < _seen.size(); ++k) {
+            if (!_seen[k]) {
+                fail(std::string(kTopKeyNames[k]), "missing");
+            }
+        }
+        // Names that only entries used get their (empty) service slots too.
+        if (_out.tally.services().size() < _out.service_names.size() + 1) {
+            _out.tally.resize_services(_out.service_names.size());
+        }
+    }
+
+private:
+    void begin_key(const std::string& key) {
+        const auto* it = std::find(std::begin(kTopKeyNames), std::end(kTopKeyNames), key);
+        if (it == std::end(kTopKeyNames)) {
+            fail(key, "unknown key");
+        }
+        const auto index = static_cast<std::size_t>(it - std::begin(kTopKeyNames));
+        if (_seen[index]) {
+            fail(key, "listed twice");
+        }
+        _seen[index] = true;
+        _key = static_cast<TopKey>(index);
+        _entry_index = 0;
+    }
+
+    // A complete top-level value. Entry arrays arrive here emptied (their elements
+    // were read one by one); only their type is left to check.
+    void end_value(const json& v) {
+        const std::string path(kTopKeyNames[static_cast<std::size_t>(_key)]);
+        if (is_entry_array(_key)) {
+            as_array(v, path);
+            return;
+        }
+        switch (_key) {
+        case TopKey::kFormat:
+            if (as_string(v, path) != kSnapshotFormat) {
+                fail(path, fmt::format("not a wiretally snapshot (expected \"{}\")", kSnapshotFormat));
+            }
+            break;
+        case TopKey::kVersion:
+            if (const std::uint64_t version = as_unsigned(v, path, kU64Max); version != kSnapshotVersion) {
+                fail(path, fmt::format("unsupported snapshot version {} (this build reads version {})", version,
+                                       kSnapshotVersion));
+            }
+            break;
+        case TopKey::kMeta: read_meta(v); break;
+        case TopKey::kUnclassified: _out.tally.restore_service(-1, read_stats(v, path)); break;
+        case TopKey::kTotal: _out.tally.restore_total(read_stats(v, path)); break;
+        case TopKey::kTableFullDrops: _out.tally.restore_table_full_drops(as_unsigned(v, path, kU64Max)); break;
+        default: break;
+        }
+    }
+
+    void read_entry(const json& v, std::size_t index) {
+        const std::string path = element_path(std::string(kTopKeyNames[static_cast<std::size_t>(_key)]), index);
+        switch (_key) {
+        case TopKey::kServices: read_service(v, path); break;
+        case TopKey::kActionLabels: read_action_label(v, path); break;
+        case TopKey::kDomains: read_domain(v, path); break;
+        case TopKey::kClients: read_client(v, path); break;
+        case TopKey::kClientDomains: read_client_domain_group(v, path); break;
+        case TopKey::kActions: read_action(v, path); break;
+        default: break;
+        }
+    }
+
+    void read_meta(const json& v) {
+        Fields f(v, "meta");
+        _out.meta.saved_at_s = f.number("saved_at", kU64Max);
+        _out.meta.started_at_s = f.number("started_at", kU64Max);
+        _out.meta.version = f.string("wiretally_version");
+        f.finish();
+    }
+
+    void read_service(const json& v, const std::string& path) {
+        Fields f(v, path);
+        const std::string& name = f.string("name");
+        if (name.empty()) {
+            fail(f.path_of("name"), "empty service name");
+        }
+        if (!_services.declare(name)) {
+            fail(f.path_of("name"), fmt::format("service \"{}\" is listed twice", name));
+        }
+        const std::int32_t id = service_id(name, f.path_of("name"));
+        const json* stats = f.optional("stats");
+        _out.tally.restore_service(id, stats ? read_stats(*stats, f.path_of("stats")) : TransferStats{});
+        f.finish();
+    }
+
+    void read_action_label(const json& v, const std::string& path) {
+        const std::string& label = as_string(v, path);
+        if (label.empty()) {
+            fail(path, "empty action label");
+        }
+        if (!_actions.declare(label)) {
+            fail(path, fmt::format("action \"{}\" is listed twice", label));
+        }
+        action_of(label, path);
+    }
+
+    std::int32_t service_id(const std::string& name, const std::string& path) {
+        const std::size_t id = _services.id_of(name);
+        if (id >= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+            fail(path, "too many services");
+        }
+        return static_cast<std::int32_t>(id);
+    }
+
+    // Tallies carry actions as 16-bit 1-based indices.
+    std::uint16_t action_of(const std::string& label, const std::string& path) {
+        const std::size_t index = _actions.id_of(label);
+        if (index >= kU16Max) {
+            fail(path, fmt::format("more than {} action labels", kU16Max));
+        }
+        return static_cast<std::uint16_t>(index + 1);
+    }
+
+    std::int32_t service_of(Fields& f) {
+        const json& v = f.required("service");
+        if (v.is_null()) {
+            return -1;
+        }
+        const std::string& name = as_string(v, f.path_of("service"));
+        if (name.empty()) {
+            fail(f.path_of("service"), "empty service name (null means unclassified)");
+        }
+        return service_id(name, f.path_of("service"));
+    }
+
+    void count_restored(bool restored) {
+        if (!restored) {
+            ++_out.entries_not_restored;
+        }
+    }
+
+    void read_domain(const json& v, const std::string& path) {
+        Fields f(v, path);
+        DomainKey key{read_wire_name(f.required("name"), f.path_of("name"))};
+        DomainTally tally;
+        tally.service = service_of(f);
+        tally.stats = read_stats(f.required("stats"), f.path_of("stats"));
+        f.finish();
+        count_restored(_out.tally.restore_domain(key, tally));
+    }
+
+    void read_client(const json& v, const std::string& path) {
+        Fields f(v, path);
+        ClientServiceKey key;
+        key.client = read_ip(f.required("ip"), f.path_of("ip"));
+        key.service = service_of(f);
+        ClientTally tally;
+        if (const json* mac = f.optional("mac")) {
+            read_mac(*mac, f.path_of("mac"), tally.mac);
+            tally.has_mac = true;
+        }
+        tally.stats = read_stats(f.required("stats"), f.path_of("stats"));
+        f.finish();
+        count_restored(_out.tally.restore_client(key, tally));
+    }
+
+    void read_client_domain_group(const json& v, const std::string& path) {
+        Fields f(v, path);
+        const json* domain = f.optional("domain");
+        const json* raw_hash = f.optional("domain_hash");
+        if ((domain == nullptr) == (raw_hash == nullptr)) {
+            fail(path, "needs exactly one of \"domain\" and \"domain_hash\"");
+        }
+        const std::uint64_t hash = domain != nullptr
+                                       ? DomainKeyHash{}(DomainKey{read_wire_name(*domain, f.path_of("domain"))})
+                                       : as_unsigned(*raw_hash, f.path_of("domain_hash"), kU64Max);
+        const std::string clients_path = f.path_of("clients");
+        const json& clients = f.array("clients");
+        f.finish();
+        for (std::size_t c = 0; c < clients.size(); ++c) {
+            const IpAddr ip = read_ip(clients[c], element_path(clients_path, c));
+            count_restored(_out.tally.restore_client_domain(ClientDomainKey{ip, hash}));
+        }
+    }
+
+    void read_action(const json& v, const std::string& path) {
+        Fields f(v, path);
+        const std::string& label = f.string("action");
+        if (label.empty()) {
+            fail(f.path_of("action"), "empty action label");
+        }
+        ActionDomainKey key;
+        key.action = action_of(label, f.path_of("action"));
+        key.name = read_wire_name(f.required("domain"), f.path_of("domain"));
+        ActionDomainTally tally;
+        tally.service = service_of(f);
+        tally.connections = f.number("connections", kU64Max);
+        tally.bytes_up = f.number("bytes_up", kU64Max);
+        tally.bytes_down = f.number("bytes_down", kU64Max);
+        f.finish();
+        count_restored(_out.tally.restore_action(key, tally));
+    }
+
+    SnapshotContent& _out;
+    NameIndex _services;
+    NameIndex _actions;
+    std::array<bool, static_cast<std::size_t>(TopKey::kCount)> _seen{};
+    TopKey _key = TopKey::kCount;
+    bool _in_entry_array = false;
+    std::size_t _entry_index = 0;
+};
+
+void reset(SnapshotContent& out) {
+    out.meta = SnapshotMeta{};
+    out.service_names.clear();
+    out.action_labels.clear();
+    out.tally.clear();
+    out.tally.resize_services(0);
+    out.entries_not_restored = 0;
+}
+
+// "[json.exception.parse_error.101] parse error at line 1, column 5: ..." -> "line 1, column 5: ...".
+std::string_view parse_error_detail(std::string_view what) {
+    static constexpr std::string_view kAt = "parse error at ";
+    if (const auto at = what.find(kAt); at != std::string_view::npos) {
+        return what.substr(at + kAt.size());
+    }
+    return what;
+}
+
+bool fsync_directory(const std::filesystem::path& dir, std::string& error) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        error = fmt::format("cannot open directory {} to sync it: {}", dir.string(), errno_text(errno));
+        return false;
+    }
+    const bool ok = ::fsync(fd) == 0;
+    const int err = errno;
+    ::close(fd);
+    if (!ok) {
+        error = fmt::format("cannot sync directory {}: {}", dir.string(), errno_text(err));
+    }
+    return ok;
+}
+
+} // namespace
+
+bool save_snapshot(const std::string& path, const SnapshotContent& content, std::string& error) {
+    return save_snapshot(path, SnapshotSource{content.meta, content.service_names, content.action_labels, content.tally},
+                         error);
+}
+
+bool save_snapshot(const std::string& path, const SnapshotSource& content, std::string& error) {
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    fs::path dir = target.parent_path();
+    if (dir.empty()) {
+        dir = ".";
+    }
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        error = fmt::format("{}: cannot create directory {}: {}", path, dir.string(), ec.message());
+        return false;
+    }
+    // Same directory as the target, so the rename stays within one file system.
+    const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        error = fmt::format("{}: cannot create {}: {}", path, tmp, errno_text(errno));
+        return false;
+    }
+    const auto abandon = [&](std::string reason) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        error = fmt::format("{}: {}", path, reason);
+        return false;
+    };
+    FileOut out(fd);
+    try {
+        DocumentWriter(out, content).write(static_cast<std::uint64_t>(std::time(nullptr)));
+    } catch (const SaveError& e) {
+        return abandon(fmt::format("not saved: {}", e.what()));
+    } catch (const std::exception& e) {
+        return abandon(fmt::format("not saved: {}", e.what()));
+    }
+    if (out.error_number() != 0) {
+        return abandon(fmt::format("cannot write {}: {}", tmp, errno_text(out.error_number())));
+    }
+    if (::fsync(fd) != 0) {
+        return abandon(fmt::format("cannot sync {}: {}", tmp, errno_text(errno)));
+    }
+    if (::close(fd) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        error = fmt::format("{}: cannot close {}: {}", path, tmp, errno_text(err));
+        return false;
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        error = fmt::format("{}: cannot rename {} over it: {}", path, tmp, errno_text(err));
+        return false;
+    }
+    // Without this the rename itself may not survive a power cut.
+    std::string sync_error;
+    if (!fsync_directory(dir, sync_error)) {
+        error = fmt::format("{}: saved, but {}", path, sync_error);
+        return false;
+    }
+    return true;
+}
+
+LoadStatus parse_snapshot(std::string_view text, std::string_view origin, SnapshotContent& out, std::string& error) {
+    reset(out);
+    try {
+        DocumentReader reader(out);
+        const json::parser_callback_t callback = [&reader](int depth, json::parse_event_t event, json& parsed) {
+            return reader.on_event(depth, event, parsed);
+        };
+        [[maybe_unused]] const json emptied = json::parse(text.begin(), text.end(), callback);
+        reader.finish();
+        return LoadStatus::kLoaded;
+    } catch (const json::parse_error& e) {
+        error = fmt::format("{}: invalid JSON at byte {}, {}", origin, e.byte, parse_error_detail(e.what()));
+    } catch (const FormatError& e) {
+        error = fmt::format("{}: {}", origin, e.what());
+    } catch (const std::exception& e) {
+        error = fmt::format("{}: {}", origin, e.what());
+    }
+    reset(out);
+    return LoadStatus::kError;
+}
+
+LoadStatus load_snapshot(const std::string& path, SnapshotContent& out, std::string& error) {
+    reset(out);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int err = errno;
+        error = fmt::format("{}: {}", path, errno_text(err));
+        return err == ENOENT ? LoadStatus::kMissing : LoadStatus::kError;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        const int err = errno;
+        ::close(fd);
+        error = fmt::format("{}: {}", path, S_ISDIR(st.st_mode) ? "is a directory, not a snapshot file"
+                                                                  : errno_text(err));
+        return LoadStatus::kError;
+    }
+    if (static_cast<std::uint64_t>(st.st_size) > kMaxSnapshotBytes) {
+        ::close(fd);
+        error = fmt::format("{}: {} bytes, larger than any snapshot ({} at most)", path, st.st_size, kMaxSnapshotBytes);
+        return LoadStatus::kError;
+    }
+    std::string text;
+    text.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (got < text.size()) {
+        const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            const int err = errno;
+            ::close(fd);
+            error = fmt::format("{}: read failed: {}", path, errno_text(err));
+            return LoadStatus::kError;
+        }
+        if (n == 0) {
+            break; // shrank while reading: parse what is there, the parser will object
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    text.resize(got);
+    return parse_snapshot(text, path, out, error);
+}
+
+} // namespace wt::app::state
