@@ -1,5 +1,6 @@
 #include "app/eal_session.hpp"
 
+#include <filesystem>
 #include <fmt/format.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -49,8 +50,15 @@ bool EalSession::start(const std::vector<std::string>& extra_args, std::string& 
 
 void EalSession::stop() {
     if (g_running) {
+        // Each run has its own prefix, so its runtime directory (/var/run/dpdk/wiretally-PID)
+        // would otherwise be left behind by every analysis.
+        const std::string runtime_dir = rte_eal_get_runtime_dir();
         rte_eal_cleanup();
         g_running = false;
+        std::error_code ignored;
+        if (runtime_dir.find(fmt::format("wiretally-{}", ::getpid())) != std::string::npos) {
+            std::filesystem::remove_all(runtime_dir, ignored);
+        }
     }
 }
 

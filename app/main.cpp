@@ -1,5 +1,7 @@
 // wiretally: per-service traffic tallies from TLS, QUIC, DNS and HTTP names.
 #include "app/analyze.hpp"
+#include "app/control/client.hpp"
+#include "app/run_command.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -9,12 +11,16 @@ namespace {
 
 constexpr const char* kExitCodes = R"(Exit codes:
   0   success
+  1   ctl: the daemon answered with an error
   64  usage error (bad command line)
   65  the capture is corrupt or not a pcap/pcapng file
   66  the capture is missing or unreadable
-  70  internal failure (DPDK EAL, memory)
-  73  an output file cannot be written
-  78  bad services or marks file (the message gives FILE:LINE))";
+  69  ctl: the control socket cannot be connected (is wiretally running?)
+  70  internal failure (DPDK EAL, ports, memory)
+  73  an output file (flows, snapshot) cannot be written
+  75  ctl: no answer within --timeout
+  76  ctl: the answer is not a wiretally answer
+  78  bad configuration, services or marks file (the message gives FILE:LINE))";
 
 } // namespace
 
@@ -51,6 +57,16 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 26))
         ->capture_default_str();
 
+    wt::app::RunOptions run_opt;
+    auto* run = app.add_subcommand("run", "Run the live appliance (inline or tap) until SIGINT/SIGTERM; SIGHUP "
+                                          "reloads the services file");
+    run->add_option("--config", run_opt.config, "configuration file (TOML)")
+        ->default_str("/etc/wiretally/wiretally.toml");
+    run->add_flag("--check", run_opt.check, "validate the configuration, print its effective values, and exit");
+
+    wt::app::CtlInvocation ctl_inv;
+    auto* ctl = wt::app::add_ctl_command(app, ctl_inv);
+
     app.add_subcommand("version", "Print the version")->callback([] {
         fmt::print("wiretally {} (DPDK {})\n", WIRETALLY_VERSION, rte_version());
     });
@@ -66,6 +82,12 @@ int main(int argc, char** argv) {
                      : format == "csv" ? wt::app::ReportFormat::kCsv
                                        : wt::app::ReportFormat::kTable;
         return wt::app::run_analyze(opt);
+    }
+    if (run->parsed()) {
+        return wt::app::run_command(run_opt);
+    }
+    if (ctl->parsed()) {
+        return wt::app::run_ctl(ctl_inv);
     }
     return 0;
 }

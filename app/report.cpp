@@ -160,6 +160,13 @@ std::vector<std::pair<std::string, std::uint64_t>> drop_rows(const Report& r) {
     return rows;
 }
 
+void render_services_section(const Report& r, std::FILE* out);
+void render_domains_section(const Report& r, std::FILE* out, std::size_t top_domains);
+void render_clients_section(const Report& r, std::FILE* out, std::size_t top_clients);
+void render_actions_section(const Report& r, std::FILE* out);
+void render_tls_section(const TransferStats& tot, std::FILE* out);
+void render_counters_section(const Report& r, std::FILE* out);
+
 } // namespace
 
 std::string human_bytes(std::uint64_t n) {
@@ -178,17 +185,41 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
     const double duration = r.input.last_ns > r.input.first_ns
                                 ? static_cast<double>(r.input.last_ns - r.input.first_ns) / 1e9
                                 : 0.0;
-    fmt::print(out, "{}\n", fit(r.input.file, opt.width));
-    fmt::print(out, "{}, {} packets, {:.1f} s", r.input.format, r.input.records, duration);
-    if (r.input.records != 0) {
-        fmt::print(out, ", from {} UTC", utc_time(r.input.first_ns));
-    }
-    fmt::print(out, "\n");
     const TransferStats& tot = r.tally.total.stats;
-    fmt::print(out, "flows {}  clients {}  bytes up {}  down {}  services: {}\n\n", tot.connections,
-               r.tally.total.distinct_clients, human_bytes(tot.bytes_up), human_bytes(tot.bytes_down),
-               r.services_origin);
+    if (opt.sections & kSectionHeader) {
+        fmt::print(out, "{}\n", fit(r.input.file, opt.width));
+        fmt::print(out, "{}, {} packets, {:.1f} s", r.input.format, r.input.records, duration);
+        if (r.input.records != 0) {
+            fmt::print(out, ", from {} UTC", utc_time(r.input.first_ns));
+        }
+        fmt::print(out, "\n");
+        fmt::print(out, "flows {}  clients {}  bytes up {}  down {}  services: {}\n\n", tot.connections,
+                   r.tally.total.distinct_clients, human_bytes(tot.bytes_up), human_bytes(tot.bytes_down),
+                   r.services_origin);
+    }
+    if (opt.sections & kSectionServices) {
+        render_services_section(r, out);
+    }
+    if (opt.sections & kSectionDomains) {
+        render_domains_section(r, out, opt.top_domains);
+    }
+    if (opt.sections & kSectionClients) {
+        render_clients_section(r, out, opt.top_clients);
+    }
+    if (opt.sections & kSectionActions) {
+        render_actions_section(r, out);
+    }
+    if (opt.sections & kSectionTls) {
+        render_tls_section(tot, out);
+    }
+    if (opt.sections & kSectionCounters) {
+        render_counters_section(r, out);
+    }
+}
 
+namespace {
+
+void render_services_section(const Report& r, std::FILE* out) {
     // CONNS counts every flow named after the service, its DNS lookups included (column DNS).
     // SERVICE(24) CONNS(7) CLIENTS(8) UP(11) DOWN(11) TLS1.3(7) TLS1.2(7) QUIC(5) DNS(5) ECH(4) DoT(4) HTTP(5) = 98
     fmt::print(out, "{:<24}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>5}{:>4}{:>4}{:>5}\n", "SERVICE", "CONNS",
@@ -202,7 +233,9 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
                    t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls12)], t.quic, t.dns, t.ech,
                    t.dot, t.cleartext_http);
     }
+}
 
+void render_domains_section(const Report& r, std::FILE* out, std::size_t top_domains) {
     const auto domains = domains_by_size(r);
     if (!domains.empty()) {
         // DOMAIN(40) SERVICE(22) CONNS(7) UP(11) DOWN(11) CLIENTS(8) = 99
@@ -210,8 +243,8 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
                    "BYTES DOWN", "CLIENTS");
         std::size_t shown = 0;
         for (const auto* d : domains) {
-            if (shown++ == opt.top_domains) {
-                fmt::print(out, "... {} more domains (--format json lists them all)\n", domains.size() - opt.top_domains);
+            if (shown++ == top_domains) {
+                fmt::print(out, "... {} more domains (--format json lists them all)\n", domains.size() - top_domains);
                 break;
             }
             fmt::print(out, "{:<40}{:<22}{:>7}{:>11}{:>11}{:>8}\n", fit(d->name, 39), clip(service_label(r, d->service), 21),
@@ -219,7 +252,36 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
                        d->m.distinct_clients);
         }
     }
+}
 
+void render_clients_section(const Report& r, std::FILE* out, std::size_t top_clients) {
+    std::vector<const pipeline::MergedClient*> rows;
+    rows.reserve(r.tally.clients.size());
+    for (const auto& c : r.tally.clients) {
+        rows.push_back(&c);
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) {
+        return total_bytes(a->stats) > total_bytes(b->stats);
+    });
+    // CLIENT(40) MAC(18) SERVICE(22) CONNS(7) UP(11) DOWN(11) = 109 would not fit: MAC(18) is folded below.
+    fmt::print(out, "\n{:<40}{:<22}{:>7}{:>11}{:>11}\n", "CLIENT", "SERVICE", "CONNS", "BYTES UP", "BYTES DOWN");
+    std::size_t shown = 0;
+    for (const auto* c : rows) {
+        if (shown++ == top_clients) {
+            fmt::print(out, "... {} more (client, service) rows (--json lists them all)\n", rows.size() - top_clients);
+            break;
+        }
+        std::string who = ip_text(c->client);
+        if (c->has_mac) {
+            who += fmt::format(" {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", c->mac[0], c->mac[1], c->mac[2], c->mac[3],
+                               c->mac[4], c->mac[5]);
+        }
+        fmt::print(out, "{:<40}{:<22}{:>7}{:>11}{:>11}\n", fit(who, 39), clip(service_label(r, c->service), 21),
+                   c->stats.connections, human_bytes(c->stats.bytes_up), human_bytes(c->stats.bytes_down));
+    }
+}
+
+void render_actions_section(const Report& r, std::FILE* out) {
     if (!r.tally.actions.empty()) {
         auto rows = r.tally.actions;
         std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
@@ -241,7 +303,9 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
             last = a.action;
         }
     }
+}
 
+void render_tls_section(const TransferStats& tot, std::FILE* out) {
     // TLS summary over all flows.
     std::string versions;
     for (std::size_t i = 0; i < tot.tls_versions.size(); ++i) {
@@ -276,7 +340,10 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
                         "cleartext HTTP {}\n",
                    tot.quic, tot.ech, tot.dot, tot.doh, tot.tls_without_sni, tot.cleartext_http);
     }
+}
 
+void render_counters_section(const Report& r, std::FILE* out) {
+    const pipeline::WorkerCounters& c = r.counters;
     fmt::print(out, "\npackets {}  ip {}  non-ip {}  fragments {}  decode errors {}\n", c.packets, c.ip_packets,
                c.non_ip_packets, c.fragments, c.decode_errors);
     const auto drops = drop_rows(r);
@@ -292,6 +359,8 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
         fmt::print(out, "input stopped early: {}\n", r.input.stopped_early);
     }
 }
+
+} // namespace
 
 json report_to_json(const Report& r) {
     json j;

@@ -38,9 +38,25 @@ struct Report {
     std::size_t workers = 1;
 };
 
+// Sections of the table report. The offline report prints them all; each live
+// `ctl` command prints the ones it is about, with the same renderer.
+enum TableSection : unsigned {
+    kSectionHeader = 1u << 0,
+    kSectionServices = 1u << 1,
+    kSectionDomains = 1u << 2,
+    kSectionActions = 1u << 3,
+    kSectionTls = 1u << 4,
+    kSectionCounters = 1u << 5,
+    kSectionClients = 1u << 6,
+    kAllSections = kSectionHeader | kSectionServices | kSectionDomains | kSectionActions | kSectionTls |
+                   kSectionCounters,
+};
+
 struct TableOptions {
     std::size_t top_domains = 40;
     std::size_t width = 100;
+    unsigned sections = kAllSections;
+    std::size_t top_clients = 40;
 };
 
 void render_table(const Report& r, std::FILE* out, const TableOptions& opt);

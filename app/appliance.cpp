@@ -1,0 +1,659 @@
+#include "app/appliance.hpp"
+
+#include "app/analyze.hpp"
+#include "app/appliance_internal.hpp"
+#include "app/control/server.hpp"
+#include "app/services_loader.hpp"
+#include "app/state/snapshot.hpp"
+#include "app/state/timeline.hpp"
+#include "app/telemetry.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <fmt/format.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+
+namespace wt::app {
+
+namespace {
+
+constexpr std::size_t kMaxBurst = 512;
+constexpr std::size_t kFlowRecordRing = 4096;     // per worker; ~1.6 MB
+constexpr std::size_t kDnsRing = 1024;            // per ordered pair of workers
+constexpr std::size_t kRecentFlows = 10000;       // kept by the stats core for `ctl flows`
+constexpr std::size_t kExpireBudget = 64;         // flow slots examined per loop iteration
+constexpr std::uint32_t kDrainIdleRounds = 2000;  // empty polls in a row that end the drain
+
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
+
+extern "C" void on_stop_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+extern "C" void on_reload_signal(int) { g_reload.store(true, std::memory_order_relaxed); }
+
+std::uint64_t realtime_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+int launch_worker(void* arg) {
+    auto* pair = static_cast<std::pair<Appliance*, WorkerContext*>*>(arg);
+    return pair->first->worker_main(*pair->second);
+}
+
+} // namespace
+
+// ---------------------------------------------------------------- clock
+
+void TscClock::calibrate() {
+    _hz = rte_get_tsc_hz();
+    if (_hz == 0) {
+        _hz = 1;
+    }
+    _tsc0 = rte_rdtsc();
+    _ns0 = realtime_ns();
+    _ns_per_tick_q32 = (static_cast<unsigned __int128>(1'000'000'000ull) << 32) / _hz;
+}
+
+std::uint64_t TscClock::to_ns(std::uint64_t tsc) const noexcept {
+    const std::uint64_t ticks = tsc - _tsc0;
+    return _ns0 + static_cast<std::uint64_t>((static_cast<unsigned __int128>(ticks) * _ns_per_tick_q32) >> 32);
+}
+
+std::uint64_t TscClock::now_ns() const noexcept { return to_ns(rte_rdtsc()); }
+
+// ---------------------------------------------------------------- set-up
+
+Appliance::Appliance(const RunSettings& settings) : _settings(settings) {}
+
+Appliance::~Appliance() = default;
+
+std::int32_t Appliance::stable_id(const std::string& name, const std::string& category) {
+    for (std::size_t i = 0; i < _registry.size(); ++i) {
+        if (_registry[i] == name) {
+            _registry_categories[i] = category;
+            return static_cast<std::int32_t>(i);
+        }
+    }
+    _registry.push_back(name);
+    _registry_categories.push_back(category);
+    return static_cast<std::int32_t>(_registry.size() - 1);
+}
+
+std::string Appliance::service_name(std::int32_t stable) const {
+    if (stable < 0 || static_cast<std::size_t>(stable) >= _registry.size()) {
+        return {};
+    }
+    return _registry[static_cast<std::size_t>(stable)];
+}
+
+bool Appliance::load_generation(std::string& error, std::unique_ptr<ClassifierGeneration>& out) {
+    LoadedServices loaded;
+    if (!load_services(_settings.services_file, loaded, error)) {
+        return false;
+    }
+    auto gen = std::make_unique<ClassifierGeneration>();
+    gen->generation = _current_generation + 1;
+    gen->origin = loaded.origin;
+    gen->loaded_ns = realtime_ns();
+    gen->patterns = loaded.classifier->pattern_count();
+    for (std::size_t i = 0; i < loaded.names.size(); ++i) {
+        gen->to_stable.push_back(stable_id(loaded.names[i], i < loaded.categories.size() ? loaded.categories[i] : ""));
+    }
+    gen->classifier = std::move(loaded.classifier);
+    out = std::move(gen);
+    return true;
+}
+
+bool Appliance::start(std::string& error) {
+    // EAL first: it owns the lcores and the devices.
+    std::vector<std::string> args = {"wiretally"};
+    args.insert(args.end(), _settings.eal_args.begin(), _settings.eal_args.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    rte_log_set_global_level(RTE_LOG_WARNING);
+    if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
+        error = fmt::format("DPDK EAL initialisation failed: {} (EAL arguments: {})", rte_strerror(rte_errno),
+                            fmt::join(_settings.eal_args, " "));
+        return false;
+    }
+    _clock.calibrate();
+    _started_ns = _clock.now_ns();
+
+    std::vector<unsigned> lcores;
+    unsigned lcore = 0;
+    RTE_LCORE_FOREACH_WORKER(lcore) { lcores.push_back(lcore); }
+    if (lcores.size() < _settings.workers) {
+        error = fmt::format("{} workers need {} worker lcores, EAL has {} ([eal] cores)", _settings.workers,
+                            _settings.workers, lcores.size());
+        return false;
+    }
+
+    std::unique_ptr<ClassifierGeneration> gen;
+    if (!load_generation(error, gen)) {
+        return false;
+    }
+    _current_generation = gen->generation;
+    const pipeline::ServiceClassifier* classifier = gen->classifier.get();
+    _generations.emplace(gen->generation, std::move(gen));
+
+    // The cumulative tally is the stats side's: sized for the whole run, and resumed.
+    pipeline::TallyLimits cumulative_limits = _settings.worker.tally;
+    cumulative_limits.domains *= 4;
+    cumulative_limits.client_services *= 4;
+    cumulative_limits.client_domains *= 4;
+    cumulative_limits.action_domains *= 4;
+    _cumulative = std::make_unique<pipeline::CoreTally>(_registry.size(), cumulative_limits);
+    _tallies_started_s = realtime_ns() / 1'000'000'000ull;
+    if (_settings.resume && !_settings.snapshot_file.empty()) {
+        state::SnapshotContent content(cumulative_limits);
+        std::string why;
+        switch (state::load_snapshot(_settings.snapshot_file, content, why)) {
+        case state::LoadStatus::kMissing:
+            _resume_note = fmt::format("no snapshot at {}: starting from zero", _settings.snapshot_file);
+            break;
+        case state::LoadStatus::kError:
+            error = fmt::format("resume: {} (move the file away to start from zero)", why);
+            return false;
+        case state::LoadStatus::kLoaded: {
+            // Snapshot service names join the registry; their indices are remapped onto it.
+            std::vector<std::int32_t> remap;
+            for (const std::string& name : content.service_names) {
+                remap.push_back(stable_id(name, {}));
+            }
+            _cumulative->absorb(content.tally, remap);
+            _labels = content.action_labels;
+            if (content.meta.started_at_s != 0) {
+                _tallies_started_s = content.meta.started_at_s;
+            }
+            _resume_note = fmt::format("resumed from {} ({} flows{})", _settings.snapshot_file,
+                                       content.tally.total().connections,
+                                       content.entries_not_restored != 0
+                                           ? fmt::format(", {} entries did not fit the tables",
+                                                         content.entries_not_restored)
+                                           : std::string());
+            break;
+        }
+        }
+    }
+    // Stable ids only grow (reloads add names): leave room for many reloads' worth.
+    _timeline = std::make_unique<state::ServiceTimeline>(
+        static_cast<std::size_t>(std::clamp<std::uint64_t>(_settings.history_ns / _settings.stats_interval_ns, 1,
+                                                            state::ServiceTimeline::kMaxSlots)),
+        _settings.stats_interval_ns, std::max<std::size_t>(4096, 4 * _registry.size()));
+
+    if (!open_ports(_settings.ports, static_cast<std::uint16_t>(_settings.workers), _settings.burst, _settings.mbufs,
+                    _ports, error)) {
+        return false;
+    }
+    for (std::size_t i = 0; i < _ports.size(); ++i) {
+        _ports[i].peer_index = _settings.inline_mode ? static_cast<std::uint16_t>(_settings.peers[i]) : 0xffff;
+    }
+
+    // Workers: their tables are allocated and zeroed here, before traffic.
+    const std::size_t n = _settings.workers;
+    for (std::size_t i = 0; i < n * n; ++i) {
+        _dns_rings.push_back(i / n == i % n ? nullptr
+                                            : std::make_unique<pipeline::SpscRing<pipeline::DnsResolution>>(kDnsRing));
+    }
+    for (std::size_t w = 0; w < n; ++w) {
+        auto ctx = std::make_unique<WorkerContext>();
+        ctx->index = static_cast<unsigned>(w);
+        ctx->lcore = lcores[w];
+        ctx->sink = std::make_unique<pipeline::RingFlowSink>(kFlowRecordRing);
+        ctx->sink->generation = _current_generation;
+        ctx->worker_generation = _current_generation;
+        ctx->adopted_generation = _current_generation;
+        ctx->handed_generation = _current_generation;
+        ctx->worker = std::make_unique<pipeline::Worker>(_settings.worker, classifier, nullptr, ctx->sink.get());
+        ctx->worker->set_live_action(&_current_action);
+        if (n > 1) {
+            ctx->worker->enable_dns_outbox(kDnsRing);
+        }
+        ctx->input = std::make_unique<pipeline::MbufInput>();
+        const char* why = nullptr;
+        if (!ctx->input->init(&why)) {
+            error = fmt::format("worker {}: {}", w, why);
+            return false;
+        }
+        ctx->input->set_live(true);
+        ctx->spare = std::make_unique<pipeline::CoreTally>(classifier->service_count(), _settings.worker.tally);
+        for (std::size_t peer = 0; peer < n; ++peer) {
+            if (peer != w) {
+                ctx->dns_out.push_back(_dns_rings[w * n + peer].get());
+                ctx->dns_in.push_back(_dns_rings[peer * n + w].get());
+            }
+        }
+        _workers.push_back(std::move(ctx));
+    }
+
+    _server = std::make_unique<ControlServer>(ControlLimits{_settings.max_clients, _settings.max_request_bytes,
+                                                            16u << 20, _settings.idle_timeout_ms});
+    _server->set_request_handler([this](std::string_view line) { return handle_request(line); });
+    _server->set_metrics_handler([this] { return render_metrics(); });
+    if (!_server->listen_unix(_settings.socket_path, _settings.socket_mode, _settings.socket_group, error)) {
+        error = fmt::format("control socket {}: {}", _settings.socket_path, error);
+        return false;
+    }
+    if (!_settings.metrics_listen.empty() && !_server->listen_http(_settings.metrics_listen, error)) {
+        error = fmt::format("metrics listener {}: {}", _settings.metrics_listen, error);
+        return false;
+    }
+    if (_settings.telemetry) {
+        register_telemetry();
+    }
+    return true;
+}
+
+// ---------------------------------------------------------------- worker loop
+
+int Appliance::worker_main(WorkerContext& ctx) {
+    const auto queue = static_cast<std::uint16_t>(ctx.index);
+    const std::uint16_t burst = _settings.burst;
+    const bool forward = _settings.inline_mode;
+    std::array<rte_mbuf*, kMaxBurst> pkts{};
+    pipeline::Worker& worker = *ctx.worker;
+    pipeline::MbufInput& input = *ctx.input;
+    std::uint32_t idle_rounds = 0;
+
+    for (;;) {
+        const bool stopping = _stopping.load(std::memory_order_relaxed);
+        const std::uint64_t t0 = rte_rdtsc();
+        std::uint32_t received = 0;
+        for (const OpenPort& port : _ports) {
+            const std::uint16_t n = rte_eth_rx_burst(port.port_id, queue, pkts.data(), burst);
+            if (n == 0) {
+                continue;
+            }
+            received += n;
+            input.process_burst(worker, pkts.data(), n, _clock.to_ns(t0));
+            if (forward) {
+                const OpenPort& out = _ports[port.peer_index];
+                const std::uint16_t sent = rte_eth_tx_burst(out.port_id, queue, pkts.data(), n);
+                ctx.tx_packets += sent;
+                if (sent < n) {
+                    // TX ring full: the frame is lost either way; free it and say so.
+                    ctx.tx_dropped += n - sent;
+                    rte_pktmbuf_free_bulk(pkts.data() + sent, n - sent);
+                }
+            } else {
+                rte_pktmbuf_free_bulk(pkts.data(), n);
+            }
+        }
+        ctx.rx_packets += received;
+        const std::uint64_t t1 = rte_rdtsc();
+        if (received == 0) {
+            worker.expire(_clock.to_ns(t1), kExpireBudget); // process_burst expires after each burst
+        }
+
+        // Cross-worker DNS answers: post ours, learn theirs (messages, never shared tables).
+        if (!ctx.dns_out.empty()) {
+            for (const pipeline::DnsResolution& r : worker.dns_outbox()) {
+                for (auto* ring : ctx.dns_out) {
+                    if (!ring->push(r)) {
+                        ++ctx.dns_ring_drops;
+                    }
+                }
+            }
+            worker.clear_dns_outbox();
+            pipeline::DnsResolution r;
+            for (auto* ring : ctx.dns_in) {
+                for (int k = 0; k < 64 && ring->pop(r); ++k) {
+                    worker.learn_dns(r);
+                }
+            }
+        }
+
+        Handoff& h = ctx.handoff;
+        const std::uint64_t request = h.request.load(std::memory_order_acquire);
+        if (request != h.done.load(std::memory_order_relaxed)) {
+            if (h.classifier != nullptr) {
+                worker.exchange_classifier(h.classifier, h.scratch);
+                h.retired_generation = ctx.worker_generation;
+                ctx.worker_generation = h.generation;
+                ctx.sink->generation = h.generation;
+            } else {
+                h.retired_generation = ctx.worker_generation;
+            }
+            worker.exchange_tally(*h.spare);
+            WorkerPublished& p = h.published;
+            p.counters = worker.counters();
+            p.drops = worker.decode_drops();
+            p.mbuf = input.counters();
+            p.active_flows = worker.active_flows();
+            p.flow_capacity = worker.flow_capacity();
+            p.rx_packets = ctx.rx_packets;
+            p.tx_packets = ctx.tx_packets;
+            p.tx_dropped = ctx.tx_dropped;
+            p.dns_ring_drops = ctx.dns_ring_drops;
+            p.busy_cycles = ctx.busy_cycles;
+            p.total_cycles = ctx.total_cycles;
+            p.at_ns = _clock.to_ns(t1);
+            h.done.store(request, std::memory_order_release);
+        }
+
+        const std::uint64_t t2 = rte_rdtsc();
+        ctx.total_cycles += t2 - t0;
+        if (received != 0) {
+            ctx.busy_cycles += t2 - t0;
+            idle_rounds = 0;
+        } else if (stopping && ++idle_rounds >= kDrainIdleRounds) {
+            break; // drained: the ports gave nothing for a while after the stop
+        }
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------- stats core
+
+void Appliance::absorb_retired(WorkerContext& ctx) {
+    Handoff& h = ctx.handoff;
+    pipeline::CoreTally& retired = *h.spare;
+    auto gen = _generations.find(h.retired_generation);
+    static const std::vector<std::int32_t> kNoMap;
+    const std::vector<std::int32_t>& map = gen != _generations.end() ? gen->second->to_stable : kNoMap;
+    _cumulative->absorb(retired, map);
+    _timeline->add(retired, map);
+    retired.clear();
+    ctx.previous = ctx.last;
+    ctx.last = h.published;
+    if (h.classifier != nullptr) {
+        // The worker handed back the classifier it used before; its scratch goes now,
+        // the classifier once no worker uses it (collect()).
+        ctx.adopted_generation = h.generation;
+        h.classifier = nullptr;
+        h.scratch.reset();
+    }
+}
+
+void Appliance::collect(bool final_pass) {
+    const std::uint64_t now = _clock.now_ns();
+    for (auto& owned : _workers) {
+        WorkerContext& ctx = *owned;
+        Handoff& h = ctx.handoff;
+        const std::uint64_t done = h.done.load(std::memory_order_acquire);
+        if (done != h.request.load(std::memory_order_relaxed)) {
+            ++ctx.lagging_intervals; // the worker has not reached a burst boundary since: never wait for it
+            continue;
+        }
+        if (done != ctx.processed) {
+            absorb_retired(ctx);
+            ctx.processed = done;
+        }
+        if (final_pass) {
+            continue;
+        }
+        // Next request: the cleared spare, and a new classifier if one is waiting.
+        h.spare = ctx.spare.get();
+        if (ctx.adopted_generation != _current_generation) {
+            auto& gen = _generations.at(_current_generation);
+            h.classifier = gen->classifier.get();
+            h.scratch = std::make_unique<pipeline::ClassifierScratch>(*gen->classifier);
+            h.generation = _current_generation;
+            ctx.handed_generation = _current_generation;
+            // A new catalog may have more services: the tally the worker takes must fit them.
+            if (gen->classifier->service_count() + 1 > ctx.spare->services().size()) {
+                ctx.spare = std::make_unique<pipeline::CoreTally>(gen->classifier->service_count(),
+                                                                  _settings.worker.tally);
+                h.spare = ctx.spare.get();
+            }
+        }
+        h.request.store(h.request.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+    _timeline->close_interval(now);
+
+    // A classifier is freed once every worker confirmed a newer one; its index map
+    // stays (small) for the flow records still naming that generation.
+    std::uint32_t oldest_in_use = _current_generation;
+    for (const auto& ctx : _workers) {
+        oldest_in_use = std::min(oldest_in_use, ctx->adopted_generation);
+    }
+    _reload_pending = oldest_in_use != _current_generation;
+    for (auto& [generation, gen] : _generations) {
+        if (generation < oldest_in_use) {
+            gen->classifier.reset();
+        }
+    }
+    publish_telemetry();
+}
+
+void Appliance::drain_flow_records() {
+    pipeline::FlowRecord r;
+    for (auto& ctx : _workers) {
+        for (int k = 0; k < 4096 && ctx->sink->ring().pop(r); ++k) {
+            // Service indices are the worker's classifier generation's: make them stable ids.
+            auto gen = _generations.find(r.generation);
+            if (r.flow.service >= 0 && gen != _generations.end() &&
+                static_cast<std::size_t>(r.flow.service) < gen->second->to_stable.size()) {
+                r.flow.service = gen->second->to_stable[static_cast<std::size_t>(r.flow.service)];
+            } else {
+                r.flow.service = -1;
+            }
+            _recent_flows.push_back(r);
+            ++_flow_records_seen;
+            if (_recent_flows.size() > kRecentFlows) {
+                _recent_flows.pop_front();
+            }
+        }
+    }
+}
+
+bool Appliance::reload(std::string& message) {
+    if (_reload_pending) {
+        message = "the previous reload is still being handed to the workers; try again in a moment";
+        return false;
+    }
+    std::unique_ptr<ClassifierGeneration> gen;
+    std::string error;
+    if (!load_generation(error, gen)) {
+        ++_reload_failures;
+        message = fmt::format("reload failed, the current services stay: {}", error);
+        return false;
+    }
+    const std::size_t services = gen->classifier->service_count();
+    const std::size_t patterns = gen->patterns;
+    _current_generation = gen->generation;
+    _generations.emplace(gen->generation, std::move(gen));
+    _reload_pending = true;
+    ++_reloads;
+    // The registry may have grown: the cumulative tally grows with it on absorb.
+    message = fmt::format("reloaded {}: {} services, {} patterns (generation {})",
+                          _settings.services_file.empty() ? "the embedded default" : _settings.services_file,
+                          services, patterns, _current_generation);
+    return true;
+}
+
+bool Appliance::mark(const std::string& label, std::string& message) {
+    if (label.empty() || label.size() > 64) {
+        message = "a mark label is 1 to 64 characters";
+        return false;
+    }
+    std::size_t index = 0;
+    while (index < _labels.size() && _labels[index] != label) {
+        ++index;
+    }
+    if (index == _labels.size()) {
+        if (_labels.size() >= 65535) {
+            message = "too many distinct action labels (65535)";
+            return false;
+        }
+        _labels.push_back(label);
+    }
+    _current_action.store(static_cast<std::uint16_t>(index + 1), std::memory_order_relaxed);
+    message = fmt::format("new flows now carry the action \"{}\"", label);
+    return true;
+}
+
+bool Appliance::save_snapshot_now(std::string& message) {
+    if (_settings.snapshot_file.empty()) {
+        message = "snapshots are disabled ([snapshot] file = \"\")";
+        return false;
+    }
+    const state::SnapshotMeta meta{0, _tallies_started_s, WIRETALLY_VERSION};
+    std::string error;
+    if (!state::save_snapshot(_settings.snapshot_file, state::SnapshotSource{meta, _registry, _labels, *_cumulative},
+                              error)) {
+        _last_snapshot_error = error;
+        message = fmt::format("snapshot failed: {}", error);
+        return false;
+    }
+    ++_snapshots_written;
+    _last_snapshot_error.clear();
+    _last_snapshot_ns = realtime_ns();
+    message = fmt::format("snapshot written to {} ({} flows)", _settings.snapshot_file, _cumulative->total().connections);
+    return true;
+}
+
+void Appliance::stop_and_drain() {
+    // Stop receiving: the workers keep polling until the queues stay empty, then return.
+    _stopping.store(true, std::memory_order_relaxed);
+    rte_eal_mp_wait_lcore();
+    // The workers are stopped (wait_lcore orders their writes before our reads):
+    // end every flow so that its bytes are tallied, then take the last tallies.
+    drain_flow_records();
+    for (auto& ctx : _workers) {
+        ctx->worker->flush_all();
+        drain_flow_records();
+    }
+    for (auto& ctx : _workers) {
+        Handoff& h = ctx->handoff;
+        const std::uint64_t done = h.done.load(std::memory_order_acquire);
+        if (done == h.request.load(std::memory_order_relaxed) && done != ctx->processed) {
+            absorb_retired(*ctx);
+            ctx->processed = done;
+        }
+        // The worker has returned: take the rest of its tally directly.
+        h.classifier = nullptr;
+        h.scratch.reset();
+        ctx->spare->clear();
+        ctx->worker->exchange_tally(*ctx->spare);
+        h.spare = ctx->spare.get();
+        h.retired_generation = ctx->worker_generation;
+        WorkerPublished& p = h.published;
+        p.counters = ctx->worker->counters();
+        p.drops = ctx->worker->decode_drops();
+        p.mbuf = ctx->input->counters();
+        p.active_flows = ctx->worker->active_flows();
+        p.flow_capacity = ctx->worker->flow_capacity();
+        p.rx_packets = ctx->rx_packets;
+        p.tx_packets = ctx->tx_packets;
+        p.tx_dropped = ctx->tx_dropped;
+        p.dns_ring_drops = ctx->dns_ring_drops;
+        p.busy_cycles = ctx->busy_cycles;
+        p.total_cycles = ctx->total_cycles;
+        p.at_ns = _clock.now_ns();
+        absorb_retired(*ctx);
+    }
+    _timeline->close_interval(_clock.now_ns());
+}
+
+int Appliance::run() {
+    std::string error;
+    if (!start(error)) {
+        fmt::print(stderr, "wiretally: {}\n", error);
+        _server.reset();
+        close_ports(_ports);
+        rte_eal_cleanup();
+        return kExitSoftware;
+    }
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    sa.sa_handler = on_reload_signal;
+    sigaction(SIGHUP, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    std::vector<std::pair<Appliance*, WorkerContext*>> launch_args;
+    launch_args.reserve(_workers.size());
+    for (auto& ctx : _workers) {
+        launch_args.emplace_back(this, ctx.get());
+    }
+    for (auto& arg : launch_args) {
+        if (rte_eal_remote_launch(launch_worker, &arg, arg.second->lcore) != 0) {
+            fmt::print(stderr, "wiretally: cannot launch worker {} on lcore {}\n", arg.second->index, arg.second->lcore);
+            _stopping.store(true);
+            rte_eal_mp_wait_lcore();
+            return kExitSoftware;
+        }
+    }
+    std::string ports_text;
+    for (const OpenPort& p : _ports) {
+        ports_text += fmt::format("{}{}={} ({})", ports_text.empty() ? "" : ", ", p.spec.name, p.spec.device, p.driver);
+    }
+    fmt::print(stderr, "wiretally: {} mode, {} worker(s), ports {}; control {}{}{}\n",
+               _settings.inline_mode ? "inline" : "tap", _workers.size(), ports_text, _settings.socket_path,
+               _settings.metrics_listen.empty() ? "" : ", metrics http://" + _settings.metrics_listen + "/metrics",
+               _resume_note.empty() ? "" : "; " + _resume_note);
+
+    std::uint64_t next_interval = _clock.now_ns() + _settings.stats_interval_ns;
+    std::uint64_t next_snapshot =
+        _settings.snapshot_interval_ns != 0 ? _clock.now_ns() + _settings.snapshot_interval_ns : UINT64_MAX;
+    collect(false); // the first handoff, so that counters are published from the start
+    while (!g_stop.load(std::memory_order_relaxed)) {
+        const std::uint64_t now = _clock.now_ns();
+        const int wait_ms = next_interval > now ? static_cast<int>(std::min<std::uint64_t>(
+                                                      (next_interval - now) / 1'000'000ull + 1, 50))
+                                                : 0;
+        _server->poll(wait_ms);
+        drain_flow_records();
+        if (g_reload.exchange(false)) {
+            std::string message;
+            reload(message);
+            fmt::print(stderr, "wiretally: SIGHUP: {}\n", message);
+        }
+        if (_clock.now_ns() >= next_interval) {
+            collect(false);
+            next_interval += _settings.stats_interval_ns;
+            if (next_interval < _clock.now_ns()) {
+                next_interval = _clock.now_ns() + _settings.stats_interval_ns; // the stats core fell behind: skip
+            }
+        }
+        if (_clock.now_ns() >= next_snapshot) {
+            std::string message;
+            if (!save_snapshot_now(message)) {
+                fmt::print(stderr, "wiretally: {}\n", message);
+            }
+            next_snapshot += _settings.snapshot_interval_ns;
+        }
+    }
+
+    fmt::print(stderr, "wiretally: stopping: draining the ports\n");
+    stop_and_drain();
+    int rc = kExitOk;
+    if (!_settings.snapshot_file.empty()) {
+        std::string message;
+        if (save_snapshot_now(message)) {
+            fmt::print(stderr, "wiretally: {}\n", message);
+        } else {
+            fmt::print(stderr, "wiretally: {}\n", message);
+            rc = kExitCantCreate;
+        }
+    }
+    unregister_telemetry();
+    _server.reset();
+    close_ports(_ports);
+    _workers.clear();
+    rte_eal_cleanup();
+    return rc;
+}
+
+int run_appliance(const RunSettings& settings) {
+    Appliance appliance(settings);
+    return appliance.run();
+}
+
+} // namespace wt::app

@@ -1,0 +1,181 @@
+// The appliance's state, shared by its loops (appliance.cpp), its control commands
+// (live_commands.cpp) and its metrics (metrics.cpp). Not a public interface.
+#pragma once
+
+#include "app/appliance.hpp"
+#include "app/report.hpp"
+#include "pipeline/classifier.hpp"
+#include "pipeline/counters.hpp"
+#include "pipeline/dns_cache.hpp"
+#include "pipeline/flow_record.hpp"
+#include "pipeline/mbuf_input.hpp"
+#include "pipeline/spsc_ring.hpp"
+#include "pipeline/tally.hpp"
+#include "pipeline/worker.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace wt::app {
+
+namespace state {
+class ServiceTimeline;
+}
+class ControlServer;
+
+// TSC to wall-clock nanoseconds without a syscall on the data path: one anchor
+// read at start, then a fixed-point multiply.
+class TscClock {
+public:
+    void calibrate();
+    [[nodiscard]] std::uint64_t now_ns() const noexcept;
+    [[nodiscard]] std::uint64_t to_ns(std::uint64_t tsc) const noexcept;
+    [[nodiscard]] std::uint64_t hz() const noexcept { return _hz; }
+
+private:
+    std::uint64_t _tsc0 = 0;
+    std::uint64_t _ns0 = 0;
+    std::uint64_t _hz = 1;
+    unsigned __int128 _ns_per_tick_q32 = 0; // (1e9 << 32) / hz
+};
+
+// What a worker publishes each time it swaps tallies: a consistent copy taken by
+// the worker itself, so the stats core never reads counters being written.
+struct WorkerPublished {
+    pipeline::WorkerCounters counters;
+    pipeline::DecodeDropCounts drops{};
+    pipeline::MbufInputCounters mbuf;
+    std::uint64_t active_flows = 0;
+    std::uint64_t flow_capacity = 0;
+    std::uint64_t rx_packets = 0;
+    std::uint64_t tx_packets = 0;
+    std::uint64_t tx_dropped = 0;       // could not be sent (TX ring full): freed and counted
+    std::uint64_t dns_ring_drops = 0;   // DNS answers not delivered to a peer worker: ring full
+    std::uint64_t busy_cycles = 0;      // loop iterations that received packets
+    std::uint64_t total_cycles = 0;
+    std::uint64_t classifier_scan_errors = 0;
+    std::uint64_t at_ns = 0;
+};
+
+// The stats core's request to one worker, answered between two bursts.
+struct alignas(64) Handoff {
+    std::atomic<std::uint64_t> request{0};
+    std::atomic<std::uint64_t> done{0};
+    // Request payload (written before `request`, read after it).
+    pipeline::CoreTally* spare = nullptr;
+    const pipeline::ServiceClassifier* classifier = nullptr; // non-null: swap classifiers too
+    std::unique_ptr<pipeline::ClassifierScratch> scratch;
+    std::uint32_t generation = 0;
+    // Answer (written before `done`): the old classifier and scratch come back in the
+    // fields above; the spare now holds the retired tally of this generation.
+    std::uint32_t retired_generation = 0;
+    WorkerPublished published;
+};
+
+struct WorkerContext {
+    unsigned index = 0;
+    unsigned lcore = 0;
+    std::unique_ptr<pipeline::Worker> worker;
+    std::unique_ptr<pipeline::MbufInput> input;
+    std::unique_ptr<pipeline::RingFlowSink> sink;
+    Handoff handoff;
+    std::unique_ptr<pipeline::CoreTally> spare; // owned by the stats side between handoffs
+    std::uint64_t processed = 0;                // last handoff whose answer the stats core used
+    std::uint64_t lagging_intervals = 0;        // intervals the worker had not answered yet
+    WorkerPublished last;                       // the latest published copy
+    WorkerPublished previous;                   // the one before (rates)
+    std::uint32_t adopted_generation = 0;       // the classifier generation the worker confirmed using
+    std::uint32_t handed_generation = 0;        // the newest generation handed to it
+    // Worker-thread state.
+    std::uint32_t worker_generation = 0;
+    std::uint64_t busy_cycles = 0;
+    std::uint64_t total_cycles = 0;
+    std::uint64_t rx_packets = 0;
+    std::uint64_t tx_packets = 0;
+    std::uint64_t tx_dropped = 0;
+    std::uint64_t dns_ring_drops = 0;
+    std::vector<pipeline::SpscRing<pipeline::DnsResolution>*> dns_out; // to each other worker
+    std::vector<pipeline::SpscRing<pipeline::DnsResolution>*> dns_in;  // from each other worker
+};
+
+// One loaded services file: its classifier and how its indices map to stable ids.
+struct ClassifierGeneration {
+    std::uint32_t generation = 0;
+    std::unique_ptr<pipeline::ServiceClassifier> classifier;
+    std::vector<std::int32_t> to_stable; // classifier index -> registry id
+    std::string origin;
+    std::uint64_t loaded_ns = 0;
+    std::size_t patterns = 0;
+};
+
+class Appliance {
+public:
+    explicit Appliance(const RunSettings& settings);
+    ~Appliance();
+    int run();
+
+    // ---- used by the commands and the metrics (stats core thread only) ----
+    [[nodiscard]] Report build_report() const;
+    [[nodiscard]] std::string handle_request(std::string_view line);
+    [[nodiscard]] std::string render_metrics() const;
+    [[nodiscard]] nlohmann::json stats_json() const;
+    [[nodiscard]] nlohmann::json flows_json(std::size_t top, const std::string& service) const;
+    [[nodiscard]] std::string service_name(std::int32_t stable_id) const;
+    // Loads the services file again and hands the new classifier to every worker.
+    bool reload(std::string& message);
+    bool mark(const std::string& label, std::string& message);
+    bool save_snapshot_now(std::string& message);
+
+    // ---- worker thread ----
+    int worker_main(WorkerContext& ctx);
+
+private:
+    bool start(std::string& error);
+    void stop_and_drain();
+    void collect(bool final_pass);
+    void absorb_retired(WorkerContext& ctx);
+    void drain_flow_records();
+    void publish_telemetry();
+    bool load_generation(std::string& error, std::unique_ptr<ClassifierGeneration>& out);
+    std::int32_t stable_id(const std::string& name, const std::string& category);
+
+    RunSettings _settings;
+    TscClock _clock;
+    std::vector<OpenPort> _ports;
+    std::vector<std::unique_ptr<WorkerContext>> _workers;
+    std::vector<std::unique_ptr<pipeline::SpscRing<pipeline::DnsResolution>>> _dns_rings;
+    std::atomic<bool> _stopping{false};
+    std::atomic<std::uint16_t> _current_action{0};
+
+    // Stats side.
+    std::vector<std::string> _registry;            // stable service id -> name
+    std::vector<std::string> _registry_categories;
+    std::vector<std::string> _labels;              // action labels (1-based in flows)
+    std::map<std::uint32_t, std::unique_ptr<ClassifierGeneration>> _generations;
+    std::uint32_t _current_generation = 0;
+    bool _reload_pending = false;                  // handoffs of the newest generation not all answered
+    std::unique_ptr<pipeline::CoreTally> _cumulative;
+    std::unique_ptr<state::ServiceTimeline> _timeline;
+    std::deque<pipeline::FlowRecord> _recent_flows;
+    std::uint64_t _flow_records_seen = 0;
+    std::uint64_t _started_ns = 0;
+    std::uint64_t _tallies_started_s = 0; // epoch s when the cumulative tally began (kept across resumes)
+    std::string _resume_note;
+    std::uint64_t _last_snapshot_ns = 0;
+    std::string _last_snapshot_error;
+    std::uint64_t _snapshots_written = 0;
+    std::uint64_t _reloads = 0;
+    std::uint64_t _reload_failures = 0;
+    std::unique_ptr<ControlServer> _server;
+};
+
+// Prometheus label values: backslash, double quote and newline escaped (exposition format).
+std::string prometheus_escape(std::string_view s);
+
+} // namespace wt::app

@@ -1,0 +1,544 @@
+// The control socket's commands: one JSON request line in, one JSON response line out.
+//
+//   request:  {"command":"domains","args":{"top":10},"format":"table"|"json"}
+//   response: {"ok":true,"result":...} (json) | {"ok":true,"text":"..."} (table) | {"ok":false,"error":"..."}
+//
+// Tables are rendered here, by the same code as the offline report, so that the
+// live and the offline views of one traffic read the same.
+#include "app/appliance_internal.hpp"
+#include "app/control/server.hpp"
+#include "app/names.hpp"
+#include "app/state/timeline.hpp"
+#include "app/telemetry.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <fmt/format.h>
+#include <rte_version.h>
+
+namespace wt::app {
+
+using nlohmann::json;
+
+namespace {
+
+struct CommandInfo {
+    const char* name;
+    const char* args;
+    const char* help;
+};
+
+constexpr CommandInfo kCommands[] = {
+    {"stats", "", "ports (rx/tx, drops, imissed, rx_nombuf), workers (pps, busy share), flow tables, parse errors"},
+    {"services", "", "per-service connections, clients, bytes each way, TLS versions, QUIC, DNS, ECH, DoT, HTTP"},
+    {"domains", "top=N", "per-domain connections, bytes and clients, largest first"},
+    {"clients", "top=N", "per (client, service) connections and bytes, largest first"},
+    {"flows", "top=N service=S", "recently finished flows (the last 10000), largest first"},
+    {"timeline", "service=S last=SECONDS", "per-service bytes and flows per stats interval"},
+    {"mark", "label=LABEL", "new flows from now on carry this action label"},
+    {"reload", "", "re-read the services file; on error the current services stay"},
+    {"snapshot", "", "write the tallies to the snapshot file now"},
+    {"version", "", "wiretally and DPDK versions, uptime"},
+    {"config", "", "the effective configuration"},
+    {"help", "", "this list"},
+};
+
+// Renders into a string with the FILE*-based table code (open_memstream).
+template <typename Fn>
+std::string render_text(Fn&& fn) {
+    char* buffer = nullptr;
+    std::size_t size = 0;
+    std::FILE* out = open_memstream(&buffer, &size);
+    if (out == nullptr) {
+        return "cannot render: out of memory\n";
+    }
+    fn(out);
+    std::fclose(out);
+    std::string text(buffer, size);
+    std::free(buffer);
+    return text;
+}
+
+std::string ok_result(json result) {
+    return json{{"ok", true}, {"result", std::move(result)}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+std::string ok_text(std::string text) {
+    return json{{"ok", true}, {"text", std::move(text)}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+std::string error_reply(std::string_view message) {
+    return json{{"ok", false}, {"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Reads an optional non-negative integer argument; false with a message when it is not one.
+bool size_arg(const json& args, const char* name, std::size_t& value, std::string& error) {
+    if (!args.contains(name)) {
+        return true;
+    }
+    const json& v = args[name];
+    if (!v.is_number_integer() || v.get<long long>() < 0) {
+        error = fmt::format("argument '{}' must be a non-negative integer", name);
+        return false;
+    }
+    value = v.get<std::size_t>();
+    return true;
+}
+
+bool string_arg(const json& args, const char* name, std::string& value, std::string& error) {
+    if (!args.contains(name)) {
+        return true;
+    }
+    if (!args[name].is_string()) {
+        error = fmt::format("argument '{}' must be a string", name);
+        return false;
+    }
+    value = args[name].get<std::string>();
+    return true;
+}
+
+std::uint64_t total_bytes(const json& e) {
+    return e.value("bytes_up", std::uint64_t{0}) + e.value("bytes_down", std::uint64_t{0});
+}
+
+} // namespace
+
+Report Appliance::build_report() const {
+    Report r;
+    std::string ports;
+    for (const OpenPort& p : _ports) {
+        ports += fmt::format("{}{} ({})", ports.empty() ? "" : ", ", p.spec.name, p.spec.device);
+    }
+    r.input.file = fmt::format("live, {} mode: {}", _settings.inline_mode ? "inline" : "tap", ports);
+    r.input.format = "live";
+    r.input.first_ns = _started_ns;
+    r.input.last_ns = _clock.now_ns();
+    for (const auto& ctx : _workers) {
+        r.input.records += ctx->last.rx_packets;
+        r.counters.merge(ctx->last.counters);
+        for (std::size_t i = 0; i < r.decode_drops.size(); ++i) {
+            r.decode_drops[i] += ctx->last.drops[i];
+        }
+        r.mbuf.multi_segment += ctx->last.mbuf.multi_segment;
+        r.mbuf.multi_segment_drops += ctx->last.mbuf.multi_segment_drops;
+    }
+    r.tally = pipeline::merge_tallies({_cumulative.get()});
+    if (r.tally.services.size() < _registry.size() + 1) {
+        r.tally.services.resize(_registry.size() + 1);
+    }
+    r.services = _registry;
+    r.categories = _registry_categories;
+    r.actions = _labels;
+    const auto gen = _generations.find(_current_generation);
+    r.services_origin = gen != _generations.end() ? gen->second->origin : std::string();
+    r.workers = _workers.size();
+    return r;
+}
+
+json Appliance::stats_json() const {
+    const std::uint64_t now = _clock.now_ns();
+    json j;
+    j["uptime_s"] = static_cast<double>(now - _started_ns) / 1e9;
+    j["mode"] = _settings.inline_mode ? "inline" : "tap";
+    json ports = json::array();
+    std::uint64_t tx_dropped_total = 0;
+    for (const auto& ctx : _workers) {
+        tx_dropped_total += ctx->last.tx_dropped;
+    }
+    for (const OpenPort& p : _ports) {
+        const PortCounters c = read_port_counters(p);
+        ports.push_back({{"name", p.spec.name},
+                         {"device", p.spec.device},
+                         {"driver", p.driver},
+                         {"link_up", c.link_up},
+                         {"speed_mbps", c.link_speed_mbps},
+                         {"rx_packets", c.rx_packets},
+                         {"rx_bytes", c.rx_bytes},
+                         {"tx_packets", c.tx_packets},
+                         {"tx_bytes", c.tx_bytes},
+                         {"rx_dropped", c.rx_missed},
+                         {"imissed", c.rx_missed},
+                         {"rx_errors", c.rx_errors},
+                         {"rx_nombuf", c.rx_nombuf},
+                         {"tx_errors", c.tx_errors}});
+    }
+    j["ports"] = ports;
+    json workers = json::array();
+    std::uint64_t active = 0;
+    std::uint64_t capacity = 0;
+    pipeline::WorkerCounters counters;
+    pipeline::DecodeDropCounts drops{};
+    for (const auto& ctx : _workers) {
+        const WorkerPublished& a = ctx->last;
+        const WorkerPublished& b = ctx->previous;
+        const double seconds = a.at_ns > b.at_ns ? static_cast<double>(a.at_ns - b.at_ns) / 1e9 : 0.0;
+        const double pps = seconds > 0 ? static_cast<double>(a.rx_packets - b.rx_packets) / seconds : 0.0;
+        const std::uint64_t cycles = a.total_cycles - b.total_cycles;
+        const double busy = cycles != 0 ? 100.0 * static_cast<double>(a.busy_cycles - b.busy_cycles) /
+                                              static_cast<double>(cycles)
+                                        : 0.0;
+        workers.push_back({{"worker", ctx->index},
+                           {"lcore", ctx->lcore},
+                           {"rx_packets", a.rx_packets},
+                           {"tx_packets", a.tx_packets},
+                           {"tx_dropped", a.tx_dropped},
+                           {"pps", pps},
+                           {"busy_percent", busy},
+                           {"flows_active", a.active_flows},
+                           {"flow_capacity", a.flow_capacity},
+                           {"flows_evicted", a.counters.flows_evicted},
+                           {"dns_ring_drops", a.dns_ring_drops},
+                           {"flow_records_dropped", ctx->sink->dropped()},
+                           {"lagging_intervals", ctx->lagging_intervals},
+                           {"classifier_generation", ctx->adopted_generation}});
+        active += a.active_flows;
+        capacity += a.flow_capacity;
+        counters.merge(a.counters);
+        for (std::size_t i = 0; i < drops.size(); ++i) {
+            drops[i] += a.drops[i];
+        }
+    }
+    j["workers"] = workers;
+    j["tx_dropped"] = tx_dropped_total;
+    j["flows"] = {{"active", active},
+                  {"capacity", capacity},
+                  {"fill_percent", capacity != 0 ? 100.0 * static_cast<double>(active) / static_cast<double>(capacity)
+                                                 : 0.0},
+                  {"created", counters.flows_created},
+                  {"ended", counters.flows_ended},
+                  {"evicted", counters.flows_evicted},
+                  {"table_full", counters.flow_table_full},
+                  {"tally_table_full", _cumulative->table_full_drops()}};
+    json errors = json::object();
+    for (std::size_t i = 0; i < drops.size(); ++i) {
+        if (drops[i] != 0) {
+            errors[std::string(parsers::to_string(static_cast<parsers::DecodeStatus>(i)))] = drops[i];
+        }
+    }
+    j["parse_errors"] = errors;
+    json c = json::object();
+    counters.for_each([&](std::string_view name, std::string_view, std::uint64_t v) { c[std::string(name)] = v; });
+    j["counters"] = c;
+    if (_server) {
+        const ControlServerCounters sc = _server->counters();
+        j["control"] = {{"accepted", sc.accepted},
+                        {"rejected_too_many", sc.rejected_too_many},
+                        {"requests", sc.requests},
+                        {"oversized", sc.oversized},
+                        {"idle_closed", sc.idle_closed},
+                        {"slow_closed", sc.slow_closed},
+                        {"http_requests", sc.http_requests},
+                        {"http_errors", sc.http_errors},
+                        {"open_connections", sc.open_connections}};
+    }
+    j["services"] = {{"generation", _current_generation},
+                     {"reloads", _reloads},
+                     {"reload_failures", _reload_failures},
+                     {"registry", _registry.size()}};
+    j["snapshot"] = {{"file", _settings.snapshot_file},
+                     {"written", _snapshots_written},
+                     {"last_error", _last_snapshot_error},
+                     {"resumed", _resume_note}};
+    return j;
+}
+
+namespace {
+
+std::string render_stats_table(const json& s) {
+    std::string t = fmt::format("uptime {:.0f} s, {} mode\n\n", s["uptime_s"].get<double>(), s["mode"].get<std::string>());
+    t += fmt::format("{:<12}{:<22}{:>13}{:>13}{:>13}{:>13}{:>10}{:>10}\n", "PORT", "DEVICE", "RX PKTS", "RX BYTES",
+                     "TX PKTS", "TX BYTES", "IMISSED", "NOMBUF");
+    for (const json& p : s["ports"]) {
+        t += fmt::format("{:<12}{:<22}{:>13}{:>13}{:>13}{:>13}{:>10}{:>10}\n", p["name"].get<std::string>(),
+                         p["device"].get<std::string>().substr(0, 21), p["rx_packets"].get<std::uint64_t>(),
+                         p["rx_bytes"].get<std::uint64_t>(), p["tx_packets"].get<std::uint64_t>(),
+                         p["tx_bytes"].get<std::uint64_t>(), p["imissed"].get<std::uint64_t>(),
+                         p["rx_nombuf"].get<std::uint64_t>());
+    }
+    t += fmt::format("\n{:<8}{:>7}{:>13}{:>12}{:>7}{:>12}{:>12}{:>10}{:>10}\n", "WORKER", "LCORE", "RX PKTS", "PPS",
+                     "BUSY%", "FLOWS", "CAPACITY", "EVICTED", "TX DROP");
+    for (const json& w : s["workers"]) {
+        t += fmt::format("{:<8}{:>7}{:>13}{:>12.0f}{:>7.1f}{:>12}{:>12}{:>10}{:>10}\n", w["worker"].get<unsigned>(),
+                         w["lcore"].get<unsigned>(), w["rx_packets"].get<std::uint64_t>(), w["pps"].get<double>(),
+                         w["busy_percent"].get<double>(), w["flows_active"].get<std::uint64_t>(),
+                         w["flow_capacity"].get<std::uint64_t>(), w["flows_evicted"].get<std::uint64_t>(),
+                         w["tx_dropped"].get<std::uint64_t>());
+    }
+    const json& f = s["flows"];
+    t += fmt::format("\nflows: {} active of {} ({:.1f} %), {} created, {} ended, {} evicted\n",
+                     f["active"].get<std::uint64_t>(), f["capacity"].get<std::uint64_t>(),
+                     f["fill_percent"].get<double>(), f["created"].get<std::uint64_t>(),
+                     f["ended"].get<std::uint64_t>(), f["evicted"].get<std::uint64_t>());
+    if (s["parse_errors"].empty()) {
+        t += "parse errors: none\n";
+    } else {
+        t += "parse errors:\n";
+        for (const auto& [name, n] : s["parse_errors"].items()) {
+            t += fmt::format("  {:<40}{:>12}\n", name, n.get<std::uint64_t>());
+        }
+    }
+    if (s.contains("control")) {
+        const json& c = s["control"];
+        t += fmt::format("control: {} open, {} accepted, {} requests, {} refused (too many), {} oversized, {} cut off "
+                         "(slow), {} idle closed; metrics scrapes {}\n",
+                         c["open_connections"].get<std::uint64_t>(), c["accepted"].get<std::uint64_t>(),
+                         c["requests"].get<std::uint64_t>(), c["rejected_too_many"].get<std::uint64_t>(),
+                         c["oversized"].get<std::uint64_t>(), c["slow_closed"].get<std::uint64_t>(),
+                         c["idle_closed"].get<std::uint64_t>(), c["http_requests"].get<std::uint64_t>());
+    }
+    return t;
+}
+
+} // namespace
+
+json Appliance::flows_json(std::size_t top, const std::string& service) const {
+    std::vector<const pipeline::FlowRecord*> rows;
+    for (auto it = _recent_flows.rbegin(); it != _recent_flows.rend(); ++it) {
+        if (!service.empty() && service_name(it->flow.service) != service) {
+            continue;
+        }
+        rows.push_back(&*it);
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) {
+        return a->flow.bytes_up + a->flow.bytes_down > b->flow.bytes_up + b->flow.bytes_down;
+    });
+    if (rows.size() > top) {
+        rows.resize(top);
+    }
+    json out = json::array();
+    for (const pipeline::FlowRecord* r : rows) {
+        const pipeline::Flow& f = r->flow;
+        const pipeline::Endpoint server = f.server();
+        json e;
+        e["name"] = r->name.empty() ? json(nullptr) : json(std::string(r->name.view()));
+        e["name_source"] = pipeline::to_string(r->name_source);
+        e["service"] = f.service < 0 ? json(nullptr) : json(service_name(f.service));
+        e["action"] = f.action >= 1 && f.action <= _labels.size() ? json(_labels[f.action - 1u]) : json(nullptr);
+        e["app"] = pipeline::to_string(r->app);
+        e["proto"] = f.key.proto == 6 ? "tcp" : f.key.proto == 17 ? "udp" : std::to_string(f.key.proto);
+        e["client"] = ip_text(f.client.ip);
+        e["client_port"] = f.client.port;
+        e["server"] = ip_text(server.ip);
+        e["server_port"] = server.port;
+        e["pkts_up"] = f.pkts_up;
+        e["pkts_down"] = f.pkts_down;
+        e["bytes_up"] = f.bytes_up;
+        e["bytes_down"] = f.bytes_down;
+        e["ts_first"] = static_cast<double>(f.ts_first_ns) / 1e9;
+        e["ts_last"] = static_cast<double>(f.ts_last_ns) / 1e9;
+        e["tls_version"] = r->server_hello ? json(tls_version_text(r->tls_version)) : json(nullptr);
+        e["cipher"] = r->server_hello ? json(tls_cipher_text(r->cipher)) : json(nullptr);
+        e["alpn"] = r->alpn.empty() ? json(nullptr) : json(std::string(r->alpn.view()));
+        e["ech"] = r->ech;
+        e["doh"] = r->doh;
+        if (r->quic_version != 0) {
+            e["quic_version"] = quic_version_text(r->quic_version);
+        }
+        out.push_back(std::move(e));
+    }
+    return json{{"flows", out}, {"recent_flows_kept", _recent_flows.size()}, {"flows_seen", _flow_records_seen}};
+}
+
+std::string Appliance::handle_request(std::string_view line) {
+    json request;
+    try {
+        request = json::parse(line);
+    } catch (const json::parse_error& e) {
+        return error_reply(fmt::format("request is not JSON (byte {}): send one object per line, e.g. "
+                                       "{{\"command\":\"help\"}}",
+                                       e.byte));
+    }
+    if (!request.is_object() || !request.contains("command") || !request["command"].is_string()) {
+        return error_reply("request must be an object with a string \"command\"");
+    }
+    const std::string command = request["command"].get<std::string>();
+    const json args = request.contains("args") ? request["args"] : json::object();
+    if (!args.is_object()) {
+        return error_reply("\"args\" must be an object");
+    }
+    std::string format = "json";
+    if (request.contains("format")) {
+        if (!request["format"].is_string() ||
+            (request["format"].get<std::string>() != "json" && request["format"].get<std::string>() != "table")) {
+            return error_reply("\"format\" is \"json\" or \"table\"");
+        }
+        format = request["format"].get<std::string>();
+    }
+    const bool table = format == "table";
+    std::string error;
+
+    if (command == "help") {
+        json list = json::array();
+        std::string text = "commands (wiretally ctl COMMAND --help):\n";
+        for (const CommandInfo& c : kCommands) {
+            list.push_back({{"command", c.name}, {"args", c.args}, {"help", c.help}});
+            text += fmt::format("  {:<10}{:<26}{}\n", c.name, c.args, c.help);
+        }
+        return table ? ok_text(text) : ok_result(json{{"commands", list}});
+    }
+    if (command == "version") {
+        json v = {{"wiretally", WIRETALLY_VERSION},
+                  {"dpdk", rte_version()},
+                  {"uptime_s", static_cast<double>(_clock.now_ns() - _started_ns) / 1e9}};
+        return table ? ok_text(fmt::format("wiretally {} ({}), up {:.0f} s\n", WIRETALLY_VERSION, rte_version(),
+                                           v["uptime_s"].get<double>()))
+                     : ok_result(v);
+    }
+    if (command == "config") {
+        return table ? ok_text(_settings.config_json.dump(2) + "\n") : ok_result(_settings.config_json);
+    }
+    if (command == "stats") {
+        const json s = stats_json();
+        return table ? ok_text(render_stats_table(s)) : ok_result(s);
+    }
+    if (command == "services") {
+        const Report r = build_report();
+        if (table) {
+            return ok_text(render_text([&](std::FILE* out) {
+                render_table(r, out, TableOptions{40, 100, kSectionHeader | kSectionServices | kSectionTls});
+            }));
+        }
+        const json full = report_to_json(r);
+        return ok_result(json{{"services", full["services"]},
+                              {"total", full["total"]},
+                              {"services_file", full["services_file"]},
+                              {"generation", _current_generation}});
+    }
+    if (command == "domains" || command == "clients") {
+        std::size_t top = 40;
+        if (!size_arg(args, "top", top, error)) {
+            return error_reply(error);
+        }
+        const Report r = build_report();
+        if (table) {
+            TableOptions opt;
+            opt.sections = command == "domains" ? kSectionDomains : kSectionClients;
+            opt.top_domains = top;
+            opt.top_clients = top;
+            return ok_text(render_text([&](std::FILE* out) { render_table(r, out, opt); }));
+        }
+        json rows = report_to_json(r)[command];
+        std::vector<json> sorted(rows.begin(), rows.end());
+        std::stable_sort(sorted.begin(), sorted.end(),
+                         [](const json& a, const json& b) { return total_bytes(a) > total_bytes(b); });
+        if (sorted.size() > top) {
+            sorted.resize(top);
+        }
+        return ok_result(json{{command, sorted}, {"total_rows", rows.size()}});
+    }
+    if (command == "flows") {
+        std::size_t top = 40;
+        std::string service;
+        if (!size_arg(args, "top", top, error) || !string_arg(args, "service", service, error)) {
+            return error_reply(error);
+        }
+        const json flows = flows_json(top, service);
+        if (!table) {
+            return ok_result(flows);
+        }
+        std::string t = fmt::format("{:<34}{:<18}{:<16}{:<24}{:>11}{:>11}{:>9}\n", "NAME", "SERVICE", "ACTION",
+                                    "SERVER", "BYTES UP", "BYTES DOWN", "TLS");
+        for (const json& e : flows["flows"]) {
+            const std::string name = e["name"].is_null() ? "-" : e["name"].get<std::string>();
+            const std::string svc = e["service"].is_null() ? "-" : e["service"].get<std::string>();
+            const std::string act = e["action"].is_null() ? "-" : e["action"].get<std::string>();
+            const std::string server =
+                fmt::format("{}:{}", e["server"].get<std::string>(), e["server_port"].get<unsigned>());
+            t += fmt::format("{:<34}{:<18}{:<16}{:<24}{:>11}{:>11}{:>9}\n", name.substr(0, 33), svc.substr(0, 17),
+                             act.substr(0, 15), server.substr(0, 23), human_bytes(e["bytes_up"].get<std::uint64_t>()),
+                             human_bytes(e["bytes_down"].get<std::uint64_t>()),
+                             e["tls_version"].is_null() ? "-" : e["tls_version"].get<std::string>());
+        }
+        t += fmt::format("({} of the last {} finished flows kept)\n", flows["flows"].size(),
+                         flows["recent_flows_kept"].get<std::uint64_t>());
+        return ok_text(t);
+    }
+    if (command == "timeline") {
+        std::string service;
+        std::size_t last_s = 300;
+        if (!string_arg(args, "service", service, error) || !size_arg(args, "last", last_s, error)) {
+            return error_reply(error);
+        }
+        std::optional<std::int32_t> filter;
+        if (!service.empty()) {
+            const auto it = std::find(_registry.begin(), _registry.end(), service);
+            if (it == _registry.end()) {
+                return error_reply(fmt::format("no service named \"{}\"", service));
+            }
+            filter = static_cast<std::int32_t>(it - _registry.begin());
+        }
+        const std::uint64_t last_ns = static_cast<std::uint64_t>(last_s) * 1'000'000'000ull;
+        return table ? ok_text(_timeline->to_text(filter, last_ns, _registry))
+                     : ok_result(_timeline->to_json(filter, last_ns, _registry));
+    }
+    if (command == "mark") {
+        std::string label;
+        if (!string_arg(args, "label", label, error)) {
+            return error_reply(error);
+        }
+        std::string message;
+        if (!mark(label, message)) {
+            return error_reply(message);
+        }
+        return table ? ok_text(message + "\n") : ok_result(json{{"action", label}, {"message", message}});
+    }
+    if (command == "reload") {
+        std::string message;
+        if (!reload(message)) {
+            return error_reply(message);
+        }
+        return table ? ok_text(message + "\n")
+                     : ok_result(json{{"message", message}, {"generation", _current_generation}});
+    }
+    if (command == "snapshot") {
+        std::string message;
+        if (!save_snapshot_now(message)) {
+            return error_reply(message);
+        }
+        return table ? ok_text(message + "\n")
+                     : ok_result(json{{"message", message}, {"file", _settings.snapshot_file}});
+    }
+    return error_reply(fmt::format("unknown command \"{}\" (try help)", command.substr(0, 64)));
+}
+
+void Appliance::publish_telemetry() {
+    if (!_settings.telemetry) {
+        return;
+    }
+    TelemetryView view;
+    std::uint64_t rx = 0;
+    std::uint64_t tx = 0;
+    std::uint64_t tx_dropped = 0;
+    std::uint64_t active = 0;
+    for (const auto& ctx : _workers) {
+        rx += ctx->last.rx_packets;
+        tx += ctx->last.tx_packets;
+        tx_dropped += ctx->last.tx_dropped;
+        active += ctx->last.active_flows;
+    }
+    view.stats = {{"uptime_s", (_clock.now_ns() - _started_ns) / 1'000'000'000ull},
+                  {"workers", _workers.size()},
+                  {"rx_packets", rx},
+                  {"tx_packets", tx},
+                  {"tx_dropped", tx_dropped},
+                  {"flows_active", active},
+                  {"flows_tallied", _cumulative->total().connections},
+                  {"bytes_up", _cumulative->total().bytes_up},
+                  {"bytes_down", _cumulative->total().bytes_down},
+                  {"classifier_generation", _current_generation}};
+    const auto& services = _cumulative->services();
+    for (std::size_t i = 0; i < services.size(); ++i) {
+        if (services[i].connections != 0) {
+            view.services.emplace_back(i == 0 ? std::string("unclassified") : service_name(static_cast<std::int32_t>(i - 1)),
+                                       services[i].bytes_up + services[i].bytes_down);
+        }
+    }
+    for (const OpenPort& p : _ports) {
+        const PortCounters c = read_port_counters(p);
+        view.ports.emplace_back(p.spec.name + ".rx_packets", c.rx_packets);
+        view.ports.emplace_back(p.spec.name + ".tx_packets", c.tx_packets);
+        view.ports.emplace_back(p.spec.name + ".imissed", c.rx_missed);
+        view.ports.emplace_back(p.spec.name + ".rx_nombuf", c.rx_nombuf);
+    }
+    publish_telemetry_view(std::move(view));
+}
+
+} // namespace wt::app

@@ -1,0 +1,99 @@
+// `wiretally run`: configuration to RunSettings, then the appliance.
+#include "app/run_command.hpp"
+
+#include "app/analyze.hpp"
+#include "app/appliance.hpp"
+#include "app/config/config.hpp"
+#include "app/services_loader.hpp"
+#include "pipeline/classifier.hpp"
+
+#include <fmt/format.h>
+
+namespace wt::app {
+
+namespace {
+
+std::uint64_t to_ns(std::chrono::milliseconds d) {
+    return static_cast<std::uint64_t>(d.count()) * 1'000'000ull;
+}
+
+RunSettings settings_from_config(const ApplianceConfig& c) {
+    RunSettings s;
+    s.config_source = c.source;
+    s.config_json = config_to_json(c);
+    s.eal_args = eal_arguments(c);
+    s.inline_mode = c.run.mode == RunMode::kInline;
+    s.workers = worker_count(c);
+    s.burst = c.run.burst;
+    s.mbufs = c.run.mbufs;
+    for (const PortConfig& p : c.ports) {
+        s.ports.push_back(PortSpec{p.name, p.device, p.rx_descriptors, p.tx_descriptors, p.promiscuous});
+    }
+    for (const PortConfig& p : c.ports) {
+        int peer = -1;
+        for (std::size_t i = 0; i < c.ports.size(); ++i) {
+            if (c.ports[i].name == p.peer) {
+                peer = static_cast<int>(i);
+            }
+        }
+        s.peers.push_back(peer);
+    }
+    pipeline::WorkerConfig& w = s.worker;
+    w.max_flows = c.flows.max_flows;
+    // Names and TLS facts live in the detail pool while a flow is inspected; a quarter
+    // of the table (at least 4096) covers the flows alive at once in an ordinary mix.
+    w.detail_pool = std::max<std::size_t>(4096, c.flows.max_flows / 4);
+    w.stream_pool = std::max<std::size_t>(1024, c.flows.max_flows / 64);
+    w.quic_pool = std::max<std::size_t>(256, c.flows.max_flows / 256);
+    w.tcp_idle_ns = to_ns(c.flows.tcp_idle);
+    w.udp_idle_ns = to_ns(c.flows.udp_idle);
+    w.closed_linger_ns = to_ns(c.flows.closed_linger);
+    w.active_timeout_ns = to_ns(c.flows.active_timeout);
+    s.services_file = c.services.file;
+    s.stats_interval_ns = to_ns(c.stats.interval);
+    s.history_ns = to_ns(c.stats.history);
+    s.socket_path = c.control.socket;
+    s.socket_mode = static_cast<mode_t>(c.control.mode);
+    s.socket_group = c.control.group;
+    s.max_clients = c.control.max_clients;
+    s.max_request_bytes = c.control.max_request_bytes;
+    s.idle_timeout_ms = static_cast<std::uint32_t>(c.control.idle_timeout.count());
+    s.telemetry = c.control.telemetry;
+    s.snapshot_file = c.snapshot.file;
+    s.resume = c.snapshot.resume;
+    s.snapshot_interval_ns = to_ns(c.snapshot.interval);
+    s.metrics_listen = c.metrics.listen;
+    s.metrics_max_services = c.metrics.max_services;
+    return s;
+}
+
+} // namespace
+
+int run_command(const RunOptions& options) {
+    const std::string path = options.config.empty() ? default_config_path() : options.config;
+    ConfigResult loaded = load_config_file(path);
+    if (const auto* e = std::get_if<ConfigError>(&loaded)) {
+        fmt::print(stderr, "wiretally: {}\n", e->format());
+        return kExitConfig;
+    }
+    const ApplianceConfig& config = std::get<ApplianceConfig>(loaded);
+    // The services file is part of the configuration: a bad one is the same class of
+    // error (78, FILE:LINE), found before any port is touched.
+    {
+        LoadedServices services;
+        std::string error;
+        if (!load_services(config.services.file, services, error)) {
+            fmt::print(stderr, "wiretally: {}\n", error);
+            return kExitConfig;
+        }
+    }
+    if (options.check) {
+        fmt::print("{}\n", config_to_json(config).dump(2));
+        fmt::print(stderr, "wiretally: {}: configuration OK ({} mode, {} port(s), {} worker(s))\n", path,
+                   to_string(config.run.mode), config.ports.size(), worker_count(config));
+        return kExitOk;
+    }
+    return run_appliance(settings_from_config(config));
+}
+
+} // namespace wt::app

@@ -1,0 +1,89 @@
+#include "app/telemetry.hpp"
+
+#include <mutex>
+#include <rte_telemetry.h>
+#include <rte_version.h>
+
+namespace wt::app {
+
+namespace {
+
+std::mutex g_mutex;
+TelemetryView g_view;
+bool g_live = false;
+bool g_registered = false;
+
+// Telemetry dictionaries hold at most RTE_TEL_MAX_DICT_ENTRIES entries with names
+// under RTE_TEL_MAX_STRING_LEN: longer lists are cut, longer names clipped.
+int reply_dict(const std::vector<std::pair<std::string, std::uint64_t>>& rows, rte_tel_data* d) {
+    rte_tel_data_start_dict(d);
+    std::size_t n = 0;
+    for (const auto& [name, value] : rows) {
+        if (n++ == RTE_TEL_MAX_DICT_ENTRIES) {
+            break;
+        }
+        const std::string key = name.substr(0, RTE_TEL_MAX_STRING_LEN - 1);
+        rte_tel_data_add_dict_u64(d, key.c_str(), value);
+    }
+    return 0;
+}
+
+int on_stats(const char*, const char*, rte_tel_data* d) {
+    std::lock_guard lock(g_mutex);
+    if (!g_live) {
+        return -1;
+    }
+    return reply_dict(g_view.stats, d);
+}
+
+int on_services(const char*, const char*, rte_tel_data* d) {
+    std::lock_guard lock(g_mutex);
+    if (!g_live) {
+        return -1;
+    }
+    return reply_dict(g_view.services, d);
+}
+
+int on_ports(const char*, const char*, rte_tel_data* d) {
+    std::lock_guard lock(g_mutex);
+    if (!g_live) {
+        return -1;
+    }
+    return reply_dict(g_view.ports, d);
+}
+
+int on_version(const char*, const char*, rte_tel_data* d) {
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_string(d, "wiretally", WIRETALLY_VERSION);
+    rte_tel_data_add_dict_string(d, "dpdk", rte_version());
+    return 0;
+}
+
+} // namespace
+
+void register_telemetry() {
+    std::lock_guard lock(g_mutex);
+    g_live = true;
+    if (g_registered) {
+        return;
+    }
+    g_registered = true;
+    rte_telemetry_register_cmd("/wiretally/stats", on_stats,
+                               "wiretally: uptime, packets, flows, drops (totals over ports and workers)");
+    rte_telemetry_register_cmd("/wiretally/services", on_services, "wiretally: bytes (up + down) per service");
+    rte_telemetry_register_cmd("/wiretally/ports", on_ports, "wiretally: per-port rx/tx counters");
+    rte_telemetry_register_cmd("/wiretally/version", on_version, "wiretally: version of wiretally and DPDK");
+}
+
+void publish_telemetry_view(TelemetryView view) {
+    std::lock_guard lock(g_mutex);
+    g_view = std::move(view);
+}
+
+void unregister_telemetry() {
+    std::lock_guard lock(g_mutex);
+    g_live = false;
+    g_view = {};
+}
+
+} // namespace wt::app
