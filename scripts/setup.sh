@@ -12,6 +12,7 @@ TEST_PACKAGES=(
   clang libclang-rt-14-dev                # libFuzzer targets
   iproute2 ethtool tcpdump                # namespaces and captures for end-to-end tests
   openssl curl bind9-dnsutils knot-dnsutils dnsmasq-base unbound ngtcp2-client ngtcp2-server python3
+  prometheus                              # the live appliance's metrics, scraped by a real server
   tshark libndpi-bin                      # reference tools
 )
 
@@ -40,7 +41,9 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-# unbound's package enables a system resolver service; the tests start their own.
-if systemctl is-enabled unbound >/dev/null 2>&1; then
-  $SUDO systemctl disable --now unbound >/dev/null 2>&1 || true
-fi
+# unbound's and prometheus's packages enable system services; the tests start their own.
+for service in unbound prometheus; do
+  if systemctl is-enabled "$service" >/dev/null 2>&1; then
+    $SUDO systemctl disable --now "$service" >/dev/null 2>&1 || true
+  fi
+done
