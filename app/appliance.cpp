@@ -268,6 +268,8 @@ int Appliance::worker_main(WorkerContext& ctx) {
     pipeline::Worker& worker = *ctx.worker;
     pipeline::MbufInput& input = *ctx.input;
     std::uint32_t idle_rounds = 0;
+    std::uint64_t stop_tsc = 0;
+    const std::uint64_t drain_budget = _clock.hz() / 10; // 100 ms
 
     for (;;) {
         const bool stopping = _stopping.load(std::memory_order_relaxed);
@@ -352,6 +354,15 @@ int Appliance::worker_main(WorkerContext& ctx) {
             idle_rounds = 0;
         } else if (stopping && ++idle_rounds >= kDrainIdleRounds) {
             break; // drained: the ports gave nothing for a while after the stop
+        }
+        if (stopping) {
+            // Traffic that never pauses (a busy mirror port) must not hold the stop:
+            // the drain gets a bounded time, then whatever still arrives stays unread.
+            if (stop_tsc == 0) {
+                stop_tsc = t2;
+            } else if (t2 - stop_tsc > drain_budget) {
+                break;
+            }
         }
     }
     return 0;

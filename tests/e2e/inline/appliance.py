@@ -271,6 +271,15 @@ def check_stats(rep, lab, fwd, ctx):
               f"workers: {doc.get('workers')!r:.200}")
 
 
+def show_tables(fwd, commands):
+    """Prints what a person sees (`wiretally ctl COMMAND`, tables) into the test log."""
+    for command in commands:
+        rc, _, text = fwd.ctl(command, json_out=False)
+        print(f"# $ wiretally ctl {command}   (exit {rc})", flush=True)
+        for line in text.rstrip().splitlines():
+            print(f"#   {line}", flush=True)
+
+
 def check_services(rep, lab, fwd, ctx):
     """(a) per-service connections, TLS versions and bytes against what phase 2 fetched and captured."""
     exp = expected_per_service(ctx)

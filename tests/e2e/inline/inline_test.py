@@ -257,6 +257,7 @@ def main():
             A.check_stats(rep, lab, fwd, ctx)
             A.check_services(rep, lab, fwd, ctx)
             A.check_domains(rep, lab, fwd, ctx)
+            A.show_tables(fwd, ("services", "stats"))
 
         phase_throughput(rep, lab, args)
 
