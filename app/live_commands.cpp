@@ -466,8 +466,12 @@ std::string Appliance::handle_request(std::string_view line) {
             filter = static_cast<std::int32_t>(it - _registry.begin());
         }
         const std::uint64_t last_ns = static_cast<std::uint64_t>(last_s) * 1'000'000'000ull;
-        return table ? ok_text(_timeline->to_text(filter, last_ns, _registry))
-                     : ok_result(_timeline->to_json(filter, last_ns, _registry));
+        if (table) {
+            return ok_text(_timeline->to_text(filter, last_ns, _registry));
+        }
+        // An hour of intervals is megabytes of JSON: written directly as text, not built
+        // as a json tree first (about 5x faster).
+        return "{\"ok\":true,\"result\":" + _timeline->to_json_text(filter, last_ns, _registry) + "}";
     }
     if (command == "mark") {
         std::string label;

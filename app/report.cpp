@@ -244,7 +244,7 @@ void render_domains_section(const Report& r, std::FILE* out, std::size_t top_dom
         std::size_t shown = 0;
         for (const auto* d : domains) {
             if (shown++ == top_domains) {
-                fmt::print(out, "... {} more domains (--format json lists them all)\n", domains.size() - top_domains);
+                fmt::print(out, "... {} more domains (the JSON output lists them all)\n", domains.size() - top_domains);
                 break;
             }
             fmt::print(out, "{:<40}{:<22}{:>7}{:>11}{:>11}{:>8}\n", fit(d->name, 39), clip(service_label(r, d->service), 21),
@@ -268,7 +268,7 @@ void render_clients_section(const Report& r, std::FILE* out, std::size_t top_cli
     std::size_t shown = 0;
     for (const auto* c : rows) {
         if (shown++ == top_clients) {
-            fmt::print(out, "... {} more (client, service) rows (--json lists them all)\n", rows.size() - top_clients);
+            fmt::print(out, "... {} more (client, service) rows (the JSON output lists them all)\n", rows.size() - top_clients);
             break;
         }
         std::string who = ip_text(c->client);

@@ -49,6 +49,14 @@ RunSettings settings_from_config(const ApplianceConfig& c) {
     w.udp_idle_ns = to_ns(c.flows.udp_idle);
     w.closed_linger_ns = to_ns(c.flows.closed_linger);
     w.active_timeout_ns = to_ns(c.flows.active_timeout);
+    // A worker's tally holds one stats interval's flows (the stats core absorbs and clears
+    // it every interval), so it is a quarter of the cumulative tables: 16 MiB instead of 64,
+    // and a quarter of the per-interval clear and absorb work. A table that fills within
+    // one interval counts the overflow (stats: tally_table_full).
+    w.tally.domains /= 4;
+    w.tally.client_services /= 4;
+    w.tally.client_domains /= 4;
+    w.tally.action_domains /= 4;
     s.services_file = c.services.file;
     s.stats_interval_ns = to_ns(c.stats.interval);
     s.history_ns = to_ns(c.stats.history);
