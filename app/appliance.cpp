@@ -605,6 +605,15 @@ int Appliance::run() {
     for (const OpenPort& p : _ports) {
         ports_text += fmt::format("{}{}={} ({})", ports_text.empty() ? "" : ", ", p.spec.name, p.spec.device, p.driver);
     }
+    std::size_t worker_bytes = 0;
+    for (const auto& ctx : _workers) {
+        worker_bytes += ctx->worker->memory_bytes() + ctx->spare->memory_bytes() +
+                        ctx->sink->ring().capacity() * sizeof(pipeline::FlowRecord);
+    }
+    fmt::print(stderr,
+               "wiretally: memory fixed at start: {} MiB for {} worker(s) ({} flows each: table, pools, tallies), "
+               "{} MiB stats side (cumulative tally)\n",
+               worker_bytes >> 20, _workers.size(), _settings.worker.max_flows, _cumulative->memory_bytes() >> 20);
     fmt::print(stderr, "wiretally: {} mode, {} worker(s), ports {}; control {}{}{}\n",
                _settings.inline_mode ? "inline" : "tap", _workers.size(), ports_text, _settings.socket_path,
                _settings.metrics_listen.empty() ? "" : ", metrics http://" + _settings.metrics_listen + "/metrics",

@@ -188,7 +188,8 @@ json Appliance::stats_json() const {
                            {"dns_ring_drops", a.dns_ring_drops},
                            {"flow_records_dropped", ctx->sink->dropped()},
                            {"lagging_intervals", ctx->lagging_intervals},
-                           {"classifier_generation", ctx->adopted_generation}});
+                           {"classifier_generation", ctx->adopted_generation},
+                           {"memory_bytes", ctx->worker->memory_bytes() + ctx->spare->memory_bytes()}});
         active += a.active_flows;
         capacity += a.flow_capacity;
         counters.merge(a.counters);

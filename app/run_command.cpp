@@ -40,10 +40,12 @@ RunSettings settings_from_config(const ApplianceConfig& c) {
     }
     pipeline::WorkerConfig& w = s.worker;
     w.max_flows = c.flows.max_flows;
-    // Names and TLS facts live in the detail pool while a flow is inspected; a quarter
-    // of the table (at least 4096) covers the flows alive at once in an ordinary mix.
-    w.detail_pool = std::max<std::size_t>(4096, c.flows.max_flows / 4);
-    w.stream_pool = std::max<std::size_t>(1024, c.flows.max_flows / 64);
+    // A flow's names and TLS facts live in a 3.9 KB detail record until the flow ends:
+    // an eighth of the table (at least 4096) covers the named flows alive at once in an
+    // ordinary mix; an exhausted pool is counted (detail_pool_exhausted). Reassembly
+    // buffers (16 KB) are held only until a handshake is parsed.
+    w.detail_pool = std::max<std::size_t>(4096, c.flows.max_flows / 8);
+    w.stream_pool = std::max<std::size_t>(1024, c.flows.max_flows / 256);
     w.quic_pool = std::max<std::size_t>(256, c.flows.max_flows / 256);
     w.tcp_idle_ns = to_ns(c.flows.tcp_idle);
     w.udp_idle_ns = to_ns(c.flows.udp_idle);

@@ -35,6 +35,7 @@ public:
     [[nodiscard]] const DnsResolution* lookup(const IpAddr& client, const IpAddr& address,
                                               std::uint64_t ts_ns) const noexcept;
     [[nodiscard]] std::uint64_t evictions() const noexcept { return _evictions; }
+    [[nodiscard]] std::size_t memory_bytes() const noexcept { return (_set_mask + 1) * kWays * sizeof(DnsResolution); }
 
 private:
     [[nodiscard]] std::size_t set_of(const IpAddr& client, const IpAddr& address) const noexcept;

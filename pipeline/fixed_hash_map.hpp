@@ -28,6 +28,8 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return _size; }
     [[nodiscard]] std::size_t capacity() const noexcept { return _limit; }
     [[nodiscard]] bool full() const noexcept { return _size >= _limit; }
+    // Bytes held, fixed at construction.
+    [[nodiscard]] std::size_t memory_bytes() const noexcept { return (_mask + 1) * sizeof(Slot); }
 
     Value* find(const Key& key) noexcept { return find_hashed(key, Hash{}(key)); }
     const Value* find(const Key& key) const noexcept {

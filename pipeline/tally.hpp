@@ -199,6 +199,11 @@ public:
         return _actions;
     }
     [[nodiscard]] std::uint64_t table_full_drops() const noexcept { return _table_full; }
+    // Bytes held by the tables (fixed at construction) and the per-service rows.
+    [[nodiscard]] std::size_t memory_bytes() const noexcept {
+        return _domains.memory_bytes() + _clients.memory_bytes() + _client_domains.memory_bytes() +
+               _actions.memory_bytes() + _services.capacity() * sizeof(TransferStats);
+    }
 
 private:
     std::vector<TransferStats> _services; // index service + 1; 0 = unclassified

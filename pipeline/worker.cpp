@@ -83,6 +83,15 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
 
 Worker::~Worker() = default;
 
+std::size_t Worker::memory_bytes() const noexcept {
+    return _table.memory_bytes() + _flows.capacity() * sizeof(Flow) + _free_flows.capacity() * sizeof(std::uint32_t) +
+           _flow_used.capacity() + _details.capacity() * sizeof(FlowDetail) +
+           _free_details.capacity() * sizeof(std::uint32_t) + _streams.capacity() * sizeof(StreamAssembler) +
+           _free_streams.capacity() * sizeof(std::uint32_t) + _quic_states.size() * sizeof(parsers::QuicFlowState) +
+           _scratch_buf.capacity() + _dns_cache.memory_bytes() + _dns_outbox.capacity() * sizeof(DnsResolution) +
+           _tally.memory_bytes();
+}
+
 void Worker::enable_dns_outbox(std::size_t capacity) {
     _dns_outbox.reserve(capacity);
     _dns_outbox_capacity = capacity;

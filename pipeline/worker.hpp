@@ -118,6 +118,9 @@ public:
     [[nodiscard]] const CoreTally& tally() const noexcept { return _tally; }
     [[nodiscard]] std::size_t active_flows() const noexcept { return _table.size(); }
     [[nodiscard]] std::size_t flow_capacity() const noexcept { return _flows.size(); }
+    // Everything the worker allocated at construction (flow table and records, detail,
+    // stream and QUIC pools, DNS cache, tally): its memory does not change afterwards.
+    [[nodiscard]] std::size_t memory_bytes() const noexcept;
 
 private:
     struct Packet; // the decoded view handed between stages
