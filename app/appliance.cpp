@@ -425,6 +425,7 @@ void Appliance::collect(bool final_pass) {
         h.request.store(h.request.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
     _timeline->close_interval(now);
+    ++_collect_epoch;
 
     // A classifier is freed once every worker confirmed a newer one; its index map
     // stays (small) for the flow records still naming that generation.
@@ -569,6 +570,7 @@ void Appliance::stop_and_drain() {
         absorb_retired(*ctx);
     }
     _timeline->close_interval(_clock.now_ns());
+    ++_collect_epoch;
 }
 
 int Appliance::run() {

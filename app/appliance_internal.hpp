@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -123,6 +124,7 @@ public:
     // ---- used by the commands and the metrics (stats core thread only) ----
     [[nodiscard]] Report build_report() const;
     [[nodiscard]] std::string handle_request(std::string_view line);
+    [[nodiscard]] std::string dispatch_request(std::string_view line);
     [[nodiscard]] std::string render_metrics() const;
     [[nodiscard]] nlohmann::json stats_json() const;
     [[nodiscard]] nlohmann::json flows_json(std::size_t top, const std::string& service) const;
@@ -173,6 +175,9 @@ private:
     std::uint64_t _reloads = 0;
     std::uint64_t _reload_failures = 0;
     std::unique_ptr<ControlServer> _server;
+    std::uint64_t _collect_epoch = 0;                        // bumped by every collect()
+    mutable std::optional<pipeline::MergedTally> _merged_cache; // build_report()'s merge, per epoch
+    mutable std::uint64_t _merged_cache_epoch = 0;
 };
 
 // Prometheus label values: backslash, double quote and newline escaped (exposition format).

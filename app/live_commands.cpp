@@ -120,7 +120,13 @@ Report Appliance::build_report() const {
         r.mbuf.multi_segment += ctx->last.mbuf.multi_segment;
         r.mbuf.multi_segment_drops += ctx->last.mbuf.multi_segment_drops;
     }
-    r.tally = pipeline::merge_tallies({_cumulative.get()});
+    // The merge walks every slot of the cumulative tables (tens of ms): done at most once
+    // per stats interval, however many clients ask.
+    if (!_merged_cache || _merged_cache_epoch != _collect_epoch) {
+        _merged_cache = pipeline::merge_tallies({_cumulative.get()});
+        _merged_cache_epoch = _collect_epoch;
+    }
+    r.tally = *_merged_cache;
     if (r.tally.services.size() < _registry.size() + 1) {
         r.tally.services.resize(_registry.size() + 1);
     }
@@ -339,6 +345,15 @@ json Appliance::flows_json(std::size_t top, const std::string& service) const {
 }
 
 std::string Appliance::handle_request(std::string_view line) {
+    try {
+        return dispatch_request(line);
+    } catch (const json::exception& e) {
+        // A value the request carries that JSON cannot hold as asked (1e400 for an integer).
+        return error_reply(fmt::format("bad request: {}", e.what()));
+    }
+}
+
+std::string Appliance::dispatch_request(std::string_view line) {
     json request;
     try {
         request = json::parse(line);
@@ -532,16 +547,18 @@ void Appliance::publish_telemetry() {
     const auto& services = _cumulative->services();
     for (std::size_t i = 0; i < services.size(); ++i) {
         if (services[i].connections != 0) {
-            view.services.emplace_back(i == 0 ? std::string("unclassified") : service_name(static_cast<std::int32_t>(i - 1)),
-                                       services[i].bytes_up + services[i].bytes_down);
+            view.services.emplace_back(
+                telemetry_key(i == 0 ? std::string("unclassified") : service_name(static_cast<std::int32_t>(i - 1))),
+                services[i].bytes_up + services[i].bytes_down);
         }
     }
     for (const OpenPort& p : _ports) {
         const PortCounters c = read_port_counters(p);
-        view.ports.emplace_back(p.spec.name + ".rx_packets", c.rx_packets);
-        view.ports.emplace_back(p.spec.name + ".tx_packets", c.tx_packets);
-        view.ports.emplace_back(p.spec.name + ".imissed", c.rx_missed);
-        view.ports.emplace_back(p.spec.name + ".rx_nombuf", c.rx_nombuf);
+        const std::string port = telemetry_key(p.spec.name);
+        view.ports.emplace_back(port + "_rx_packets", c.rx_packets);
+        view.ports.emplace_back(port + "_tx_packets", c.tx_packets);
+        view.ports.emplace_back(port + "_imissed", c.rx_missed);
+        view.ports.emplace_back(port + "_rx_nombuf", c.rx_nombuf);
     }
     publish_telemetry_view(std::move(view));
 }

@@ -22,8 +22,11 @@ int reply_dict(const std::vector<std::pair<std::string, std::uint64_t>>& rows, r
         if (n++ == RTE_TEL_MAX_DICT_ENTRIES) {
             break;
         }
-        const std::string key = name.substr(0, RTE_TEL_MAX_STRING_LEN - 1);
-        rte_tel_data_add_dict_u64(d, key.c_str(), value);
+        // Keys are sanitised when the view is built; a refusal here would be a bug, so
+        // the reply says so rather than silently dropping the entry.
+        if (rte_tel_data_add_dict_u64(d, name.c_str(), value) != 0) {
+            return -1;
+        }
     }
     return 0;
 }
@@ -60,6 +63,18 @@ int on_version(const char*, const char*, rte_tel_data* d) {
 }
 
 } // namespace
+
+std::string telemetry_key(std::string_view name) {
+    std::string key(name.substr(0, RTE_TEL_MAX_STRING_LEN - 1));
+    for (char& c : key) {
+        const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                             c == '/';
+        if (!allowed) {
+            c = '_';
+        }
+    }
+    return key;
+}
 
 void register_telemetry() {
     std::lock_guard lock(g_mutex);

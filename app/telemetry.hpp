@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,10 @@ struct TelemetryView {
     std::vector<std::pair<std::string, std::uint64_t>> services; // total bytes per service
     std::vector<std::pair<std::string, std::uint64_t>> ports;    // "<port>.<counter>"
 };
+
+// DPDK accepts dictionary keys of letters, digits, '_' and '/' only (rte_telemetry.h):
+// anything else becomes '_' ("Google Maps" -> "Google_Maps").
+std::string telemetry_key(std::string_view name);
 
 // Registers the commands once per process (DPDK has no unregister).
 void register_telemetry();

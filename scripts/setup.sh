@@ -13,6 +13,7 @@ TEST_PACKAGES=(
   iproute2 ethtool tcpdump                # namespaces and captures for end-to-end tests
   openssl curl bind9-dnsutils knot-dnsutils dnsmasq-base unbound ngtcp2-client ngtcp2-server python3
   prometheus                              # the live appliance's metrics, scraped by a real server
+  dpdk-dev                                # dpdk-telemetry.py, the standard telemetry client
   tshark libndpi-bin                      # reference tools
 )
 
