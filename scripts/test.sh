@@ -50,6 +50,16 @@ meson test -C build --benchmark --suite bench --num-processes 1 \
 rc=$?; record "benchmarks (smoke)" $rc
 [[ $rc -ne 0 ]] && tail -30 "$ROOT/build/bench-smoke.log"
 
+# Traffic generator and the peer comparison (benches/RESULTS.md): smoke mode, a few seconds.
+build/benches/generator/wt-gen --flows 1000 --bytes 2M --seed 1 --quiet --out "$ROOT/build/wt-gen-smoke.pcap" \
+  >"$ROOT/build/wt-gen-smoke.log" 2>&1
+rc=$?; record "wt-gen (smoke)" $rc
+[[ $rc -ne 0 ]] && tail -30 "$ROOT/build/wt-gen-smoke.log"
+python3 benches/compare-peers/compare_peers.py --wiretally build/app/wiretally --smoke \
+  --json-out "$ROOT/build/compare-peers-smoke.json" >"$ROOT/build/compare-peers-smoke.log" 2>&1
+rc=$?; record "compare-peers (smoke)" $rc
+[[ $rc -ne 0 ]] && tail -30 "$ROOT/build/compare-peers-smoke.log"
+
 # Fuzz targets: built with clang + ASan/UBSan, each run for FUZZ_SECONDS on its seeds.
 if [[ -z "${SKIP_FUZZ:-}" ]]; then
   if [[ ! -f build-fuzz/build.ninja ]]; then
