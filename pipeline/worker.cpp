@@ -85,7 +85,7 @@ Worker::~Worker() = default;
 
 std::size_t Worker::memory_bytes() const noexcept {
     return _table.memory_bytes() + _flows.capacity() * sizeof(Flow) + _free_flows.capacity() * sizeof(std::uint32_t) +
-           _flow_used.capacity() + _details.capacity() * sizeof(FlowDetail) +
+           _flow_used.capacity() + _details.memory_bytes() +
            _free_details.capacity() * sizeof(std::uint32_t) + _streams.capacity() * sizeof(StreamAssembler) +
            _free_streams.capacity() * sizeof(std::uint32_t) + _quic_states.size() * sizeof(parsers::QuicFlowState) +
            _scratch_buf.capacity() + _dns_cache.memory_bytes() + _dns_outbox.capacity() * sizeof(DnsResolution) +
@@ -122,9 +122,7 @@ FlowDetail* Worker::ensure_detail(Flow& f) noexcept {
     }
     f.detail = _free_details.back();
     _free_details.pop_back();
-    FlowDetail& d = _details[f.detail];
-    d = FlowDetail{};
-    return &d;
+    return &_details.emplace(f.detail);
 }
 
 StreamAssembler* Worker::ensure_stream(Flow& f, bool up) noexcept {

@@ -18,6 +18,7 @@
 #include "pipeline/counters.hpp"
 #include "pipeline/dns_cache.hpp"
 #include "pipeline/fixed_hash_map.hpp"
+#include "pipeline/record_pool.hpp"
 #include "pipeline/flow.hpp"
 #include "pipeline/stream_assembler.hpp"
 #include "pipeline/tally.hpp"
@@ -169,7 +170,7 @@ private:
     std::vector<std::uint8_t> _flow_used;
     std::size_t _clock_hand = 0;
 
-    std::vector<FlowDetail> _details;
+    RecordPool<FlowDetail> _details;
     std::vector<std::uint32_t> _free_details;
     std::vector<StreamAssembler> _streams;
     std::vector<std::uint32_t> _free_streams;

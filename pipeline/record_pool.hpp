@@ -1,0 +1,40 @@
+// RecordPool: storage for `count` records of T, allocated once at start and left
+// unconstructed: a record is built when taken (emplace) and its pages are touched
+// only then. Large allocations come from fresh zero pages of the OS, so a pool sized
+// for the worst case costs nothing until used — zero-constructing 32k flow details
+// (128 MB) at start cost more than analysing a small capture.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <type_traits>
+
+namespace wt::pipeline {
+
+template <typename T>
+class RecordPool {
+    static_assert(std::is_trivially_destructible_v<T>, "records are dropped without a destructor call");
+
+public:
+    explicit RecordPool(std::size_t count)
+        : _storage(new std::byte[count * sizeof(T)]), _count(count) {} // default-initialised: not zeroed
+
+    // Constructs a fresh record in slot i (any previous one is simply overwritten).
+    T& emplace(std::size_t i) noexcept { return *::new (static_cast<void*>(slot(i))) T{}; }
+    // A slot that was emplaced.
+    T& operator[](std::size_t i) noexcept { return *std::launder(reinterpret_cast<T*>(slot(i))); }
+    const T& operator[](std::size_t i) const noexcept {
+        return *std::launder(reinterpret_cast<const T*>(slot(i)));
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return _count; }
+    [[nodiscard]] std::size_t memory_bytes() const noexcept { return _count * sizeof(T); }
+
+private:
+    std::byte* slot(std::size_t i) const noexcept { return _storage.get() + i * sizeof(T); }
+
+    std::unique_ptr<std::byte[]> _storage;
+    std::size_t _count;
+};
+
+} // namespace wt::pipeline
