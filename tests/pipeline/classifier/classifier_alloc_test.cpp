@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -113,6 +114,57 @@ patterns = ["api.example.com"]
         sum += scratch2.classify(names[static_cast<std::size_t>(i) % names.size()]);
     }
     EXPECT_EQ(g_allocations.load() - before2, 0U);
+}
+
+TEST(ClassifierAlloc, EveryStageAndNameShapeDoesNotAllocate) {
+    // Literal-only, regex-only and mixed catalogs; names that hit the table, fall back to the
+    // regexes, use a long (out-of-slot) literal, have 127 labels or the maximum length.
+    std::string many_labels = "a";
+    for (int i = 1; i < 127; ++i) {
+        many_labels += ".a";
+    }
+    const std::vector<std::string> names = {"www.example.com",
+                                            "a.very-long-literal-name-outside-the-slot.example",
+                                            "x7.regex.test",
+                                            many_labels,
+                                            std::string("b.").append(many_labels),
+                                            std::string(255, 'z'),
+                                            "MISS.example.NET.",
+                                            "a..b.example.com",
+                                            "."};
+    const char* catalogs[] = {
+        R"([[service]]
+name = "L"
+patterns = ["example.com", "=exact.example.org", "*.a.a", "very-long-literal-name-outside-the-slot.example"]
+)",
+        R"([[service]]
+name = "R"
+patterns = ['/^x[0-9]+\.regex\.test$/', '/example/']
+)",
+        R"([[service]]
+name = "M"
+patterns = ["example.com", '/^x[0-9]+\.regex\.test$/', "a", "*.b.example.com"]
+)"};
+    for (const char* toml : catalogs) {
+        auto loaded = load_services_text(toml, "alloc.toml", "");
+        ASSERT_TRUE(std::holds_alternative<ServiceCatalog>(loaded)) << std::get<ServicesError>(loaded).format();
+        auto built = ServiceClassifier::build(std::get<ServiceCatalog>(loaded));
+        ASSERT_TRUE(std::holds_alternative<ServiceClassifier>(built));
+        ClassifierScratch scratch(std::get<ServiceClassifier>(built));
+        std::int64_t hits = 0;
+        const std::vector<std::string_view> views(names.begin(), names.end());
+        std::vector<std::int32_t> out(views.size());
+        const std::size_t before = g_allocations.load();
+        for (int i = 0; i < 1000; ++i) {
+            hits += scratch.classify(names[static_cast<std::size_t>(i) % names.size()]) >= 0 ? 1 : 0;
+        }
+        for (int i = 0; i < 100; ++i) {
+            scratch.classify_burst(views, out);
+        }
+        EXPECT_EQ(g_allocations.load() - before, 0U) << toml;
+        EXPECT_GT(hits, 0) << toml;
+        EXPECT_EQ(scratch.scan_errors(), 0U);
+    }
 }
 
 }  // namespace
