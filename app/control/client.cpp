@@ -1,4 +1,5 @@
 #include "app/control/client.hpp"
+#include "app/control/fd_guard.hpp"
 
 #include <fmt/format.h>
 
@@ -38,25 +39,6 @@ Exit codes:
 constexpr std::size_t kMaxAnswerBytes = std::size_t{1} << 30;
 constexpr std::size_t kMinReadChunk = 64 * 1024;
 
-std::string errno_text(int error_number) {
-    return std::error_code(error_number, std::generic_category()).message();
-}
-
-class FdGuard {
-public:
-    explicit FdGuard(int fd) : fd_(fd) {}
-    ~FdGuard() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    FdGuard(const FdGuard&) = delete;
-    FdGuard& operator=(const FdGuard&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 enum class WaitResult { kReady, kTimeout, kError };
 

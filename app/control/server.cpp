@@ -1,4 +1,5 @@
 #include "app/control/server.hpp"
+#include "app/control/fd_guard.hpp"
 
 #include <fmt/format.h>
 
@@ -41,27 +42,6 @@ constexpr std::size_t kLingerDiscardBudget = 256 * 1024;
 // accept() failing with EMFILE would report the listener readable forever: pause it instead.
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 
-std::string errno_text(int error_number) {
-    return std::error_code(error_number, std::generic_category()).message();
-}
-
-// Closes a descriptor on scope exit unless released.
-class FdGuard {
-public:
-    explicit FdGuard(int fd) : fd_(fd) {}
-    ~FdGuard() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    FdGuard(const FdGuard&) = delete;
-    FdGuard& operator=(const FdGuard&) = delete;
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
 
 bool resolve_group(const std::string& group, gid_t& gid, std::string& error) {
     if (std::all_of(group.begin(), group.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
