@@ -37,8 +37,8 @@ json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::s
     const char* pn = proto_name(f.key.proto);
     j["proto"] = pn != nullptr ? json(pn) : json(std::to_string(f.key.proto));
     const pipeline::Endpoint server = f.server();
-    j["client"] = ip_text(f.client.ip);
-    j["client_port"] = f.client.port;
+    j["client"] = ip_text(f.client().ip);
+    j["client_port"] = f.client().port;
     j["server"] = ip_text(server.ip);
     j["server_port"] = server.port;
     j["vlan"] = f.key.vlan;

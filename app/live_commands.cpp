@@ -321,8 +321,8 @@ json Appliance::flows_json(std::size_t top, const std::string& service) const {
         e["action"] = f.action >= 1 && f.action <= _labels.size() ? json(_labels[f.action - 1u]) : json(nullptr);
         e["app"] = pipeline::to_string(r->app);
         e["proto"] = f.key.proto == 6 ? "tcp" : f.key.proto == 17 ? "udp" : std::to_string(f.key.proto);
-        e["client"] = ip_text(f.client.ip);
-        e["client_port"] = f.client.port;
+        e["client"] = ip_text(f.client().ip);
+        e["client_port"] = f.client().port;
         e["server"] = ip_text(server.ip);
         e["server_port"] = server.port;
         e["pkts_up"] = f.pkts_up;

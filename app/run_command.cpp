@@ -40,6 +40,7 @@ RunSettings settings_from_config(const ApplianceConfig& c) {
     }
     pipeline::WorkerConfig& w = s.worker;
     w.max_flows = c.flows.max_flows;
+    w.prefault = true; // page faults belong at start, not on the data path
     // A flow's names and TLS facts live in a 3.9 KB detail record until the flow ends:
     // an eighth of the table (at least 4096) covers the named flows alive at once in an
     // ordinary mix; an exhausted pool is counted (detail_pool_exhausted). Reassembly

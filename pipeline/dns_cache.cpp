@@ -2,47 +2,63 @@
 
 namespace wt::pipeline {
 
-DnsCache::DnsCache(std::size_t entries) {
+namespace {
+std::size_t sets_for(std::size_t entries) {
     std::size_t sets = 1;
-    while (sets * kWays < entries) {
+    while (sets * DnsCache::kWays < entries) {
         sets <<= 1;
     }
-    _set_mask = sets - 1;
-    _entries = std::make_unique<DnsResolution[]>(sets * kWays);
+    return sets;
 }
+} // namespace
 
-std::size_t DnsCache::set_of(const IpAddr& client, const IpAddr& address) const noexcept {
-    return static_cast<std::size_t>(mix64(ip_hash(client) ^ (ip_hash(address) * 31))) & _set_mask;
+DnsCache::DnsCache(std::size_t entries)
+    : _set_mask(sets_for(entries) - 1), _tags(_set_mask + 1), _entries((_set_mask + 1) * kWays) {}
+
+std::uint64_t DnsCache::pair_tag(const IpAddr& client, const IpAddr& address) noexcept {
+    return mix64(ip_hash(client) ^ (ip_hash(address) * 31)) | 1;
 }
 
 void DnsCache::insert(const DnsResolution& r) noexcept {
-    DnsResolution* set = &_entries[set_of(r.client, r.address) * kWays];
-    DnsResolution* victim = &set[0];
+    const std::uint64_t tag = pair_tag(r.client, r.address);
+    const std::size_t set = static_cast<std::size_t>(tag >> 1) & _set_mask;
+    SetTags& t = _tags[set];
+    std::size_t victim = 0;
     for (std::size_t i = 0; i < kWays; ++i) {
-        DnsResolution& e = set[i];
-        if (e.used && e.client == r.client && e.address == r.address) {
-            e = r; // a newer answer for the same pair replaces the older one
-            e.used = true;
-            return;
+        if (t.tag[i] == tag) {
+            DnsResolution& e = _entries[set * kWays + i];
+            if (e.client == r.client && e.address == r.address) {
+                e = r; // a newer answer for the same pair replaces the older one
+                e.used = true;
+                t.ts[i] = r.ts_ns;
+                return;
+            }
         }
-        if (!e.used || (victim->used && e.ts_ns < victim->ts_ns)) {
-            victim = &e;
+        if (t.tag[i] == 0 || (t.tag[victim] != 0 && t.ts[i] < t.ts[victim])) {
+            victim = i;
         }
     }
-    if (victim->used) {
+    if (t.tag[victim] != 0) {
         ++_evictions;
     }
-    *victim = r;
-    victim->used = true;
+    DnsResolution& e = _entries[set * kWays + victim];
+    e = r;
+    e.used = true;
+    t.tag[victim] = tag;
+    t.ts[victim] = r.ts_ns;
 }
 
 const DnsResolution* DnsCache::lookup(const IpAddr& client, const IpAddr& address,
                                       std::uint64_t ts_ns) const noexcept {
-    const DnsResolution* set = &_entries[set_of(client, address) * kWays];
+    const std::uint64_t tag = pair_tag(client, address);
+    const std::size_t set = static_cast<std::size_t>(tag >> 1) & _set_mask;
+    const SetTags& t = _tags[set];
     for (std::size_t i = 0; i < kWays; ++i) {
-        const DnsResolution& e = set[i];
-        if (e.used && e.ts_ns <= ts_ns && e.client == client && e.address == address) {
-            return &e;
+        if (t.tag[i] == tag && t.ts[i] <= ts_ns) {
+            const DnsResolution& e = _entries[set * kWays + i];
+            if (e.client == client && e.address == address) {
+                return &e;
+            }
         }
     }
     return nullptr;

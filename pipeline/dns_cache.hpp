@@ -4,10 +4,13 @@
 //
 // Set-associative with a fixed number of ways: the oldest way of a set is
 // replaced, so a resolver flood can only evict, never grow memory. One writer
-// (the worker that owns it).
+// (the worker that owns it). Every new flow looks here, so a set's tags (a hash
+// of the client/address pair and the answer's time, per way) share one cache line
+// and the 1.3 KB entries are read only on a tag match.
 #pragma once
 
 #include "pipeline/flow.hpp"
+#include "pipeline/flow_table.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -35,13 +38,19 @@ public:
     [[nodiscard]] const DnsResolution* lookup(const IpAddr& client, const IpAddr& address,
                                               std::uint64_t ts_ns) const noexcept;
     [[nodiscard]] std::uint64_t evictions() const noexcept { return _evictions; }
-    [[nodiscard]] std::size_t memory_bytes() const noexcept { return (_set_mask + 1) * kWays * sizeof(DnsResolution); }
+    [[nodiscard]] std::size_t memory_bytes() const noexcept { return _tags.memory_bytes() + _entries.memory_bytes(); }
 
 private:
-    [[nodiscard]] std::size_t set_of(const IpAddr& client, const IpAddr& address) const noexcept;
+    struct alignas(64) SetTags {
+        std::uint64_t tag[kWays]; // pair hash, never 0; 0 = way unused
+        std::uint64_t ts[kWays];
+    };
+    static_assert(sizeof(SetTags) == 64);
+    [[nodiscard]] static std::uint64_t pair_tag(const IpAddr& client, const IpAddr& address) noexcept;
 
     std::size_t _set_mask;
-    std::unique_ptr<DnsResolution[]> _entries;
+    ZeroedArray<SetTags> _tags;
+    ZeroedArray<DnsResolution> _entries; // all-zero bytes are an empty entry
     std::uint64_t _evictions = 0;
 };
 

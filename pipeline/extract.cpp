@@ -250,7 +250,7 @@ bool Worker::apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, P
     dns.rcode = msg.rcode;
     const bool resolved = msg.rcode == kNoError;
     DnsResolution res;
-    res.client = f.client.ip;
+    res.client = f.client().ip;
     res.ts_ns = ts_ns;
     res.query = msg.qname;
     for (std::size_t i = 0; i < msg.answer_count; ++i) {
@@ -285,8 +285,12 @@ bool Worker::apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, P
     return resolved; // after a failed lookup, keep looking at this flow's next response
 }
 
+bool Worker::announces_quic_version(Bytes datagram) noexcept {
+    return quic_version_of(datagram).has_value();
+}
+
 bool Worker::extract_quic(Flow& f, FlowDetail& d, Bytes datagram, bool from_client) noexcept {
-    if (f.quic == kNoIndex) {
+    if (d.quic == kNoIndex) {
         const auto version = quic_version_of(datagram);
         if (!version.has_value()) {
             return d.app == AppProto::kUnknown ? f.datagrams_inspected >= 2 : false;
@@ -328,14 +332,14 @@ bool Worker::extract_quic(Flow& f, FlowDetail& d, Bytes datagram, bool from_clie
             ++_counters.quic_pool_exhausted;
             return true;
         }
-        f.quic = _free_quic.back();
+        d.quic = _free_quic.back();
         _free_quic.pop_back();
-        _quic_states[f.quic]->reset();
+        _quic_states[d.quic]->reset();
     }
     if (!from_client) {
         return false;
     }
-    parsers::QuicFlowState& q = *_quic_states[f.quic];
+    parsers::QuicFlowState& q = *_quic_states[d.quic];
     const ParseStatus st = parsers::process_client_initial_datagram(*_quic_decryptor, datagram, q);
     if (st == ParseStatus::kNeedMore) {
         return false;
@@ -357,7 +361,7 @@ bool Worker::extract_quic(Flow& f, FlowDetail& d, Bytes datagram, bool from_clie
 }
 
 void Worker::resolve_name(Flow& f, FlowDetail& d) noexcept {
-    const DnsResolution* r = _dns_cache.lookup(f.client.ip, f.server().ip, f.ts_first_ns);
+    const DnsResolution* r = _dns_cache.lookup(f.client().ip, f.server().ip, f.ts_first_ns);
     if (r == nullptr) {
         return;
     }

@@ -163,7 +163,7 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
     _total.add_flow(f, d, part);
 
     bool inserted = false;
-    ClientServiceKey ck{f.client.ip, f.service};
+    ClientServiceKey ck{f.client().ip, f.service};
     if (ClientTally* c = _clients.find_or_insert(ck, inserted)) {
         if (inserted) {
             std::copy(std::begin(f.client_mac), std::end(f.client_mac), std::begin(c->mac));
@@ -185,7 +185,7 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
     } else {
         ++_table_full;
     }
-    if (_client_domains.find_or_insert(ClientDomainKey{f.client.ip, dhash}, inserted) == nullptr) {
+    if (_client_domains.find_or_insert(ClientDomainKey{f.client().ip, dhash}, inserted) == nullptr) {
         ++_table_full;
     }
     if (f.action != 0) {

@@ -907,19 +907,6 @@ IpAddress make_ipv6(const std::uint8_t* p) noexcept {
     return a;
 }
 
-std::size_t hash_value(const IpAddress& a) noexcept {
-    std::uint64_t lo = 0;
-    std::uint64_t hi = 0;
-    std::memcpy(&lo, a.bytes.data(), 8);
-    std::memcpy(&hi, a.bytes.data() + 8, 8);
-    // Two multiply-xorshift rounds (splitmix64 finaliser constants).
-    std::uint64_t h = (lo ^ (std::uint64_t{a.version} << 56)) * 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 31;
-    h = (h ^ hi) * 0x94d049bb133111ebULL;
-    h ^= h >> 29;
-    return static_cast<std::size_t>(h);
-}
-
 namespace {
 
 class TextOut {

@@ -27,6 +27,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "parsers/common/byte_reader.hpp"
@@ -76,7 +77,19 @@ struct IpAddress {
 
 [[nodiscard]] IpAddress make_ipv4(const std::uint8_t* p) noexcept; // 4 bytes, network order
 [[nodiscard]] IpAddress make_ipv6(const std::uint8_t* p) noexcept; // 16 bytes
-[[nodiscard]] std::size_t hash_value(const IpAddress& a) noexcept;
+// Inline: the flow key hash calls it twice per packet.
+[[nodiscard]] inline std::size_t hash_value(const IpAddress& a) noexcept {
+    std::uint64_t lo = 0;
+    std::uint64_t hi = 0;
+    std::memcpy(&lo, a.bytes.data(), 8);
+    std::memcpy(&hi, a.bytes.data() + 8, 8);
+    // Two multiply-xorshift rounds (splitmix64 finaliser constants).
+    std::uint64_t h = (lo ^ (std::uint64_t{a.version} << 56)) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
+    h = (h ^ hi) * 0x94d049bb133111ebULL;
+    h ^= h >> 29;
+    return static_cast<std::size_t>(h);
+}
 struct IpAddressHash {
     std::size_t operator()(const IpAddress& a) const noexcept { return hash_value(a); }
 };

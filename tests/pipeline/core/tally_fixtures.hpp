@@ -41,7 +41,7 @@ inline Flow make_flow(IpAddr client, IpAddr server, std::int32_t service, std::u
     Flow f;
     bool lo = false;
     f.key = FlowKey::make({client, 40000}, {server, server_port}, proto, 0, lo);
-    f.client = {client, 40000};
+    f.set_client({client, 40000});
     f.service = service;
     f.bytes_up = up;
     f.bytes_down = down;

@@ -118,7 +118,7 @@ TEST(Worker, TlsHandshakesFromRealClientsAreExtracted) {
         EXPECT_EQ(f.detail.name_source, cap.sni.empty() ? NameSource::kNone : NameSource::kSni);
         EXPECT_EQ(f.flow.pkts_up, 3u + cap.client_segments.size()); // SYN, ACK, the segments, FIN
         EXPECT_EQ(f.flow.pkts_down, 3u);
-        EXPECT_EQ(f.flow.client.port, 40001);
+        EXPECT_EQ(f.flow.client().port, 40001);
     }
 }
 
@@ -163,7 +163,7 @@ TEST(Worker, RolesAreCorrectedWhenTheServerIsSeenFirst) {
     h.worker.flush_all();
     ASSERT_EQ(h.sink.flows.size(), 1u);
     const CollectedFlow& f = h.sink.flows[0];
-    EXPECT_EQ(f.flow.client.port, 50000);
+    EXPECT_EQ(f.flow.client().port, 50000);
     EXPECT_EQ(f.flow.pkts_up, 1u);
     EXPECT_EQ(f.flow.pkts_down, 1u);
     EXPECT_EQ(f.detail.sni.view(), cap.sni);
@@ -192,7 +192,7 @@ TEST(Worker, DnsAnswerNamesALaterConnectionWithoutSni) {
     ASSERT_EQ(h.sink.flows.size(), 3u);
     std::map<std::uint16_t, const CollectedFlow*> by_port;
     for (const auto& f : h.sink.flows) {
-        by_port[f.flow.client.port] = &f;
+        by_port[f.flow.client().port] = &f;
     }
     const CollectedFlow* dns = by_port.at(33333);
     EXPECT_EQ(dns->detail.app, AppProto::kDns);
@@ -224,7 +224,7 @@ patterns = ["wttls.test"]
     ASSERT_EQ(h.sink.flows.size(), 2u);
     std::map<std::uint16_t, std::string> service_by_port;
     for (const auto& f : h.sink.flows) {
-        service_by_port[f.flow.client.port] = f.service;
+        service_by_port[f.flow.client().port] = f.service;
     }
     EXPECT_EQ(service_by_port[40001], "Weather");
     EXPECT_EQ(service_by_port[40002], "");
@@ -323,6 +323,68 @@ TEST(Worker, BundledSampleCaptureMatchesItsManifestNames) {
         EXPECT_GT(names[expected], 0) << expected;
     }
     EXPECT_EQ(h.worker.counters().decode_errors, 0u);
+}
+
+// process_burst overlaps the table and record misses of a burst, but must give the
+// same result as packet-at-a-time processing: same flows in the same order, same
+// counters. Run on the bundled sample with bursts of 1 to 77 frames, once with room
+// for every flow and once in an 8-flow table that evicts within bursts.
+std::string flow_signature(const CollectedFlow& c) {
+    const Flow& f = c.flow;
+    std::string s = std::string(parsers::to_string(f.client().ip).view()) + ":" + std::to_string(f.client().port) + ">" +
+                    std::string(parsers::to_string(f.server().ip).view()) + ":" + std::to_string(f.server().port) +
+                    "/" + std::to_string(f.key.proto) + " " + std::to_string(f.pkts_up) + "/" +
+                    std::to_string(f.pkts_down) + " " + std::to_string(f.bytes_up) + "/" +
+                    std::to_string(f.bytes_down) + " " + std::to_string(f.ts_first_ns) + "-" +
+                    std::to_string(f.ts_last_ns) + " flags " + std::to_string(f.flags) + " svc " + c.service;
+    if (c.has_detail) {
+        s += " name " + std::string(c.detail.name.view()) + " ja4 " + std::string(c.detail.tls.ja4.view());
+    }
+    return s;
+}
+
+TEST(Worker, BurstsGiveTheSameFlowsAsSinglePackets) {
+    const std::string path = std::string(WT_SOURCE_ROOT) + "/tests/data/sample/capture.pcap";
+    const auto bytes = read_file(path);
+    ASSERT_FALSE(bytes.empty()) << path;
+    auto loaded = load_default_services();
+    auto built = ServiceClassifier::build(std::get<ServiceCatalog>(loaded));
+    const auto& cls = std::get<ServiceClassifier>(built);
+    for (const std::size_t max_flows : {std::size_t{1} << 12, std::size_t{8}}) {
+        SCOPED_TRACE(max_flows);
+        WorkerConfig cfg;
+        cfg.max_flows = max_flows;
+        cfg.detail_pool = max_flows;
+        Harness single(&cls, cfg);
+        Harness burst(&cls, cfg);
+        auto reader = parsers::CaptureReader::open(bytes);
+        ASSERT_EQ(reader.status(), parsers::CaptureStatus::kOk);
+        std::vector<FrameRef> frames;
+        parsers::CaptureRecord rec;
+        while (reader.next(rec) == parsers::CaptureStatus::kOk) {
+            single.worker.process_packet(rec.link, rec.data, rec.ts_ns, rec.orig_len);
+            frames.push_back({rec.data, rec.ts_ns, rec.orig_len, rec.link});
+        }
+        std::size_t size = 1;
+        for (std::size_t at = 0; at < frames.size(); size = size % 77 + 1) {
+            const std::size_t n = std::min(size, frames.size() - at);
+            burst.worker.process_burst({frames.data() + at, n});
+            at += n;
+        }
+        single.worker.flush_all();
+        burst.worker.flush_all();
+        ASSERT_GT(single.sink.flows.size(), 20u);
+        ASSERT_EQ(single.sink.flows.size(), burst.sink.flows.size());
+        for (std::size_t i = 0; i < single.sink.flows.size(); ++i) {
+            EXPECT_EQ(flow_signature(single.sink.flows[i]), flow_signature(burst.sink.flows[i])) << i;
+        }
+#define WT_SAME_COUNTER(name, help) EXPECT_EQ(single.worker.counters().name, burst.worker.counters().name) << #name;
+        WT_WORKER_COUNTERS(WT_SAME_COUNTER)
+#undef WT_SAME_COUNTER
+        if (max_flows == 8) {
+            EXPECT_GT(burst.worker.counters().flows_evicted, 0u) << "the small table must evict";
+        }
+    }
 }
 
 } // namespace
@@ -428,7 +490,7 @@ TEST(WorkerLive, LiveActionLabelsFlowsCreatedAfterTheMark) {
     ASSERT_EQ(h.sink.flows.size(), 2u);
     std::map<std::uint16_t, std::uint16_t> action_by_port;
     for (const auto& f : h.sink.flows) {
-        action_by_port[f.flow.client.port] = f.flow.action;
+        action_by_port[f.flow.client().port] = f.flow.action;
     }
     EXPECT_EQ(action_by_port[30001], 0u);
     EXPECT_EQ(action_by_port[30002], 3u);
