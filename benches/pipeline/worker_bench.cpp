@@ -7,8 +7,12 @@
 #include "tests/parsers/tls/vectors.hpp"
 #include "tests/support/packet_builder.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cstring>
 #include <benchmark/benchmark.h>
 #include <memory>
+#include <random>
 #include <variant>
 #include <vector>
 #include <x86intrin.h>
@@ -44,38 +48,79 @@ void report(benchmark::State& state, std::uint64_t cycles, std::uint64_t packets
     state.counters["cycles/pkt"] = packets ? static_cast<double>(cycles) / static_cast<double>(packets) : 0;
 }
 
-// Established TCP flows: 64-byte-class data segments round-robin over `flows` flows.
+// Established TCP flows: each flow is opened with a SYN, a real ClientHello and its
+// ServerHello (so extraction is done, as for a flow past its handshake), then 64-byte
+// data segments arrive from the flows in a random order. The frames lie one after
+// another in arrival order, as a NIC's receive ring delivers them. Range 1: one
+// process_packet at a time (0) or process_burst calls of 32 (1), which overlap the
+// flow-table and record misses of a burst.
 void BM_WorkerEstablished(benchmark::State& state) {
     const auto flows = static_cast<std::size_t>(state.range(0));
+    const bool burst = state.range(1) != 0;
     const auto cls = default_classifier();
-    pipeline::Worker worker(config_for(flows * 2), cls.get(), nullptr, nullptr);
+    pipeline::Worker worker(config_for(flows + flows / 8), cls.get(), nullptr, nullptr);
+    const auto& cap = parsers::test_vectors::kCaptures[1];
     const tb::Endpoint server{tb::ip4(93, 184, 216, 34), 443};
-    const std::vector<std::uint8_t> payload(10, 0x17); // 64-byte frames with Ethernet/IP/TCP headers
-    std::vector<std::vector<std::uint8_t>> frames;
-    frames.reserve(flows);
     std::uint64_t ts = kT0;
     for (std::size_t i = 0; i < flows; ++i) {
-        worker.process_packet(parsers::LinkType::kEthernet, tb::tcp(client_of(i), server, 1, 0, tb::kSyn), ++ts);
-        frames.push_back(tb::tcp(client_of(i), server, 2, 1, tb::kAck, payload));
+        const tb::Endpoint c = client_of(i);
+        worker.process_packet(parsers::LinkType::kEthernet, tb::tcp(c, server, 100, 0, tb::kSyn), ++ts);
+        worker.process_packet(parsers::LinkType::kEthernet, tb::tcp(server, c, 500, 101, tb::kSyn | tb::kAck), ++ts);
+        worker.process_packet(parsers::LinkType::kEthernet,
+                              tb::tcp(c, server, 101, 501, tb::kAck | tb::kPsh, cap.client), ++ts);
+        worker.process_packet(parsers::LinkType::kEthernet,
+                              tb::tcp(server, c, 501, 101 + static_cast<std::uint32_t>(cap.client.size()),
+                                      tb::kAck | tb::kPsh, cap.server),
+                              ++ts);
     }
+    std::vector<std::size_t> order(flows);
+    for (std::size_t i = 0; i < flows; ++i) {
+        order[i] = i;
+    }
+    std::shuffle(order.begin(), order.end(), std::mt19937_64(11));
+    const std::vector<std::uint8_t> payload(6, 0x17); // 60-byte frames: 64 on the wire with the FCS
+    constexpr std::size_t kStride = 64;
+    std::vector<std::uint8_t> ring(flows * kStride);
+    std::vector<pipeline::FrameRef> refs(flows);
+    for (std::size_t k = 0; k < flows; ++k) {
+        const tb::Endpoint c = client_of(order[k]);
+        const auto f = tb::tcp(c, server, 101 + static_cast<std::uint32_t>(cap.client.size()), 501 + 2000,
+                               tb::kAck, payload);
+        std::memcpy(ring.data() + k * kStride, f.data(), std::min(f.size(), kStride));
+        refs[k].frame = {ring.data() + k * kStride, std::min(f.size(), kStride)};
+    }
+    const std::uint64_t created = worker.counters().flows_created;
     std::size_t next = 0;
     std::uint64_t packets = 0;
     std::uint64_t cycles = 0;
     for (auto _ : state) {
         const std::uint64_t start = __rdtsc();
-        for (int k = 0; k < 256; ++k) {
-            worker.process_packet(parsers::LinkType::kEthernet, frames[next], ++ts);
-            next = next + 1 == flows ? 0 : next + 1;
+        for (int b = 0; b < 8; ++b) {
+            if (next + 32 > flows) {
+                next = 0;
+            }
+            if (burst) {
+                for (std::size_t k = next; k < next + 32; ++k) {
+                    refs[k].ts_ns = ++ts;
+                }
+                worker.process_burst({refs.data() + next, 32});
+            } else {
+                for (std::size_t k = next; k < next + 32; ++k) {
+                    worker.process_packet(parsers::LinkType::kEthernet, refs[k].frame, ++ts);
+                }
+            }
+            next += 32;
         }
         cycles += __rdtsc() - start;
         packets += 256;
     }
     report(state, cycles, packets);
-    if (worker.active_flows() != flows) {
-        state.SkipWithError("flows were lost");
+    state.counters["frame_B"] = static_cast<double>(refs[0].frame.size() + 4);
+    if (worker.active_flows() != flows || worker.counters().flows_created != created) {
+        state.SkipWithError("flows were lost or created while measuring");
     }
 }
-BENCHMARK(BM_WorkerEstablished)->Arg(1000)->Arg(10000)->Arg(1000000);
+BENCHMARK(BM_WorkerEstablished)->ArgsProduct({{1000, 10000, 1000000}, {0, 1}});
 
 // New UDP flows: every packet opens a flow (the table evicts when full).
 void BM_WorkerNewFlows(benchmark::State& state) {
