@@ -41,11 +41,36 @@ class ZeroedArray {
 public:
     ZeroedArray() = default;
     explicit ZeroedArray(std::size_t n) : _size(n) {
-        void* p = ::mmap(nullptr, bytes_for(n), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        const std::size_t bytes = bytes_for(n);
+        if (bytes < kHugePage) {
+            void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED) {
+                throw std::bad_alloc();
+            }
+            _data = static_cast<T*>(p);
+            return;
+        }
+        // Tables of megabytes are read at random, one line per packet: with 4 KB pages
+        // nearly every access also misses the TLB. Ask for transparent huge pages on a
+        // 2 MB-aligned range (the kernel backs only aligned 2 MB extents with them); the
+        // slack before and after the aligned range goes back at once.
+        const std::size_t span = mapped_bytes(bytes) + kHugePage;
+        void* p = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             throw std::bad_alloc();
         }
-        _data = static_cast<T*>(p);
+        const auto base = reinterpret_cast<std::uintptr_t>(p);
+        const std::uintptr_t aligned = (base + kHugePage - 1) & ~(std::uintptr_t{kHugePage} - 1);
+        if (aligned > base) {
+            ::munmap(p, aligned - base);
+        }
+        const std::uintptr_t end = base + span;
+        const std::uintptr_t used_end = aligned + mapped_bytes(bytes);
+        if (end > used_end) {
+            ::munmap(reinterpret_cast<void*>(used_end), end - used_end);
+        }
+        ::madvise(reinterpret_cast<void*>(aligned), mapped_bytes(bytes), MADV_HUGEPAGE); // advice: may be refused
+        _data = reinterpret_cast<T*>(aligned);
     }
     ~ZeroedArray() { release(); }
     ZeroedArray(ZeroedArray&& o) noexcept : _data(o._data), _size(o._size) {
@@ -82,10 +107,15 @@ public:
     }
 
 private:
+    static constexpr std::size_t kHugePage = std::size_t{2} << 20;
     static std::size_t bytes_for(std::size_t n) noexcept { return n == 0 ? sizeof(T) : n * sizeof(T); }
+    // What the mapping spans: whole pages (huge-page multiples for large arrays).
+    static std::size_t mapped_bytes(std::size_t bytes) noexcept {
+        return bytes < kHugePage ? bytes : (bytes + kHugePage - 1) & ~(kHugePage - 1);
+    }
     void release() noexcept {
         if (_data != nullptr) {
-            ::munmap(_data, bytes_for(_size));
+            ::munmap(_data, mapped_bytes(bytes_for(_size)));
         }
     }
 
