@@ -612,10 +612,12 @@ int Appliance::run() {
         worker_bytes += ctx->worker->memory_bytes() + ctx->spare->memory_bytes() +
                         ctx->sink->ring().capacity() * sizeof(pipeline::FlowRecord);
     }
+    const double flow_bytes = _workers.empty() ? 0.0 : _workers.front()->worker->flow_bytes_per_flow();
     fmt::print(stderr,
-               "wiretally: memory fixed at start: {} MiB for {} worker(s) ({} flows each: table, pools, tallies), "
-               "{} MiB stats side (cumulative tally)\n",
-               worker_bytes >> 20, _workers.size(), _settings.worker.max_flows, _cumulative->memory_bytes() >> 20);
+               "wiretally: memory fixed at start: {} MiB for {} worker(s) ({} flows each: {:.1f} B per flow of table "
+               "and flow record, plus pools and tallies), {} MiB stats side (cumulative tally)\n",
+               worker_bytes >> 20, _workers.size(), _settings.worker.max_flows, flow_bytes,
+               _cumulative->memory_bytes() >> 20);
     fmt::print(stderr, "wiretally: {} mode, {} worker(s), ports {}; control {}{}{}\n",
                _settings.inline_mode ? "inline" : "tap", _workers.size(), ports_text, _settings.socket_path,
                _settings.metrics_listen.empty() ? "" : ", metrics http://" + _settings.metrics_listen + "/metrics",

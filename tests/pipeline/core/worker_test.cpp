@@ -343,6 +343,18 @@ std::string flow_signature(const CollectedFlow& c) {
     return s;
 }
 
+// Issue #4: at most 128 bytes per flow for the flow table and the flow records,
+// whatever the table size (the detail pool is sized separately, see WorkerConfig).
+TEST(Worker, FlowTableAndRecordsTakeAtMost128BytesPerFlow) {
+    for (const std::size_t flows : {std::size_t{1000}, std::size_t{262144}, std::size_t{1000000}}) {
+        WorkerConfig cfg = small_config();
+        cfg.max_flows = flows;
+        Worker w(cfg, nullptr, nullptr, nullptr);
+        EXPECT_LE(w.flow_bytes_per_flow(), 128.0) << flows;
+        EXPECT_EQ(w.flow_capacity(), flows);
+    }
+}
+
 TEST(Worker, BurstsGiveTheSameFlowsAsSinglePackets) {
     const std::string path = std::string(WT_SOURCE_ROOT) + "/tests/data/sample/capture.pcap";
     const auto bytes = read_file(path);
