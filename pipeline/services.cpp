@@ -17,10 +17,15 @@
 #include <fmt/format.h>
 #include <toml.hpp>
 
+#include "pipeline/toml_text.hpp"
+
 #include "pipeline/classifier.hpp"
 
 namespace wt::pipeline {
 namespace {
+
+using toml_text::line_of;
+using toml_text::type_name;
 
 // RFC 1035 section 2.3.4: labels are 1..63 octets and a name is at most 255 octets on the wire,
 // which is 253 characters in dotted text form without the trailing dot.
@@ -97,23 +102,7 @@ bool is_address(std::string_view tok) {
     return inet_pton(AF_INET, s.c_str(), buf.data()) == 1 || inet_pton(AF_INET6, s.c_str(), buf.data()) == 1;
 }
 
-std::string_view type_name(toml::value_t t) {
-    switch (t) {
-        case toml::value_t::boolean: return "a boolean";
-        case toml::value_t::integer: return "an integer";
-        case toml::value_t::floating: return "a float";
-        case toml::value_t::string: return "a string";
-        case toml::value_t::offset_datetime:
-        case toml::value_t::local_datetime:
-        case toml::value_t::local_date:
-        case toml::value_t::local_time: return "a date/time";
-        case toml::value_t::array: return "an array";
-        case toml::value_t::table: return "a table";
-        default: return "empty";
-    }
-}
 
-int line_of(const toml::value& v) { return static_cast<int>(v.location().line()); }
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {

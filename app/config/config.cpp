@@ -20,8 +20,13 @@
 #include <fmt/ranges.h>
 #include <toml.hpp>
 
+#include "pipeline/toml_text.hpp"
+
 namespace wt::app {
 namespace {
+
+using toml_text::line_of;
+using toml_text::type_name;
 
 using std::chrono::milliseconds;
 using namespace std::chrono_literals;
@@ -77,23 +82,7 @@ struct Invalid {
 
 [[noreturn]] void fail(int line, std::string message) { throw Invalid{line, std::move(message)}; }
 
-int line_of(const toml::value& v) { return static_cast<int>(v.location().line()); }
 
-std::string_view type_name(toml::value_t t) {
-    switch (t) {
-        case toml::value_t::boolean: return "a boolean";
-        case toml::value_t::integer: return "an integer";
-        case toml::value_t::floating: return "a float";
-        case toml::value_t::string: return "a string";
-        case toml::value_t::offset_datetime:
-        case toml::value_t::local_datetime:
-        case toml::value_t::local_date:
-        case toml::value_t::local_time: return "a date/time";
-        case toml::value_t::array: return "an array";
-        case toml::value_t::table: return "a table";
-        default: return "empty";
-    }
-}
 
 // The value as the file wrote it, for "key = value: why" messages.
 std::string written(const toml::value& v) {
