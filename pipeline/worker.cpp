@@ -378,9 +378,11 @@ void Worker::flush_all() noexcept {
 void Worker::end_flow(std::uint32_t index) noexcept {
     Flow& f = _flows[index];
     FlowDetail* d = detail_of(f);
-    if (d == nullptr && _dns_cache.lookup(f.client().ip, f.server().ip, f.ts_first_ns) != nullptr) {
-        // A flow without application payload worth a detail record can still be named
-        // by what its client resolved, also from an answer another worker posted late.
+    if (d == nullptr && f.datagrams_inspected > 0 &&
+        _dns_cache.lookup(f.client().ip, f.server().ip, f.ts_first_ns) != nullptr) {
+        // UDP payload we did not recognise took no detail record (inspect_udp), but such
+        // a flow is still named at its end by what its client resolved, as any flow
+        // whose payload was inspected is.
         d = ensure_detail(f);
     }
     finalize(f, d);
