@@ -62,12 +62,12 @@ void TscClock::calibrate() {
     }
     _tsc0 = rte_rdtsc();
     _ns0 = realtime_ns();
-    _ns_per_tick_q32 = (static_cast<unsigned __int128>(1'000'000'000ull) << 32) / _hz;
+    _ns_per_tick_q32 = (static_cast<Uint128>(1'000'000'000ull) << 32) / _hz;
 }
 
 std::uint64_t TscClock::to_ns(std::uint64_t tsc) const noexcept {
     const std::uint64_t ticks = tsc - _tsc0;
-    return _ns0 + static_cast<std::uint64_t>((static_cast<unsigned __int128>(ticks) * _ns_per_tick_q32) >> 32);
+    return _ns0 + static_cast<std::uint64_t>((static_cast<Uint128>(ticks) * _ns_per_tick_q32) >> 32);
 }
 
 std::uint64_t TscClock::now_ns() const noexcept { return to_ns(rte_rdtsc()); }
@@ -79,22 +79,19 @@ Appliance::Appliance(const RunSettings& settings) : _settings(settings) {}
 Appliance::~Appliance() = default;
 
 std::int32_t Appliance::stable_id(const std::string& name, const std::string& category) {
-    for (std::size_t i = 0; i < _registry.size(); ++i) {
-        if (_registry[i] == name) {
-            _registry_categories[i] = category;
-            return static_cast<std::int32_t>(i);
-        }
+    const std::int32_t id = _services.intern(name);
+    if (_registry_categories.size() < _services.size()) {
+        _registry_categories.resize(_services.size());
     }
-    _registry.push_back(name);
-    _registry_categories.push_back(category);
-    return static_cast<std::int32_t>(_registry.size() - 1);
+    _registry_categories[static_cast<std::size_t>(id)] = category;
+    return id;
 }
 
 std::string Appliance::service_name(std::int32_t stable) const {
-    if (stable < 0 || static_cast<std::size_t>(stable) >= _registry.size()) {
+    if (stable < 0 || static_cast<std::size_t>(stable) >= _services.size()) {
         return {};
     }
-    return _registry[static_cast<std::size_t>(stable)];
+    return _services.names()[static_cast<std::size_t>(stable)];
 }
 
 bool Appliance::load_generation(std::string& error, std::unique_ptr<ClassifierGeneration>& out) {
@@ -156,7 +153,7 @@ bool Appliance::start(std::string& error) {
     cumulative_limits.client_services *= 4;
     cumulative_limits.client_domains *= 4;
     cumulative_limits.action_domains *= 4;
-    _cumulative = std::make_unique<pipeline::CoreTally>(_registry.size(), cumulative_limits);
+    _cumulative = std::make_unique<pipeline::CoreTally>(_services.size(), cumulative_limits);
     _tallies_started_s = realtime_ns() / 1'000'000'000ull;
     if (_settings.resume && !_settings.snapshot_file.empty()) {
         state::SnapshotContent content(cumulative_limits);
@@ -170,10 +167,9 @@ bool Appliance::start(std::string& error) {
             return false;
         case state::LoadStatus::kLoaded: {
             // Snapshot service names join the registry; their indices are remapped onto it.
-            std::vector<std::int32_t> remap;
-            for (const std::string& name : content.service_names) {
-                remap.push_back(stable_id(name, {}));
-            }
+            // (A name the services file has keeps that file's category.)
+            const std::vector<std::int32_t> remap = _services.map_for(content.service_names);
+            _registry_categories.resize(_services.size());
             _cumulative->absorb(content.tally, remap);
             _labels = content.action_labels;
             if (content.meta.started_at_s != 0) {
@@ -193,7 +189,7 @@ bool Appliance::start(std::string& error) {
     _timeline = std::make_unique<state::ServiceTimeline>(
         static_cast<std::size_t>(std::clamp<std::uint64_t>(_settings.history_ns / _settings.stats_interval_ns, 1,
                                                             state::ServiceTimeline::kMaxSlots)),
-        _settings.stats_interval_ns, std::max<std::size_t>(4096, 4 * _registry.size()));
+        _settings.stats_interval_ns, std::max<std::size_t>(4096, 4 * _services.size()));
 
     if (!open_ports(_settings.ports, static_cast<std::uint16_t>(_settings.workers), _settings.burst, _settings.mbufs,
                     _ports, error)) {
@@ -331,19 +327,7 @@ int Appliance::worker_main(WorkerContext& ctx) {
                 h.retired_generation = ctx.worker_generation;
             }
             worker.exchange_tally(*h.spare);
-            WorkerPublished& p = h.published;
-            p.counters = worker.counters();
-            p.drops = worker.decode_drops();
-            p.mbuf = input.counters();
-            p.active_flows = worker.active_flows();
-            p.flow_capacity = worker.flow_capacity();
-            p.rx_packets = ctx.rx_packets;
-            p.tx_packets = ctx.tx_packets;
-            p.tx_dropped = ctx.tx_dropped;
-            p.dns_ring_drops = ctx.dns_ring_drops;
-            p.busy_cycles = ctx.busy_cycles;
-            p.total_cycles = ctx.total_cycles;
-            p.at_ns = _clock.to_ns(t1);
+            ctx.publish_to(h.published, _clock.to_ns(t1));
             h.done.store(request, std::memory_order_release);
         }
 
@@ -516,7 +500,7 @@ bool Appliance::save_snapshot_now(std::string& message) {
     }
     const state::SnapshotMeta meta{0, _tallies_started_s, WIRETALLY_VERSION};
     std::string error;
-    if (!state::save_snapshot(_settings.snapshot_file, state::SnapshotSource{meta, _registry, _labels, *_cumulative},
+    if (!state::save_snapshot(_settings.snapshot_file, state::SnapshotSource{meta, _services.names(), _labels, *_cumulative},
                               error)) {
         _last_snapshot_error = error;
         message = fmt::format("snapshot failed: {}", error);
@@ -554,19 +538,7 @@ void Appliance::stop_and_drain() {
         ctx->worker->exchange_tally(*ctx->spare);
         h.spare = ctx->spare.get();
         h.retired_generation = ctx->worker_generation;
-        WorkerPublished& p = h.published;
-        p.counters = ctx->worker->counters();
-        p.drops = ctx->worker->decode_drops();
-        p.mbuf = ctx->input->counters();
-        p.active_flows = ctx->worker->active_flows();
-        p.flow_capacity = ctx->worker->flow_capacity();
-        p.rx_packets = ctx->rx_packets;
-        p.tx_packets = ctx->tx_packets;
-        p.tx_dropped = ctx->tx_dropped;
-        p.dns_ring_drops = ctx->dns_ring_drops;
-        p.busy_cycles = ctx->busy_cycles;
-        p.total_cycles = ctx->total_cycles;
-        p.at_ns = _clock.now_ns();
+        ctx->publish_to(h.published, _clock.now_ns());
         absorb_retired(*ctx);
     }
     _timeline->close_interval(_clock.now_ns());

@@ -4,6 +4,7 @@
 
 #include "app/appliance.hpp"
 #include "app/report.hpp"
+#include "app/state/service_registry.hpp"
 #include "pipeline/classifier.hpp"
 #include "pipeline/counters.hpp"
 #include "pipeline/dns_cache.hpp"
@@ -43,7 +44,8 @@ private:
     std::uint64_t _tsc0 = 0;
     std::uint64_t _ns0 = 0;
     std::uint64_t _hz = 1;
-    unsigned __int128 _ns_per_tick_q32 = 0; // (1e9 << 32) / hz
+    __extension__ using Uint128 = unsigned __int128; // GCC/Clang: 64x64->128 multiply for the scale
+    Uint128 _ns_per_tick_q32 = 0;                    // (1e9 << 32) / hz
 };
 
 // What a worker publishes each time it swaps tallies: a consistent copy taken by
@@ -103,6 +105,23 @@ struct WorkerContext {
     std::uint64_t dns_ring_drops = 0;
     std::vector<pipeline::SpscRing<pipeline::DnsResolution>*> dns_out; // to each other worker
     std::vector<pipeline::SpscRing<pipeline::DnsResolution>*> dns_in;  // from each other worker
+
+    // The worker's counters as of now, for the stats side: written by the worker
+    // thread at a handoff, or by the stats core once the worker has returned.
+    void publish_to(WorkerPublished& p, std::uint64_t at_ns) const noexcept {
+        p.counters = worker->counters();
+        p.drops = worker->decode_drops();
+        p.mbuf = input->counters();
+        p.active_flows = worker->active_flows();
+        p.flow_capacity = worker->flow_capacity();
+        p.rx_packets = rx_packets;
+        p.tx_packets = tx_packets;
+        p.tx_dropped = tx_dropped;
+        p.dns_ring_drops = dns_ring_drops;
+        p.busy_cycles = busy_cycles;
+        p.total_cycles = total_cycles;
+        p.at_ns = at_ns;
+    }
 };
 
 // One loaded services file: its classifier and how its indices map to stable ids.
@@ -156,8 +175,8 @@ private:
     std::atomic<std::uint16_t> _current_action{0};
 
     // Stats side.
-    std::vector<std::string> _registry;            // stable service id -> name
-    std::vector<std::string> _registry_categories;
+    state::ServiceRegistry _services;              // stable service id <-> name, across reloads and resumes
+    std::vector<std::string> _registry_categories; // by stable id, from the newest services file naming it
     std::vector<std::string> _labels;              // action labels (1-based in flows)
     std::map<std::uint32_t, std::unique_ptr<ClassifierGeneration>> _generations;
     std::uint32_t _current_generation = 0;

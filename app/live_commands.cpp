@@ -127,10 +127,10 @@ Report Appliance::build_report() const {
         _merged_cache_epoch = _collect_epoch;
     }
     r.tally = *_merged_cache;
-    if (r.tally.services.size() < _registry.size() + 1) {
-        r.tally.services.resize(_registry.size() + 1);
+    if (r.tally.services.size() < _services.size() + 1) {
+        r.tally.services.resize(_services.size() + 1);
     }
-    r.services = _registry;
+    r.services = _services.names();
     r.categories = _registry_categories;
     r.actions = _labels;
     const auto gen = _generations.find(_current_generation);
@@ -239,7 +239,7 @@ json Appliance::stats_json() const {
     j["services"] = {{"generation", _current_generation},
                      {"reloads", _reloads},
                      {"reload_failures", _reload_failures},
-                     {"registry", _registry.size()}};
+                     {"registry", _services.size()}};
     j["snapshot"] = {{"file", _settings.snapshot_file},
                      {"written", _snapshots_written},
                      {"last_error", _last_snapshot_error},
@@ -475,19 +475,18 @@ std::string Appliance::dispatch_request(std::string_view line) {
         }
         std::optional<std::int32_t> filter;
         if (!service.empty()) {
-            const auto it = std::find(_registry.begin(), _registry.end(), service);
-            if (it == _registry.end()) {
+            filter = _services.find(service);
+            if (!filter.has_value()) {
                 return error_reply(fmt::format("no service named \"{}\"", service));
             }
-            filter = static_cast<std::int32_t>(it - _registry.begin());
         }
         const std::uint64_t last_ns = static_cast<std::uint64_t>(last_s) * 1'000'000'000ull;
         if (table) {
-            return ok_text(_timeline->to_text(filter, last_ns, _registry));
+            return ok_text(_timeline->to_text(filter, last_ns, _services.names()));
         }
         // An hour of intervals is megabytes of JSON: written directly as text, not built
         // as a json tree first (about 5x faster).
-        return "{\"ok\":true,\"result\":" + _timeline->to_json_text(filter, last_ns, _registry) + "}";
+        return "{\"ok\":true,\"result\":" + _timeline->to_json_text(filter, last_ns, _services.names()) + "}";
     }
     if (command == "mark") {
         std::string label;
