@@ -9,7 +9,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "alloc_counter.hpp"
+#include "tests/support/alloc_counter.hpp"
 
 #include <array>
 #include <cstdlib>
@@ -40,7 +40,7 @@ Bytes message(std::span<const std::uint8_t> stream, std::uint8_t type) {
 void finish(benchmark::State& state, std::size_t bytes, std::size_t allocs_before) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
-    state.counters["allocs/op"] = benchmark::Counter(static_cast<double>(test::allocation_count() - allocs_before),
+    state.counters["allocs/op"] = benchmark::Counter(static_cast<double>(wt::testing::allocation_count() - allocs_before),
                                                      benchmark::Counter::kAvgIterations);
 }
 
@@ -49,7 +49,7 @@ void BM_ClientHelloParse(benchmark::State& state, std::string_view name) {
     const Bytes m = message(capture(name).client, 1);
     msg_copy.assign(m.begin(), m.end());
     TlsClientHello ch;
-    const std::size_t a0 = test::allocation_count();
+    const std::size_t a0 = wt::testing::allocation_count();
     for (auto _ : state) {
         if (parse_client_hello(msg_copy, ch) != ParseStatus::kOk || !ch.has_sni) {
             state.SkipWithError("parse failed");
@@ -66,7 +66,7 @@ void BM_ClientHelloParseJa4(benchmark::State& state, std::string_view name) {
     msg_copy.assign(m.begin(), m.end());
     TlsClientHello ch;
     FixedString<40> fp;
-    const std::size_t a0 = test::allocation_count();
+    const std::size_t a0 = wt::testing::allocation_count();
     for (auto _ : state) {
         if (parse_client_hello(msg_copy, ch) != ParseStatus::kOk) {
             state.SkipWithError("parse failed");
@@ -88,7 +88,7 @@ void BM_ServerHelloParse(benchmark::State& state) {
     const Bytes m = message(cap.server, 2);
     msg_copy.assign(m.begin(), m.end());
     TlsServerHello sh;
-    const std::size_t a0 = test::allocation_count();
+    const std::size_t a0 = wt::testing::allocation_count();
     for (auto _ : state) {
         if (parse_server_hello(msg_copy, sh) != ParseStatus::kOk || sh.selected_version != 0x0304) {
             state.SkipWithError("parse failed");
@@ -101,7 +101,7 @@ void BM_ServerHelloParse(benchmark::State& state) {
 
 void BM_FirstHandshakeOneRecord(benchmark::State& state) {
     const auto& cap = capture("curl_tls13");
-    const std::size_t a0 = test::allocation_count();
+    const std::size_t a0 = wt::testing::allocation_count();
     for (auto _ : state) {
         Bytes msg;
         if (tls_first_handshake(cap.client, 1, g_scratch, msg) != ParseStatus::kOk) {
@@ -120,7 +120,7 @@ void BM_FirstHandshakeThreeRecords(benchmark::State& state) {
         b.ext(0x0015, [](test::Builder& e) { e.fill(1300, 0); });
     });
     const auto stream = test::records(hello, (hello.size() + 2) / 3);
-    const std::size_t a0 = test::allocation_count();
+    const std::size_t a0 = wt::testing::allocation_count();
     for (auto _ : state) {
         Bytes msg;
         if (tls_first_handshake(stream, 1, g_scratch, msg) != ParseStatus::kOk || msg.size() != hello.size()) {

@@ -2,7 +2,7 @@
 // gen_vectors.py from tests/data/dns/*.pcap) at exact length, at every truncation point, with
 // trailing bytes, one byte at a time over TCP, and hand-made hostile messages.
 #include "parsers/dns/dns_message.hpp"
-#include "tests/parsers/dns/alloc_counter.hpp"
+#include "tests/support/alloc_counter.hpp"
 #include "tests/parsers/dns/vectors.hpp"
 
 #include <gtest/gtest.h>
@@ -240,12 +240,12 @@ TEST(DnsMessage, TrailingGarbageIsIgnored) {
 TEST(DnsMessage, DoesNotAllocate) {
     auto m = std::make_unique<DnsMessage>();
     std::size_t consumed = 0;
-    const std::size_t before = wt::test::allocation_count();
+    const std::size_t before = wt::testing::allocation_count();
     for (const Vector& v : udp_vectors()) {
         (void)parse_dns_message(v.bytes, *m);
     }
     (void)parse_dns_tcp_message(tv::kDnsTcpBigResponseStream, *m, consumed);
-    EXPECT_EQ(wt::test::allocation_count(), before);
+    EXPECT_EQ(wt::testing::allocation_count(), before);
 }
 
 // ---- DNS over TCP ----

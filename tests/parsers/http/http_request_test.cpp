@@ -3,7 +3,7 @@
 // prefix (which is also one-byte-at-a-time feeding, since the caller concatenates), with trailing
 // bytes, and hand-made requests.
 #include "parsers/http/http_request.hpp"
-#include "tests/parsers/dns/alloc_counter.hpp"
+#include "tests/support/alloc_counter.hpp"
 #include "tests/parsers/http/vectors.hpp"
 
 #include <gtest/gtest.h>
@@ -145,12 +145,12 @@ TEST(HttpRequest, ResponsesAreRecognizedAndAreNotRequests) {
 
 TEST(HttpRequest, DoesNotAllocate) {
     HttpRequest r;
-    const std::size_t before = wt::test::allocation_count();
+    const std::size_t before = wt::testing::allocation_count();
     for (const Vector& v : vectors()) {
         (void)parse_http_request(v.request, r);
         (void)looks_like_http_response(v.response);
     }
-    EXPECT_EQ(wt::test::allocation_count(), before);
+    EXPECT_EQ(wt::testing::allocation_count(), before);
 }
 
 TEST(HttpRequest, NotHttp) {

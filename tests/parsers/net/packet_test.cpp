@@ -14,29 +14,7 @@
 #include <vector>
 
 #include "tests/parsers/net/vectors.hpp"
-
-// Counting global allocator: parsers must not allocate (STYLE.md lesson 5).
-namespace {
-std::atomic<std::size_t> g_allocations{0};
-} // namespace
-
-void* operator new(std::size_t n) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n == 0 ? 1 : n)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-// GCC cannot see that the replaced operator new above is malloc.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "tests/support/alloc_counter.hpp"
 
 namespace wt::parsers {
 namespace {
@@ -162,7 +140,7 @@ TEST(DecodePacket, NoAllocations) {
         file.insert(file.end(), std::begin(hdr), std::end(hdr));
         file.insert(file.end(), v.frame.begin(), v.frame.end());
     }
-    const std::size_t before = g_allocations.load();
+    const std::size_t before = wt::testing::allocation_count();
     std::size_t decoded = 0;
     for (const Vector& v : vectors()) {
         DecodedPacket p;
@@ -178,7 +156,7 @@ TEST(DecodePacket, NoAllocations) {
         DecodedPacket p;
         records += decode_packet(rec.link, rec.data, p, rec.orig_len) != DecodeStatus::kUnsupportedLinkType;
     }
-    const std::size_t after = g_allocations.load();
+    const std::size_t after = wt::testing::allocation_count();
     EXPECT_EQ(after - before, 0u);
     EXPECT_EQ(decoded, vectors().size());
     EXPECT_EQ(records, vectors().size());

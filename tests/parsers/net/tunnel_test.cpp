@@ -19,29 +19,9 @@
 #include <vector>
 
 #include "parsers/common/limits.hpp"
+#include "tests/support/alloc_counter.hpp"
 #include "tests/parsers/net/vectors.hpp"
 
-// Counting global allocator: parsers must not allocate (STYLE.md lesson 5).
-namespace {
-std::atomic<std::size_t> g_allocations{0};
-} // namespace
-
-void *operator new(std::size_t n) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void *p = std::malloc(n == 0 ? 1 : n)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void operator delete(void *p) noexcept { std::free(p); }
-void operator delete(void *p, std::size_t) noexcept { std::free(p); }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 namespace wt::parsers {
 namespace {
@@ -188,13 +168,13 @@ TEST(Tunnel, TrailingBytesAreIgnored) {
 }
 
 TEST(Tunnel, NoAllocations) {
-    const std::size_t before = g_allocations.load();
+    const std::size_t before = wt::testing::allocation_count();
     std::size_t ok = 0;
     for (const Vector &v : vectors()) {
         DecodedPacket p;
         ok += decode_packet(v.link, v.frame, p) == DecodeStatus::kOk;
     }
-    EXPECT_EQ(g_allocations.load() - before, 0u);
+    EXPECT_EQ(wt::testing::allocation_count() - before, 0u);
     EXPECT_EQ(ok, vectors().size());
 }
 

@@ -4,7 +4,7 @@
 #include "parsers/tls/handshake.hpp"
 #include "parsers/tls/tls_types.hpp"
 
-#include "alloc_counter.hpp"
+#include "tests/support/alloc_counter.hpp"
 #include "tls_builder.hpp"
 #include "vectors.hpp"
 
@@ -42,9 +42,9 @@ TEST(TlsClientHello, RecordedCapturesMatchTshark) {
         const Bytes msg = message_of(cap.client, tls::kHandshakeClientHello, scratch);
         ASSERT_EQ(msg.size(), cap.client_hello_length);
         TlsClientHello ch;
-        const std::size_t before = test::allocation_count();
+        const std::size_t before = wt::testing::allocation_count();
         ASSERT_EQ(parse_client_hello(msg, ch), ParseStatus::kOk);
-        EXPECT_EQ(test::allocation_count(), before) << "parse_client_hello allocated";
+        EXPECT_EQ(wt::testing::allocation_count(), before) << "parse_client_hello allocated";
         EXPECT_EQ(ch.flags, 0);
         EXPECT_EQ(ch.message_length, cap.client_hello_length);
         EXPECT_EQ(ch.legacy_version, cap.legacy_version);
@@ -108,9 +108,9 @@ TEST(TlsServerHello, RecordedCapturesMatchTshark) {
         const Bytes msg = message_of(cap.server, tls::kHandshakeServerHello, scratch);
         ASSERT_EQ(msg.size(), cap.server_hello_length);
         TlsServerHello sh;
-        const std::size_t before = test::allocation_count();
+        const std::size_t before = wt::testing::allocation_count();
         ASSERT_EQ(parse_server_hello(msg, sh), ParseStatus::kOk);
-        EXPECT_EQ(test::allocation_count(), before);
+        EXPECT_EQ(wt::testing::allocation_count(), before);
         EXPECT_EQ(sh.legacy_version, cap.server_legacy_version);
         EXPECT_EQ(sh.selected_version, cap.server_selected_version);
         EXPECT_EQ(sh.has_supported_versions, cap.server_selected_version == tls::kVersionTls13);

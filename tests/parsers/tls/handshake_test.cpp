@@ -3,7 +3,7 @@
 #include "parsers/tls/handshake.hpp"
 #include "parsers/tls/client_hello.hpp"
 
-#include "alloc_counter.hpp"
+#include "tests/support/alloc_counter.hpp"
 #include "tls_builder.hpp"
 #include "vectors.hpp"
 
@@ -32,10 +32,10 @@ TEST(TlsRecords, CapturesWholeStream) {
     std::vector<std::uint8_t> scratch(limits::kMaxClientHelloSize);
     for (const auto& cap : kCaptures) {
         SCOPED_TRACE(cap.name);
-        const std::size_t before = test::allocation_count();
+        const std::size_t before = wt::testing::allocation_count();
         const Result c = first(cap.client, 1, scratch);
         const Result s = first(cap.server, 2, scratch);
-        EXPECT_EQ(test::allocation_count(), before);
+        EXPECT_EQ(wt::testing::allocation_count(), before);
         ASSERT_EQ(c.status, ParseStatus::kOk);
         EXPECT_EQ(c.message.size(), cap.client_hello_length);
         ASSERT_EQ(s.status, ParseStatus::kOk);

@@ -2,7 +2,7 @@
 // gen_vectors.py with hashlib from tshark's fields), and the spec's edge rules.
 #include "parsers/tls/ja4.hpp"
 
-#include "alloc_counter.hpp"
+#include "tests/support/alloc_counter.hpp"
 #include "tls_builder.hpp"
 #include "vectors.hpp"
 
@@ -61,9 +61,9 @@ TEST(Ja4, RecordedCaptures) {
         TlsClientHello ch;
         ASSERT_EQ(parse_client_hello(msg, ch), ParseStatus::kOk);
         FixedString<40> out;
-        const std::size_t before = test::allocation_count();
+        const std::size_t before = wt::testing::allocation_count();
         ja4_fingerprint(ch, 't', out);
-        EXPECT_EQ(test::allocation_count(), before);
+        EXPECT_EQ(wt::testing::allocation_count(), before);
         EXPECT_EQ(out.view(), cap.ja4);
     }
 }

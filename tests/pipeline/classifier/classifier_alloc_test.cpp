@@ -13,66 +13,7 @@
 
 #include "pipeline/classifier.hpp"
 #include "pipeline/services.hpp"
-
-// GCC flags free() in the replaced operator delete as a new/free mismatch once it inlines both
-// (seen with -fsanitize=address); here every form allocates with malloc, so it is not one.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-namespace {
-std::atomic<std::size_t> g_allocations{0};
-}  // namespace
-
-// Every replaceable form is replaced, so that whatever a library allocates with (Hyperscan's
-// compiler uses the nothrow form) is freed by the matching function.
-namespace {
-void* counted_alloc(std::size_t n, std::size_t align) noexcept {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (n == 0) {
-        n = 1;
-    }
-    if (align <= alignof(std::max_align_t)) {
-        return std::malloc(n);
-    }
-    return std::aligned_alloc(align, (n + align - 1) / align * align);
-}
-}  // namespace
-
-void* operator new(std::size_t n) {
-    if (void* p = counted_alloc(n, 0)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0); }
-void* operator new(std::size_t n, std::align_val_t a) {
-    if (void* p = counted_alloc(n, static_cast<std::size_t>(a))) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
-void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-    return counted_alloc(n, static_cast<std::size_t>(a));
-}
-void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-    return counted_alloc(n, static_cast<std::size_t>(a));
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+#include "tests/support/alloc_counter.hpp"
 
 namespace wt::pipeline {
 namespace {
@@ -93,12 +34,12 @@ patterns = ["api.example.com"]
     const std::vector<std::string> names = {"www.example.com", "v1.api.example.com", "exact.example.org",
                                             "a.cdn.example.net", "x42.example.io", "miss.example.net",
                                             "EXAMPLE.COM.", "notexample.com", "", std::string(300, 'a')};
-    const std::size_t before = g_allocations.load();
+    const std::size_t before = wt::testing::allocation_count();
     std::int64_t sum = 0;
     for (int i = 0; i < 10000; ++i) {
         sum += scratch.classify(names[static_cast<std::size_t>(i) % names.size()]);
     }
-    const std::size_t after = g_allocations.load();
+    const std::size_t after = wt::testing::allocation_count();
     EXPECT_EQ(after - before, 0U);
     // 1000 rounds of {0, 1, 0, 0, 0, -1, 0, -1, -1, -1}.
     EXPECT_EQ(sum, 1000 * (0 + 1 + 0 + 0 + 0 - 1 + 0 - 1 - 1 - 1));
@@ -109,11 +50,11 @@ patterns = ["api.example.com"]
     auto built2 = ServiceClassifier::build(std::get<ServiceCatalog>(defaults));
     ASSERT_TRUE(std::holds_alternative<ServiceClassifier>(built2));
     ClassifierScratch scratch2(std::get<ServiceClassifier>(built2));
-    const std::size_t before2 = g_allocations.load();
+    const std::size_t before2 = wt::testing::allocation_count();
     for (int i = 0; i < 10000; ++i) {
         sum += scratch2.classify(names[static_cast<std::size_t>(i) % names.size()]);
     }
-    EXPECT_EQ(g_allocations.load() - before2, 0U);
+    EXPECT_EQ(wt::testing::allocation_count() - before2, 0U);
 }
 
 TEST(ClassifierAlloc, EveryStageAndNameShapeDoesNotAllocate) {
@@ -154,14 +95,14 @@ patterns = ["example.com", '/^x[0-9]+\.regex\.test$/', "a", "*.b.example.com"]
         std::int64_t hits = 0;
         const std::vector<std::string_view> views(names.begin(), names.end());
         std::vector<std::int32_t> out(views.size());
-        const std::size_t before = g_allocations.load();
+        const std::size_t before = wt::testing::allocation_count();
         for (int i = 0; i < 1000; ++i) {
             hits += scratch.classify(names[static_cast<std::size_t>(i) % names.size()]) >= 0 ? 1 : 0;
         }
         for (int i = 0; i < 100; ++i) {
             scratch.classify_burst(views, out);
         }
-        EXPECT_EQ(g_allocations.load() - before, 0U) << toml;
+        EXPECT_EQ(wt::testing::allocation_count() - before, 0U) << toml;
         EXPECT_GT(hits, 0) << toml;
         EXPECT_EQ(scratch.scan_errors(), 0U);
     }

@@ -2,7 +2,7 @@
 // must not allocate), clear, absorb through a service remap, and the restore API
 // used by snapshots.
 #include "pipeline/tally.hpp"
-#include "alloc_counter.hpp"
+#include "tests/support/alloc_counter.hpp"
 #include "tally_fixtures.hpp"
 
 #include <gtest/gtest.h>
@@ -41,11 +41,11 @@ TEST(TallySwap, StdSwapAndAdlSwapDoNotAllocate) {
     feed_realistic_flows(active, 0);
     const std::string before = describe(active);
 
-    const std::size_t allocations_before = test::allocation_count();
+    const std::size_t allocations_before = wt::testing::allocation_count();
     std::swap(active, spare);
     swap(active, spare); // ADL: the member-wise friend
     std::swap(active, spare);
-    const std::size_t allocations = test::allocation_count() - allocations_before;
+    const std::size_t allocations = wt::testing::allocation_count() - allocations_before;
 
     EXPECT_EQ(allocations, 0u);
     EXPECT_EQ(describe(spare), before) << "three swaps: the fed tally is now the spare";
@@ -57,11 +57,11 @@ TEST(TallySwap, AddFlowDoesNotAllocate) {
     CoreTally t(3, small_limits());
     const FlowDetail d = tls_detail("www.example.com", 0x0304, 0x1301, "h2");
     const Flow f = make_flow(v4(10, 0, 0, 1), v4(1, 1, 1, 1), 1, 10, 20);
-    const std::size_t allocations_before = test::allocation_count();
+    const std::size_t allocations_before = wt::testing::allocation_count();
     for (int i = 0; i < 100; ++i) {
         t.add_flow(f, &d);
     }
-    EXPECT_EQ(test::allocation_count() - allocations_before, 0u);
+    EXPECT_EQ(wt::testing::allocation_count() - allocations_before, 0u);
 }
 
 TEST(TallyClear, EmptiesEverythingAndKeepsCapacityWithoutAllocating) {
@@ -69,9 +69,9 @@ TEST(TallyClear, EmptiesEverythingAndKeepsCapacityWithoutAllocating) {
     feed_realistic_flows(t, 1);
     ASSERT_GT(t.domains().size(), 0u);
     const std::size_t capacity = t.domains().capacity();
-    const std::size_t allocations_before = test::allocation_count();
+    const std::size_t allocations_before = wt::testing::allocation_count();
     t.clear();
-    EXPECT_EQ(test::allocation_count() - allocations_before, 0u);
+    EXPECT_EQ(wt::testing::allocation_count() - allocations_before, 0u);
     EXPECT_EQ(t.services().size(), 4u);
     for (const TransferStats& s : t.services()) {
         EXPECT_EQ(describe(s), describe(TransferStats{}));
