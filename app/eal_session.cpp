@@ -6,6 +6,7 @@
 #include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <sched.h>
 #include <unistd.h>
 
 namespace wt::app {
@@ -39,10 +40,18 @@ bool EalSession::start(const std::vector<std::string>& extra_args, std::string& 
     argv.push_back(nullptr);
     // EAL prints its own banner lines at INFO; keep stdout for our report.
     rte_log_set_global_level(RTE_LOG_ERR);
+    cpu_set_t before;
+    const bool have_affinity = ::sched_getaffinity(0, sizeof before, &before) == 0;
     const int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
     if (rc < 0) {
         error = fmt::format("DPDK EAL initialisation failed: {}", rte_strerror(rte_errno));
         return false;
+    }
+    // `-l 0` pins this thread to CPU 0. Nothing here polls a NIC, and on a shared
+    // machine the pin made the analysis queue for CPU 0 while another CPU was idle:
+    // let the scheduler place it again (rte_lcore_id() stays 0).
+    if (have_affinity) {
+        ::sched_setaffinity(0, sizeof before, &before);
     }
     g_running = true;
     return true;
@@ -67,8 +76,7 @@ bool EalSession::running() {
 }
 
 rte_mempool* create_offline_pool(const char* name, unsigned count, std::string& error) {
-    // data_room is 16 bits: 65535 bytes including the headroom.
-    constexpr std::uint16_t kDataRoom = 65535;
+    constexpr std::uint16_t kDataRoom = RTE_PKTMBUF_HEADROOM;
     rte_mempool* pool = rte_pktmbuf_pool_create(name, count, 0, 0, kDataRoom, SOCKET_ID_ANY);
     if (pool == nullptr) {
         error = fmt::format("cannot create the mbuf pool: {}", rte_strerror(rte_errno));

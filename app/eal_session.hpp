@@ -12,14 +12,17 @@ namespace wt::app {
 class EalSession {
 public:
     // Memory-only EAL: --no-huge --no-pci --no-shconf, one lcore, quiet logs,
-    // a per-process file prefix so that parallel runs never collide.
+    // a per-process file prefix so that parallel runs never collide. The calling
+    // thread is lcore 0 but keeps the CPU affinity it had (EAL would pin it).
     static bool start(const std::vector<std::string>& extra_args, std::string& error);
     static void stop();
     [[nodiscard]] static bool running();
 };
 
-// A packet mbuf pool sized for offline reading: few mbufs, each large enough for
-// any frame a capture can hold (up to 64 KiB: GRO/TSO super-frames included).
+// A packet mbuf pool for offline reading: few mbufs, each with only a headroom of
+// its own, because analyze attaches the frames in the mapped capture to them as
+// external buffers instead of copying (64 KiB data rooms cost 16 MB, and freeing
+// the pool wrote all of it: DPDK zeroes memory on free).
 rte_mempool* create_offline_pool(const char* name, unsigned count, std::string& error);
 
 } // namespace wt::app

@@ -1,5 +1,6 @@
 #include "app/report.hpp"
 
+#include "app/json_writer.hpp"
 #include "app/names.hpp"
 #include "parsers/net/packet.hpp"
 
@@ -54,48 +55,87 @@ std::uint64_t total_bytes(const TransferStats& s) {
     return s.bytes_up + s.bytes_down;
 }
 
-json stats_json(const TransferStats& s) {
-    json j;
-    j["connections"] = s.connections;
-    j["pkts_up"] = s.pkts_up;
-    j["pkts_down"] = s.pkts_down;
-    j["bytes_up"] = s.bytes_up;
-    j["bytes_down"] = s.bytes_down;
-    j["first_seen"] = s.connections ? json(static_cast<double>(s.first_ns) / 1e9) : json(nullptr);
-    j["last_seen"] = s.connections ? json(static_cast<double>(s.last_ns) / 1e9) : json(nullptr);
-    j["tls"] = s.tls;
-    j["quic"] = s.quic;
-    j["dns"] = s.dns;
-    j["ech"] = s.ech;
-    j["dot"] = s.dot;
-    j["doh"] = s.doh;
-    j["cleartext_http"] = s.cleartext_http;
-    j["tls_without_sni"] = s.tls_without_sni;
-    json versions = json::object();
-    for (std::size_t i = 0; i < s.tls_versions.size(); ++i) {
-        if (s.tls_versions[i] != 0) {
-            versions[pipeline::to_string(static_cast<pipeline::TlsVersionSlot>(i))] = s.tls_versions[i];
+// Fields that some JSON rows add to a TransferStats object (absent when null).
+struct StatsExtras {
+    const std::string* category = nullptr;
+    const std::string* client = nullptr;
+    const std::uint64_t* distinct_clients = nullptr;
+    const std::string* domain = nullptr;
+    const std::string* mac = nullptr;
+    bool has_service = false;
+    const std::string* service = nullptr; // nullptr with has_service: JSON null
+};
+
+// One TransferStats object with its extras, keys in byte order (see JsonWriter).
+void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, SortedFields& scratch) {
+    w.begin_object();
+    w.key("alpn");
+    for (std::size_t i = 0; i < s.alpns.size(); ++i) {
+        if (s.alpns[i] != 0) {
+            scratch.add(pipeline::to_string(static_cast<pipeline::AlpnSlot>(i)), s.alpns[i]);
         }
     }
-    j["tls_versions"] = versions;
-    json ciphers = json::object();
+    scratch.write(w);
+    w.field("bytes_down", s.bytes_down);
+    w.field("bytes_up", s.bytes_up);
+    if (x.category != nullptr) {
+        w.field("category", *x.category);
+    }
+    w.key("ciphers");
     for (std::size_t i = 0; i < pipeline::kCipherSlots; ++i) {
         if (s.cipher_counts[i] != 0) {
-            ciphers[tls_cipher_text(s.cipher_ids[i])] = s.cipher_counts[i];
+            scratch.add(tls_cipher_text(s.cipher_ids[i]), s.cipher_counts[i]);
         }
     }
     if (s.cipher_other != 0) {
-        ciphers["other"] = s.cipher_other;
+        scratch.add("other", s.cipher_other);
     }
-    j["ciphers"] = ciphers;
-    json alpns = json::object();
-    for (std::size_t i = 0; i < s.alpns.size(); ++i) {
-        if (s.alpns[i] != 0) {
-            alpns[pipeline::to_string(static_cast<pipeline::AlpnSlot>(i))] = s.alpns[i];
+    scratch.write(w);
+    w.field("cleartext_http", s.cleartext_http);
+    if (x.client != nullptr) {
+        w.field("client", *x.client);
+    }
+    w.field("connections", s.connections);
+    if (x.distinct_clients != nullptr) {
+        w.field("distinct_clients", *x.distinct_clients);
+    }
+    w.field("dns", s.dns);
+    w.field("doh", s.doh);
+    if (x.domain != nullptr) {
+        w.field("domain", *x.domain);
+    }
+    w.field("dot", s.dot);
+    w.field("ech", s.ech);
+    if (s.connections != 0) {
+        w.field("first_seen", static_cast<double>(s.first_ns) / 1e9);
+        w.field("last_seen", static_cast<double>(s.last_ns) / 1e9);
+    } else {
+        w.null_field("first_seen");
+        w.null_field("last_seen");
+    }
+    if (x.mac != nullptr) {
+        w.field("mac", *x.mac);
+    }
+    w.field("pkts_down", s.pkts_down);
+    w.field("pkts_up", s.pkts_up);
+    w.field("quic", s.quic);
+    if (x.has_service) {
+        if (x.service != nullptr) {
+            w.field("service", *x.service);
+        } else {
+            w.null_field("service");
         }
     }
-    j["alpn"] = alpns;
-    return j;
+    w.field("tls", s.tls);
+    w.key("tls_versions");
+    for (std::size_t i = 0; i < s.tls_versions.size(); ++i) {
+        if (s.tls_versions[i] != 0) {
+            scratch.add(pipeline::to_string(static_cast<pipeline::TlsVersionSlot>(i)), s.tls_versions[i]);
+        }
+    }
+    scratch.write(w);
+    w.field("tls_without_sni", s.tls_without_sni);
+    w.end_object();
 }
 
 // Services sorted by total bytes, largest first; unclassified last.
@@ -181,7 +221,6 @@ std::string human_bytes(std::uint64_t n) {
 }
 
 void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
-    const pipeline::WorkerCounters& c = r.counters;
     const double duration = r.input.last_ns > r.input.first_ns
                                 ? static_cast<double>(r.input.last_ns - r.input.first_ns) / 1e9
                                 : 0.0;
@@ -362,72 +401,129 @@ void render_counters_section(const Report& r, std::FILE* out) {
 
 } // namespace
 
-json report_to_json(const Report& r) {
-    json j;
-    j["input"] = {{"file", r.input.file},
-                  {"format", r.input.format},
-                  {"records", r.input.records},
-                  {"truncated_records", r.input.truncated_records},
-                  {"first_ts", static_cast<double>(r.input.first_ns) / 1e9},
-                  {"last_ts", static_cast<double>(r.input.last_ns) / 1e9},
-                  {"stopped_early", r.input.stopped_early.empty() ? json(nullptr) : json(r.input.stopped_early)}};
-    j["services_file"] = r.services_origin;
-    j["workers"] = r.workers;
-    j["total"] = stats_json(r.tally.total.stats);
-    j["total"]["distinct_clients"] = r.tally.total.distinct_clients;
-    json services = json::array();
+void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
+    JsonWriter w(out, indent);
+    SortedFields scratch;
+    // Service labels once: a row per (client, service) would otherwise copy one per row.
+    std::vector<std::string> labels;
+    labels.reserve(r.services.size());
+    for (std::size_t i = 0; i < r.services.size(); ++i) {
+        labels.push_back(service_label(r, static_cast<std::int32_t>(i)));
+    }
+    const auto label = [&](std::int32_t service) -> const std::string* {
+        if (service < 0) {
+            return nullptr;
+        }
+        static const std::string kUnclassified = "(unclassified)";
+        return static_cast<std::size_t>(service) < labels.size() ? &labels[static_cast<std::size_t>(service)]
+                                                                 : &kUnclassified;
+    };
+    static const std::string kNoAction;
+
+    w.begin_object();
+    w.key("actions");
+    w.begin_array();
+    for (const auto& a : r.tally.actions) {
+        w.begin_object();
+        w.field("action", a.action >= 1 && a.action <= r.actions.size() ? r.actions[a.action - 1] : kNoAction);
+        w.field("bytes_down", a.bytes_down);
+        w.field("bytes_up", a.bytes_up);
+        w.field("connections", a.connections);
+        w.field("domain", a.name);
+        if (const std::string* l = label(a.service)) {
+            w.field("service", *l);
+        } else {
+            w.null_field("service");
+        }
+        w.end_object();
+    }
+    w.end_array();
+
+    w.key("clients");
+    w.begin_array();
+    for (const auto& c : r.tally.clients) {
+        const std::string client = ip_text(c.client);
+        std::string mac;
+        StatsExtras x;
+        x.client = &client;
+        if (c.has_mac) {
+            mac = fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", c.mac[0], c.mac[1], c.mac[2], c.mac[3],
+                              c.mac[4], c.mac[5]);
+            x.mac = &mac;
+        }
+        x.has_service = true;
+        x.service = label(c.service);
+        write_stats(w, c.stats, x, scratch);
+    }
+    w.end_array();
+
+    w.key("counters");
+    r.counters.for_each([&](std::string_view name, std::string_view, std::uint64_t v) { scratch.add(std::string(name), v); });
+    scratch.add("multi_segment_mbufs", r.mbuf.multi_segment);
+    scratch.write(w);
+
+    w.key("domains");
+    w.begin_array();
+    for (const auto* d : domains_by_size(r)) {
+        StatsExtras x;
+        x.distinct_clients = &d->m.distinct_clients;
+        x.domain = &d->name;
+        x.has_service = true;
+        x.service = label(d->service);
+        write_stats(w, d->m.stats, x, scratch);
+    }
+    w.end_array();
+
+    w.key("drops");
+    for (auto& [name, n] : drop_rows(r)) {
+        scratch.add(std::move(name), n);
+    }
+    scratch.write(w);
+
+    w.key("input");
+    w.begin_object();
+    w.field("file", r.input.file);
+    w.field("first_ts", static_cast<double>(r.input.first_ns) / 1e9);
+    w.field("format", r.input.format);
+    w.field("last_ts", static_cast<double>(r.input.last_ns) / 1e9);
+    w.field("records", r.input.records);
+    if (r.input.stopped_early.empty()) {
+        w.null_field("stopped_early");
+    } else {
+        w.field("stopped_early", r.input.stopped_early);
+    }
+    w.field("truncated_records", r.input.truncated_records);
+    w.end_object();
+
+    w.key("services");
+    w.begin_array();
     for (std::int32_t s : services_by_size(r)) {
         const MergedStats& m = r.tally.services[static_cast<std::size_t>(s + 1)];
-        json e = stats_json(m.stats);
-        e["service"] = s < 0 ? json(nullptr) : json(service_label(r, s));
-        if (s >= 0 && static_cast<std::size_t>(s) < r.categories.size() && !r.categories[static_cast<std::size_t>(s)].empty()) {
-            e["category"] = r.categories[static_cast<std::size_t>(s)];
+        StatsExtras x;
+        if (s >= 0 && static_cast<std::size_t>(s) < r.categories.size() &&
+            !r.categories[static_cast<std::size_t>(s)].empty()) {
+            x.category = &r.categories[static_cast<std::size_t>(s)];
         }
-        e["distinct_clients"] = m.distinct_clients;
-        services.push_back(e);
+        x.distinct_clients = &m.distinct_clients;
+        x.has_service = true;
+        x.service = label(s);
+        write_stats(w, m.stats, x, scratch);
     }
-    j["services"] = services;
-    json domains = json::array();
-    for (const auto* d : domains_by_size(r)) {
-        json e = stats_json(d->m.stats);
-        e["domain"] = d->name;
-        e["service"] = d->service < 0 ? json(nullptr) : json(service_label(r, d->service));
-        e["distinct_clients"] = d->m.distinct_clients;
-        domains.push_back(e);
-    }
-    j["domains"] = domains;
-    json clients = json::array();
-    for (const auto& c : r.tally.clients) {
-        json e = stats_json(c.stats);
-        e["client"] = ip_text(c.client);
-        if (c.has_mac) {
-            e["mac"] = fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", c.mac[0], c.mac[1], c.mac[2], c.mac[3],
-                                   c.mac[4], c.mac[5]);
-        }
-        e["service"] = c.service < 0 ? json(nullptr) : json(service_label(r, c.service));
-        clients.push_back(e);
-    }
-    j["clients"] = clients;
-    json actions = json::array();
-    for (const auto& a : r.tally.actions) {
-        actions.push_back({{"action", a.action >= 1 && a.action <= r.actions.size() ? r.actions[a.action - 1] : ""},
-                           {"domain", a.name},
-                           {"service", a.service < 0 ? json(nullptr) : json(service_label(r, a.service))},
-                           {"connections", a.connections},
-                           {"bytes_up", a.bytes_up},
-                           {"bytes_down", a.bytes_down}});
-    }
-    j["actions"] = actions;
-    json counters = json::object();
-    r.counters.for_each([&](std::string_view name, std::string_view, std::uint64_t v) { counters[std::string(name)] = v; });
-    counters["multi_segment_mbufs"] = r.mbuf.multi_segment;
-    j["counters"] = counters;
-    json drops = json::object();
-    for (const auto& [name, n] : drop_rows(r)) {
-        drops[name] = n;
-    }
-    j["drops"] = drops;
-    return j;
+    w.end_array();
+
+    w.field("services_file", r.services_origin);
+    w.key("total");
+    StatsExtras total;
+    total.distinct_clients = &r.tally.total.distinct_clients;
+    write_stats(w, r.tally.total.stats, total, scratch);
+    w.field("workers", r.workers);
+    w.end_object();
+}
+
+json report_to_json(const Report& r) {
+    fmt::memory_buffer text;
+    write_report_json(r, text, -1);
+    return json::parse(text.begin(), text.end());
 }
 
 void render_csv(const Report& r, std::FILE* out) {

@@ -8,6 +8,7 @@
 #include "pipeline/worker.hpp"
 
 #include <cstdio>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -60,6 +61,10 @@ struct TableOptions {
 };
 
 void render_table(const Report& r, std::FILE* out, const TableOptions& opt);
+// The JSON report, as report_to_json(r).dump(indent, ' ', false, replace) prints
+// it, written straight into `out` (indent < 0: one line).
+void write_report_json(const Report& r, fmt::memory_buffer& out, int indent);
+// The same document as a tree, for callers that pick parts of it (live `ctl`).
 nlohmann::json report_to_json(const Report& r);
 void render_csv(const Report& r, std::FILE* out);
 

@@ -94,6 +94,25 @@ class BadInput(unittest.TestCase):
         self.assertEqual(report["drops"].get("capture_truncated_records"), 1)
         self.assertEqual(report["total"]["connections"], 1)
 
+    def test_frames_beyond_the_mbuf_room_are_clipped_and_counted(self):
+        # 65535 - 128 (headroom) bytes fit; one more is clipped. The clipped part is
+        # Ethernet padding here, so the packet itself is still analysed.
+        frame = udp_dns_query_frame()
+        fits = frame + b"\0" * (65407 - len(frame))
+        clipped = frame + b"\0" * (65408 - len(frame))
+        huge = frame + b"\0" * (200000 - len(frame))
+        data = (pcap_header(snaplen=262144) + pcap_record(fits) + pcap_record(clipped, ts=1700000001)
+                + pcap_record(huge, ts=1700000002))
+        path = self.write("jumbo.pcap", data)
+        proc = run("analyze", path, "--format", "json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        report = json.loads(proc.stdout)
+        self.assertEqual(report["input"]["records"], 3)
+        self.assertEqual(report["drops"].get("capture_oversized_frames_clipped"), 2, report["drops"])
+        self.assertEqual(report["counters"]["packets"], 3)
+        self.assertEqual(report["counters"]["decode_errors"], 0)
+        self.assertEqual(report["total"]["pkts_up"], 3)
+
     def test_corrupt_record_mid_file(self):
         frame = udp_dns_query_frame()
         bad = struct.pack("<IIII", 1700000001, 0, 0x7FFFFFFF, 0x7FFFFFFF) + b"\0" * 64

@@ -141,5 +141,95 @@ TEST(DnsCache, FloodEvictsButNeverGrows) {
     EXPECT_NE(cache.lookup(last.client, last.address, 5000), nullptr);
 }
 
+// ---- TallyMap ----------------------------------------------------------------
+
+struct IntHash {
+    std::uint64_t operator()(std::uint64_t k) const noexcept { return mix64(k); }
+};
+// Every key in one probe chain, and the same top half of the hash: the index tag
+// never tells keys apart, so the entry comparison has to.
+struct CollidingHash {
+    std::uint64_t operator()(std::uint64_t) const noexcept { return 0x1234'5678'0000'0000ull; }
+};
+
+TEST(TallyMap, FindsWhatItInsertedAndRefusesWhenFull) {
+    TallyMap<std::uint64_t, std::uint64_t, IntHash> m(64);
+    EXPECT_EQ(m.capacity(), 56u);
+    bool inserted = false;
+    for (std::uint64_t k = 0; k < m.capacity(); ++k) {
+        std::uint64_t* v = m.find_or_insert(k * 977, inserted);
+        ASSERT_NE(v, nullptr);
+        EXPECT_TRUE(inserted);
+        EXPECT_EQ(*v, 0u);
+        *v = k + 1;
+    }
+    EXPECT_TRUE(m.full());
+    EXPECT_EQ(m.find_or_insert(1, inserted), nullptr);
+    EXPECT_FALSE(inserted);
+    for (std::uint64_t k = 0; k < m.capacity(); ++k) {
+        const std::uint64_t* v = m.find(k * 977);
+        ASSERT_NE(v, nullptr);
+        EXPECT_EQ(*v, k + 1);
+        // A present key is found, not refused, even when the table is full.
+        EXPECT_EQ(m.find_or_insert(k * 977, inserted), v);
+        EXPECT_FALSE(inserted);
+    }
+    EXPECT_EQ(m.find(1), nullptr);
+}
+
+TEST(TallyMap, KeysWithTheSameHashStayApart) {
+    TallyMap<std::uint64_t, std::uint64_t, CollidingHash> m(16);
+    bool inserted = false;
+    for (std::uint64_t k = 1; k <= 10; ++k) {
+        *m.find_or_insert(k, inserted) = k * 10;
+    }
+    EXPECT_EQ(m.size(), 10u);
+    for (std::uint64_t k = 1; k <= 10; ++k) {
+        ASSERT_NE(m.find(k), nullptr);
+        EXPECT_EQ(*m.find(k), k * 10);
+    }
+    EXPECT_EQ(m.find(11), nullptr);
+}
+
+TEST(TallyMap, VisitsInInsertionOrderAndClearEmptiesIt) {
+    TallyMap<std::uint64_t, std::uint64_t, IntHash> m(32);
+    bool inserted = false;
+    const std::vector<std::uint64_t> keys = {42, 7, 1000, 3, 99};
+    for (std::uint64_t k : keys) {
+        *m.find_or_insert(k, inserted) = k + 1;
+    }
+    *m.find_or_insert(7, inserted) += 100; // an update does not move an entry
+    std::vector<std::uint64_t> seen;
+    m.for_each([&](const std::uint64_t& k, std::uint64_t& v) {
+        seen.push_back(k);
+        EXPECT_EQ(v, k + 1 + (k == 7 ? 100 : 0));
+    });
+    EXPECT_EQ(seen, keys);
+
+    m.clear();
+    EXPECT_EQ(m.size(), 0u);
+    EXPECT_EQ(m.find(42), nullptr);
+    int visits = 0;
+    m.for_each([&](const std::uint64_t&, std::uint64_t&) { ++visits; });
+    EXPECT_EQ(visits, 0);
+    // Refilled after a clear: values start from zero again, not from the old entries.
+    std::uint64_t* v = m.find_or_insert(1000, inserted);
+    ASSERT_NE(v, nullptr);
+    EXPECT_TRUE(inserted);
+    EXPECT_EQ(*v, 0u);
+}
+
+TEST(TallyMap, MovesKeepTheEntries) {
+    TallyMap<std::uint64_t, std::uint64_t, IntHash> a(16);
+    TallyMap<std::uint64_t, std::uint64_t, IntHash> b(1024);
+    bool inserted = false;
+    *a.find_or_insert(5, inserted) = 50;
+    std::swap(a, b);
+    EXPECT_EQ(a.size(), 0u);
+    EXPECT_EQ(a.capacity(), 896u);
+    ASSERT_NE(b.find(5), nullptr);
+    EXPECT_EQ(*b.find(5), 50u);
+}
+
 } // namespace
 } // namespace wt::pipeline

@@ -1,0 +1,400 @@
+// The offline report's JSON writer (app/json_writer.hpp, write_report_json) against
+// the nlohmann tree it replaced: `reference_report` below is that code, kept
+// verbatim, and every document must come out byte for byte as nlohmann dumps it.
+#include "app/json_writer.hpp"
+#include "app/names.hpp"
+#include "app/report.hpp"
+#include "parsers/net/packet.hpp"
+#include "tests/pipeline/core/tally_fixtures.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+
+namespace wt::app {
+namespace {
+
+using nlohmann::json;
+using pipeline::MergedStats;
+using pipeline::TransferStats;
+
+// ---- reference: the nlohmann implementation the writer replaced ----------------
+std::uint64_t total_bytes(const TransferStats& s) {
+    return s.bytes_up + s.bytes_down;
+}
+
+std::string service_label(const Report& r, std::int32_t service) {
+    if (service < 0 || static_cast<std::size_t>(service) >= r.services.size()) {
+        return "(unclassified)";
+    }
+    return r.services[static_cast<std::size_t>(service)];
+}
+
+json stats_json(const TransferStats& s) {
+    json j;
+    j["connections"] = s.connections;
+    j["pkts_up"] = s.pkts_up;
+    j["pkts_down"] = s.pkts_down;
+    j["bytes_up"] = s.bytes_up;
+    j["bytes_down"] = s.bytes_down;
+    j["first_seen"] = s.connections ? json(static_cast<double>(s.first_ns) / 1e9) : json(nullptr);
+    j["last_seen"] = s.connections ? json(static_cast<double>(s.last_ns) / 1e9) : json(nullptr);
+    j["tls"] = s.tls;
+    j["quic"] = s.quic;
+    j["dns"] = s.dns;
+    j["ech"] = s.ech;
+    j["dot"] = s.dot;
+    j["doh"] = s.doh;
+    j["cleartext_http"] = s.cleartext_http;
+    j["tls_without_sni"] = s.tls_without_sni;
+    json versions = json::object();
+    for (std::size_t i = 0; i < s.tls_versions.size(); ++i) {
+        if (s.tls_versions[i] != 0) {
+            versions[pipeline::to_string(static_cast<pipeline::TlsVersionSlot>(i))] = s.tls_versions[i];
+        }
+    }
+    j["tls_versions"] = versions;
+    json ciphers = json::object();
+    for (std::size_t i = 0; i < pipeline::kCipherSlots; ++i) {
+        if (s.cipher_counts[i] != 0) {
+            ciphers[tls_cipher_text(s.cipher_ids[i])] = s.cipher_counts[i];
+        }
+    }
+    if (s.cipher_other != 0) {
+        ciphers["other"] = s.cipher_other;
+    }
+    j["ciphers"] = ciphers;
+    json alpns = json::object();
+    for (std::size_t i = 0; i < s.alpns.size(); ++i) {
+        if (s.alpns[i] != 0) {
+            alpns[pipeline::to_string(static_cast<pipeline::AlpnSlot>(i))] = s.alpns[i];
+        }
+    }
+    j["alpn"] = alpns;
+    return j;
+}
+
+// Services sorted by total bytes, largest first; unclassified last.
+std::vector<std::int32_t> services_by_size(const Report& r) {
+    std::vector<std::int32_t> order;
+    for (std::size_t i = 1; i < r.tally.services.size(); ++i) {
+        if (r.tally.services[i].stats.connections != 0) {
+            order.push_back(static_cast<std::int32_t>(i - 1));
+        }
+    }
+    std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
+        return total_bytes(r.tally.services[static_cast<std::size_t>(a + 1)].stats) >
+               total_bytes(r.tally.services[static_cast<std::size_t>(b + 1)].stats);
+    });
+    if (!r.tally.services.empty() && r.tally.services[0].stats.connections != 0) {
+        order.push_back(-1);
+    }
+    return order;
+}
+
+std::vector<const pipeline::MergedDomain*> domains_by_size(const Report& r) {
+    std::vector<const pipeline::MergedDomain*> v;
+    for (const auto& d : r.tally.domains) {
+        v.push_back(&d);
+    }
+    std::stable_sort(v.begin(), v.end(), [](const auto* a, const auto* b) {
+        const auto ta = total_bytes(a->m.stats);
+        const auto tb = total_bytes(b->m.stats);
+        return ta != tb ? ta > tb : a->name < b->name;
+    });
+    return v;
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> drop_rows(const Report& r) {
+    std::vector<std::pair<std::string, std::uint64_t>> rows;
+    if (r.input.truncated_records) {
+        rows.emplace_back("capture_truncated_records", r.input.truncated_records);
+    }
+    if (r.input.oversized_frames) {
+        rows.emplace_back("capture_oversized_frames_clipped", r.input.oversized_frames);
+    }
+    for (std::size_t i = 0; i < r.decode_drops.size(); ++i) {
+        if (r.decode_drops[i] != 0) {
+            rows.emplace_back(std::string(parsers::to_string(static_cast<parsers::DecodeStatus>(i))), r.decode_drops[i]);
+        }
+    }
+    const auto add = [&](const char* name, std::uint64_t v) {
+        if (v != 0) {
+            rows.emplace_back(name, v);
+        }
+    };
+    add("tls_parse_errors", r.counters.tls_errors);
+    add("quic_decrypt_or_parse_errors", r.counters.quic_errors);
+    add("dns_parse_errors", r.counters.dns_errors);
+    add("flow_table_full", r.counters.flow_table_full);
+    add("flows_evicted", r.counters.flows_evicted);
+    add("detail_pool_exhausted", r.counters.detail_pool_exhausted);
+    add("stream_pool_exhausted", r.counters.stream_pool_exhausted);
+    add("quic_pool_exhausted", r.counters.quic_pool_exhausted);
+    add("multi_segment_mbuf_drops", r.mbuf.multi_segment_drops);
+    add("tally_table_full", r.tally.table_full_drops);
+    return rows;
+}
+
+json reference_report(const Report& r) {
+    json j;
+    j["input"] = {{"file", r.input.file},
+                  {"format", r.input.format},
+                  {"records", r.input.records},
+                  {"truncated_records", r.input.truncated_records},
+                  {"first_ts", static_cast<double>(r.input.first_ns) / 1e9},
+                  {"last_ts", static_cast<double>(r.input.last_ns) / 1e9},
+                  {"stopped_early", r.input.stopped_early.empty() ? json(nullptr) : json(r.input.stopped_early)}};
+    j["services_file"] = r.services_origin;
+    j["workers"] = r.workers;
+    j["total"] = stats_json(r.tally.total.stats);
+    j["total"]["distinct_clients"] = r.tally.total.distinct_clients;
+    json services = json::array();
+    for (std::int32_t s : services_by_size(r)) {
+        const MergedStats& m = r.tally.services[static_cast<std::size_t>(s + 1)];
+        json e = stats_json(m.stats);
+        e["service"] = s < 0 ? json(nullptr) : json(service_label(r, s));
+        if (s >= 0 && static_cast<std::size_t>(s) < r.categories.size() && !r.categories[static_cast<std::size_t>(s)].empty()) {
+            e["category"] = r.categories[static_cast<std::size_t>(s)];
+        }
+        e["distinct_clients"] = m.distinct_clients;
+        services.push_back(e);
+    }
+    j["services"] = services;
+    json domains = json::array();
+    for (const auto* d : domains_by_size(r)) {
+        json e = stats_json(d->m.stats);
+        e["domain"] = d->name;
+        e["service"] = d->service < 0 ? json(nullptr) : json(service_label(r, d->service));
+        e["distinct_clients"] = d->m.distinct_clients;
+        domains.push_back(e);
+    }
+    j["domains"] = domains;
+    json clients = json::array();
+    for (const auto& c : r.tally.clients) {
+        json e = stats_json(c.stats);
+        e["client"] = ip_text(c.client);
+        if (c.has_mac) {
+            e["mac"] = fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", c.mac[0], c.mac[1], c.mac[2], c.mac[3],
+                                   c.mac[4], c.mac[5]);
+        }
+        e["service"] = c.service < 0 ? json(nullptr) : json(service_label(r, c.service));
+        clients.push_back(e);
+    }
+    j["clients"] = clients;
+    json actions = json::array();
+    for (const auto& a : r.tally.actions) {
+        actions.push_back({{"action", a.action >= 1 && a.action <= r.actions.size() ? r.actions[a.action - 1] : ""},
+                           {"domain", a.name},
+                           {"service", a.service < 0 ? json(nullptr) : json(service_label(r, a.service))},
+                           {"connections", a.connections},
+                           {"bytes_up", a.bytes_up},
+                           {"bytes_down", a.bytes_down}});
+    }
+    j["actions"] = actions;
+    json counters = json::object();
+    r.counters.for_each([&](std::string_view name, std::string_view, std::uint64_t v) { counters[std::string(name)] = v; });
+    counters["multi_segment_mbufs"] = r.mbuf.multi_segment;
+    j["counters"] = counters;
+    json drops = json::object();
+    for (const auto& [name, n] : drop_rows(r)) {
+        drops[name] = n;
+    }
+    j["drops"] = drops;
+    return j;
+}
+
+
+// ---- fixtures -------------------------------------------------------------------
+
+Report rich_report() {
+    pipeline::CoreTally a(4, pipeline::TallyLimits{});
+    pipeline::CoreTally b(4, pipeline::TallyLimits{});
+    pipeline::test::feed_realistic_flows(a, 0, 90);
+    pipeline::test::feed_realistic_flows(b, 7, 40);
+    Report r;
+    r.tally = pipeline::merge_tallies({&a, &b});
+    // Names that need escaping or are not ASCII, one invalid UTF-8 (replaced by U+FFFD).
+    for (std::string name : {std::string("quo\"te.example"), std::string("back\\slash.example"),
+                             std::string("tab\there.example"), std::string("\x01\x1f.ctl.example"),
+                             std::string("b\xc3\xbccher.example"), std::string("bad\xff\xfe.example"),
+                             std::string("del\x7f.example")}) {
+        pipeline::MergedDomain d;
+        d.name = name;
+        d.service = name.size() % 2 == 0 ? 5 : -1; // 5: beyond the service names
+        d.m.stats.connections = name.size();
+        d.m.stats.bytes_up = 7 * name.size();
+        d.m.stats.first_ns = 1'700'000'000'123'456'789ull;
+        d.m.stats.last_ns = 1'700'000'009'000'000'000ull;
+        d.m.stats.add_cipher(0x1301, 2);
+        d.m.stats.add_cipher(0xfefe, 1); // unknown: numeric name
+        d.m.distinct_clients = 3;
+        r.tally.domains.push_back(d);
+        pipeline::MergedActionDomain act;
+        act.action = static_cast<std::uint16_t>(name.size() % 6); // 0 and 5: no label
+        act.name = name;
+        act.service = d.service;
+        act.connections = 1;
+        r.tally.actions.push_back(act);
+    }
+    // A cipher histogram that overflowed into "other".
+    TransferStats& total = r.tally.total.stats;
+    for (std::uint16_t c = 0x1301; c < 0x1301 + pipeline::kCipherSlots + 3; ++c) {
+        total.add_cipher(c, 1);
+    }
+    r.input.file = "capture \"1\".pcap";
+    r.input.format = "pcapng";
+    r.input.records = 1234;
+    r.input.truncated_records = 1;
+    r.input.oversized_frames = 2;
+    r.input.first_ns = 1'700'000'000'000'000'000ull;
+    r.input.last_ns = 1'700'000'007'946'972'000ull;
+    r.input.stopped_early = "record at offset 99: bad block";
+    r.counters.packets = 1234;
+    r.counters.tls_errors = 3;
+    r.decode_drops[1] = 5;
+    r.mbuf.multi_segment = 2;
+    r.services = {"Maps", "Video", "Example \"API\"", "Unused"};
+    r.categories = {"google", "", "vendor"};
+    r.actions = {"App launch", "Climate", "Location"};
+    r.services_origin = "services.toml";
+    r.workers = 2;
+    return r;
+}
+
+std::string written(const Report& r, int indent) {
+    fmt::memory_buffer out;
+    write_report_json(r, out, indent);
+    return fmt::to_string(out);
+}
+
+std::string reference(const Report& r, int indent) {
+    return reference_report(r).dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+TEST(ReportJson, RichReportMatchesNlohmannPretty) {
+    const Report r = rich_report();
+    ASSERT_GT(r.tally.clients.size(), 10u);
+    ASSERT_FALSE(r.tally.actions.empty());
+    EXPECT_EQ(written(r, 2), reference(r, 2));
+}
+
+TEST(ReportJson, RichReportMatchesNlohmannCompactAndIndent4) {
+    const Report r = rich_report();
+    EXPECT_EQ(written(r, -1), reference(r, -1));
+    EXPECT_EQ(written(r, 4), reference(r, 4));
+}
+
+TEST(ReportJson, EmptyReportMatchesNlohmann) {
+    Report r;
+    r.tally.services.resize(3);
+    r.services = {"A", "B"};
+    EXPECT_EQ(written(r, 2), reference(r, 2));
+}
+
+TEST(ReportJson, TreeIsTheSameDocument) {
+    const Report r = rich_report();
+    EXPECT_EQ(report_to_json(r).dump(2, ' ', false, json::error_handler_t::replace), reference(r, 2));
+}
+
+// ---- JsonWriter on its own ----------------------------------------------------
+
+std::string dump_writer(int indent, const std::function<void(JsonWriter&)>& body) {
+    fmt::memory_buffer out;
+    JsonWriter w(out, indent);
+    body(w);
+    EXPECT_EQ(w.depth(), 0u);
+    return fmt::to_string(out);
+}
+
+TEST(JsonWriter, NumbersAsNlohmann) {
+    const std::vector<double> values = {0.0, -0.0, 1.0, 0.1, 1e-7, 123456789.125, 1.7e9, 1e15, 1e16, 1e21, 1e300,
+                                        -2.5, std::numeric_limits<double>::denorm_min(),
+                                        std::numeric_limits<double>::quiet_NaN(),
+                                        std::numeric_limits<double>::infinity()};
+    json ref = json::array();
+    for (double v : values) {
+        ref.push_back(v);
+    }
+    ref.push_back(std::numeric_limits<std::uint64_t>::max());
+    ref.push_back(std::int64_t{-42});
+    ref.push_back(std::uint8_t{7});
+    ref.push_back(true);
+    ref.push_back(nullptr);
+    for (int indent : {-1, 0, 2}) {
+        EXPECT_EQ(dump_writer(indent,
+                              [&](JsonWriter& w) {
+                                  w.begin_array();
+                                  for (double v : values) {
+                                      w.value(v);
+                                  }
+                                  w.value(std::numeric_limits<std::uint64_t>::max());
+                                  w.value(std::int64_t{-42});
+                                  w.value(std::uint8_t{7});
+                                  w.value(true);
+                                  w.null();
+                                  w.end_array();
+                              }),
+                  ref.dump(indent))
+            << "indent " << indent;
+    }
+}
+
+TEST(JsonWriter, NestingAndEmptyContainersAsNlohmann) {
+    const json ref = {{"a", json::array()},
+                      {"b", json::object()},
+                      {"c", {{"d", json::array({json::object(), json::array({1, 2}), "x"})}}},
+                      {"e", "\"\\\b\f\n\r\t\x01 \xc3\xa9 \xff"}};
+    for (int indent : {-1, 2, 3}) {
+        EXPECT_EQ(dump_writer(indent,
+                              [](JsonWriter& w) {
+                                  w.begin_object();
+                                  w.key("a");
+                                  w.begin_array();
+                                  w.end_array();
+                                  w.key("b");
+                                  w.begin_object();
+                                  w.end_object();
+                                  w.key("c");
+                                  w.begin_object();
+                                  w.key("d");
+                                  w.begin_array();
+                                  w.begin_object();
+                                  w.end_object();
+                                  w.begin_array();
+                                  w.value(1);
+                                  w.value(2);
+                                  w.end_array();
+                                  w.value("x");
+                                  w.end_array();
+                                  w.end_object();
+                                  w.field("e", std::string_view("\"\\\b\f\n\r\t\x01 \xc3\xa9 \xff"));
+                                  w.end_object();
+                              }),
+                  ref.dump(indent, ' ', false, json::error_handler_t::replace))
+            << "indent " << indent;
+    }
+}
+
+TEST(JsonWriter, SortedFieldsSortAndKeepTheLastOfADuplicateKey) {
+    json ref = json::object();
+    ref["zeta"] = 1;
+    ref["alpha"] = 2;
+    ref["mid"] = 3;
+    ref["alpha"] = 4;
+    const std::string got = dump_writer(2, [](JsonWriter& w) {
+        SortedFields f;
+        f.add("zeta", 1);
+        f.add("alpha", 2);
+        f.add("mid", 3);
+        f.add("alpha", 4);
+        f.write(w);
+    });
+    EXPECT_EQ(got, ref.dump(2));
+}
+
+} // namespace
+} // namespace wt::app
