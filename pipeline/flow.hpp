@@ -4,7 +4,7 @@
 
 #include "parsers/common/fixed_string.hpp"
 #include "parsers/net/packet.hpp"
-#include "pipeline/fixed_hash_map.hpp"
+#include "pipeline/hash.hpp"
 
 #include <array>
 #include <cstdint>

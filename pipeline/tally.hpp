@@ -6,7 +6,7 @@
 // a worker) and produces plain std containers for reporting.
 #pragma once
 
-#include "pipeline/fixed_hash_map.hpp"
+#include "pipeline/hash.hpp"
 #include "pipeline/flow.hpp"
 
 #include <array>
@@ -126,9 +126,8 @@ struct ActionDomainTally {
     std::uint64_t bytes_down = 0;
 };
 
-// TallyMap: the tally tables. Like FixedHashMap (capacity fixed at construction,
-// no allocation after it, a full table refuses inserts and the caller counts
-// them), but the entries sit densely in insertion order behind an index of 8-byte
+// TallyMap: the tally tables. Capacity is fixed at construction (no allocation
+// after it; a full table refuses inserts and the caller counts them), and the entries sit densely in insertion order behind an index of 8-byte
 // slots (entry number + 1, 0 = empty, and the top half of the hash so that most
 // probes never touch an entry). Tables are sized for the worst case while a
 // capture or an interval usually fills a small part of them: the entry array is

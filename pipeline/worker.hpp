@@ -17,7 +17,7 @@
 #include "pipeline/actions.hpp"
 #include "pipeline/counters.hpp"
 #include "pipeline/dns_cache.hpp"
-#include "pipeline/fixed_hash_map.hpp"
+#include "pipeline/hash.hpp"
 #include "pipeline/flow.hpp"
 #include "pipeline/flow_table.hpp"
 #include "pipeline/record_pool.hpp"
