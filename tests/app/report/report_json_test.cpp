@@ -220,7 +220,7 @@ Report rich_report() {
     // Names that need escaping or are not ASCII, one invalid UTF-8 (replaced by U+FFFD).
     for (std::string name : {std::string("quo\"te.example"), std::string("back\\slash.example"),
                              std::string("tab\there.example"), std::string("\x01\x1f.ctl.example"),
-                             std::string("b\xc3\xbccher.example"), std::string("bad\xff\xfe.example"),
+                             std::string("b\xc3\xbc" "cher.example"), std::string("bad\xff\xfe.example"),
                              std::string("del\x7f.example")}) {
         pipeline::MergedDomain d;
         d.name = name;
