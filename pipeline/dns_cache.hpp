@@ -38,6 +38,11 @@ public:
     [[nodiscard]] const DnsResolution* lookup(const IpAddr& client, const IpAddr& address,
                                               std::uint64_t ts_ns) const noexcept;
     [[nodiscard]] std::uint64_t evictions() const noexcept { return _evictions; }
+    // Backs the storage now (live appliance), not on the data path at first use.
+    void prefault() noexcept {
+        _tags.prefault();
+        _entries.prefault();
+    }
     [[nodiscard]] std::size_t memory_bytes() const noexcept { return _tags.memory_bytes() + _entries.memory_bytes(); }
 
 private:

@@ -64,6 +64,7 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
     if (config.prefault) {
         _table.prefault();
         _flows.prefault();
+        _dns_cache.prefault();
     }
     for (std::size_t i = config.detail_pool; i-- > 0;) {
         _free_details.push_back(static_cast<std::uint32_t>(i));
