@@ -837,7 +837,62 @@ std::string_view to_string(DecodeStatus s) noexcept {
     return "unknown";
 }
 
+namespace {
+
+// The common case on a tap or an inline port: untagged Ethernet, IPv4 without
+// options or fragmentation, TCP, everything inside the captured bytes. Decoded in
+// one pass with the same checks and the same result as the general decoder below
+// (tests/parsers/net compare the two on every vector, every truncation of it and
+// the corpus); anything else, including any check that fails, goes the general way.
+bool decode_plain_ipv4_tcp(Bytes frame, DecodedPacket& out) noexcept {
+    constexpr std::size_t kIp = kEthernetHeaderSize;
+    constexpr std::size_t kTcp = kIp + kIpv4MinHeader;
+    if (frame.size() < kTcp + kTcpMinHeader) {
+        return false;
+    }
+    const std::uint8_t* p = frame.data();
+    if (load_u16(p + 12) != kEtherTypeIpv4 || p[kIp] != 0x45 || p[kIp + 9] != kIpProtoTcp ||
+        (load_u16(p + kIp + 6) & 0x3fff) != 0) {
+        return false;
+    }
+    const std::size_t total = load_u16(p + kIp + 2);
+    const std::size_t tcp_hlen = std::size_t{static_cast<std::uint8_t>(p[kTcp + 12] >> 4)} * 4;
+    if (total < kIpv4MinHeader + kTcpMinHeader || total > frame.size() - kIp || tcp_hlen < kTcpMinHeader ||
+        tcp_hlen > total - kIpv4MinHeader) {
+        return false;
+    }
+    reset(out);
+    std::memcpy(out.dst_mac.data(), p, 6);
+    std::memcpy(out.src_mac.data(), p + 6, 6);
+    out.has_mac = true;
+    out.ethertype = kEtherTypeIpv4;
+    out.ip_version = 4;
+    set_ipv4(out.src, p + kIp + 12);
+    set_ipv4(out.dst, p + kIp + 16);
+    out.ip_bytes = static_cast<std::uint32_t>(total);
+    out.l4_proto = kIpProtoTcp;
+    out.src_port = load_u16(p + kTcp);
+    out.dst_port = load_u16(p + kTcp + 2);
+    out.tcp_seq = load_u32(p + kTcp + 4);
+    out.tcp_ack = load_u32(p + kTcp + 8);
+    out.tcp_flags = p[kTcp + 13];
+    out.tcp_window = load_u16(p + kTcp + 14);
+    // Clipped to the IP total length: Ethernet padding is not payload.
+    out.l4_payload = frame.subspan(kTcp + tcp_hlen, kIp + total - (kTcp + tcp_hlen));
+    out.status = DecodeStatus::kOk;
+    return true;
+}
+
+} // namespace
+
 DecodeStatus decode_packet(LinkType link, Bytes frame, DecodedPacket& out, std::uint32_t wire_len) noexcept {
+    if (link == LinkType::kEthernet && decode_plain_ipv4_tcp(frame, out)) {
+        return DecodeStatus::kOk;
+    }
+    return decode_packet_general(link, frame, out, wire_len);
+}
+
+DecodeStatus decode_packet_general(LinkType link, Bytes frame, DecodedPacket& out, std::uint32_t wire_len) noexcept {
     reset(out);
     Ctx c{out};
     c.missing = wire_len > frame.size() ? wire_len - frame.size() : 0;

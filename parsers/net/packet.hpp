@@ -156,5 +156,8 @@ struct DecodedPacket {
 // capture_truncated instead of being dropped as kIpv4Truncated / kIpv6Truncated.
 // Returns out.status; on failure the fields decoded so far stay set.
 DecodeStatus decode_packet(LinkType link, Bytes frame, DecodedPacket& out, std::uint32_t wire_len = 0) noexcept;
+// The same without decode_packet's shortcut for untagged Ethernet/IPv4/TCP; for the
+// tests that hold the two to the same results.
+DecodeStatus decode_packet_general(LinkType link, Bytes frame, DecodedPacket& out, std::uint32_t wire_len = 0) noexcept;
 
 } // namespace wt::parsers

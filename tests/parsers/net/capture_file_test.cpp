@@ -1,6 +1,7 @@
 // CaptureReader on the pcaps recorded by tests/data/net/record.sh, on every
 // truncation of them, on hand-corrupted copies, and on the nDPI pcap corpus.
 #include "parsers/net/capture_file.hpp"
+#include "tests/parsers/net/same_decode.hpp"
 
 #include <gtest/gtest.h>
 
@@ -444,6 +445,37 @@ TEST(CaptureFile, NotACaptureEmptyAndUnsupported) {
     r = CaptureReader::open(Bytes(pcap).first(24));
     EXPECT_EQ(r.status(), CaptureStatus::kOk);
     EXPECT_EQ(r.next(rec), CaptureStatus::kEnd);
+}
+
+// decode_packet's Ethernet/IPv4/TCP shortcut against the general decoder on every
+// record of the nDPI corpus, with the capture's wire lengths.
+TEST(CaptureFile, NdpiCorpusDecodeShortcutMatchesGeneralDecoder) {
+    const char* env = std::getenv("WT_NDPI_PCAP_DIR");
+    const std::filesystem::path dir = env != nullptr ? env : "/work/shared/corpus/ndpi/pcap";
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+        GTEST_SKIP() << dir << " not present";
+    }
+    std::size_t compared = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        if (!e.is_regular_file()) {
+            continue;
+        }
+        const auto bytes = read_file(e.path());
+        auto r = CaptureReader::open(bytes);
+        CaptureRecord rec;
+        while (r.status() == CaptureStatus::kOk && r.next(rec) == CaptureStatus::kOk) {
+            DecodedPacket fast;
+            DecodedPacket general;
+            const std::uint32_t wire = rec.orig_len > rec.data.size() ? rec.orig_len : 0;
+            const DecodeStatus a = decode_packet(rec.link, rec.data, fast, wire);
+            const DecodeStatus b = decode_packet_general(rec.link, rec.data, general, wire);
+            ASSERT_EQ(a, b) << e.path();
+            ASSERT_EQ(test::decode_difference(fast, general), "") << e.path() << " record " << compared;
+            ++compared;
+        }
+    }
+    EXPECT_GT(compared, 50000u);
 }
 
 // Every pcap/pcapng of the nDPI test corpus opens and reads to the end, or stops

@@ -8,11 +8,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
+#include "tests/parsers/net/same_decode.hpp"
 #include "tests/parsers/net/vectors.hpp"
 #include "tests/support/alloc_counter.hpp"
 
@@ -221,6 +224,41 @@ TEST(DecodePacket, EveryTruncation) {
             }
         }
     }
+}
+
+// decode_packet takes a shortcut for untagged Ethernet/IPv4/TCP; it must give exactly
+// the general decoder's result, on every vector, every truncation (with and without
+// the wire length), and 20,000 random corruptions of the headers of each.
+TEST(DecodePacket, ShortcutMatchesTheGeneralDecoder) {
+    std::mt19937_64 rng(4);
+    std::size_t shortcut_frames = 0;
+    auto check = [&](LinkType link, std::span<const std::uint8_t> frame, std::uint32_t wire_len) {
+        DecodedPacket fast;
+        DecodedPacket general;
+        const DecodeStatus a = decode_packet(link, frame, fast, wire_len);
+        const DecodeStatus b = decode_packet_general(link, frame, general, wire_len);
+        ASSERT_EQ(a, b);
+        ASSERT_EQ(test::decode_difference(fast, general), "") << "length " << frame.size() << " wire " << wire_len;
+        shortcut_frames += a == DecodeStatus::kOk && fast.l4_proto == kIpProtoTcp && fast.ip_version == 4;
+    };
+    for (const Vector& v : vectors()) {
+        SCOPED_TRACE(v.name);
+        for (std::size_t len = 0; len <= v.frame.size(); ++len) {
+            const std::span<const std::uint8_t> cut(v.frame.data(), len);
+            check(v.link, cut, 0);
+            check(v.link, cut, static_cast<std::uint32_t>(v.frame.size()));
+        }
+        std::vector<std::uint8_t> frame(v.frame.begin(), v.frame.end());
+        for (int k = 0; k < 20000; ++k) {
+            std::vector<std::uint8_t> bad = frame;
+            const std::size_t span = std::min<std::size_t>(bad.size(), 80);
+            for (int flips = 1 + static_cast<int>(rng() % 3); flips > 0 && span > 0; --flips) {
+                bad[rng() % span] = static_cast<std::uint8_t>(rng());
+            }
+            check(v.link, bad, 0);
+        }
+    }
+    EXPECT_GT(shortcut_frames, 1000u) << "the vectors must exercise the shortcut";
 }
 
 // Trailing bytes (Ethernet padding, FCS) never reach the payload: child spans come
