@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "parsers/net/packet.hpp"
+#include "tests/parsers/net/same_decode.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace wt::parsers;
@@ -34,6 +35,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     // kOk always went through an outermost IP header, whose length ip_bytes keeps.
     if (s == DecodeStatus::kOk && p.ip_bytes == 0) {
+        std::abort();
+    }
+    // The Ethernet/IPv4/TCP shortcut must agree with the general decoder field by field.
+    DecodedPacket general;
+    if (decode_packet_general(link, frame, general, wire_len) != s ||
+        !wt::parsers::test::decode_difference(p, general).empty()) {
         std::abort();
     }
     char buf[64];
