@@ -840,26 +840,53 @@ std::string_view to_string(DecodeStatus s) noexcept {
 namespace {
 
 // The common case on a tap or an inline port: untagged Ethernet, IPv4 without
-// options or fragmentation, TCP, everything inside the captured bytes. Decoded in
-// one pass with the same checks and the same result as the general decoder below
-// (tests/parsers/net compare the two on every vector, every truncation of it and
-// the corpus); anything else, including any check that fails, goes the general way.
-bool decode_plain_ipv4_tcp(Bytes frame, DecodedPacket& out) noexcept {
+// options or fragmentation, TCP or UDP (not a tunnel port), everything inside the
+// captured bytes. Decoded in one pass with the same checks and the same result as
+// the general decoder below (tests/parsers/net and the fuzz target compare the two
+// on every vector, truncation, corruption and corpus record); anything else,
+// including any check that fails, goes the general way.
+bool decode_plain_ipv4(Bytes frame, DecodedPacket& out) noexcept {
     constexpr std::size_t kIp = kEthernetHeaderSize;
-    constexpr std::size_t kTcp = kIp + kIpv4MinHeader;
-    if (frame.size() < kTcp + kTcpMinHeader) {
+    constexpr std::size_t kL4 = kIp + kIpv4MinHeader;
+    if (frame.size() < kL4 + kUdpHeaderSize) {
         return false;
     }
     const std::uint8_t* p = frame.data();
-    if (load_u16(p + 12) != kEtherTypeIpv4 || p[kIp] != 0x45 || p[kIp + 9] != kIpProtoTcp ||
+    const std::uint8_t proto = p[kIp + 9];
+    if (load_u16(p + 12) != kEtherTypeIpv4 || p[kIp] != 0x45 || (proto != kIpProtoTcp && proto != kIpProtoUdp) ||
         (load_u16(p + kIp + 6) & 0x3fff) != 0) {
         return false;
     }
     const std::size_t total = load_u16(p + kIp + 2);
-    const std::size_t tcp_hlen = std::size_t{static_cast<std::uint8_t>(p[kTcp + 12] >> 4)} * 4;
-    if (total < kIpv4MinHeader + kTcpMinHeader || total > frame.size() - kIp || tcp_hlen < kTcpMinHeader ||
-        tcp_hlen > total - kIpv4MinHeader) {
+    if (total > frame.size() - kIp) {
         return false;
+    }
+    const std::size_t declared = total < kIpv4MinHeader ? 0 : total - kIpv4MinHeader;
+    const std::uint16_t src_port = load_u16(p + kL4);
+    const std::uint16_t dst_port = load_u16(p + kL4 + 2);
+    std::size_t payload_at = 0;
+    std::size_t payload_len = 0;
+    if (proto == kIpProtoTcp) {
+        // declared >= 20 and total within the frame: the whole TCP header is captured.
+        if (declared < kTcpMinHeader) {
+            return false;
+        }
+        const std::size_t hlen = std::size_t{static_cast<std::uint8_t>(p[kL4 + 12] >> 4)} * 4;
+        if (hlen < kTcpMinHeader || hlen > declared) {
+            return false;
+        }
+        payload_at = kL4 + hlen;
+        payload_len = declared - hlen;
+    } else {
+        // RFC 768; a tunnel's UDP ports take the general way (decode_udp_tunnel).
+        const std::size_t ulen = load_u16(p + kL4 + 4);
+        if (declared < kUdpHeaderSize || ulen < kUdpHeaderSize || ulen > declared || dst_port == kGtpUPort ||
+            src_port == kGtpUPort || dst_port == kVxlanPort || dst_port == kCapwapDataPort ||
+            src_port == kCapwapDataPort) {
+            return false;
+        }
+        payload_at = kL4 + kUdpHeaderSize;
+        payload_len = ulen - kUdpHeaderSize;
     }
     reset(out);
     std::memcpy(out.dst_mac.data(), p, 6);
@@ -870,15 +897,17 @@ bool decode_plain_ipv4_tcp(Bytes frame, DecodedPacket& out) noexcept {
     set_ipv4(out.src, p + kIp + 12);
     set_ipv4(out.dst, p + kIp + 16);
     out.ip_bytes = static_cast<std::uint32_t>(total);
-    out.l4_proto = kIpProtoTcp;
-    out.src_port = load_u16(p + kTcp);
-    out.dst_port = load_u16(p + kTcp + 2);
-    out.tcp_seq = load_u32(p + kTcp + 4);
-    out.tcp_ack = load_u32(p + kTcp + 8);
-    out.tcp_flags = p[kTcp + 13];
-    out.tcp_window = load_u16(p + kTcp + 14);
-    // Clipped to the IP total length: Ethernet padding is not payload.
-    out.l4_payload = frame.subspan(kTcp + tcp_hlen, kIp + total - (kTcp + tcp_hlen));
+    out.l4_proto = proto;
+    out.src_port = src_port;
+    out.dst_port = dst_port;
+    if (proto == kIpProtoTcp) {
+        out.tcp_seq = load_u32(p + kL4 + 4);
+        out.tcp_ack = load_u32(p + kL4 + 8);
+        out.tcp_flags = p[kL4 + 13];
+        out.tcp_window = load_u16(p + kL4 + 14);
+    }
+    // Clipped to the IP (UDP) length: Ethernet padding is not payload.
+    out.l4_payload = frame.subspan(payload_at, payload_len);
     out.status = DecodeStatus::kOk;
     return true;
 }
@@ -886,7 +915,7 @@ bool decode_plain_ipv4_tcp(Bytes frame, DecodedPacket& out) noexcept {
 } // namespace
 
 DecodeStatus decode_packet(LinkType link, Bytes frame, DecodedPacket& out, std::uint32_t wire_len) noexcept {
-    if (link == LinkType::kEthernet && decode_plain_ipv4_tcp(frame, out)) {
+    if (link == LinkType::kEthernet && decode_plain_ipv4(frame, out)) {
         return DecodeStatus::kOk;
     }
     return decode_packet_general(link, frame, out, wire_len);
