@@ -111,10 +111,6 @@ struct FlowKey {
     }
 };
 
-struct FlowKeyHash {
-    std::uint64_t operator()(const FlowKey& k) const noexcept { return k.hash(); }
-};
-
 enum class AppProto : std::uint8_t { kUnknown, kTls, kDot, kQuic, kDns, kHttp, kCount };
 
 [[nodiscard]] constexpr const char* to_string(AppProto a) noexcept {
