@@ -138,6 +138,8 @@ void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, So
     w.end_object();
 }
 
+} // namespace
+
 // Services sorted by total bytes, largest first; unclassified last.
 std::vector<std::int32_t> services_by_size(const Report& r) {
     std::vector<std::int32_t> order;
@@ -199,6 +201,8 @@ std::vector<std::pair<std::string, std::uint64_t>> drop_rows(const Report& r) {
     add("tally_table_full", r.tally.table_full_drops);
     return rows;
 }
+
+namespace {
 
 void render_services_section(const Report& r, std::FILE* out);
 void render_domains_section(const Report& r, std::FILE* out, std::size_t top_domains);

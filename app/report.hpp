@@ -68,6 +68,14 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent);
 nlohmann::json report_to_json(const Report& r);
 void render_csv(const Report& r, std::FILE* out);
 
+// The row order and selection every rendering (table, JSON, CSV) shares.
+// Services by total bytes, largest first, unclassified (-1) last; only services with connections.
+std::vector<std::int32_t> services_by_size(const Report& r);
+// Domains by total bytes, largest first, then by name.
+std::vector<const pipeline::MergedDomain*> domains_by_size(const Report& r);
+// The non-zero drop and error counters, as (name, count) in report order.
+std::vector<std::pair<std::string, std::uint64_t>> drop_rows(const Report& r);
+
 // "1.2 MB" style, 1000-based like network tools; exact numbers are in JSON/CSV.
 std::string human_bytes(std::uint64_t n);
 

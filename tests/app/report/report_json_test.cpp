@@ -22,10 +22,6 @@ using pipeline::MergedStats;
 using pipeline::TransferStats;
 
 // ---- reference: the nlohmann implementation the writer replaced ----------------
-std::uint64_t total_bytes(const TransferStats& s) {
-    return s.bytes_up + s.bytes_down;
-}
-
 std::string service_label(const Report& r, std::int32_t service) {
     if (service < 0 || static_cast<std::size_t>(service) >= r.services.size()) {
         return "(unclassified)";
@@ -77,67 +73,8 @@ json stats_json(const TransferStats& s) {
     return j;
 }
 
-// Services sorted by total bytes, largest first; unclassified last.
-std::vector<std::int32_t> services_by_size(const Report& r) {
-    std::vector<std::int32_t> order;
-    for (std::size_t i = 1; i < r.tally.services.size(); ++i) {
-        if (r.tally.services[i].stats.connections != 0) {
-            order.push_back(static_cast<std::int32_t>(i - 1));
-        }
-    }
-    std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
-        return total_bytes(r.tally.services[static_cast<std::size_t>(a + 1)].stats) >
-               total_bytes(r.tally.services[static_cast<std::size_t>(b + 1)].stats);
-    });
-    if (!r.tally.services.empty() && r.tally.services[0].stats.connections != 0) {
-        order.push_back(-1);
-    }
-    return order;
-}
-
-std::vector<const pipeline::MergedDomain*> domains_by_size(const Report& r) {
-    std::vector<const pipeline::MergedDomain*> v;
-    for (const auto& d : r.tally.domains) {
-        v.push_back(&d);
-    }
-    std::stable_sort(v.begin(), v.end(), [](const auto* a, const auto* b) {
-        const auto ta = total_bytes(a->m.stats);
-        const auto tb = total_bytes(b->m.stats);
-        return ta != tb ? ta > tb : a->name < b->name;
-    });
-    return v;
-}
-
-std::vector<std::pair<std::string, std::uint64_t>> drop_rows(const Report& r) {
-    std::vector<std::pair<std::string, std::uint64_t>> rows;
-    if (r.input.truncated_records) {
-        rows.emplace_back("capture_truncated_records", r.input.truncated_records);
-    }
-    if (r.input.oversized_frames) {
-        rows.emplace_back("capture_oversized_frames_clipped", r.input.oversized_frames);
-    }
-    for (std::size_t i = 0; i < r.decode_drops.size(); ++i) {
-        if (r.decode_drops[i] != 0) {
-            rows.emplace_back(std::string(parsers::to_string(static_cast<parsers::DecodeStatus>(i))), r.decode_drops[i]);
-        }
-    }
-    const auto add = [&](const char* name, std::uint64_t v) {
-        if (v != 0) {
-            rows.emplace_back(name, v);
-        }
-    };
-    add("tls_parse_errors", r.counters.tls_errors);
-    add("quic_decrypt_or_parse_errors", r.counters.quic_errors);
-    add("dns_parse_errors", r.counters.dns_errors);
-    add("flow_table_full", r.counters.flow_table_full);
-    add("flows_evicted", r.counters.flows_evicted);
-    add("detail_pool_exhausted", r.counters.detail_pool_exhausted);
-    add("stream_pool_exhausted", r.counters.stream_pool_exhausted);
-    add("quic_pool_exhausted", r.counters.quic_pool_exhausted);
-    add("multi_segment_mbuf_drops", r.mbuf.multi_segment_drops);
-    add("tally_table_full", r.tally.table_full_drops);
-    return rows;
-}
+// The row order and selection (services_by_size, domains_by_size, drop_rows) come from
+// app/report: they are shared by every rendering, not what this test compares.
 
 json reference_report(const Report& r) {
     json j;
