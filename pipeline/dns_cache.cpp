@@ -29,7 +29,6 @@ void DnsCache::insert(const DnsResolution& r) noexcept {
             DnsResolution& e = _entries[set * kWays + i];
             if (e.client == r.client && e.address == r.address) {
                 e = r; // a newer answer for the same pair replaces the older one
-                e.used = true;
                 t.ts[i] = r.ts_ns;
                 return;
             }
@@ -43,7 +42,6 @@ void DnsCache::insert(const DnsResolution& r) noexcept {
     }
     DnsResolution& e = _entries[set * kWays + victim];
     e = r;
-    e.used = true;
     t.tag[victim] = tag;
     t.ts[victim] = r.ts_ns;
 }

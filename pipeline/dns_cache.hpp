@@ -21,7 +21,6 @@ struct DnsResolution {
     IpAddr client;
     IpAddr address;
     std::uint64_t ts_ns = 0;
-    bool used = false;
     DomainName query;
     std::uint8_t cname_count = 0;
     std::array<DomainName, kMaxFlowCnames> cnames{};
