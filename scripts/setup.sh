@@ -1,27 +1,19 @@
 #!/usr/bin/env bash
-# Installs what wiretally needs to build and test on Debian 12. Idempotent:
-# packages already present are not fetched again, so a second run is instant.
+# Installs what wiretally needs on Debian 12: the packages of scripts/packages.txt (every one with
+# --build-only: only those the build needs). Idempotent: packages already present are not fetched again,
+# so a second run is instant.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/packages.sh
 
-BUILD_PACKAGES=(
-  build-essential pkg-config meson ninja-build python3
-  libdpdk-dev dpdk libhyperscan-dev libfmt-dev libtoml11-dev nlohmann-json3-dev libcli11-dev
-  libssl-dev libpcap-dev libgtest-dev libgmock-dev libbenchmark-dev
-)
-TEST_PACKAGES=(
-  clang libclang-rt-14-dev                # libFuzzer targets
-  iproute2 ethtool tcpdump                # namespaces and captures for end-to-end tests
-  openssl curl bind9-dnsutils knot-dnsutils dnsmasq-base unbound ngtcp2-client ngtcp2-server python3
-  prometheus                              # the live appliance's metrics, scraped by a real server
-  dpdk-dev                                # dpdk-telemetry.py, the standard telemetry client
-  tshark libndpi-bin                      # reference tools
-)
+case "${1:-}" in
+  "") groups=(build test) ;;
+  --build-only) groups=(build) ;;
+  -h | --help) sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "setup: unknown argument '$1' (--build-only or nothing)" >&2; exit 64 ;;
+esac
 
-want=("${BUILD_PACKAGES[@]}")
-if [[ "${1:-}" != "--build-only" ]]; then
-  want+=("${TEST_PACKAGES[@]}")
-fi
-
+mapfile -t want < <(package_rows "${groups[@]}" | cut -d' ' -f1)
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
