@@ -40,6 +40,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+import wt_skips  # noqa: E402
+
 try:
     import tomllib  # Python 3.11+
 except ImportError:  # pragma: no cover
@@ -436,12 +439,14 @@ def main():
     g.add_argument('--binary', help='path to wiretally')
     g.add_argument('--binary-cmd', help='command template with {pcap} and {flows}, e.g. '
                    '"python3 tshark_flows.py {pcap} --flows {flows}"')
-    ap.add_argument('--corpus', default=os.path.join(here, '..', '..', '..', 'shared', 'corpus', 'ndpi'))
+    ap.add_argument('--corpus', default=os.path.join(here, '..', '..', '..', 'shared', 'corpus', 'ndpi'),
+                    help='the nDPI corpus (pcap/, expected/); absent: a documented skip (exit 77)')
     ap.add_argument('--filter', action='append', default=[],
                     help='glob on the capture name (repeatable; default all)')
     ap.add_argument('--jobs', type=int, default=2)
     ap.add_argument('--timeout', type=float, default=30.0)
-    ap.add_argument('--details', default='conformance_details.jsonl', help='disagreements (JSONL)')
+    ap.add_argument('--details', default=os.path.join(tempfile.gettempdir(), 'wiretally-conformance-details.jsonl'),
+                    help='disagreements (JSONL; default in the temporary directory, never the source tree)')
     ap.add_argument('--exceptions', default=os.path.join(here, 'exceptions.toml'))
     ap.add_argument('--keep-flows', help='directory to keep each capture\'s flows JSONL')
     ap.add_argument('--flows-dir', help='compare existing DIR/NAME.flows.jsonl (from --keep-flows) '
@@ -456,6 +461,8 @@ def main():
         template = [args.binary, 'analyze', '{pcap}', '--flows', '{flows}', '--format', 'json']
     else:
         template = shlex.split(args.binary_cmd or '')
+    if not args.flows_dir:
+        wt_skips.corpus_or_skip(args.corpus)
     pcap_dir = os.path.join(args.corpus, 'pcap')
     exp_dir = os.path.join(args.corpus, 'expected')
     names = sorted(os.listdir(pcap_dir))

@@ -1,11 +1,12 @@
 #!/bin/sh
-# Single frames cut from the nDPI test corpus (real captures; /work/shared/corpus/ndpi/pcap)
+# Single frames cut from the nDPI test corpus (real captures; ../shared/corpus/ndpi/pcap beside the source tree)
 # with editcap, for the tunnel / link-type vectors in tests/parsers/net/vectors.hpp
 # (regenerate those with tests/parsers/net/gen_vectors.py). Not recorded here: this
 # machine cannot produce GTP-U, CAPWAP, PPTP, PPP or C-HDLC traffic of its own.
 set -eu
-C=${1:-/work/shared/corpus/ndpi/pcap}
-cd "$(dirname "$0")"
+here=$(cd "$(dirname "$0")" && pwd)
+C=$(cd "${1:-$here/../../../../shared/corpus/ndpi/pcap}" && pwd)
+cd "$here"
 editcap -F pcap -r "$C/http_origin_different_than_host.pcap" gtp4.pcap 1-2 # QinQ, GTP-U, IPv4 TCP
 editcap -F pcap -r "$C/ipv6_in_gtp.pcap" gtp6.pcap 1-2                     # QinQ, GTP-U, IPv6 UDP / ESP
 editcap -F pcap -r "$C/capwap_data.pcapng" capwap.pcap 1                   # QinQ, CAPWAP, 802.11 (swapped FC), IPv4 TCP

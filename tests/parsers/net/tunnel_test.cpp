@@ -2,7 +2,7 @@
 // PPPoE and the PPP / C-HDLC / 802.11 link types: frames cut from the nDPI corpus
 // (tests/data/net/extract_ndpi.sh -> vectors.hpp), every truncation of them, trailing
 // bytes, hand-built variants of each header (every flag, every malformed length), and
-// the corpus files themselves (skipped when /work/shared/corpus is absent).
+// the corpus files themselves (skipped, as documented, when the nDPI corpus is absent).
 #include "parsers/net/packet.hpp"
 
 #include <gtest/gtest.h>
@@ -20,6 +20,7 @@
 
 #include "parsers/common/limits.hpp"
 #include "tests/support/alloc_counter.hpp"
+#include "tests/support/ndpi_corpus.hpp"
 #include "tests/parsers/net/vectors.hpp"
 
 
@@ -697,12 +698,8 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path &p) {
 // (kNotIp is fine: ARP, SLARP, LCP, ...), and a few frames' inner 5-tuples are those
 // tshark shows (tests/parsers/net/compare_tshark.py checks every frame).
 TEST(Tunnel, NdpiCorpus) {
-    const char *env = std::getenv("WT_NDPI_PCAP_DIR");
-    const std::filesystem::path dir = env != nullptr ? env : "/work/shared/corpus/ndpi/pcap";
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) {
-        GTEST_SKIP() << dir << " not present";
-    }
+    WT_SKIP_WITHOUT_NDPI_CORPUS();
+    const std::filesystem::path dir = wt::testing::ndpi_pcap_dir();
     struct Expect {
         std::size_t frame; // 1-based, as tshark numbers them
         const char *src;
@@ -733,15 +730,11 @@ TEST(Tunnel, NdpiCorpus) {
         {"discord_mid_flow.pcap", {{1, "66.22.242.132", "5.36.141.228", 50001, 54935, false}}},
         {"custom_categories.pcapng", {}},
     };
-    std::size_t present = 0;
     std::size_t tunneled = 0;
     for (const auto &[name, expects] : files) {
         SCOPED_TRACE(name);
         const auto bytes = read_file(dir / name);
-        if (bytes.empty()) {
-            continue;
-        }
-        ++present;
+        ASSERT_FALSE(bytes.empty()) << "missing or empty: " << (dir / name).string();
         CaptureReader r = CaptureReader::open(bytes);
         CaptureRecord rec;
         std::size_t n = 0;
@@ -765,9 +758,6 @@ TEST(Tunnel, NdpiCorpus) {
             }
         }
         EXPECT_EQ(checked, expects.size());
-    }
-    if (present == 0) {
-        GTEST_SKIP() << "none of the files in " << dir;
     }
     EXPECT_GT(tunneled, 200u);
 }

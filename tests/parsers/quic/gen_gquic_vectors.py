@@ -3,7 +3,7 @@
 in the nDPI test pcaps, with the SNI and version nDPI reports for it (expected/NAME.jsonl).
 
 Usage: python3 tests/parsers/quic/gen_gquic_vectors.py [corpus_dir] > tests/parsers/quic/gquic_vectors.hpp
-corpus_dir defaults to /work/shared/corpus/ndpi (pcap/ and expected/). Needs tshark.
+corpus_dir defaults to ../shared/corpus/ndpi beside the source tree (pcap/ and expected/). Needs tshark.
 With GQUIC_SEEDS=dir set, also writes one fuzz seed per distinct version (fuzz_gquic corpus),
 plus the bare CHLO message of each plaintext vector.
 """
@@ -12,7 +12,8 @@ import json
 import subprocess
 import sys
 
-CORPUS = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/corpus/ndpi"
+CORPUS = sys.argv[1] if len(sys.argv) > 1 else os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "shared", "corpus", "ndpi"))
 # pcap -> nDPI's expected names, in flow order (first client packet per UDP stream to port 443).
 PCAPS = ["quic_q39", "quic_q43", "quic_q46_b", "quic_t50", "youtube_quic", "youtubeupload",
          "telegram", "http_ipv6", "gquic"]

@@ -6,8 +6,8 @@ Sources:
     plaintext payload (hex copied from the RFC text below).
   * Real captures, client->server UDP payloads extracted with tshark:
       tests/data/quic/ngtcp2_*.pcap (recorded by tests/data/quic/record.sh) and
-      /work/shared/corpus/ndpi/pcap/*.pcap* (nDPI's test corpus; expected SNI from
-      /work/shared/corpus/ndpi/expected/<pcap>.jsonl "name").
+      ../shared/corpus/ndpi/pcap/*.pcap* beside the source tree (nDPI's test corpus; expected SNI
+      from ../shared/corpus/ndpi/expected/<pcap>.jsonl "name").
 """
 import json
 import os
@@ -15,7 +15,7 @@ import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
-NDPI = "/work/shared/corpus/ndpi"
+NDPI = os.path.normpath(os.path.join(ROOT, "..", "shared", "corpus", "ndpi"))
 
 RFC9001_A2_PACKET = (
     "c000000001088394c8f03e5157080000449e7b9aec34d1b1c98dd7689fb8ec11"

@@ -1,5 +1,5 @@
 // IANA names, spelled as nDPI prints them in the reference corpus
-// (/work/shared/corpus/ndpi/expected/*.jsonl: cipher, tls_version, tls_supported_versions).
+// (../shared/corpus/ndpi/expected/*.jsonl: cipher, tls_version, tls_supported_versions).
 #include "parsers/tls/names.hpp"
 
 #include <gtest/gtest.h>

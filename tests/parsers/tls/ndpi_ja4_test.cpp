@@ -1,5 +1,5 @@
 // Cross-check against the nDPI reference corpus: 40 real ClientHellos (one per distinct
-// JA4) from /work/shared/corpus/ndpi, extracted by gen_ndpi_vectors.py, must parse and
+// JA4) from the nDPI corpus (../shared/corpus/ndpi), extracted by gen_ndpi_vectors.py, must parse and
 // give nDPI's JA4, except for the deviations listed in kKnownDeviations.
 #include "parsers/tls/client_hello.hpp"
 #include "parsers/tls/handshake.hpp"
