@@ -49,18 +49,12 @@ IFS=',' read -r -a ACTIONS <<<"$ACTIONS_ARG"
 [[ ${#ACTIONS[@]} -ge 1 ]] || { echo "make_capture: --actions is empty" >&2; exit 2; }
 
 [[ $(id -u) -eq 0 ]] || { echo "make_capture: must run as root (network namespaces, tcpdump)" >&2; exit 2; }
-for tool in ip tcpdump tshark dnsmasq openssl curl dig python3 timeout awk ss; do
-    command -v "$tool" >/dev/null || { echo "make_capture: missing required tool '$tool'" >&2; exit 2; }
+# Every tool is required (scripts/packages.txt names their packages; scripts/setup.sh installs them): a
+# recording without DNS over TLS or QUIC would not be the session the tests and the sample describe.
+for tool in ip tcpdump tshark dnsmasq openssl curl dig kdig unbound gtlsserver gtlsclient ethtool python3 timeout awk ss; do
+    PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null || {
+        echo "make_capture: missing required tool '$tool' (scripts/setup.sh installs it)" >&2; exit 2; }
 done
-# Optional: without them the DoT / QUIC connections are skipped and marked so in the manifest.
-HAVE_UNBOUND=0; command -v unbound >/dev/null && HAVE_UNBOUND=1
-HAVE_KDIG=0; command -v kdig >/dev/null && HAVE_KDIG=1
-HAVE_QUIC=0; command -v gtlsserver >/dev/null && command -v gtlsclient >/dev/null && HAVE_QUIC=1
-HAVE_ETHTOOL=0; command -v ethtool >/dev/null && HAVE_ETHTOOL=1
-# Test hooks for the fallback paths: WTE2E_NO_KDIG=1, WTE2E_NO_UNBOUND=1, WTE2E_NO_QUIC=1.
-[[ ${WTE2E_NO_KDIG:-0} == 1 ]] && HAVE_KDIG=0
-[[ ${WTE2E_NO_UNBOUND:-0} == 1 ]] && HAVE_UNBOUND=0
-[[ ${WTE2E_NO_QUIC:-0} == 1 ]] && HAVE_QUIC=0
 PY=$(command -v python3)
 [[ -x /usr/bin/python3 ]] && PY=/usr/bin/python3
 
@@ -187,9 +181,7 @@ setup_topology() {
     local dev
     for dev in "$NS_PHONE:ph0" "$NS_CLOUD:clph" "$NS_CLOUD:clrs" "$NS_RES:rs0"; do
         # No checksum/segmentation offload: the tap must see wire-sized frames with valid checksums.
-        if [[ $HAVE_ETHTOOL -eq 1 ]]; then
-            in_ns "${dev%%:*}" ethtool -K "${dev#*:}" tx off tso off gso off gro off >/dev/null 2>&1 || true
-        fi
+        in_ns "${dev%%:*}" ethtool -K "${dev#*:}" tx off tso off gso off gro off >/dev/null 2>&1 || true
         ip -n "${dev%%:*}" link set "${dev#*:}" up
     done
     ip -n "$NS_PHONE" route add default via "$GW4"
@@ -341,8 +333,7 @@ start_servers() {
     expect_listen "$NS_RES" udp "$DNS6" 53
 
     # ---- DNS over TLS: unbound on DOT4@853, answering from local-data only (local-zone "." static: no recursion).
-    if [[ $HAVE_UNBOUND -eq 1 ]]; then
-        cat >"$WORK/unbound.conf" <<EOF
+    cat >"$WORK/unbound.conf" <<EOF
 server:
   username: ""
   chroot: ""
@@ -369,9 +360,8 @@ server:
 remote-control:
   control-enable: no
 EOF
-        start_bg "$WORK" unbound ip netns exec "$NS_RES" unbound -d -c "$WORK/unbound.conf"
-        expect_listen "$NS_RES" tcp "$DOT4" 853
-    fi
+    start_bg "$WORK" unbound ip netns exec "$NS_RES" unbound -d -c "$WORK/unbound.conf"
+    expect_listen "$NS_RES" tcp "$DOT4" 853
 
     # ---- TLS over TCP: one openssl s_server per address:port (each serves connections one after the other).
     s_server cloudfront "$IP_CLOUDFRONT" 443 "$WORK" -www
@@ -399,14 +389,12 @@ EOF
     expect_listen "$NS_CLOUD" tcp "$IP_HTTP" 80
 
     # ---- QUIC v1 + HTTP/3: ngtcp2's example server (GnuTLS build), one per address.
-    if [[ $HAVE_QUIC -eq 1 ]]; then
-        start_bg "$WORK" quic-googleapis ip netns exec "$NS_CLOUD" gtlsserver -q --timeout=5s \
-            -d "$WORK/www-quic-maps" "$IP_GOOGLEAPIS" 443 "$p/googleapis.key" "$p/googleapis.pem"
-        expect_listen "$NS_CLOUD" udp "$IP_GOOGLEAPIS" 443
-        start_bg "$WORK" quic-gstatic ip netns exec "$NS_CLOUD" gtlsserver -q --timeout=5s \
-            -d "$WORK/www-quic-gstatic" "$IP_GSTATIC" 443 "$p/gstatic.key" "$p/gstatic.pem"
-        expect_listen "$NS_CLOUD" udp "$IP_GSTATIC" 443
-    fi
+    start_bg "$WORK" quic-googleapis ip netns exec "$NS_CLOUD" gtlsserver -q --timeout=5s \
+        -d "$WORK/www-quic-maps" "$IP_GOOGLEAPIS" 443 "$p/googleapis.key" "$p/googleapis.pem"
+    expect_listen "$NS_CLOUD" udp "$IP_GOOGLEAPIS" 443
+    start_bg "$WORK" quic-gstatic ip netns exec "$NS_CLOUD" gtlsserver -q --timeout=5s \
+        -d "$WORK/www-quic-gstatic" "$IP_GSTATIC" 443 "$p/gstatic.key" "$p/gstatic.pem"
+    expect_listen "$NS_CLOUD" udp "$IP_GSTATIC" 443
     wait_all_listen
 }
 
@@ -470,22 +458,12 @@ dns_query() { # name qtype [server] : sets RESOLVED to the last address of the a
     if [[ $rc -ne 0 || -z $status ]]; then fail "dig $name $qtype @$server (rc=$rc)" "$out"; fi
 }
 
-dot_query() { # name qtype : DNS over TLS to unbound, SNI = DOT_NAME when kdig is available
+dot_query() { # name qtype : DNS over TLS to unbound (kdig), SNI = DOT_NAME
     local name=$1 qtype=$2 out="$WORK/dot.$((++SEQ))" start rc=0 client sni
-    if [[ $HAVE_UNBOUND -ne 1 ]]; then
-        rec "kind=dot" "action=$CUR_ACTION" "app=dot" "name=$name" "skipped=unbound not installed"
-        return 0
-    fi
     start=$(now)
-    if [[ $HAVE_KDIG -eq 1 ]]; then
-        client=kdig sni=$DOT_NAME
-        in_ns "$NS_PHONE" timeout 6 kdig "@$DOT4" -p 853 +tls-ca="$WORK/pki/ca.pem" +tls-hostname="$DOT_NAME" \
-            +tls-sni="$DOT_NAME" +time=3 +retry=0 "$name" "$qtype" >"$out" 2>&1 || rc=$?
-    else
-        # BIND 9.18 dig sends no SNI and fails verification against our CA here: use it unverified.
-        client=dig sni=""
-        in_ns "$NS_PHONE" timeout 6 dig +tls "@$DOT4" -p 853 +time=3 +tries=1 "$name" "$qtype" >"$out" 2>&1 || rc=$?
-    fi
+    client=kdig sni=$DOT_NAME
+    in_ns "$NS_PHONE" timeout 6 kdig "@$DOT4" -p 853 +tls-ca="$WORK/pki/ca.pem" +tls-hostname="$DOT_NAME" \
+        +tls-sni="$DOT_NAME" +time=3 +retry=0 "$name" "$qtype" >"$out" 2>&1 || rc=$?
     local status
     status=$(grep -oE 'status: [A-Z]+' "$out" | head -n1 | awk '{print $2}')
     rec "kind=dot" "action=$CUR_ACTION" "start=$start" "app=dot" "proto=tcp" "server_ip=$DOT4" "server_port=853" \
@@ -578,10 +556,6 @@ http_get() {
 # quic_get name ip path expected_bytes : HTTP/3 over QUIC v1, SNI = name (resolved through the phone's hosts file)
 quic_get() {
     local name=$1 ip=$2 path=$3 expect=$4 start rc=0
-    if [[ $HAVE_QUIC -ne 1 ]]; then
-        rec "kind=quic" "action=$CUR_ACTION" "app=quic" "name=$name" "skipped=ngtcp2 examples not installed"
-        return 0
-    fi
     local dl="$WORK/dl/$((++SEQ))"
     mkdir -p "$dl"
     start=$(now)
@@ -645,7 +619,7 @@ profile_location() {
 main() {
     local t_begin
     t_begin=$(date +%s)
-    log "output $OUT_DIR, ${#ACTIONS[@]} actions every ${INTERVAL}s, quic=$HAVE_QUIC unbound=$HAVE_UNBOUND kdig=$HAVE_KDIG"
+    log "output $OUT_DIR, ${#ACTIONS[@]} actions every ${INTERVAL}s"
     setup_topology
     make_pki_and_content
     start_servers

@@ -295,15 +295,12 @@ def main():
     marks = read_marks(args.marks)
     flows, other, capture = build_flows(run_tshark(args.pcap), phone_ips)
 
-    connections, dns_entries, problems_total, skipped = [], [], [], []
+    connections, dns_entries, problems_total = [], [], []
     burst_end = {}
     for rec in records:
         kind = rec["kind"]
         if kind == "action_end":
             burst_end[int(rec["action_index"])] = float(rec["start"])
-            continue
-        if "skipped" in rec:
-            skipped.append({"action": rec["action"], "action_index": int(rec["action_index"]), "app": rec["app"], "name": rec["name"], "why": rec["skipped"]})
             continue
         flow = match_flow(rec, flows)
         entry = {
@@ -394,7 +391,6 @@ def main():
                               "resolver 10.77.53.0/24"},
         "actions": actions,
         "connections": connections,
-        "skipped": skipped,
         "names": names,
         "snis": snis,
         "unmatched_flows": [{"proto": f["proto"], "client": "%s:%d" % (f["client_ip"], f["client_port"]),
@@ -421,8 +417,6 @@ def main():
     print("connections by app: " + ", ".join("%s=%d" % kv for kv in sorted(by_app.items())))
     dns_names = sorted({(c["name"], c["query"]["type"], c["query"]["rcode"]) for c in connections if c["app"] == "dns"})
     print("DNS: " + ", ".join("%s/%s/%s" % t for t in dns_names))
-    for s in skipped:
-        print("skipped: %s %s (%s)" % (s["app"], s["name"], s["why"]))
     for f in manifest["unmatched_flows"]:
         print("warning: flow not made by a recorded client: %s" % f)
     for a in actions:

@@ -5,6 +5,11 @@
 # the last file analysed too. Needs root.
 set -euo pipefail
 WIRETALLY=$1
+# The documented skip (tests/support/wt_skips.py): namespaces need root.
+if [[ $(id -u) -ne 0 ]]; then
+  echo "SKIP: not root: the tap test creates network namespaces and runs tcpdump"
+  exit 77
+fi
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 sfx="wttap$$"
 out=$(mktemp -d)

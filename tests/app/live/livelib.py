@@ -20,7 +20,10 @@ import sys
 import tempfile
 import time
 
-EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+import wt_skips  # noqa: E402
+
+EXIT_PASS, EXIT_FAIL = 0, 1
 
 
 def now():
@@ -28,9 +31,7 @@ def now():
 
 
 def require_root(what):
-    if os.geteuid() != 0:
-        print(f"SKIP: {what} needs root (DPDK EAL runtime directory /var/run/dpdk)")
-        sys.exit(EXIT_SKIP)
+    wt_skips.skip_unless_root(f"{what} needs root (DPDK EAL runtime directory /var/run/dpdk)")
 
 
 def unique_suffix():

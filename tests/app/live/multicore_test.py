@@ -13,7 +13,7 @@ identical for every N. They are also compared with `wiretally analyze CAPTURE --
 must agree; connection counts may legitimately differ (explained in the output) because the live appliance times
 packets by their arrival, not by the capture's timestamps.
 
-Exit: 0 pass, 1 fail, 77 not root.
+Exit: 0 pass, 1 fail, 77 skipped (not root, or --corpus absent).
 """
 import argparse
 import json
@@ -207,10 +207,15 @@ def row(base, total, run_name, t, extra):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("wiretally")
-    ap.add_argument("captures", nargs="+")
+    ap.add_argument("captures", nargs="+", help="capture files, or with --corpus names under its pcap/")
+    ap.add_argument("--corpus", help="the nDPI corpus (pcap/, expected/): CAPTURES name files of it; a documented "
+                                     "skip when it is absent")
     ap.add_argument("--workers", default="1,2,4", help="worker counts to compare (the first is the reference)")
     args = ap.parse_args()
     L.require_root("the live multicore test")
+    if args.corpus:
+        pcap_dir = os.path.join(L.wt_skips.corpus_or_skip(args.corpus), "pcap")
+        args.captures = [os.path.join(pcap_dir, name) for name in args.captures]
     binary = os.path.abspath(args.wiretally)
     counts = [int(x) for x in args.workers.split(",") if x.strip()]
     rep = L.Report("multicore_test")

@@ -7,8 +7,8 @@ forwarder, real servers (openssl s_server, dnsmasq, ngtcp2) and real clients (di
 
 Phases: 1 servers, 2 DNS + TLS 1.2/1.3 (+ IPv6, QUIC) fetches through the forwarder, 3 a 50 MB TLS download
 (prints THROUGHPUT <MB/s>), 4 appliance-only checks over its control socket (wiretally forwarder only).
-One PASS/FAIL/SKIP line per assertion, then a summary. Exit 0 when nothing failed, 1 otherwise, 77 (skip) when not
-root or a required program is missing. Needs root. Standard library only. See README.md beside this file.
+One PASS/FAIL line per assertion, then a summary. Exit 0 when nothing failed, 1 otherwise (a required program
+missing too), 77 (skip) when not root. Needs root. Standard library only. See README.md beside this file.
 """
 import argparse
 import os
@@ -21,10 +21,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+sys.path.insert(0, os.path.join(HERE, "..", "..", "support"))
+
 import appliance as A  # noqa: E402
 import lab as L  # noqa: E402
+import wt_skips  # noqa: E402
 
-SKIP_EXIT = 77
 
 
 class Abort(Exception):
@@ -33,7 +35,7 @@ class Abort(Exception):
 
 class Report:
     def __init__(self):
-        self.passed = self.failed = self.skipped = 0
+        self.passed = self.failed = 0
         self.failures = []
         self.t0 = time.monotonic()
 
@@ -47,10 +49,6 @@ class Report:
             print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
         return ok
 
-    def skip(self, name, reason):
-        self.skipped += 1
-        print(f"SKIP {name}: {reason}", flush=True)
-
     @staticmethod
     def note(text):
         L.log(text)
@@ -60,7 +58,7 @@ class Report:
         print(f"== {title}", flush=True)
 
     def summary(self):
-        print(f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped "
+        print(f"{self.passed} passed, {self.failed} failed "
               f"({time.monotonic() - self.t0:.1f} s)", flush=True)
         for f in self.failures:
             print(f"  failed: {f}", flush=True)
@@ -77,15 +75,13 @@ def phase_servers(rep, lab, args):
     lab.make_pki_and_content(args.throughput_mb * 1000 * 1000)
     lab.start_servers()
     n_tls = sum(1 + (1 if n.v6_server else 0) for n in L.NAMES)
-    rep.check(f"servers: dnsmasq :53, {n_tls} openssl s_server :443 for {len(L.NAMES)} names"
-              + (", ngtcp2 gtlsserver udp :443" if lab.have_quic else ""), True)
-    if not lab.have_quic:
-        rep.note("ngtcp2 gtlsserver/gtlsclient not installed (or WTINLINE_NO_QUIC=1): no QUIC")
+    rep.check(f"servers: dnsmasq :53, {n_tls} openssl s_server :443 for {len(L.NAMES)} names, "
+              "ngtcp2 gtlsserver udp :443", True)
 
 
 def baseline_through_bridge(rep, lab):
     """Before the appliance starts: the same lab through a Linux bridge. Tells lab problems from appliance ones
-    (a QUIC failure through the appliance is a FAIL only when QUIC works through the bridge)."""
+    (a QUIC failure says which of the two it is)."""
     rep.phase("baseline: the lab through a Linux bridge (the appliance is not running yet)")
     br = L.BridgeForwarder(lab)
     br.start()
@@ -93,10 +89,8 @@ def baseline_through_bridge(rep, lab):
         left = lab.reachable([L.SERVER4])
         f = lab.curl("api.shop.example", L.BODY_PATH, "1.3")
         rep.check("baseline: TLS fetch through the bridge", not left and f.ok, f.describe())
-        quic_ok = None
-        if lab.have_quic:
-            quic_ok, detail = lab.quic(L.QUIC_NAME, L.BODY_PATH, L.Lab.name(L.QUIC_NAME).body_size)
-            rep.note(f"baseline QUIC through the bridge: {'works' if quic_ok else 'fails'} ({detail})")
+        quic_ok, detail = lab.quic(L.QUIC_NAME, L.BODY_PATH, L.Lab.name(L.QUIC_NAME).body_size)
+        rep.note(f"baseline QUIC through the bridge: {'works' if quic_ok else 'fails'} ({detail})")
         return quic_ok
     finally:
         br.stop()
@@ -133,20 +127,13 @@ def phase_clients(rep, lab, fwd, ctx):
                       f.ok and f.size == n.body_size and f.version == "TLSv1.3" and f.remote_ip == n.addr6,
                       f.describe())
 
-    if not lab.have_quic:
-        rep.skip(f"quic {L.QUIC_NAME}", "ngtcp2 gtlsserver/gtlsclient not available")
-        ctx["quic_ok"] = False
-    else:
-        n = L.Lab.name(L.QUIC_NAME)
-        ok, detail = lab.quic(n.name, L.BODY_PATH, n.body_size)
-        ctx["quic_ok"] = ok
-        name = f"quic {n.name}: {n.body_size} bytes over HTTP/3"
-        if ok:
-            rep.check(name, True)
-        elif fwd.is_appliance and ctx.get("quic_baseline"):
-            rep.check(name, False, detail + " (QUIC works through a Linux bridge)")
-        else:
-            rep.skip(name, "fails through the Linux bridge too: " + detail)
+    n = L.Lab.name(L.QUIC_NAME)
+    ok, detail = lab.quic(n.name, L.BODY_PATH, n.body_size)
+    ctx["quic_ok"] = ok
+    if not ok and fwd.is_appliance:
+        detail += (" (QUIC works through a Linux bridge: the appliance's fault)" if ctx.get("quic_baseline")
+                   else " (fails through a Linux bridge too: the lab's fault)")
+    rep.check(f"quic {n.name}: {n.body_size} bytes over HTTP/3", ok, detail)
 
 
 def phase_capture_check(rep, lab, ctx, pcap, dropped):
@@ -199,9 +186,7 @@ def main():
     if args.suffix and not (args.suffix.isalnum() and len(args.suffix) <= 6):
         ap.error("--suffix: 1-6 alphanumerics (interface names are limited to 15 characters)")
 
-    if os.geteuid() != 0:
-        print("SKIP: must run as root (network namespaces, veths, tcpdump)")
-        return SKIP_EXIT
+    wt_skips.skip_unless_root("the inline test creates network namespaces and veths, and runs tcpdump")
     missing = L.missing_programs(L.REQUIRED)
     if args.forwarder == "wiretally":
         if not args.wiretally:
@@ -209,8 +194,8 @@ def main():
         if not (os.path.isfile(args.wiretally) and os.access(args.wiretally, os.X_OK)):
             missing.append(f"wiretally binary {args.wiretally}")
     if missing:
-        print(f"SKIP: missing required programs: {', '.join(missing)}")
-        return SKIP_EXIT
+        print(f"FAIL: missing required programs (scripts/setup.sh installs them): {', '.join(missing)}")
+        return 1
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)

@@ -48,8 +48,7 @@ BIG_NAME = "video.stream.example"  # the throughput download is served by the sa
 BODY_PATH = "/body.bin"
 BIG_PATH = "/big.bin"
 
-REQUIRED = ["ip", "openssl", "dnsmasq", "curl", "dig", "tcpdump", "ethtool", "ss", "ping"]
-OPTIONAL_QUIC = ["gtlsserver", "gtlsclient"]
+REQUIRED = ["ip", "openssl", "dnsmasq", "curl", "dig", "tcpdump", "ethtool", "ss", "ping", "gtlsserver", "gtlsclient"]
 
 
 def now():
@@ -149,7 +148,6 @@ class Lab:
         self.created_links = []
         self.netns_etc = f"/etc/netns/{self.ns_client}"
         self.created_etc_netns = False
-        self.have_quic = not missing_programs(OPTIONAL_QUIC) and os.environ.get("WTINLINE_NO_QUIC") != "1"
 
     # ---- names
     @staticmethod
@@ -314,16 +312,15 @@ class Lab:
                     "openssl", "s_server", "-quiet", "-accept", f"{a}:443", "-cert", f"{d}/{n.name}.pem",
                     "-key", f"{d}/{n.name}.key", "-WWW", "-http_server_binmode"), cwd=self.www_dir(n))
                 expect.append(("tcp", f"{a}:443"))
-        if self.have_quic:
-            n = self.name(QUIC_NAME)
-            # One server per address family: the client connects to whichever
-            # address its own lookup of the name returns first.
-            for i, a in enumerate([n.addr4, n.addr6]):
-                self.procs.start(f"quic-server-{i}", self.srv(
-                    "gtlsserver", "-q", "--timeout=5s", "-d", self.www_dir(n), a, "443",
-                    f"{d}/{n.name}.key", f"{d}/{n.name}.pem"), cwd=self.workdir)
-            expect.append(("udp", f"{n.addr4}:443"))
-            expect.append(("udp", f"[{n.addr6}]:443"))
+        n = self.name(QUIC_NAME)
+        # One server per address family: the client connects to whichever
+        # address its own lookup of the name returns first.
+        for i, a in enumerate([n.addr4, n.addr6]):
+            self.procs.start(f"quic-server-{i}", self.srv(
+                "gtlsserver", "-q", "--timeout=5s", "-d", self.www_dir(n), a, "443",
+                f"{d}/{n.name}.key", f"{d}/{n.name}.pem"), cwd=self.workdir)
+        expect.append(("udp", f"{n.addr4}:443"))
+        expect.append(("udp", f"[{n.addr6}]:443"))
         deadline = now() + 10
         missing = expect
         while now() < deadline:
