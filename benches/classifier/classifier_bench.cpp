@@ -4,9 +4,12 @@
 // classify_burst()) for 1k, 100k and 1M generated patterns over a 50/50 mix of hits and misses,
 // with the cost of one DRAM access measured alongside (BM_MemoryLatency) to read them against.
 //
-// Set WT_BENCH_SMOKE=1 to skip the 1M-pattern cases (CI: scripts/test.sh runs the smoke set).
+// With WT_BENCH_SMOKE=1 (`meson test --benchmark`, CI) the 1M-pattern cases are left out.
 // Pin it for stable numbers: taskset -c 1 build/benches/classifier/classifier_bench
 #include <benchmark/benchmark.h>
+
+#include "benches/support/bench_main.hpp"
+
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -471,15 +474,10 @@ void BM_MemoryLatency(benchmark::State& state) {
     state.counters["buffer_MiB"] = static_cast<double>(state.range(0));
 }
 
-bool smoke() {
-    const char* v = std::getenv("WT_BENCH_SMOKE");
-    return v != nullptr && *v != '\0' && *v != '0';
-}
-
 void register_all() {
     benchmark::RegisterBenchmark("BM_ClassifyDefaultServices", BM_ClassifyDefaultServices);
     std::vector<std::int64_t> sizes = {1000, 100000};
-    if (!smoke()) {
+    if (!wt::bench::smoke_mode()) {
         sizes.push_back(1000000);
     }
     for (const std::int64_t n : sizes) {
@@ -492,18 +490,9 @@ void register_all() {
         benchmark::RegisterBenchmark("BM_ClassifyBurst", BM_ClassifyBurst)->Arg(n);
     }
     benchmark::RegisterBenchmark("BM_ClassifyLiteralsOnly", BM_ClassifyLiteralsOnly)->Arg(1000)->Arg(100000);
-    benchmark::RegisterBenchmark("BM_MemoryLatency", BM_MemoryLatency)->Arg(smoke() ? 1 : 64);
+    benchmark::RegisterBenchmark("BM_MemoryLatency", BM_MemoryLatency)->Arg(wt::bench::smoke_mode() ? 1 : 64);
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
-        return 1;
-    }
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}
+int main(int argc, char** argv) { return wt::bench::run_benchmarks(argc, argv, register_all); }

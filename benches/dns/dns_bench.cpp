@@ -5,6 +5,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "benches/support/bench_main.hpp"
+
 #include <memory>
 
 namespace {
@@ -67,4 +69,4 @@ BENCHMARK(BM_DnsTcp400Answers);
 
 } // namespace
 
-BENCHMARK_MAIN();
+WT_BENCHMARK_MAIN()

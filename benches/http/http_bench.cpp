@@ -5,6 +5,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "benches/support/bench_main.hpp"
+
 namespace {
 
 using namespace wt::parsers;
@@ -57,4 +59,4 @@ BENCHMARK(BM_HttpNotHttp);
 
 } // namespace
 
-BENCHMARK_MAIN();
+WT_BENCHMARK_MAIN()

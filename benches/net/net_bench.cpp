@@ -3,6 +3,8 @@
 // inside the loop (a wrong decode stops the benchmark with an error).
 #include <benchmark/benchmark.h>
 
+#include "benches/support/bench_main.hpp"
+
 #include <cstdint>
 #include <vector>
 
@@ -175,4 +177,4 @@ BENCHMARK(BM_ReadPcapAndDecode);
 
 } // namespace
 
-BENCHMARK_MAIN();
+WT_BENCHMARK_MAIN()

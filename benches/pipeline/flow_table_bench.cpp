@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <benchmark/benchmark.h>
+
+#include "benches/support/bench_main.hpp"
 #include <random>
 #include <vector>
 #include <x86intrin.h>
@@ -198,4 +200,4 @@ BENCHMARK(BM_FlowTableMemory)->Arg(262144)->Arg(1000000);
 
 } // namespace
 
-BENCHMARK_MAIN();
+WT_BENCHMARK_MAIN()

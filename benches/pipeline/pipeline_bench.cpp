@@ -40,10 +40,11 @@
 //
 // Run pinned to one core:
 //   taskset -c 1 build/benches/pipeline/pipeline_bench --benchmark_repetitions=3 --benchmark_min_time=0.2
-// Smoke mode (CI's --benchmark_min_time below 0.05, or WT_BENCH_SMOKE=1): the 1M-flow cases run
+// Smoke mode (WT_BENCH_SMOKE=1, which `meson test --benchmark` sets): the 1M-flow cases run
 // with 32k flows, and their names say so. Set-up (warm-up, rings) is done once per workload and
 // reported on stderr; it is never timed.
 #include "benches/generator/traffic.hpp"
+#include "benches/support/bench_main.hpp"
 #include "parsers/net/capture_file.hpp"
 #include "parsers/net/packet.hpp"
 #include "pipeline/classifier.hpp"
@@ -576,21 +577,6 @@ void register_all() {
     }
 }
 
-// CI's smoke run passes --benchmark_min_time=0.005.
-bool smoke_requested(int argc, char** argv) {
-    if (const char* env = std::getenv("WT_BENCH_SMOKE"); env != nullptr && *env != '\0' && *env != '0') {
-        return true;
-    }
-    constexpr std::string_view kFlag = "--benchmark_min_time=";
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a.starts_with(kFlag)) {
-            return std::strtod(std::string(a.substr(kFlag.size())).c_str(), nullptr) < 0.05;
-        }
-    }
-    return false;
-}
-
 // lcore 0 on every CPU this process may run on, so that `taskset -c N` keeps its meaning.
 std::string lcore_map() {
     cpu_set_t set;
@@ -617,7 +603,7 @@ std::string lcore_map() {
 } // namespace
 
 int main(int argc, char** argv) {
-    g_smoke = smoke_requested(argc, argv);
+    g_smoke = wt::bench::smoke_mode();
     // EAL without hugepages (the only mode this host allows). Memory: the largest ring,
     // 1M mbufs of 2.3 KB, plus headroom; 4 KiB pages are faulted in as they are used.
     std::vector<std::string> args = {
@@ -646,13 +632,7 @@ int main(int argc, char** argv) {
 
     std::fprintf(stderr, "pipeline_bench: TSC %.3f GHz, bursts of %u, %s\n", g_tsc_hz / 1e9, kBurst,
                  g_smoke ? "SMOKE mode: the 1M-flow cases run with 32768 flows" : "full sizes");
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
-        return 1;
-    }
-    register_all();
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
+    const int rc = wt::bench::run_benchmarks(argc, argv, register_all);
 
     g_fixture.reset();
     g_classifier.reset();
@@ -662,5 +642,5 @@ int main(int argc, char** argv) {
     if (runtime_dir.find("wt-pipeline-bench-") != std::string::npos) {
         std::filesystem::remove_all(runtime_dir, ignored);
     }
-    return 0;
+    return rc;
 }

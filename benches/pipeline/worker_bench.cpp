@@ -11,6 +11,8 @@
 #include <array>
 #include <cstring>
 #include <benchmark/benchmark.h>
+
+#include "benches/support/bench_main.hpp"
 #include <memory>
 #include <random>
 #include <variant>
@@ -191,4 +193,4 @@ BENCHMARK(BM_WorkerTlsConnection);
 
 } // namespace
 
-BENCHMARK_MAIN();
+WT_BENCHMARK_MAIN()

@@ -7,6 +7,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "benches/support/bench_main.hpp"
+
 #include <cstdlib>
 #include <string_view>
 
@@ -61,4 +63,4 @@ BENCHMARK_CAPTURE(bm_parser, t050, "T050");
 
 } // namespace
 
-BENCHMARK_MAIN();
+WT_BENCHMARK_MAIN()

@@ -7,6 +7,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "benches/support/bench_main.hpp"
+
 #include <memory>
 #include <vector>
 
@@ -127,4 +129,4 @@ BENCHMARK(BM_ReassembleReversed);
 
 } // namespace
 
-BENCHMARK_MAIN();
+WT_BENCHMARK_MAIN()

@@ -9,6 +9,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "benches/support/bench_main.hpp"
+
 #include "tests/support/alloc_counter.hpp"
 
 #include <array>
@@ -143,4 +145,4 @@ BENCHMARK(BM_FirstHandshakeThreeRecords);
 } // namespace
 } // namespace wt::parsers
 
-BENCHMARK_MAIN();
+WT_BENCHMARK_MAIN()
