@@ -1,94 +1,80 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test: unit, pipeline, end-to-end (network
-# namespaces; needs root), the nDPI conformance corpus, benchmarks in smoke
-# mode, and each libFuzzer target briefly. Ends with "N passed, N failed".
+# Sets up, builds and runs every test: unit, pipeline, end to end (network namespaces; root), the nDPI
+# conformance corpus, the benchmarks in smoke mode and each libFuzzer target briefly. Ends with
+# "N passed, N failed, N skipped" and the reason for each skip; exits 0 only when nothing failed.
 #
-#   scripts/test.sh                 everything
-#   FUZZ_SECONDS=60 scripts/test.sh longer fuzzing
-#   SKIP_FUZZ=1 / SKIP_E2E=1        leave those parts out (local iteration)
+#   scripts/test.sh                   everything
+#   FUZZ_SECONDS=600 scripts/test.sh  longer fuzzing (default 10 s a target)
+#
+# Before any test: a preflight checks that every program the suites run is on PATH (scripts/packages.txt)
+# and names the Debian package of each one missing. A skip counts as a pass nowhere: only two skips are
+# accepted, printed as such (not root: the namespace suites; the nDPI corpus absent: a clone without
+# ../shared), and any other skip fails the run (scripts/test_results.py). After the tests, the work tree must
+# be as it was: nothing the tests write may land in it. Each meson run keeps its own log in build/meson-logs/:
+# tests.txt (unit, eal, conformance, e2e), bench.txt, fuzz.txt (with .json and .junit.xml beside each).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+export FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+LOGS=build/meson-logs
+outside=()   # failures found outside meson, for the summary
 
-scripts/setup.sh || exit 1
-scripts/build.sh || exit 1
+scripts/setup.sh || { echo "test: scripts/setup.sh failed"; exit 1; }
 
-passed=0
-failed=0
-failures=()
-record() { # name rc
-  if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
+source scripts/packages.sh
+missing=$(missing_programs build test)
+if [[ -n $missing ]]; then
+  echo "test: preflight: programs the tests run are not on PATH:"
+  while read -r prog pkg; do echo "  $prog    (Debian package $pkg)"; done <<<"$missing"
+  echo "test: install them (scripts/setup.sh installs scripts/packages.txt) and run again"
+  exit 1
+fi
+echo "test: preflight: every program in scripts/packages.txt is on PATH"
+
+scripts/build.sh || { echo "test: the build failed"; exit 1; }
+
+# Everything git would see in the work tree (tracked or not, ignored files aside) as one tree hash.
+worktree_state() {
+  local index
+  index=$(mktemp) || return 1
+  rm -f "$index"
+  GIT_INDEX_FILE=$index git read-tree HEAD && GIT_INDEX_FILE=$index git add -A . && GIT_INDEX_FILE=$index git write-tree
+  local rc=$?
+  rm -f "$index"
+  return $rc
 }
+tree_before=$(worktree_state 2>/dev/null) || outside+=("clean-tree check: not a git work tree, so what the tests write cannot be checked")
 
-# Meson suites. meson's own summary counts each test; we fold it into ours.
-suites=(--suite unit --suite eal --suite conformance)
-if [[ -z "${SKIP_E2E:-}" ]]; then
-  if [[ $(id -u) -eq 0 ]]; then suites+=(--suite e2e); else echo "test: not root: skipping the e2e suite"; fi
+rm -f "$LOGS"/{tests,bench,fuzz}.{txt,json,junit.xml}
+
+# Unit, EAL (the binary end to end), conformance and end-to-end suites.
+meson test -C build --logbase tests --print-errorlogs --num-processes 2 \
+  --suite unit --suite eal --suite conformance --suite e2e
+
+# Benchmarks in smoke mode: every benchmark runs briefly and must report no error; figures are not judged.
+BENCHMARK_MIN_TIME=0.005 meson test -C build --benchmark --logbase bench --print-errorlogs --num-processes 1 --suite bench
+
+# libFuzzer targets (clang, ASan, UBSan): a build of their own, each target FUZZ_SECONDS on its seeds.
+if [[ ! -f build-fuzz/build.ninja ]]; then
+  CXX=clang++ CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+    --buildtype=debugoptimized >build/fuzz-setup.log 2>&1 || { tail -30 build/fuzz-setup.log; outside+=("fuzz: meson setup failed (build/fuzz-setup.log)"); }
 fi
-meson test -C build --print-errorlogs --num-processes 2 "${suites[@]}"
-python3 - "$ROOT/build/meson-logs/testlog.json" >"$ROOT/build/meson-counts.txt" <<'PY'
-import json, sys
-ok = bad = 0
-names = []
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r.get("result") in ("OK", "EXPECTEDFAIL", "SKIP"):
-        ok += 1
-    else:
-        bad += 1
-        names.append(r.get("name", "?"))
-print(ok, bad, " ".join(names))
-PY
-read -r mok mbad mnames <"$ROOT/build/meson-counts.txt"
-passed=$((passed + mok)); failed=$((failed + mbad))
-[[ -n "${mnames:-}" ]] && failures+=($mnames)
-
-# Benchmarks: smoke mode only (each runs briefly; figures are not judged here).
-meson test -C build --benchmark --suite bench --num-processes 1 \
-  --test-args=--benchmark_min_time=0.005 >"$ROOT/build/bench-smoke.log" 2>&1
-rc=$?; record "benchmarks (smoke)" $rc
-[[ $rc -ne 0 ]] && tail -30 "$ROOT/build/bench-smoke.log"
-
-# Traffic generator and the peer comparison (benches/RESULTS.md): smoke mode, a few seconds.
-build/benches/generator/wt-gen --flows 1000 --bytes 2M --seed 1 --quiet --out "$ROOT/build/wt-gen-smoke.pcap" \
-  >"$ROOT/build/wt-gen-smoke.log" 2>&1
-rc=$?; record "wt-gen (smoke)" $rc
-[[ $rc -ne 0 ]] && tail -30 "$ROOT/build/wt-gen-smoke.log"
-python3 benches/compare-peers/compare_peers.py --wiretally build/app/wiretally --smoke \
-  --json-out "$ROOT/build/compare-peers-smoke.json" >"$ROOT/build/compare-peers-smoke.log" 2>&1
-rc=$?; record "compare-peers (smoke)" $rc
-[[ $rc -ne 0 ]] && tail -30 "$ROOT/build/compare-peers-smoke.log"
-
-# Fuzz targets: built with clang + ASan/UBSan, each run for FUZZ_SECONDS on its seeds.
-if [[ -z "${SKIP_FUZZ:-}" ]]; then
-  if [[ ! -f build-fuzz/build.ninja ]]; then
-    CXX=clang++ CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
-      --buildtype=debugoptimized >/dev/null || { record "fuzz build" 1; }
-  fi
-  if ninja -C build-fuzz >"$ROOT/build/fuzz-build.log" 2>&1; then
-    record "fuzz build" 0
-    while IFS= read -r target; do
-      name=$(basename "$target")
-      corpus_dir=$(find tests/parsers -type d -path "*/corpus/${name#fuzz_}" -print -quit)
-      [[ -z "$corpus_dir" ]] && corpus_dir=$(find tests/parsers -type d -path "*/corpus/$name" -print -quit)
-      work=$(mktemp -d)
-      [[ -n "$corpus_dir" ]] && cp -r "$corpus_dir"/. "$work"/ 2>/dev/null
-      if "$target" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
-          "$work" >"$ROOT/build/$name.log" 2>&1; then
-        record "$name" 0
-      else
-        record "$name" 1; tail -40 "$ROOT/build/$name.log"
-      fi
-      rm -rf "$work"
-    done < <(find build-fuzz -type f -name 'fuzz_*' -perm -u+x | sort)
+if [[ -f build-fuzz/build.ninja ]]; then
+  if ninja -C build-fuzz >build/fuzz-build.log 2>&1; then
+    meson test -C build-fuzz --logbase fuzz --print-errorlogs --num-processes 2 --suite fuzz
+    cp build-fuzz/meson-logs/fuzz.{txt,json,junit.xml} "$LOGS"/ 2>/dev/null
   else
-    record "fuzz build" 1; tail -30 "$ROOT/build/fuzz-build.log"
+    tail -30 build/fuzz-build.log
+    outside+=("fuzz: the build failed (build/fuzz-build.log)")
   fi
 fi
 
-if ((failed > 0)); then
-  echo "failed: ${failures[*]}"
+if [[ -n ${tree_before:-} ]]; then
+  tree_after=$(worktree_state 2>/dev/null)
+  if [[ $tree_after != "$tree_before" ]]; then
+    outside+=("clean-tree check: the tests changed the work tree: $(git diff --name-status "$tree_before" "$tree_after" | tr '\t\n' ' ')")
+  fi
 fi
-echo "$passed passed, $failed failed"
-((failed == 0))
+
+summary_args=()
+for f in "${outside[@]}"; do summary_args+=(--failed "$f"); done
+python3 scripts/test_results.py "${summary_args[@]}" tests="$LOGS/tests.json" bench="$LOGS/bench.json" fuzz="$LOGS/fuzz.json"
