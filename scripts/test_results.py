@@ -74,9 +74,11 @@ def documented(reason):
     return any(reason.startswith(prefix) for prefix in wt_skips.DOCUMENTED)
 
 
-def classify(record):
-    """(passed: bool, failures: [text], skips: [text]) for one meson test."""
+def classify(run, record):
+    """(passed: bool, failures: [text], skips: [text]) for one meson test of run RUN."""
     name = re.sub(r"^[^:/ ]+:", "", record["name"])  # "wiretally:unit / cli" -> "unit / cli"
+    if " / " not in name:  # benchmarks carry no suite in their name
+        name = f"{run} / {name}"
     output = (record.get("stdout") or "") + "\n" + (record.get("stderr") or "")
     result = record.get("result")
     skips = []
@@ -117,7 +119,7 @@ def main():
         with open(path, encoding="utf-8", errors="replace") as f:
             records = [json.loads(line) for line in f if line.strip()]
         for record in records:
-            ok, fails, skips = classify(record)
+            ok, fails, skips = classify(run, record)
             passed += ok
             r_pass += ok
             failures += fails

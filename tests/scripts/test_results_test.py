@@ -42,17 +42,17 @@ def rec(name, result, stdout="", rc=0):
 
 class Classify(unittest.TestCase):
     def test_plain_pass(self):
-        self.assertEqual(T.classify(rec("a", "OK", "[  PASSED  ] 3 tests.\n")), (True, [], []))
+        self.assertEqual(T.classify("tests", rec("a", "OK", "[  PASSED  ] 3 tests.\n")), (True, [], []))
 
     def test_documented_gtest_skip_inside_a_passing_test(self):
-        ok, fails, skips = T.classify(rec("wiretally:unit / net", "OK", GTEST_ONE_SKIPPED))
+        ok, fails, skips = T.classify("tests", rec("wiretally:unit / net", "OK", GTEST_ONE_SKIPPED))
         self.assertTrue(ok)
         self.assertEqual(fails, [])
         self.assertEqual(len(skips), 1)
         self.assertTrue(skips[0].startswith("unit / net / CaptureFile.NdpiCorpus: nDPI corpus absent: /x/"), skips)
 
     def test_undocumented_gtest_skip_fails(self):
-        ok, fails, skips = T.classify(rec("sha", "OK", GTEST_ALL_SKIPPED))
+        ok, fails, skips = T.classify("tests", rec("sha", "OK", GTEST_ALL_SKIPPED))
         self.assertFalse(ok)
         self.assertEqual(skips, [])
         self.assertEqual(len(fails), 1)
@@ -61,31 +61,31 @@ class Classify(unittest.TestCase):
 
     def test_exit_77_not_root_is_a_documented_skip(self):
         out = "PASS: something\nSKIP: not root: the inline test creates network namespaces\n"
-        ok, fails, skips = T.classify(rec("wiretally:e2e / inline", "SKIP", out, 77))
+        ok, fails, skips = T.classify("tests", rec("wiretally:e2e / inline", "SKIP", out, 77))
         self.assertFalse(ok)
         self.assertEqual(fails, [])
         self.assertEqual(skips, ["e2e / inline: not root: the inline test creates network namespaces"])
 
     def test_exit_77_for_a_missing_program_fails(self):
-        ok, fails, skips = T.classify(rec("e2e", "SKIP", "SKIP: missing required programs: ping\n", 77))
+        ok, fails, skips = T.classify("tests", rec("e2e", "SKIP", "SKIP: missing required programs: ping\n", 77))
         self.assertFalse(ok)
         self.assertEqual(skips, [])
         self.assertIn("missing required programs: ping", fails[0])
 
     def test_exit_77_without_a_reason_fails(self):
-        ok, fails, _ = T.classify(rec("x", "SKIP", "", 77))
+        ok, fails, _ = T.classify("tests", rec("x", "SKIP", "", 77))
         self.assertFalse(ok)
         self.assertIn("without a SKIP: line", fails[0])
 
     def test_partial_skip_line_in_a_passing_script(self):
         out = "compared\nSKIP corpus comparison: nDPI corpus absent: /y/pcap\n"
-        ok, fails, skips = T.classify(rec("wiretally:bench / compare_peers_smoke", "OK", out))
+        ok, fails, skips = T.classify("bench", rec("compare_peers_smoke", "OK", out))
         self.assertTrue(ok)
         self.assertEqual(skips, ["bench / compare_peers_smoke / corpus comparison: nDPI corpus absent: /y/pcap"])
 
     def test_failures(self):
         for result in ("FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS"):
-            ok, fails, skips = T.classify(rec("wiretally:fuzz / fuzz_x", result, "", 1))
+            ok, fails, skips = T.classify("tests", rec("wiretally:fuzz / fuzz_x", result, "", 1))
             self.assertFalse(ok)
             self.assertEqual(len(fails), 1)
             self.assertTrue(fails[0].startswith(f"fuzz / fuzz_x: {result}"))
