@@ -2,6 +2,7 @@
 
 #include "app/analyze.hpp"
 #include "app/appliance_internal.hpp"
+#include "app/config/config.hpp"
 #include "app/control/server.hpp"
 #include "app/services_loader.hpp"
 #include "app/state/snapshot.hpp"
@@ -94,14 +95,16 @@ std::string Appliance::service_name(std::int32_t stable) const {
     return _services.names()[static_cast<std::size_t>(stable)];
 }
 
-bool Appliance::load_generation(std::string& error, std::unique_ptr<ClassifierGeneration>& out) {
+bool Appliance::load_generation(const std::string& services_file, std::string& error,
+                                std::unique_ptr<ClassifierGeneration>& out) {
     LoadedServices loaded;
-    if (!load_services(_settings.services_file, loaded, error)) {
+    if (!load_services(services_file, loaded, error)) {
         return false;
     }
     auto gen = std::make_unique<ClassifierGeneration>();
     gen->generation = _current_generation + 1;
     gen->origin = loaded.origin;
+    gen->fingerprint = loaded.fingerprint;
     gen->loaded_ns = realtime_ns();
     gen->patterns = loaded.classifier->pattern_count();
     for (std::size_t i = 0; i < loaded.names.size(); ++i) {
@@ -140,7 +143,7 @@ bool Appliance::start(std::string& error) {
     }
 
     std::unique_ptr<ClassifierGeneration> gen;
-    if (!load_generation(error, gen)) {
+    if (!load_generation(_settings.services_file, error, gen)) {
         return false;
     }
     _current_generation = gen->generation;
@@ -448,27 +451,62 @@ void Appliance::drain_flow_records() {
 }
 
 bool Appliance::reload(std::string& message) {
-    if (_reload_pending) {
-        message = "the previous reload is still being handed to the workers; try again in a moment";
+    // The configuration is read again: its [services] applies now; any other change waits for a
+    // restart, and the answer says which tables changed.
+    std::string services_file = _settings.services_file;
+    std::string restart_note;
+    ConfigResult loaded = load_config_file(_settings.config_source);
+    if (const auto* e = std::get_if<ConfigError>(&loaded)) {
+        ++_reload_failures;
+        message = fmt::format("reload failed, the current services stay: {}", e->format());
         return false;
     }
+    const ApplianceConfig& config = std::get<ApplianceConfig>(loaded);
+    services_file = config.services.file;
+    const nlohmann::json now = config_to_json(config);
+    std::vector<std::string> waiting;
+    for (const auto& [table, value] : now.items()) {
+        if (table != "services" && table != "source" && _settings.config_json.value(table, nlohmann::json()) != value) {
+            waiting.push_back(table == "port" ? "[[port]]" : table == "eal_arguments" ? "[eal]" : "[" + table + "]");
+        }
+    }
+    std::sort(waiting.begin(), waiting.end());
+    waiting.erase(std::unique(waiting.begin(), waiting.end()), waiting.end());
+    if (!waiting.empty()) {
+        restart_note = fmt::format("; {} changed in {} and apply at the next start", fmt::join(waiting, ", "),
+                                   _settings.config_source);
+    }
+
     std::unique_ptr<ClassifierGeneration> gen;
     std::string error;
-    if (!load_generation(error, gen)) {
+    if (!load_generation(services_file, error, gen)) {
         ++_reload_failures;
-        message = fmt::format("reload failed, the current services stay: {}", error);
+        message = fmt::format("reload failed, the current services stay: {}{}", error, restart_note);
         return false;
     }
+    const ClassifierGeneration& current = *_generations.at(_current_generation);
+    const std::string file_text = services_file.empty() ? "the embedded default services" : services_file;
+    _settings.services_file = services_file;
+    _settings.config_json["services"] = now["services"];
+    ++_reloads;
+    if (gen->fingerprint == current.fingerprint) {
+        message = fmt::format("reloaded {}: unchanged ({} services, {} patterns; generation {} stays){}", file_text,
+                              current.classifier ? current.classifier->service_count() : gen->classifier->service_count(),
+                              gen->patterns, _current_generation, restart_note);
+        return true;
+    }
+    const bool queued = _reload_pending;
     const std::size_t services = gen->classifier->service_count();
     const std::size_t patterns = gen->patterns;
+    const std::string was = current.origin == gen->origin ? std::string() : fmt::format(", was {}", current.origin);
     _current_generation = gen->generation;
     _generations.emplace(gen->generation, std::move(gen));
     _reload_pending = true;
-    ++_reloads;
-    // The registry may have grown: the cumulative tally grows with it on absorb.
-    message = fmt::format("reloaded {}: {} services, {} patterns (generation {})",
-                          _settings.services_file.empty() ? "the embedded default" : _settings.services_file,
-                          services, patterns, _current_generation);
+    // The registry may have grown: the cumulative tally grows with it on absorb. Workers take the
+    // newest generation at their next handoff, also when an older one is still on its way.
+    message = fmt::format("reloaded {}: changed, {} services, {} patterns (generation {}{}){}{}", file_text, services,
+                          patterns, _current_generation, was,
+                          queued ? "; handed to the workers after the previous reload" : "", restart_note);
     return true;
 }
 

@@ -130,6 +130,7 @@ struct ClassifierGeneration {
     std::unique_ptr<pipeline::ServiceClassifier> classifier;
     std::vector<std::int32_t> to_stable; // classifier index -> registry id
     std::string origin;
+    std::uint64_t fingerprint = 0; // LoadedServices::fingerprint
     std::uint64_t loaded_ns = 0;
     std::size_t patterns = 0;
 };
@@ -146,9 +147,12 @@ public:
     [[nodiscard]] std::string dispatch_request(std::string_view line);
     [[nodiscard]] std::string render_metrics() const;
     [[nodiscard]] nlohmann::json stats_json() const;
-    [[nodiscard]] nlohmann::json flows_json(std::size_t top, const std::string& service) const;
+    [[nodiscard]] nlohmann::json flows_json(std::size_t top, std::optional<std::int32_t> service) const;
+    // A service named by a person (`--service maps`): the stable id, or an error naming the choices.
+    bool service_filter(const std::string& name, std::optional<std::int32_t>& id, std::string& error) const;
     [[nodiscard]] std::string service_name(std::int32_t stable_id) const;
-    // Loads the services file again and hands the new classifier to every worker.
+    // Reads the configuration file again and loads its [services] file; a new classifier is
+    // handed to every worker (after the one still being handed over, if any: the newest wins).
     bool reload(std::string& message);
     bool mark(const std::string& label, std::string& message);
     bool save_snapshot_now(std::string& message);
@@ -163,7 +167,8 @@ private:
     void absorb_retired(WorkerContext& ctx);
     void drain_flow_records();
     void publish_telemetry();
-    bool load_generation(std::string& error, std::unique_ptr<ClassifierGeneration>& out);
+    bool load_generation(const std::string& services_file, std::string& error,
+                         std::unique_ptr<ClassifierGeneration>& out);
     std::int32_t stable_id(const std::string& name, const std::string& category);
 
     RunSettings _settings;
@@ -180,7 +185,7 @@ private:
     std::vector<std::string> _labels;              // action labels (1-based in flows)
     std::map<std::uint32_t, std::unique_ptr<ClassifierGeneration>> _generations;
     std::uint32_t _current_generation = 0;
-    bool _reload_pending = false;                  // handoffs of the newest generation not all answered
+    bool _reload_pending = false;                  // a worker has not adopted the newest generation yet
     std::unique_ptr<pipeline::CoreTally> _cumulative;
     std::unique_ptr<state::ServiceTimeline> _timeline;
     std::deque<pipeline::FlowRecord> _recent_flows;

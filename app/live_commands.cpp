@@ -28,15 +28,17 @@ struct CommandInfo {
     const char* help;
 };
 
+// `args` in the form a ctl user types; the protocol takes the same names as JSON ("--top N" is
+// "args":{"top":N}, LABEL is "args":{"label":"..."}).
 constexpr CommandInfo kCommands[] = {
     {"stats", "", "ports (rx/tx, drops, imissed, rx_nombuf), workers (pps, busy share), flow tables, parse errors"},
     {"services", "", "per-service connections, clients, bytes each way, TLS versions, QUIC, DNS, ECH, DoT, HTTP"},
-    {"domains", "top=N", "per-domain connections, bytes and clients, largest first"},
-    {"clients", "top=N", "per (client, service) connections and bytes, largest first"},
-    {"flows", "top=N service=S", "recently finished flows (the last 10000), largest first"},
-    {"timeline", "service=S last=SECONDS", "per-service bytes and flows per stats interval"},
-    {"mark", "label=LABEL", "new flows from now on carry this action label"},
-    {"reload", "", "re-read the services file; on error the current services stay"},
+    {"domains", "[--top N]", "per-domain connections, bytes and clients, largest first"},
+    {"clients", "[--top N]", "per (client, service) connections and bytes, largest first"},
+    {"flows", "[--top N] [--service S]", "flows in progress and recently ended, largest first"},
+    {"timeline", "[--service S] [--last SECONDS]", "per-service bytes and flows per stats interval"},
+    {"mark", "LABEL", "new flows from now on carry this action label"},
+    {"reload", "", "re-read the configuration's [services]; on error the current services stay"},
     {"snapshot", "", "write the tallies to the snapshot file now"},
     {"version", "", "wiretally and DPDK versions, uptime"},
     {"config", "", "the effective configuration"},
@@ -296,10 +298,23 @@ std::string render_stats_table(const json& s) {
 
 } // namespace
 
-json Appliance::flows_json(std::size_t top, const std::string& service) const {
+bool Appliance::service_filter(const std::string& name, std::optional<std::int32_t>& id, std::string& error) const {
+    id.reset();
+    if (name.empty()) {
+        return true;
+    }
+    id = _services.find_ignoring_case(name);
+    if (!id.has_value()) {
+        error = fmt::format("no service named \"{}\" (wiretally ctl services lists them)", name.substr(0, 128));
+        return false;
+    }
+    return true;
+}
+
+json Appliance::flows_json(std::size_t top, std::optional<std::int32_t> service) const {
     std::vector<const pipeline::FlowRecord*> rows;
     for (auto it = _recent_flows.rbegin(); it != _recent_flows.rend(); ++it) {
-        if (!service.empty() && service_name(it->flow.service) != service) {
+        if (service.has_value() && it->flow.service != *service) {
             continue;
         }
         rows.push_back(&*it);
@@ -386,7 +401,7 @@ std::string Appliance::dispatch_request(std::string_view line) {
         std::string text = "commands (wiretally ctl COMMAND --help):\n";
         for (const CommandInfo& c : kCommands) {
             list.push_back({{"command", c.name}, {"args", c.args}, {"help", c.help}});
-            text += fmt::format("  {:<10}{:<26}{}\n", c.name, c.args, c.help);
+            text += fmt::format("  {:<10}{:<32}{}\n", c.name, c.args, c.help);
         }
         return table ? ok_text(text) : ok_result(json{{"commands", list}});
     }
@@ -443,10 +458,12 @@ std::string Appliance::dispatch_request(std::string_view line) {
     if (command == "flows") {
         std::size_t top = 40;
         std::string service;
-        if (!size_arg(args, "top", top, error) || !string_arg(args, "service", service, error)) {
+        std::optional<std::int32_t> filter;
+        if (!size_arg(args, "top", top, error) || !string_arg(args, "service", service, error) ||
+            !service_filter(service, filter, error)) {
             return error_reply(error);
         }
-        const json flows = flows_json(top, service);
+        const json flows = flows_json(top, filter);
         if (!table) {
             return ok_result(flows);
         }
@@ -474,11 +491,8 @@ std::string Appliance::dispatch_request(std::string_view line) {
             return error_reply(error);
         }
         std::optional<std::int32_t> filter;
-        if (!service.empty()) {
-            filter = _services.find(service);
-            if (!filter.has_value()) {
-                return error_reply(fmt::format("no service named \"{}\"", service));
-            }
+        if (!service_filter(service, filter, error)) {
+            return error_reply(error);
         }
         const std::uint64_t last_ns = static_cast<std::uint64_t>(last_s) * 1'000'000'000ull;
         if (table) {

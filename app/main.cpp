@@ -9,31 +9,38 @@
 
 namespace {
 
-constexpr const char* kExitCodes = R"(Exit codes:
+// Each command lists the exit codes it can return (ctl has its own, in app/control/client.cpp).
+constexpr const char* kTopExitCodes = R"(Exit codes: see wiretally COMMAND --help.)";
+
+constexpr const char* kAnalyzeExitCodes = R"(Exit codes:
   0   success
-  1   ctl: the daemon answered with an error
   64  usage error (bad command line)
   65  the capture is corrupt or not a pcap/pcapng file
   66  the capture is missing or unreadable
-  69  ctl: the control socket cannot be connected (is wiretally running?)
-  70  internal failure (DPDK EAL, ports, memory)
-  73  an output file (flows, snapshot) cannot be written
-  75  ctl: no answer within --timeout
-  76  ctl: the answer is not a wiretally answer
-  78  bad configuration, services or marks file (the message gives FILE:LINE))";
+  70  internal failure (DPDK EAL, memory)
+  73  an output file (--flows) cannot be written
+  78  bad services or marks file (the message gives FILE:LINE))";
+
+constexpr const char* kRunExitCodes = R"(Exit codes:
+  0   stopped by SIGINT or SIGTERM after draining, snapshot written (--check: the configuration is valid)
+  64  usage error (bad command line)
+  70  the appliance could not start or run (the message names the cause: EAL, a port, memory, a socket)
+  73  the snapshot cannot be written at exit
+  78  bad configuration or services file, or a check of --check failed (the message gives FILE:LINE))";
 
 } // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"wiretally: which cloud services a device talks to, how much, and how.\n"
                  "Names come from the TLS and QUIC SNI, DNS and HTTP Host; services are domain sets."};
-    app.footer(kExitCodes);
+    app.footer(kTopExitCodes);
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string(WIRETALLY_VERSION " (") + rte_version() + ")");
 
     wt::app::AnalyzeOptions opt;
     std::string format = "table";
     auto* analyze = app.add_subcommand("analyze", "Analyse a pcap or pcapng capture file offline");
+    analyze->footer(kAnalyzeExitCodes);
     analyze->add_option("FILE", opt.capture, "capture file (pcap or pcapng)")->required();
     analyze->add_option("--services", opt.services,
                         "services file (TOML domain sets); default: the embedded default set");
@@ -60,6 +67,7 @@ int main(int argc, char** argv) {
     wt::app::RunOptions run_opt;
     auto* run = app.add_subcommand("run", "Run the live appliance (inline or tap) until SIGINT/SIGTERM; SIGHUP "
                                           "reloads the services file");
+    run->footer(kRunExitCodes);
     run->add_option("--config", run_opt.config, "configuration file (TOML)")
         ->default_str("/etc/wiretally/wiretally.toml");
     run->add_flag("--check", run_opt.check, "validate the configuration, print its effective values, and exit");
@@ -67,7 +75,7 @@ int main(int argc, char** argv) {
     wt::app::CtlInvocation ctl_inv;
     auto* ctl = wt::app::add_ctl_command(app, ctl_inv);
 
-    app.add_subcommand("version", "Print the version")->callback([] {
+    app.add_subcommand("version", "Print the version")->footer("")->callback([] {
         fmt::print("wiretally {} (DPDK {})\n", WIRETALLY_VERSION, rte_version());
     });
 
@@ -87,6 +95,7 @@ int main(int argc, char** argv) {
         return wt::app::run_command(run_opt);
     }
     if (ctl->parsed()) {
+        ctl_inv.unexpected = ctl->remaining();
         return wt::app::run_ctl(ctl_inv);
     }
     return 0;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <span>
 #include <fmt/format.h>
 
 namespace wt::app {
@@ -23,24 +24,32 @@ std::string service_label(const Report& r, std::int32_t service) {
     return r.services[static_cast<std::size_t>(service)];
 }
 
-std::string fit(std::string_view s, std::size_t width) {
+// Keeps the beginning of a name: names read left to right and are never cut from the left. Only a
+// name longer than its column's cap is clipped (tables size their columns to what they show).
+std::string clip(std::string_view s, std::size_t width) {
     if (s.size() <= width) {
         return std::string(s);
     }
     if (width < 2) {
         return std::string(s.substr(0, width));
     }
-    // Keep the end of a long name: it holds the registrable domain.
-    return "~" + std::string(s.substr(s.size() - (width - 1)));
-}
-
-// Keeps the beginning of a label (service names read left to right).
-std::string clip(std::string_view s, std::size_t width) {
-    if (s.size() <= width) {
-        return std::string(s);
-    }
     return std::string(s.substr(0, width - 1)) + "~";
 }
+
+// A name column as wide as the longest value it shows plus a space, within [min_width, max_width].
+template <typename Range, typename Fn>
+std::size_t column_width(const Range& rows, Fn&& text_of, std::size_t min_width, std::size_t max_width) {
+    std::size_t w = min_width;
+    for (const auto& row : rows) {
+        w = std::max(w, std::string_view(text_of(row)).size() + 1);
+    }
+    return std::min(w, max_width);
+}
+
+
+} // namespace
+
+namespace {
 
 std::string utc_time(std::uint64_t ns) {
     const std::time_t t = static_cast<std::time_t>(ns / 1000000000ull);
@@ -204,10 +213,82 @@ std::vector<std::pair<std::string, std::uint64_t>> drop_rows(const Report& r) {
 
 namespace {
 
-void render_services_section(const Report& r, std::FILE* out);
-void render_domains_section(const Report& r, std::FILE* out, std::size_t top_domains);
-void render_clients_section(const Report& r, std::FILE* out, std::size_t top_clients);
-void render_actions_section(const Report& r, std::FILE* out);
+std::string client_text(const pipeline::MergedClient& c) {
+    std::string who = ip_text(c.client);
+    if (c.has_mac) {
+        who += fmt::format(" {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", c.mac[0], c.mac[1], c.mac[2], c.mac[3], c.mac[4],
+                           c.mac[5]);
+    }
+    return who;
+}
+
+std::string action_label(const Report& r, std::uint16_t action) {
+    return action >= 1 && action <= r.actions.size() ? r.actions[action - 1] : std::string("-");
+}
+
+std::vector<const pipeline::MergedClient*> clients_by_size(const Report& r) {
+    std::vector<const pipeline::MergedClient*> rows;
+    rows.reserve(r.tally.clients.size());
+    for (const auto& c : r.tally.clients) {
+        rows.push_back(&c);
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) {
+        return total_bytes(a->stats) > total_bytes(b->stats);
+    });
+    return rows;
+}
+
+// The widths of the name columns, computed once for all the tables of a rendering. Every table
+// fits TableOptions::width (100). Names keep their natural width up to a cap and are clipped on
+// the right beyond it (never cut from the left); the SERVICE column is as wide as the longest
+// service shown, or as the narrowest room any table leaves it, and the same in every table, so
+// that one service reads the same everywhere.
+struct TableLayout {
+    std::size_t service = 0;
+    std::size_t domain = 0;       // domains table
+    std::size_t client = 0;       // clients table (address and MAC)
+    std::size_t action = 0;       // actions table: the label
+    std::size_t action_domain = 0;
+};
+
+constexpr std::size_t kNameCap = 41;      // a domain or client column: 40 characters and a space
+constexpr std::size_t kServiceMin = 12;   // "Public DNS~" at the narrowest
+constexpr std::size_t kServiceTableFixed = 74, kDomainTableFixed = 37, kClientTableFixed = 29, kActionTableFixed = 28;
+
+TableLayout layout_of(const Report& r, const TableOptions& opt) {
+    TableLayout l;
+    const auto domains = domains_by_size(r);
+    const std::span<const pipeline::MergedDomain* const> domain_rows(domains.data(),
+                                                                     std::min(domains.size(), opt.top_domains));
+    l.domain = column_width(domain_rows, [](const auto* d) { return d->name; }, 7, kNameCap);
+    const auto clients = clients_by_size(r);
+    const std::span<const pipeline::MergedClient* const> client_rows(clients.data(),
+                                                                     std::min(clients.size(), opt.top_clients));
+    l.client = column_width(client_rows, [](const auto* c) { return client_text(*c); }, 7, kNameCap);
+    l.action = column_width(r.tally.actions, [&r](const auto& a) { return action_label(r, a.action); }, 7, 19);
+    l.action_domain = column_width(r.tally.actions, [](const auto& a) { return a.name; }, 7, kNameCap);
+
+    std::size_t want = std::string_view("(unclassified)").size() + 1;
+    for (std::size_t i = 1; i < r.tally.services.size(); ++i) {
+        if (r.tally.services[i].stats.connections != 0) {
+            want = std::max(want, service_label(r, static_cast<std::int32_t>(i - 1)).size() + 1);
+        }
+    }
+    std::size_t room = opt.width - kServiceTableFixed;
+    const auto leaves = [&](std::size_t used) { return used < opt.width ? opt.width - used : 0; };
+    room = std::min(room, leaves(kDomainTableFixed + l.domain));
+    room = std::min(room, leaves(kClientTableFixed + l.client));
+    if (!r.tally.actions.empty()) {
+        room = std::min(room, leaves(kActionTableFixed + l.action + l.action_domain));
+    }
+    l.service = std::max(kServiceMin, std::min(want, room));
+    return l;
+}
+
+void render_services_section(const Report& r, std::FILE* out, const TableLayout& l);
+void render_domains_section(const Report& r, std::FILE* out, std::size_t top_domains, const TableLayout& l);
+void render_clients_section(const Report& r, std::FILE* out, std::size_t top_clients, const TableLayout& l);
+void render_actions_section(const Report& r, std::FILE* out, const TableLayout& l);
 void render_tls_section(const TransferStats& tot, std::FILE* out);
 void render_counters_section(const Report& r, std::FILE* out);
 
@@ -230,7 +311,10 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
                                 : 0.0;
     const TransferStats& tot = r.tally.total.stats;
     if (opt.sections & kSectionHeader) {
-        fmt::print(out, "{}\n", fit(r.input.file, opt.width));
+        // A long path keeps its end (the file's name) and the table its width.
+        fmt::print(out, "{}\n", r.input.file.size() <= opt.width
+                                    ? r.input.file
+                                    : "~" + r.input.file.substr(r.input.file.size() - (opt.width - 1)));
         fmt::print(out, "{}, {} packets, {:.1f} s", r.input.format, r.input.records, duration);
         if (r.input.records != 0) {
             fmt::print(out, ", from {} UTC", utc_time(r.input.first_ns));
@@ -240,17 +324,18 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
                    r.tally.total.distinct_clients, human_bytes(tot.bytes_up), human_bytes(tot.bytes_down),
                    r.services_origin);
     }
+    const TableLayout layout = layout_of(r, opt);
     if (opt.sections & kSectionServices) {
-        render_services_section(r, out);
+        render_services_section(r, out, layout);
     }
     if (opt.sections & kSectionDomains) {
-        render_domains_section(r, out, opt.top_domains);
+        render_domains_section(r, out, opt.top_domains, layout);
     }
     if (opt.sections & kSectionClients) {
-        render_clients_section(r, out, opt.top_clients);
+        render_clients_section(r, out, opt.top_clients, layout);
     }
     if (opt.sections & kSectionActions) {
-        render_actions_section(r, out);
+        render_actions_section(r, out, layout);
     }
     if (opt.sections & kSectionTls) {
         render_tls_section(tot, out);
@@ -262,27 +347,30 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
 
 namespace {
 
-void render_services_section(const Report& r, std::FILE* out) {
+void render_services_section(const Report& r, std::FILE* out, const TableLayout& l) {
     // CONNS counts every flow named after the service, its DNS lookups included (column DNS).
-    // SERVICE(24) CONNS(7) CLIENTS(8) UP(11) DOWN(11) TLS1.3(7) TLS1.2(7) QUIC(5) DNS(5) ECH(4) DoT(4) HTTP(5) = 98
-    fmt::print(out, "{:<24}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>5}{:>4}{:>4}{:>5}\n", "SERVICE", "CONNS",
+    // SERVICE(w) CONNS(7) CLIENTS(8) UP(11) DOWN(11) TLS1.3(7) TLS1.2(7) QUIC(5) DNS(5) ECH(4) DoT(4) HTTP(5) = w + 74
+    const std::size_t w = l.service;
+    fmt::print(out, "{:<{}}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>5}{:>4}{:>4}{:>5}\n", "SERVICE", w, "CONNS",
                "CLIENTS", "BYTES UP", "BYTES DOWN", "TLS1.3", "TLS1.2", "QUIC", "DNS", "ECH", "DoT", "HTTP");
     for (std::int32_t s : services_by_size(r)) {
         const MergedStats& m = r.tally.services[static_cast<std::size_t>(s + 1)];
         const TransferStats& t = m.stats;
-        fmt::print(out, "{:<24}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>5}{:>4}{:>4}{:>5}\n",
-                   clip(service_label(r, s), 23), t.connections, m.distinct_clients, human_bytes(t.bytes_up),
+        fmt::print(out, "{:<{}}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>5}{:>4}{:>4}{:>5}\n",
+                   clip(service_label(r, s), w - 1), w, t.connections, m.distinct_clients, human_bytes(t.bytes_up),
                    human_bytes(t.bytes_down), t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls13)],
                    t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls12)], t.quic, t.dns, t.ech,
                    t.dot, t.cleartext_http);
     }
 }
 
-void render_domains_section(const Report& r, std::FILE* out, std::size_t top_domains) {
+void render_domains_section(const Report& r, std::FILE* out, std::size_t top_domains, const TableLayout& l) {
     const auto domains = domains_by_size(r);
     if (!domains.empty()) {
-        // DOMAIN(40) SERVICE(22) CONNS(7) UP(11) DOWN(11) CLIENTS(8) = 99
-        fmt::print(out, "\n{:<40}{:<22}{:>7}{:>11}{:>11}{:>8}\n", "DOMAIN", "SERVICE", "CONNS", "BYTES UP",
+        // DOMAIN(n) SERVICE(w) CONNS(7) UP(11) DOWN(11) CLIENTS(8)
+        const std::size_t n = l.domain;
+        const std::size_t w = l.service;
+        fmt::print(out, "\n{:<{}}{:<{}}{:>7}{:>11}{:>11}{:>8}\n", "DOMAIN", n, "SERVICE", w, "CONNS", "BYTES UP",
                    "BYTES DOWN", "CLIENTS");
         std::size_t shown = 0;
         for (const auto* d : domains) {
@@ -290,41 +378,33 @@ void render_domains_section(const Report& r, std::FILE* out, std::size_t top_dom
                 fmt::print(out, "... {} more domains (the JSON output lists them all)\n", domains.size() - top_domains);
                 break;
             }
-            fmt::print(out, "{:<40}{:<22}{:>7}{:>11}{:>11}{:>8}\n", fit(d->name, 39), clip(service_label(r, d->service), 21),
+            fmt::print(out, "{:<{}}{:<{}}{:>7}{:>11}{:>11}{:>8}\n", clip(d->name, n - 1), n,
+                       clip(service_label(r, d->service), w - 1), w,
                        d->m.stats.connections, human_bytes(d->m.stats.bytes_up), human_bytes(d->m.stats.bytes_down),
                        d->m.distinct_clients);
         }
     }
 }
 
-void render_clients_section(const Report& r, std::FILE* out, std::size_t top_clients) {
-    std::vector<const pipeline::MergedClient*> rows;
-    rows.reserve(r.tally.clients.size());
-    for (const auto& c : r.tally.clients) {
-        rows.push_back(&c);
-    }
-    std::stable_sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) {
-        return total_bytes(a->stats) > total_bytes(b->stats);
-    });
-    // CLIENT(40) MAC(18) SERVICE(22) CONNS(7) UP(11) DOWN(11) = 109 would not fit: MAC(18) is folded below.
-    fmt::print(out, "\n{:<40}{:<22}{:>7}{:>11}{:>11}\n", "CLIENT", "SERVICE", "CONNS", "BYTES UP", "BYTES DOWN");
+void render_clients_section(const Report& r, std::FILE* out, std::size_t top_clients, const TableLayout& l) {
+    const auto rows = clients_by_size(r);
+    // CLIENT and MAC(n) SERVICE(w) CONNS(7) UP(11) DOWN(11)
+    const std::size_t n = l.client;
+    const std::size_t w = l.service;
+    fmt::print(out, "\n{:<{}}{:<{}}{:>7}{:>11}{:>11}\n", "CLIENT", n, "SERVICE", w, "CONNS", "BYTES UP", "BYTES DOWN");
     std::size_t shown = 0;
     for (const auto* c : rows) {
         if (shown++ == top_clients) {
             fmt::print(out, "... {} more (client, service) rows (the JSON output lists them all)\n", rows.size() - top_clients);
             break;
         }
-        std::string who = ip_text(c->client);
-        if (c->has_mac) {
-            who += fmt::format(" {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", c->mac[0], c->mac[1], c->mac[2], c->mac[3],
-                               c->mac[4], c->mac[5]);
-        }
-        fmt::print(out, "{:<40}{:<22}{:>7}{:>11}{:>11}\n", fit(who, 39), clip(service_label(r, c->service), 21),
+        fmt::print(out, "{:<{}}{:<{}}{:>7}{:>11}{:>11}\n", clip(client_text(*c), n - 1), n,
+                   clip(service_label(r, c->service), w - 1), w,
                    c->stats.connections, human_bytes(c->stats.bytes_up), human_bytes(c->stats.bytes_down));
     }
 }
 
-void render_actions_section(const Report& r, std::FILE* out) {
+void render_actions_section(const Report& r, std::FILE* out, const TableLayout& lay) {
     if (!r.tally.actions.empty()) {
         auto rows = r.tally.actions;
         std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
@@ -333,16 +413,17 @@ void render_actions_section(const Report& r, std::FILE* out) {
             }
             return a.bytes_up + a.bytes_down > b.bytes_up + b.bytes_down;
         });
-        // ACTION(18) DOMAIN(36) SERVICE(20) CONNS(6) BYTES(10) ... = 100
-        fmt::print(out, "\n{:<18}{:<34}{:<20}{:>6}{:>11}{:>11}\n", "ACTION", "DOMAIN", "SERVICE", "CONNS", "BYTES UP",
-                   "BYTES DOWN");
+        // ACTION(l) DOMAIN(n) SERVICE(w) CONNS(6) UP(11) DOWN(11)
+        const std::size_t l = lay.action;
+        const std::size_t n = lay.action_domain;
+        const std::size_t w = lay.service;
+        fmt::print(out, "\n{:<{}}{:<{}}{:<{}}{:>6}{:>11}{:>11}\n", "ACTION", l, "DOMAIN", n, "SERVICE", w, "CONNS",
+                   "BYTES UP", "BYTES DOWN");
         std::uint16_t last = 0xffff;
         for (const auto& a : rows) {
-            const std::string label =
-                a.action >= 1 && a.action <= r.actions.size() ? r.actions[a.action - 1] : std::string("-");
-            fmt::print(out, "{:<18}{:<34}{:<20}{:>6}{:>11}{:>11}\n", a.action == last ? "" : clip(label, 17),
-                       fit(a.name, 33), clip(service_label(r, a.service), 19), a.connections, human_bytes(a.bytes_up),
-                       human_bytes(a.bytes_down));
+            fmt::print(out, "{:<{}}{:<{}}{:<{}}{:>6}{:>11}{:>11}\n", a.action == last ? "" : clip(action_label(r, a.action), l - 1),
+                       l, clip(a.name, n - 1), n, clip(service_label(r, a.service), w - 1), w, a.connections,
+                       human_bytes(a.bytes_up), human_bytes(a.bytes_down));
             last = a.action;
         }
     }

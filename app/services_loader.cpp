@@ -1,6 +1,7 @@
 #include "app/services_loader.hpp"
 
 #include "pipeline/classifier.hpp"
+#include "pipeline/hash.hpp"
 #include "pipeline/services.hpp"
 
 namespace wt::app {
@@ -30,6 +31,17 @@ bool load_services(const std::string& path, LoadedServices& out, std::string& er
         out.categories.emplace_back(out.classifier->service_category(static_cast<std::int32_t>(i)));
     }
     out.origin = path.empty() ? "embedded default" : path;
+    std::uint64_t h = catalog.services.size();
+    const auto mix_text = [&h](std::string_view text) { h = pipeline::hash_bytes(text.data(), text.size(), h + 1); };
+    for (const pipeline::Service& s : catalog.services) {
+        mix_text(s.name);
+        mix_text(s.category);
+        for (const pipeline::ServicePattern& p : s.patterns) {
+            h = pipeline::mix64(h ^ static_cast<std::uint64_t>(p.kind));
+            mix_text(p.value);
+        }
+    }
+    out.fingerprint = h;
     return true;
 }
 

@@ -1,6 +1,7 @@
 // Loads the services file (or the embedded default) and builds the classifier.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,9 @@ struct LoadedServices {
     std::vector<std::string> names;
     std::vector<std::string> categories;
     std::string origin; // the file path, or "embedded default"
+    // The catalog's content (names, categories, patterns in order): equal fingerprints mean a
+    // reload would classify exactly as before, whatever file it came from.
+    std::uint64_t fingerprint = 0;
     LoadedServices();
     ~LoadedServices();
     LoadedServices(LoadedServices&&) noexcept;

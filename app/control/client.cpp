@@ -76,14 +76,11 @@ CLI::Validator positive_seconds() {
         "");
 }
 
-void print_connect_failure(std::FILE* err, const std::string& path, int error_number) {
-    fmt::print(err, "wiretally ctl: cannot connect to {}: {}\n", path, errno_text(error_number));
-    if (error_number == EACCES) {
-        fmt::print(err, "wiretally ctl: the socket is restricted to its owner and group; run as root or as a "
-                        "member of that group (see --socket)\n");
-    } else {
-        fmt::print(err, "wiretally ctl: is wiretally running? see --socket (or WIRETALLY_SOCKET)\n");
-    }
+std::string connect_failure(const std::string& path, int error_number) {
+    return fmt::format("cannot connect to {}: {}; {}", path, errno_text(error_number),
+                       error_number == EACCES ? "the socket is restricted to its owner and group: run as root or as "
+                                                "a member of that group (see --socket)"
+                                              : "is wiretally running? see --socket (or WIRETALLY_SOCKET)");
 }
 
 } // namespace
@@ -99,11 +96,15 @@ CLI::App* add_ctl_command(CLI::App& parent, CtlInvocation& inv) {
         ->type_name("SECONDS")
         ->check(positive_seconds())
         ->capture_default_str();
-    ctl->require_subcommand(1, 1);
+    // No command, or an unknown word, is reported by run_ctl with the list of commands (CLI11 would
+    // only say "A subcommand is required").
+    ctl->require_subcommand(0, 1);
+    ctl->allow_extras();
     ctl->footer(kCtlFooter);
 
     auto add_command = [&](const char* name, const char* description) {
         CLI::App* command = ctl->add_subcommand(name, description);
+        inv.commands.emplace_back(name);
         // Lets `ctl stats --json` work as well as `ctl --json stats`.
         command->fallthrough();
         command->callback([&inv, name] { inv.command = name; });
@@ -127,7 +128,7 @@ CLI::App* add_ctl_command(CLI::App& parent, CtlInvocation& inv) {
     add_command("services", "Traffic per service since start (or the last snapshot)");
     add_top(add_command("domains", "Traffic per domain name"), "show the N largest domains (1 to 1000000)");
     add_top(add_command("clients", "Traffic per client address"), "show the N largest clients");
-    CLI::App* flows = add_command("flows", "Current flows, largest first");
+    CLI::App* flows = add_command("flows", "Flows in progress (active, closing) and recently ended, largest first");
     add_top(flows, "show the N largest flows");
     add_service(flows, "only flows of this service");
     CLI::App* timeline = add_command("timeline", "Traffic over time, per service");
@@ -161,34 +162,56 @@ std::string ctl_request_line(const CtlInvocation& inv) {
     return request.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
+std::string ctl_usage_error(const CtlInvocation& inv) {
+    const std::string known = fmt::format("{}", fmt::join(inv.commands, ", "));
+    if (!inv.unexpected.empty()) {
+        const std::string& word = inv.unexpected.front();
+        return inv.command.empty() && !word.starts_with("-")
+                   ? fmt::format("unknown command '{}'; the commands are {}", word, known)
+                   : fmt::format("unexpected argument '{}'; see wiretally ctl {}--help", word,
+                                 inv.command.empty() ? "" : inv.command + " ");
+    }
     if (inv.command.empty()) {
-        fmt::print(err, "wiretally ctl: no command given; see wiretally ctl --help\n");
-        return kCtlExitUsage;
+        return fmt::format("no command given; the commands are {}", known);
+    }
+    return {};
+}
+
+int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
+    // Every failure: one line on stderr, and with --json also the daemon's own error form on stdout,
+    // so that a script reading JSON gets JSON whatever happened.
+    const auto fail = [&](int code, const std::string& message) {
+        fmt::print(err, "wiretally ctl: {}\n", message);
+        if (inv.json) {
+            fmt::print(out, "{}\n",
+                       nlohmann::json{{"ok", false}, {"error", message}, {"exit_code", code}}.dump(
+                           2, ' ', false, nlohmann::json::error_handler_t::replace));
+        }
+        return code;
+    };
+    if (const std::string usage = ctl_usage_error(inv); !usage.empty()) {
+        return fail(kCtlExitUsage, usage);
     }
     if (!(inv.timeout_s > 0) || inv.timeout_s > 1e6) {
-        fmt::print(err, "wiretally ctl: --timeout must be between 0 and 1000000 seconds\n");
-        return kCtlExitUsage;
+        return fail(kCtlExitUsage, "--timeout must be between 0 and 1000000 seconds");
     }
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (inv.socket.empty() || inv.socket.size() >= sizeof(addr.sun_path)) {
-        fmt::print(err, "wiretally ctl: '{}': a socket path must have 1 to {} bytes\n", inv.socket,
-                   sizeof(addr.sun_path) - 1);
-        return kCtlExitUsage;
+        return fail(kCtlExitUsage, fmt::format("'{}': a socket path must have 1 to {} bytes", inv.socket,
+                                               sizeof(addr.sun_path) - 1));
     }
     std::memcpy(addr.sun_path, inv.socket.data(), inv.socket.size());
     const auto deadline =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(inv.timeout_s));
     auto timed_out = [&](const char* what) {
-        fmt::print(err, "wiretally ctl: {} within {:g} s ({}; see --timeout)\n", what, inv.timeout_s, inv.socket);
-        return kCtlExitTimeout;
+        return fail(kCtlExitTimeout, fmt::format("{} within {:g} s ({}; see --timeout)", what, inv.timeout_s,
+                                                 inv.socket));
     };
 
     FdGuard fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) {
-        print_connect_failure(err, inv.socket, errno);
-        return kCtlExitUnavailable;
+        return fail(kCtlExitUnavailable, connect_failure(inv.socket, errno));
     }
     // A non-blocking Unix connect either succeeds at once or fails; EAGAIN means the daemon's
     // backlog is full, so retry until the deadline.
@@ -200,8 +223,7 @@ int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
             continue;
         }
         if (errno != EAGAIN && errno != EINPROGRESS) {
-            print_connect_failure(err, inv.socket, errno);
-            return kCtlExitUnavailable;
+            return fail(kCtlExitUnavailable, connect_failure(inv.socket, errno));
         }
         if (Clock::now() >= deadline) {
             return timed_out("the daemon accepted no connection");
@@ -225,8 +247,7 @@ int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
                 return timed_out("the request could not be sent");
             }
             if (wait == WaitResult::kError) {
-                fmt::print(err, "wiretally ctl: poll: {}\n", errno_text(errno));
-                return kCtlExitUnavailable;
+                return fail(kCtlExitUnavailable, fmt::format("poll: {}", errno_text(errno)));
             }
             continue;
         }
@@ -239,8 +260,7 @@ int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
     std::size_t newline = std::string::npos;
     while (newline == std::string::npos) {
         if (answer.size() >= kMaxAnswerBytes) {
-            fmt::print(err, "wiretally ctl: the answer exceeds {} bytes without a newline\n", kMaxAnswerBytes);
-            return kCtlExitProtocol;
+            return fail(kCtlExitProtocol, fmt::format("the answer exceeds {} bytes without a newline", kMaxAnswerBytes));
         }
         const std::size_t old_size = answer.size();
         // Grow geometrically: a multi-MB answer takes a few dozen reads, not thousands.
@@ -256,9 +276,8 @@ int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
             continue;
         }
         if (n == 0) {
-            fmt::print(err, "wiretally ctl: {} closed the connection before a complete answer ({} bytes received)\n",
-                       inv.socket, answer.size());
-            return kCtlExitProtocol;
+            return fail(kCtlExitProtocol, fmt::format("{} closed the connection before a complete answer ({} bytes received)",
+                       inv.socket, answer.size()));
         }
         if (errno == EINTR) {
             continue;
@@ -269,14 +288,12 @@ int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
                 return timed_out(answer.empty() ? "no answer" : "no complete answer");
             }
             if (wait == WaitResult::kError) {
-                fmt::print(err, "wiretally ctl: poll: {}\n", errno_text(errno));
-                return kCtlExitUnavailable;
+                return fail(kCtlExitUnavailable, fmt::format("poll: {}", errno_text(errno)));
             }
             continue;
         }
-        fmt::print(err, "wiretally ctl: reading from {}: {} ({} bytes received)\n", inv.socket, errno_text(errno),
-                   answer.size());
-        return kCtlExitProtocol;
+        return fail(kCtlExitProtocol, fmt::format("reading from {}: {} ({} bytes received)", inv.socket, errno_text(errno),
+                   answer.size()));
     }
     answer.resize(newline);
     if (!answer.empty() && answer.back() == '\r') {
@@ -285,15 +302,13 @@ int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
 
     const nlohmann::json reply = nlohmann::json::parse(answer, nullptr, false);
     if (reply.is_discarded() || !reply.is_object()) {
-        fmt::print(err, "wiretally ctl: the answer is not a JSON object: {:.80}{}\n", answer,
-                   answer.size() > 80 ? "..." : "");
-        return kCtlExitProtocol;
+        return fail(kCtlExitProtocol, fmt::format("the answer is not a JSON object: {:.80}{}", answer,
+                   answer.size() > 80 ? "..." : ""));
     }
     const auto ok = reply.find("ok");
     if (ok == reply.end() || !ok->is_boolean()) {
-        fmt::print(err, "wiretally ctl: the answer has no boolean \"ok\": {:.80}{}\n", answer,
-                   answer.size() > 80 ? "..." : "");
-        return kCtlExitProtocol;
+        return fail(kCtlExitProtocol, fmt::format("the answer has no boolean \"ok\": {:.80}{}", answer,
+                   answer.size() > 80 ? "..." : ""));
     }
     const auto dump = [](const nlohmann::json& value) {
         return value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -303,8 +318,7 @@ int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
         const std::string message = error == reply.end()  ? std::string("the daemon reported an error")
                                     : error->is_string() ? error->get<std::string>()
                                                          : dump(*error);
-        fmt::print(err, "wiretally ctl: {}\n", message);
-        return kCtlExitDaemonError;
+        return fail(kCtlExitDaemonError, fmt::format("{}", message));
     }
     // Print what the daemon sent, whichever form it chose.
     std::string printed;
@@ -322,8 +336,7 @@ int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
     }
     if ((!printed.empty() && std::fwrite(printed.data(), 1, printed.size(), out) != printed.size()) ||
         std::fflush(out) != 0) {
-        fmt::print(err, "wiretally ctl: cannot write the answer: {}\n", errno_text(errno));
-        return kCtlExitIoError;
+        return fail(kCtlExitIoError, fmt::format("cannot write the answer: {}", errno_text(errno)));
     }
     return kCtlExitOk;
 }

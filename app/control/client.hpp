@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace wt::app {
 
@@ -23,6 +24,8 @@ struct CtlInvocation {
     double timeout_s = 10;
     std::string command;
     nlohmann::json args = nlohmann::json::object();
+    std::vector<std::string> commands;   // every command ctl knows, for messages (set by add_ctl_command)
+    std::vector<std::string> unexpected; // words the command line had that no command or option takes
 };
 
 // sysexits.h codes, plus 1 for "the daemon answered with an error".
@@ -37,8 +40,13 @@ enum CtlExitCode : int {
 };
 
 // Adds "ctl" with one subcommand per daemon command; after parsing, the chosen command and its
-// arguments are in `inv` (which must outlive parsing). Returns the "ctl" subcommand.
+// arguments are in `inv` (which must outlive parsing), and what no command took is in the returned
+// subcommand's remaining() (for inv.unexpected). Returns the "ctl" subcommand.
 CLI::App* add_ctl_command(CLI::App& parent, CtlInvocation& inv);
+
+// What is wrong with the command line before anything is sent: an unknown command, no command, an
+// argument no option takes ("" when nothing is). run_ctl reports it as a usage error (64).
+std::string ctl_usage_error(const CtlInvocation& inv);
 
 // The request line sent for `inv`, without its newline.
 std::string ctl_request_line(const CtlInvocation& inv);

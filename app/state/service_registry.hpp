@@ -27,6 +27,8 @@ public:
     // The stable id of `name`, appending it when new.
     std::int32_t intern(std::string_view name);
     [[nodiscard]] std::optional<std::int32_t> find(std::string_view name) const;
+    // What a person typed: the exact name, else the one name equal to it ignoring ASCII case.
+    [[nodiscard]] std::optional<std::int32_t> find_ignoring_case(std::string_view name) const;
 
     // service_map for CoreTally::absorb: element i is the stable id of the services
     // file's service i. Interns names it has not seen.

@@ -37,6 +37,9 @@ Parsed parse(std::vector<std::string> words) {
     }
     try {
         app.parse(static_cast<int>(argv.size()), argv.data());
+        // As main() does: what no command took, then run_ctl's own usage check.
+        parsed.inv.unexpected = app.get_subcommand("ctl")->remaining();
+        parsed.error = ctl_usage_error(parsed.inv);
     } catch (const CLI::ParseError& e) {
         parsed.error = e.get_name() + ": " + e.what();
     }
@@ -61,6 +64,11 @@ TEST(CtlCommandLine, EveryCommandIsKnown) {
     }
     EXPECT_NE(parse({"ctl", "bogus"}).error, "");
     EXPECT_NE(parse({"ctl"}).error, "") << "a command is required";
+    // The message names the word and the commands there are.
+    EXPECT_EQ(parse({"ctl", "bogus"}).error,
+              "unknown command 'bogus'; the commands are stats, services, domains, clients, flows, timeline, mark, "
+              "reload, snapshot, version, config, help");
+    EXPECT_EQ(parse({"ctl", "stats", "--top", "3"}).error, "unexpected argument '--top'; see wiretally ctl stats --help");
 }
 
 TEST(CtlCommandLine, OptionsBecomeArguments) {
@@ -291,6 +299,28 @@ TEST(CtlFailures, NoSocketExits69WithAHint) {
     EXPECT_NE(err.find("is wiretally running? see --socket"), std::string::npos) << err;
 }
 
+// With --json a script reads JSON on stdout whatever went wrong: the daemon's error form, plus the exit code.
+TEST(CtlFailures, WithJsonEveryErrorIsJsonOnStdout) {
+    TempDir dir;
+    CtlInvocation inv;
+    inv.socket = dir / "absent.sock";
+    inv.command = "stats";
+    inv.json = true;
+    Output output;
+    EXPECT_EQ(run_ctl(inv, output.out, output.err), kCtlExitUnavailable);
+    const auto reply = nlohmann::json::parse(output.stdout_text());
+    EXPECT_EQ(reply["ok"], false);
+    EXPECT_EQ(reply["exit_code"], kCtlExitUnavailable);
+    EXPECT_NE(reply["error"].get<std::string>().find("is wiretally running?"), std::string::npos);
+    EXPECT_NE(output.stderr_text().find("is wiretally running?"), std::string::npos) << "people still read stderr";
+
+    Output usage;
+    inv.unexpected = {"bogus"};
+    inv.command.clear();
+    EXPECT_EQ(run_ctl(inv, usage.out, usage.err), kCtlExitUsage);
+    EXPECT_EQ(nlohmann::json::parse(usage.stdout_text())["exit_code"], kCtlExitUsage);
+}
+
 TEST(CtlFailures, StaleSocketFileExits69) {
     TempDir dir;
     CtlInvocation inv;
@@ -407,6 +437,9 @@ TEST(CtlFailures, UsageErrorsExit64) {
     Output output;
     CtlInvocation inv;
     EXPECT_EQ(run_ctl(inv, output.out, output.err), kCtlExitUsage) << "no command";
+    inv.unexpected = {"bogus"};
+    EXPECT_EQ(run_ctl(inv, output.out, output.err), kCtlExitUsage) << "unknown command";
+    inv.unexpected.clear();
     inv.command = "stats";
     inv.socket = "/tmp/" + std::string(200, 's');
     EXPECT_EQ(run_ctl(inv, output.out, output.err), kCtlExitUsage) << "path too long";
