@@ -4,6 +4,7 @@
 #include "app/analyze.hpp"
 #include "app/appliance.hpp"
 #include "app/config/config.hpp"
+#include "app/config/environment.hpp"
 #include "app/services_loader.hpp"
 #include "pipeline/classifier.hpp"
 
@@ -98,11 +99,26 @@ int run_command(const RunOptions& options) {
             return kExitConfig;
         }
     }
+    // What the machine must provide for this configuration, checked before anything starts: one line
+    // each (FILE:LINE and the fix), the same for --check and for run.
+    const std::vector<ConfigError> problems = check_environment(config);
+    for (const ConfigError& problem : problems) {
+        fmt::print(stderr, "wiretally: {}\n", problem.format());
+    }
     if (options.check) {
         fmt::print("{}\n", config_to_json(config).dump(2));
-        fmt::print(stderr, "wiretally: {}: configuration OK ({} mode, {} port(s), {} worker(s))\n", path,
-                   to_string(config.run.mode), config.ports.size(), worker_count(config));
+        if (!problems.empty()) {
+            fmt::print(stderr, "wiretally: {}: the configuration is valid, but this machine lacks {} thing(s) it needs "
+                               "(above)\n", path, problems.size());
+            return kExitConfig;
+        }
+        fmt::print(stderr, "wiretally: {}: configuration OK ({} mode, {} port(s), {} worker(s)); interfaces, PCI "
+                           "devices, hugepages, the control socket's folder and the metrics address checked\n",
+                   path, to_string(config.run.mode), config.ports.size(), worker_count(config));
         return kExitOk;
+    }
+    if (!problems.empty()) {
+        return kExitConfig;
     }
     return run_appliance(settings_from_config(config));
 }

@@ -598,11 +598,16 @@ private:
             claim_device(allow.address, entry);
             eal.allow.push_back(allow.devargs.empty() ? allow.address
                                                       : fmt::format("{},{}", allow.address, allow.devargs));
+            eal.allow_lines.push_back(entry.line);
         }
         for (const auto& entry : t.strings("vdevs", check_vdev)) {
             claim_device(std::string(vdev_name(entry.value)), entry);
             eal.vdevs.push_back(entry.value);
+            eal.vdev_lines.push_back(entry.line);
         }
+        eal.memory_line = t.find("memory_mb") != nullptr ? t.line_of_key("memory_mb") : t.find("hugepages") != nullptr
+                                                                                          ? t.line_of_key("hugepages")
+                                                                                          : 0;
         eal.file_prefix = t.string("file_prefix", eal.file_prefix, check_file_prefix);
         for (auto& arg : t.strings("args")) {
             eal.args.push_back(std::move(arg.value));
@@ -829,6 +834,7 @@ private:
             return path.empty() ? std::string("the control socket needs a path") : check_path(path);
         });
         control.socket = resolve(given);
+        control.socket_line = t.find("socket") != nullptr ? t.line_of_key("socket") : 0;
         if (control.socket.size() > kMaxSocketPathLength) {
             fail(t.line_of_key("socket"),
                  fmt::format("{} = {:?}: {}{} bytes, but a Unix socket path is at most {}", t.key("socket"), given,
@@ -862,6 +868,7 @@ private:
     static void read_metrics(const Table& t, MetricsConfig& metrics) {
         t.reject_unknown(kMetricsKeys);
         metrics.listen = t.string("listen", metrics.listen, check_listen);
+        metrics.listen_line = t.find("listen") != nullptr ? t.line_of_key("listen") : 0;
         metrics.max_services = static_cast<std::uint32_t>(t.integer("max_services", metrics.max_services, 1, 65536));
     }
 

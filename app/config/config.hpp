@@ -54,6 +54,11 @@ struct EalConfig {
     std::string file_prefix = "wiretally";
     std::vector<std::string> args;  ///< appended verbatim after the generated arguments
     std::string log_level = "warning";
+    // Where the values were written (0: the default), for the checks of `run --check` that look at
+    // the machine after loading (check_environment).
+    std::vector<int> allow_lines;
+    std::vector<int> vdev_lines;
+    int memory_line = 0;
 };
 
 struct RunConfig {
@@ -98,6 +103,7 @@ struct ControlConfig {
     std::uint32_t max_request_bytes = 65536;
     std::chrono::milliseconds idle_timeout{300'000};  ///< 0: never
     bool telemetry = true;                            ///< false: --no-telemetry
+    int socket_line = 0;                              ///< where socket was written (0: the default)
 };
 
 struct SnapshotConfig {
@@ -109,6 +115,7 @@ struct SnapshotConfig {
 struct MetricsConfig {
     std::string listen = "127.0.0.1:9867";  ///< "host:port" or "[v6]:port" (port 0: any free port); empty: off
     std::uint32_t max_services = 256;       ///< services beyond it are summed into service="other"
+    int listen_line = 0;                    ///< where listen was written (0: the default)
 };
 
 struct ApplianceConfig {

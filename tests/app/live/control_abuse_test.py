@@ -17,7 +17,8 @@ during the case:
   d. a client that sends many `services` requests and never reads: cut off (control.slow_closed increases)
      while others are served;
   e. bad configurations: `run --check` with an unknown key exits 78 with FILE:LINE; a port naming a device that
-     does not exist makes `run` exit 70 with a message naming the port.
+     does not exist makes `run` exit 78 before anything starts, with FILE:LINE and a message naming the port and
+     the device.
 
 Asserted for every case: rate during >= 50 % of before (a noisy 2-CPU VM), rate after >= 50 % of before, and
 the real `ctl stats` answers within 1 s. A summary table lists what was sent, what came back and the numbers.
@@ -526,9 +527,11 @@ def check_bad_config(rep, case, unknown, line_no, prefix):
     rep.note(f"  --check: {err.splitlines()[-1] if err else ''}")
     answered = [f"check rc {rc}"]
     for label, port, device, rc2, text, secs in res.get("missing", []):
-        rep.check(f"e: {label}: `run` exits 70 (got {rc2}, {secs:.1f} s)", rc2 == 70, text[-400:])
-        named = [ln for ln in text.splitlines() if f"'{port}'" in ln and device in ln]
-        rep.check(f"e: ... with a message naming port '{port}' and device {device}", bool(named), text[-400:])
+        rep.check(f"e: {label}: `run` exits 78 before starting (got {rc2}, {secs:.1f} s)", rc2 == 78, text[-400:])
+        named = [ln for ln in text.splitlines()
+                 if f"'{port}'" in ln and device in ln and re.search(r"\.toml:\d+: ", ln)]
+        rep.check(f"e: ... with one line naming FILE:LINE, port '{port}' and device {device}", len(named) == 1,
+                  text[-400:])
         rep.note(f"  {label}: {(named or text.splitlines()[-1:] or [''])[0][:200]}")
         answered.append(f"rc {rc2}")
     for sfx in ("-x", "-m1", "-m2"):
