@@ -10,6 +10,8 @@
 #include "app/telemetry.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -33,7 +35,13 @@ constexpr std::size_t kFlowRecordRing = 4096;     // per worker; ~1.6 MB
 constexpr std::size_t kDnsRing = 1024;            // per ordered pair of workers
 constexpr std::size_t kRecentFlows = 10000;       // kept by the stats core for `ctl flows`
 constexpr std::size_t kExpireBudget = 64;         // flow slots examined per loop iteration
+constexpr std::size_t kSweepBudgetBusy = 512;    // flow records a busy loop iteration completes of the old interval
+constexpr std::size_t kSweepBudgetIdle = 16384;  // ... and an idle one (a 262k-flow table in 16 rounds)
 constexpr std::uint32_t kDrainIdleRounds = 2000;  // empty polls in a row that end the drain
+constexpr std::size_t kSnapshotBudgetBusy = 1024;  // flow records a busy loop iteration copies for `ctl flows`
+constexpr std::size_t kSnapshotBudgetIdle = 65536;
+constexpr std::size_t kMaxSnapshotFlows = 65536;   // flows in progress one worker reports (the largest... all)
+constexpr auto kSnapshotWait = std::chrono::milliseconds(250);
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
@@ -318,20 +326,48 @@ int Appliance::worker_main(WorkerContext& ctx) {
             }
         }
 
+        // A new stats interval: swap in the spare tally (and a reloaded classifier) at once, then
+        // complete the old interval's tally a slice of flow records at a time; it is handed back
+        // (done) once it holds every flow's part of that interval.
         Handoff& h = ctx.handoff;
         const std::uint64_t request = h.request.load(std::memory_order_acquire);
-        if (request != h.done.load(std::memory_order_relaxed)) {
-            if (h.classifier != nullptr) {
-                worker.exchange_classifier(h.classifier, h.scratch);
-                h.retired_generation = ctx.worker_generation;
+        if (request != ctx.begun) {
+            h.retired_generation = ctx.worker_generation;
+            const bool reload = h.classifier != nullptr;
+            worker.begin_interval(*h.spare, h.classifier, h.scratch);
+            if (reload) {
                 ctx.worker_generation = h.generation;
                 ctx.sink->generation = h.generation;
-            } else {
-                h.retired_generation = ctx.worker_generation;
             }
-            worker.exchange_tally(*h.spare);
+            ctx.begun = request;
+        }
+        if (ctx.begun != h.done.load(std::memory_order_relaxed) &&
+            worker.complete_interval(received != 0 ? kSweepBudgetBusy : kSweepBudgetIdle)) {
             ctx.publish_to(h.published, _clock.to_ns(t1));
-            h.done.store(request, std::memory_order_release);
+            h.done.store(ctx.begun, std::memory_order_release);
+        }
+
+        // `ctl flows`: a copy of the flows in progress, a slice of the table per iteration.
+        FlowSnapshot& snap = ctx.snapshot;
+        if (const std::uint64_t asked = snap.request.load(std::memory_order_acquire); asked != snap.begun) {
+            snap.begun = asked;
+            snap.cursor = 0;
+            snap.flows.clear(); // keeps the capacity the stats core reserved: no allocation here
+            snap.truncated = 0;
+        }
+        if (snap.begun != snap.done.load(std::memory_order_relaxed)) {
+            const bool finished = worker.visit_flows(
+                snap.cursor, received != 0 ? kSnapshotBudgetBusy : kSnapshotBudgetIdle,
+                [&](const pipeline::Flow& f, const pipeline::FlowDetail* d) {
+                    if (snap.flows.size() < snap.flows.capacity()) {
+                        snap.flows.push_back(pipeline::make_flow_record(f, d, ctx.worker_generation));
+                    } else {
+                        ++snap.truncated;
+                    }
+                });
+            if (finished) {
+                snap.done.store(snap.begun, std::memory_order_release);
+            }
         }
 
         const std::uint64_t t2 = rte_rdtsc();
@@ -379,18 +415,30 @@ void Appliance::absorb_retired(WorkerContext& ctx) {
 
 void Appliance::collect(bool final_pass) {
     const std::uint64_t now = _clock.now_ns();
+    // The tallies the workers handed back hold the packets of the interval that began at the last
+    // request: the timeline closes that interval at the time the next one began (packet time).
+    std::vector<WorkerContext*> ready;
     for (auto& owned : _workers) {
         WorkerContext& ctx = *owned;
         Handoff& h = ctx.handoff;
         const std::uint64_t done = h.done.load(std::memory_order_acquire);
         if (done != h.request.load(std::memory_order_relaxed)) {
-            ++ctx.lagging_intervals; // the worker has not reached a burst boundary since: never wait for it
+            ++ctx.lagging_intervals; // not completed yet: never wait for a worker (its tally joins a later interval)
             continue;
         }
         if (done != ctx.processed) {
             absorb_retired(ctx);
             ctx.processed = done;
         }
+        ready.push_back(&ctx);
+    }
+    if (_interval_started_ns != 0) {
+        _timeline->close_interval(_interval_started_ns);
+    }
+    _interval_started_ns = now;
+    for (WorkerContext* ready_ctx : ready) {
+        WorkerContext& ctx = *ready_ctx;
+        Handoff& h = ctx.handoff;
         if (final_pass) {
             continue;
         }
@@ -411,7 +459,6 @@ void Appliance::collect(bool final_pass) {
         }
         h.request.store(h.request.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
-    _timeline->close_interval(now);
     ++_collect_epoch;
 
     // A classifier is freed once every worker confirmed a newer one; its index map
@@ -447,6 +494,33 @@ void Appliance::drain_flow_records() {
                 _recent_flows.pop_front();
             }
         }
+    }
+}
+
+std::size_t Appliance::snapshot_live_flows() {
+    // A worker still copying an earlier request keeps it (its vector is not ours until it answers).
+    for (auto& ctx : _workers) {
+        FlowSnapshot& snap = ctx->snapshot;
+        const std::uint64_t asked = snap.request.load(std::memory_order_relaxed);
+        if (snap.done.load(std::memory_order_acquire) == asked) {
+            const std::size_t want = std::min<std::size_t>(ctx->last.active_flows + 1024, kMaxSnapshotFlows);
+            if (snap.flows.capacity() < want) {
+                snap.flows.reserve(want);
+            }
+            snap.request.store(asked + 1, std::memory_order_release);
+        }
+    }
+    const auto deadline = std::chrono::steady_clock::now() + kSnapshotWait;
+    for (;;) {
+        std::size_t waiting = 0;
+        for (const auto& ctx : _workers) {
+            waiting += ctx->snapshot.done.load(std::memory_order_acquire) !=
+                       ctx->snapshot.request.load(std::memory_order_relaxed);
+        }
+        if (waiting == 0 || std::chrono::steady_clock::now() >= deadline) {
+            return waiting;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
 }
 
@@ -559,21 +633,31 @@ void Appliance::stop_and_drain() {
     // end every flow so that its bytes are tallied, then take the last tallies.
     drain_flow_records();
     for (auto& ctx : _workers) {
-        ctx->worker->flush_all();
+        ctx->worker->flush_all(); // each flow's last parts: into the interval being completed and the current one
         drain_flow_records();
     }
     for (auto& ctx : _workers) {
         Handoff& h = ctx->handoff;
-        const std::uint64_t done = h.done.load(std::memory_order_acquire);
-        if (done == h.request.load(std::memory_order_relaxed) && done != ctx->processed) {
+        pipeline::Worker& worker = *ctx->worker;
+        // The worker has returned: finish the interval it was completing, on its behalf.
+        if (ctx->begun != h.done.load(std::memory_order_relaxed)) {
+            worker.complete_interval(SIZE_MAX);
+            ctx->publish_to(h.published, _clock.now_ns());
+            h.done.store(ctx->begun, std::memory_order_relaxed);
+        }
+        const std::uint64_t done = h.done.load(std::memory_order_relaxed);
+        if (done == ctx->begun && done != ctx->processed) {
             absorb_retired(*ctx);
             ctx->processed = done;
         }
-        // The worker has returned: take the rest of its tally directly.
+        // Then take the rest of its tally directly (a reload it never adopted is dropped).
         h.classifier = nullptr;
         h.scratch.reset();
         ctx->spare->clear();
-        ctx->worker->exchange_tally(*ctx->spare);
+        const pipeline::ServiceClassifier* same = nullptr;
+        std::unique_ptr<pipeline::ClassifierScratch> no_scratch;
+        worker.begin_interval(*ctx->spare, same, no_scratch);
+        worker.complete_interval(SIZE_MAX);
         h.spare = ctx->spare.get();
         h.retired_generation = ctx->worker_generation;
         ctx->publish_to(h.published, _clock.now_ns());

@@ -81,6 +81,19 @@ struct alignas(64) Handoff {
     WorkerPublished published;
 };
 
+// `ctl flows`: the stats core asks each worker for a copy of its flows in progress. The worker fills
+// `flows` (capacity reserved by the stats core: it never allocates) a slice of its table per loop
+// iteration on its own thread, then answers; the stats core reads `flows` only after `done`.
+struct alignas(64) FlowSnapshot {
+    std::atomic<std::uint64_t> request{0};
+    std::atomic<std::uint64_t> done{0};
+    std::vector<pipeline::FlowRecord> flows;
+    std::uint64_t truncated = 0;   // flows left out: `flows` was full
+    // Worker-thread state.
+    std::uint64_t begun = 0;
+    std::size_t cursor = 0;
+};
+
 struct WorkerContext {
     unsigned index = 0;
     unsigned lcore = 0;
@@ -88,6 +101,7 @@ struct WorkerContext {
     std::unique_ptr<pipeline::MbufInput> input;
     std::unique_ptr<pipeline::RingFlowSink> sink;
     Handoff handoff;
+    FlowSnapshot snapshot;
     std::unique_ptr<pipeline::CoreTally> spare; // owned by the stats side between handoffs
     std::uint64_t processed = 0;                // last handoff whose answer the stats core used
     std::uint64_t lagging_intervals = 0;        // intervals the worker had not answered yet
@@ -96,6 +110,7 @@ struct WorkerContext {
     std::uint32_t adopted_generation = 0;       // the classifier generation the worker confirmed using
     std::uint32_t handed_generation = 0;        // the newest generation handed to it
     // Worker-thread state.
+    std::uint64_t begun = 0;                    // the last handoff request the worker began (begin_interval)
     std::uint32_t worker_generation = 0;
     std::uint64_t busy_cycles = 0;
     std::uint64_t total_cycles = 0;
@@ -147,7 +162,7 @@ public:
     [[nodiscard]] std::string dispatch_request(std::string_view line);
     [[nodiscard]] std::string render_metrics() const;
     [[nodiscard]] nlohmann::json stats_json() const;
-    [[nodiscard]] nlohmann::json flows_json(std::size_t top, std::optional<std::int32_t> service) const;
+    [[nodiscard]] nlohmann::json flows_json(std::size_t top, std::optional<std::int32_t> service);
     // A service named by a person (`--service maps`): the stable id, or an error naming the choices.
     bool service_filter(const std::string& name, std::optional<std::int32_t>& id, std::string& error) const;
     [[nodiscard]] std::string service_name(std::int32_t stable_id) const;
@@ -166,6 +181,9 @@ private:
     void collect(bool final_pass);
     void absorb_retired(WorkerContext& ctx);
     void drain_flow_records();
+    // Asks every worker for its flows in progress and waits (at most kSnapshotWait) for the answers;
+    // returns the workers that did not answer in time.
+    std::size_t snapshot_live_flows();
     void publish_telemetry();
     bool load_generation(const std::string& services_file, std::string& error,
                          std::unique_ptr<ClassifierGeneration>& out);
@@ -200,8 +218,12 @@ private:
     std::uint64_t _reload_failures = 0;
     std::unique_ptr<ControlServer> _server;
     std::uint64_t _collect_epoch = 0;                        // bumped by every collect()
+    std::uint64_t _interval_started_ns = 0;                  // when the workers were asked to begin the current interval
     mutable std::optional<pipeline::MergedTally> _merged_cache; // build_report()'s merge, per epoch
     mutable std::uint64_t _merged_cache_epoch = 0;
+    // Names flows in progress on the stats side (`ctl flows`), with the current generation.
+    std::unique_ptr<pipeline::ClassifierScratch> _stats_scratch;
+    std::uint32_t _stats_scratch_generation = 0;
 };
 
 // Prometheus label values: backslash, double quote and newline escaped (exposition format).

@@ -311,30 +311,68 @@ bool Appliance::service_filter(const std::string& name, std::optional<std::int32
     return true;
 }
 
-json Appliance::flows_json(std::size_t top, std::optional<std::int32_t> service) const {
-    std::vector<const pipeline::FlowRecord*> rows;
-    for (auto it = _recent_flows.rbegin(); it != _recent_flows.rend(); ++it) {
-        if (service.has_value() && it->flow.service != *service) {
-            continue;
-        }
-        rows.push_back(&*it);
+json Appliance::flows_json(std::size_t top, std::optional<std::int32_t> service) {
+    const std::size_t unanswered = snapshot_live_flows();
+    drain_flow_records(); // the ones that ended meanwhile
+    // A flow in progress may not be named for its service yet (that happens when it is tallied):
+    // its name so far is classified here, with the current services.
+    const ClassifierGeneration& gen = *_generations.at(_current_generation);
+    if (!_stats_scratch || _stats_scratch_generation != _current_generation) {
+        _stats_scratch = std::make_unique<pipeline::ClassifierScratch>(*gen.classifier);
+        _stats_scratch_generation = _current_generation;
     }
-    std::stable_sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) {
-        return a->flow.bytes_up + a->flow.bytes_down > b->flow.bytes_up + b->flow.bytes_down;
-    });
+    struct Row {
+        const pipeline::FlowRecord* record;
+        std::int32_t service;  // stable id, -1 unclassified
+        const char* state;
+    };
+    std::vector<Row> rows;
+    std::uint64_t in_progress = 0;
+    std::uint64_t not_listed = 0;
+    for (const auto& ctx : _workers) {
+        const FlowSnapshot& snap = ctx->snapshot;
+        if (snap.done.load(std::memory_order_acquire) != snap.request.load(std::memory_order_relaxed)) {
+            continue; // did not answer in time: counted in workers_not_answering
+        }
+        not_listed += snap.truncated;
+        for (const pipeline::FlowRecord& r : snap.flows) {
+            std::int32_t stable = -1;
+            if (!r.name.empty()) {
+                const std::int32_t index = _stats_scratch->classify(r.name.view());
+                if (index >= 0 && static_cast<std::size_t>(index) < gen.to_stable.size()) {
+                    stable = gen.to_stable[static_cast<std::size_t>(index)];
+                }
+            }
+            ++in_progress;
+            rows.push_back({&r, stable, pipeline::Worker::is_closing(r.flow) ? "closing" : "active"});
+        }
+    }
+    for (auto it = _recent_flows.rbegin(); it != _recent_flows.rend(); ++it) {
+        rows.push_back({&*it, it->flow.service, "ended"});
+    }
+    if (service.has_value()) {
+        std::erase_if(rows, [&](const Row& row) { return row.service != *service; });
+    }
+    const auto bytes = [](const Row& row) { return row.record->flow.bytes_up + row.record->flow.bytes_down; };
+    std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return bytes(a) > bytes(b); });
+    const std::size_t matching = rows.size();
     if (rows.size() > top) {
         rows.resize(top);
     }
+    const std::uint64_t now = _clock.now_ns();
     json out = json::array();
-    for (const pipeline::FlowRecord* r : rows) {
+    for (const Row& row : rows) {
+        const pipeline::FlowRecord* r = row.record;
         const pipeline::Flow& f = r->flow;
         const pipeline::Endpoint server = f.server();
         json e;
+        e["state"] = row.state;
         e["name"] = r->name.empty() ? json(nullptr) : json(std::string(r->name.view()));
-        e["name_source"] = pipeline::to_string(r->name_source);
-        e["service"] = f.service < 0 ? json(nullptr) : json(service_name(f.service));
+        e["name_source"] = r->name_source == pipeline::NameSource::kNone ? json(nullptr)
+                                                                         : json(pipeline::to_string(r->name_source));
+        e["service"] = row.service < 0 ? json(nullptr) : json(service_name(row.service));
         e["action"] = f.action >= 1 && f.action <= _labels.size() ? json(_labels[f.action - 1u]) : json(nullptr);
-        e["app"] = pipeline::to_string(r->app);
+        e["app"] = r->app == pipeline::AppProto::kUnknown ? json(nullptr) : json(pipeline::to_string(r->app));
         e["proto"] = f.key.proto == 6 ? "tcp" : f.key.proto == 17 ? "udp" : std::to_string(f.key.proto);
         e["client"] = ip_text(f.client().ip);
         e["client_port"] = f.client().port;
@@ -346,18 +384,69 @@ json Appliance::flows_json(std::size_t top, std::optional<std::int32_t> service)
         e["bytes_down"] = f.bytes_down;
         e["ts_first"] = static_cast<double>(f.ts_first_ns) / 1e9;
         e["ts_last"] = static_cast<double>(f.ts_last_ns) / 1e9;
+        e["idle_s"] = now > f.ts_last_ns ? static_cast<double>(now - f.ts_last_ns) / 1e9 : 0.0;
         e["tls_version"] = r->server_hello ? json(tls_version_text(r->tls_version)) : json(nullptr);
         e["cipher"] = r->server_hello ? json(tls_cipher_text(r->cipher)) : json(nullptr);
         e["alpn"] = r->alpn.empty() ? json(nullptr) : json(std::string(r->alpn.view()));
         e["ech"] = r->ech;
         e["doh"] = r->doh;
-        if (r->quic_version != 0) {
-            e["quic_version"] = quic_version_text(r->quic_version);
-        }
+        e["quic_version"] = r->quic_version != 0 ? json(quic_version_text(r->quic_version)) : json(nullptr);
         out.push_back(std::move(e));
     }
-    return json{{"flows", out}, {"recent_flows_kept", _recent_flows.size()}, {"flows_seen", _flow_records_seen}};
+    return json{{"flows", out},
+                {"matching", matching},
+                {"in_progress", in_progress},
+                {"in_progress_not_listed", not_listed},
+                {"workers_not_answering", unanswered},
+                {"recent_flows_kept", _recent_flows.size()},
+                {"flows_seen", _flow_records_seen}};
 }
+
+namespace {
+
+// `ctl flows` for people: one row a flow, columns sized to what they show within 100 characters.
+std::string render_flows_table(const json& flows) {
+    const auto text = [](const json& v) { return v.is_null() ? std::string("-") : v.get<std::string>(); };
+    const auto server_of = [](const json& e) {
+        const std::string ip = e["server"].get<std::string>();
+        const unsigned port = e["server_port"].get<unsigned>();
+        return ip.find(':') != std::string::npos ? fmt::format("[{}]:{}", ip, port) : fmt::format("{}:{}", ip, port);
+    };
+    std::size_t name_w = 5, service_w = 8, server_w = 7;
+    for (const json& e : flows["flows"]) {
+        name_w = std::max(name_w, text(e["name"]).size() + 1);
+        service_w = std::max(service_w, text(e["service"]).size() + 1);
+        server_w = std::max(server_w, server_of(e).size() + 1);
+    }
+    // STATE(8) BYTES UP(11) BYTES DOWN(11) TLS(9) = 39: names first, then the server, then the service.
+    name_w = std::min<std::size_t>(name_w, 41);
+    server_w = std::min<std::size_t>(server_w, 100 - 39 - name_w - 10);
+    service_w = std::max<std::size_t>(10, std::min<std::size_t>(service_w, 100 - 39 - name_w - server_w));
+    const auto clip = [](const std::string& s, std::size_t w) {
+        return s.size() < w ? s : s.substr(0, w - 2) + "~";
+    };
+    std::string t = fmt::format("{:<8}{:<{}}{:<{}}{:<{}}{:>11}{:>11}{:>9}\n", "STATE", "NAME", name_w, "SERVICE",
+                                service_w, "SERVER", server_w, "BYTES UP", "BYTES DOWN", "TLS");
+    for (const json& e : flows["flows"]) {
+        t += fmt::format("{:<8}{:<{}}{:<{}}{:<{}}{:>11}{:>11}{:>9}\n", e["state"].get<std::string>(),
+                         clip(text(e["name"]), name_w), name_w, clip(text(e["service"]), service_w), service_w,
+                         clip(server_of(e), server_w), server_w, human_bytes(e["bytes_up"].get<std::uint64_t>()),
+                         human_bytes(e["bytes_down"].get<std::uint64_t>()), text(e["tls_version"]));
+    }
+    t += fmt::format("({} shown of {}: {} in progress, the last {} ended kept{}{})\n", flows["flows"].size(),
+                     flows["matching"].get<std::uint64_t>(), flows["in_progress"].get<std::uint64_t>(),
+                     flows["recent_flows_kept"].get<std::uint64_t>(),
+                     flows["in_progress_not_listed"].get<std::uint64_t>() != 0
+                         ? fmt::format("; {} in progress not listed", flows["in_progress_not_listed"].get<std::uint64_t>())
+                         : std::string(),
+                     flows["workers_not_answering"].get<std::uint64_t>() != 0
+                         ? fmt::format("; {} worker(s) busy, their flows in progress missing",
+                                       flows["workers_not_answering"].get<std::uint64_t>())
+                         : std::string());
+    return t;
+}
+
+} // namespace
 
 std::string Appliance::handle_request(std::string_view line) {
     try {
@@ -464,25 +553,7 @@ std::string Appliance::dispatch_request(std::string_view line) {
             return error_reply(error);
         }
         const json flows = flows_json(top, filter);
-        if (!table) {
-            return ok_result(flows);
-        }
-        std::string t = fmt::format("{:<34}{:<18}{:<16}{:<24}{:>11}{:>11}{:>9}\n", "NAME", "SERVICE", "ACTION",
-                                    "SERVER", "BYTES UP", "BYTES DOWN", "TLS");
-        for (const json& e : flows["flows"]) {
-            const std::string name = e["name"].is_null() ? "-" : e["name"].get<std::string>();
-            const std::string svc = e["service"].is_null() ? "-" : e["service"].get<std::string>();
-            const std::string act = e["action"].is_null() ? "-" : e["action"].get<std::string>();
-            const std::string server =
-                fmt::format("{}:{}", e["server"].get<std::string>(), e["server_port"].get<unsigned>());
-            t += fmt::format("{:<34}{:<18}{:<16}{:<24}{:>11}{:>11}{:>9}\n", name.substr(0, 33), svc.substr(0, 17),
-                             act.substr(0, 15), server.substr(0, 23), human_bytes(e["bytes_up"].get<std::uint64_t>()),
-                             human_bytes(e["bytes_down"].get<std::uint64_t>()),
-                             e["tls_version"].is_null() ? "-" : e["tls_version"].get<std::string>());
-        }
-        t += fmt::format("({} of the last {} finished flows kept)\n", flows["flows"].size(),
-                         flows["recent_flows_kept"].get<std::uint64_t>());
-        return ok_text(t);
+        return table ? ok_text(render_flows_table(flows)) : ok_result(flows);
     }
     if (command == "timeline") {
         std::string service;

@@ -52,7 +52,7 @@ RunSettings settings_from_config(const ApplianceConfig& c) {
     w.tcp_idle_ns = to_ns(c.flows.tcp_idle);
     w.udp_idle_ns = to_ns(c.flows.udp_idle);
     w.closed_linger_ns = to_ns(c.flows.closed_linger);
-    w.active_timeout_ns = to_ns(c.flows.active_timeout);
+    w.live_tally = true; // each stats interval gets the bytes that passed in it
     // A worker's tally holds one stats interval's flows (the stats core absorbs and clears
     // it every interval), so it is a quarter of the cumulative tables: 16 MiB instead of 64,
     // and a quarter of the per-interval clear and absorb work. A table that fills within
@@ -89,6 +89,9 @@ int run_command(const RunOptions& options) {
         return kExitConfig;
     }
     const ApplianceConfig& config = std::get<ApplianceConfig>(loaded);
+    for (const ConfigError& warning : config.warnings) {
+        fmt::print(stderr, "wiretally: warning: {}\n", warning.format());
+    }
     // The services file is part of the configuration: a bad one is the same class of
     // error (78, FILE:LINE), found before any port is touched.
     {

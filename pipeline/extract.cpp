@@ -103,7 +103,7 @@ Worker::StreamVerdict Worker::extract_client_stream(Flow& f, FlowDetail& d, Byte
                 copy_client_hello(d, ch, 't');
                 ++_counters.tls_client_hellos;
                 if (message.data() < stream.data() || message.data() >= stream.data() + stream.size() ||
-                    f.segments_inspected > 1) {
+                    f.inspected > 1) {
                     ++_counters.tls_multi_segment;
                 }
                 return StreamVerdict::kDone;
@@ -293,7 +293,7 @@ bool Worker::extract_quic(Flow& f, FlowDetail& d, Bytes datagram, bool from_clie
     if (d.quic == kNoIndex) {
         const auto version = quic_version_of(datagram);
         if (!version.has_value()) {
-            return d.app == AppProto::kUnknown ? f.datagrams_inspected >= 2 : false;
+            return d.app == AppProto::kUnknown ? f.inspected >= 2 : false;
         }
         d.app = AppProto::kQuic;
         if (from_client || d.quic_version == 0) {

@@ -191,13 +191,6 @@ struct FlowDetail {
     DomainName resolved_query;
     std::uint8_t resolution_cname_count = 0;
     std::array<DomainName, kMaxFlowCnames> resolution_cnames{};
-    // What interim tallies (active timeout) already counted; the flow's end adds the rest.
-    bool tallied_interim = false;
-    std::uint32_t tallied_pkts_up = 0;
-    std::uint32_t tallied_pkts_down = 0;
-    std::uint64_t tallied_bytes_up = 0;
-    std::uint64_t tallied_bytes_down = 0;
-    std::uint64_t tallied_at_ns = 0;
     // Parser state while the flow is inspected (pool indices).
     std::uint32_t stream_up = kNoIndex;   // StreamAssembler, client direction
     std::uint32_t stream_down = kNoIndex; // server direction
@@ -243,8 +236,8 @@ struct Flow {
     std::uint32_t isn_up = 0;   // client's SYN sequence number (valid with kFlowSynSeen)
     std::uint32_t isn_down = 0; // server's SYN+ACK sequence number (valid with kFlowSynAckSeen)
     std::uint8_t client_mac[6]{};
-    std::uint8_t segments_inspected = 0;
-    std::uint8_t datagrams_inspected = 0;
+    std::uint8_t inspected = 0;   // TCP segments or UDP datagrams whose payload was looked at
+    std::uint8_t tally_epoch = 0; // live: the stats interval holding its untallied packets (0: none)
 
     [[nodiscard]] const Endpoint& client() const noexcept { return (flags & kFlowClientIsHi) ? key.hi : key.lo; }
     [[nodiscard]] const Endpoint& server() const noexcept { return (flags & kFlowClientIsHi) ? key.lo : key.hi; }
@@ -253,5 +246,18 @@ struct Flow {
     }
 };
 static_assert(sizeof(Flow) <= 112, "a flow's hot record plus its table share stays within 128 bytes");
+
+// Live tallies (the appliance): what of a flow's counters has been tallied already, so that each
+// stats interval gets exactly the packets and bytes that passed in it. Kept beside the flow records
+// (16 bytes a flow, allocated only when the worker tallies live), touched once per flow and interval.
+// Byte counts keep their low 32 bits: a part never spans 2^31 bytes (a flow is tallied whenever its
+// byte count crosses a multiple of 2^31), so the 32-bit difference is exact.
+struct TallyMark {
+    std::uint32_t pkts_up = 0;
+    std::uint32_t pkts_down = 0;
+    std::uint32_t bytes_up = 0;
+    std::uint32_t bytes_down = 0;
+    [[nodiscard]] bool any() const noexcept { return (pkts_up | pkts_down) != 0; }
+};
 
 } // namespace wt::pipeline

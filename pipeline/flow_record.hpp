@@ -43,7 +43,13 @@ struct FlowRecord {
         r.tls_version = d->tls.negotiated_version;
         r.cipher = d->tls.cipher;
         r.quic_version = d->quic_version;
-        r.name = d->name;
+        // A flow in progress is named once it is tallied (finalize); until then, what is known so far
+        // in the same order of preference (an SNI, a Host, a DNS question, what its client resolved).
+        r.name = !d->name.empty()            ? d->name
+                 : !d->sni.empty()           ? d->sni
+                 : !d->http_host.empty()     ? d->http_host
+                 : !d->dns.query.empty()     ? d->dns.query
+                                             : d->resolved_query;
         if (!d->tls.server_alpn.empty()) {
             r.alpn = d->tls.server_alpn;
         } else if (d->tls.alpn_count > 0) {

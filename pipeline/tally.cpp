@@ -185,7 +185,10 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
     } else {
         ++_table_full;
     }
-    if (_client_domains.find_or_insert(ClientDomainKey{f.client().ip, dhash}, inserted) == nullptr) {
+    // Distinct clients per domain: the pair is recorded with the flow's first part; later parts of the
+    // same flow add nothing to it (the merged views take the union of every interval's pairs).
+    if (part != TallyPart::kContinuation &&
+        _client_domains.find_or_insert(ClientDomainKey{f.client().ip, dhash}, inserted) == nullptr) {
         ++_table_full;
     }
     if (f.action != 0) {

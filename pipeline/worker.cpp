@@ -18,10 +18,6 @@ namespace tcp_flags = parsers::tcp_flags;
 using parsers::kIpProtoTcp;
 using parsers::kIpProtoUdp;
 
-bool is_closed(const Flow& f) noexcept {
-    return (f.flags & kFlowRst) != 0 || ((f.flags & kFlowClientFin) && (f.flags & kFlowServerFin));
-}
-
 // Ports where the lower-numbered, well-known side is the server when no SYN tells us.
 bool is_service_port(std::uint16_t port) noexcept {
     return port < 1024 || port == 1883 || port == 3478 || port == 5228 || port == 5223 || port == 5353 ||
@@ -51,6 +47,7 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
       _sink(sink),
       _table(config.max_flows),
       _flows(config.max_flows),
+      _marks(config.live_tally ? ZeroedArray<TallyMark>(config.max_flows) : ZeroedArray<TallyMark>()),
       _details(config.detail_pool),
       _streams(config.stream_pool),
       _quic_decryptor(std::make_unique<parsers::QuicInitialDecryptor>()),
@@ -64,6 +61,7 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
     if (config.prefault) {
         _table.prefault();
         _flows.prefault();
+        _marks.prefault();
         _dns_cache.prefault();
     }
     for (std::size_t i = config.detail_pool; i-- > 0;) {
@@ -84,7 +82,7 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
 Worker::~Worker() = default;
 
 std::size_t Worker::memory_bytes() const noexcept {
-    return _table.memory_bytes() + _flows.memory_bytes() + _details.memory_bytes() +
+    return _table.memory_bytes() + _flows.memory_bytes() + _marks.memory_bytes() + _details.memory_bytes() +
            _free_details.capacity() * sizeof(std::uint32_t) + _streams.capacity() * sizeof(StreamAssembler) +
            _free_streams.capacity() * sizeof(std::uint32_t) + _quic_states.size() * sizeof(parsers::QuicFlowState) +
            _scratch_buf.capacity() + _dns_cache.memory_bytes() + _dns_outbox.capacity() * sizeof(DnsResolution) +
@@ -229,7 +227,7 @@ std::uint32_t Worker::lookup_or_create(const parsers::DecodedPacket& pkt, const 
     if (found != kNoFlow) {
         const Flow& f = _flows[found];
         const bool new_syn = pkt.l4_proto == kIpProtoTcp && (pkt.tcp_flags & (tcp_flags::kSyn | tcp_flags::kAck)) == tcp_flags::kSyn;
-        if (!(new_syn && is_closed(f))) {
+        if (!(new_syn && is_closing(f))) {
             from_client = src_is_lo == !(f.flags & kFlowClientIsHi);
             return found;
         }
@@ -251,6 +249,9 @@ std::uint32_t Worker::lookup_or_create(const parsers::DecodedPacket& pkt, const 
     }
     Flow& f = _flows[index];
     f = Flow{};
+    if (_config.live_tally) {
+        _marks[index] = TallyMark{};
+    }
     f.key = key;
     f.flags = kFlowLive;
     f.ts_first_ns = ts_ns;
@@ -285,7 +286,7 @@ bool Worker::evict_one(std::uint64_t now_ns) noexcept {
     const std::size_t n = _flows_touched;
     for (std::size_t step = 0; step < n; ++step) {
         const std::size_t i = (_clock_hand + step) % n;
-        if ((_flows[i].flags & kFlowLive) && (is_closed(_flows[i]) || step + 1 == n || step >= 1024)) {
+        if ((_flows[i].flags & kFlowLive) && (is_closing(_flows[i]) || step + 1 == n || step >= 1024)) {
             _clock_hand = (i + 1) % n;
             ++_counters.flows_evicted;
             end_flow(static_cast<std::uint32_t>(i));
@@ -312,60 +313,93 @@ void Worker::expire(std::uint64_t now_ns, std::size_t budget) noexcept {
         }
         const Flow& f = _flows[i];
         std::uint64_t timeout = f.key.proto == kIpProtoTcp ? _config.tcp_idle_ns : _config.udp_idle_ns;
-        if (is_closed(f)) {
+        if (is_closing(f)) {
             timeout = std::min(timeout, _config.closed_linger_ns);
         }
         if (now_ns > f.ts_last_ns && now_ns - f.ts_last_ns > timeout) {
             ++_counters.flows_idle_expired;
             end_flow(static_cast<std::uint32_t>(i));
-        } else if (_config.active_timeout_ns != 0) {
-            Flow& live = _flows[i];
-            FlowDetail* d = detail_of(live);
-            const std::uint64_t since = d != nullptr && d->tallied_interim ? d->tallied_at_ns : live.ts_first_ns;
-            if (now_ns > since && now_ns - since >= _config.active_timeout_ns) {
-                // A flow with nothing to name (no detail yet) takes a record now, for
-                // what its interim parts have counted.
-                if (d == nullptr) {
-                    d = ensure_detail(live);
-                }
-                if (d != nullptr) {
-                    tally_interim(live, *d, now_ns);
-                }
-            }
         }
     }
 }
 
-// Interim parts carry only the packets and bytes since the last part; the name is
-// settled first (finalize), so a long download shows under its service while it runs.
-// A flow still waiting for its name (extraction not done) is left for a later sweep,
-// unless it has waited a whole further active timeout.
-void Worker::tally_interim(Flow& f, FlowDetail& d, std::uint64_t now_ns) noexcept {
-    const bool named_for_good = (f.flags & kFlowAppDone) || f.segments_inspected >= _config.max_inspected_segments ||
-                                f.datagrams_inspected >= _config.max_inspected_datagrams;
-    if (!named_for_good && !d.tallied_interim && now_ns - f.ts_first_ns < 2 * _config.active_timeout_ns) {
+// ---- live tallies by packet time -------------------------------------------------------------
+
+void Worker::begin_interval(CoreTally& spare, const ServiceClassifier*& classifier,
+                            std::unique_ptr<ClassifierScratch>& scratch) noexcept {
+    std::swap(_tally, spare);
+    ClassifierScratch* old_scratch = _scratch.get();
+    if (classifier != nullptr) {
+        std::swap(_classifier, classifier);
+        std::swap(_scratch, scratch);
+    }
+    if (!_config.live_tally) {
         return;
     }
-    finalize(f, &d);
-    Flow part = f;
-    part.pkts_up = f.pkts_up - d.tallied_pkts_up;
-    part.pkts_down = f.pkts_down - d.tallied_pkts_down;
-    part.bytes_up = f.bytes_up - d.tallied_bytes_up;
-    part.bytes_down = f.bytes_down - d.tallied_bytes_down;
-    _tally.add_flow(part, &d, d.tallied_interim ? TallyPart::kContinuation : TallyPart::kOpening);
-    d.tallied_interim = true;
-    d.tallied_pkts_up = f.pkts_up;
-    d.tallied_pkts_down = f.pkts_down;
-    d.tallied_bytes_up = f.bytes_up;
-    d.tallied_bytes_down = f.bytes_down;
-    d.tallied_at_ns = now_ns;
-    ++_counters.flows_interim_tallied;
+    _retiring = &spare;
+    _retiring_scratch = old_scratch;
+    _retiring_epoch = _epoch;
+    _epoch = static_cast<std::uint8_t>(_epoch == 255 ? 1 : _epoch + 1);
+    _sweep = 0;
+    _sweep_end = _flows_touched;
 }
 
-void Worker::exchange_classifier(const ServiceClassifier*& classifier,
-                                 std::unique_ptr<ClassifierScratch>& scratch) noexcept {
-    std::swap(_classifier, classifier);
-    std::swap(_scratch, scratch);
+bool Worker::complete_interval(std::size_t budget) noexcept {
+    if (_retiring == nullptr) {
+        return true;
+    }
+    const std::size_t end = budget >= _sweep_end - _sweep ? _sweep_end : _sweep + budget;
+    for (; _sweep < end; ++_sweep) {
+        Flow& f = _flows[_sweep];
+        if ((f.flags & kFlowLive) && f.tally_epoch == _retiring_epoch) {
+            // A flow still waiting for its name stays untallied: its part goes to the new interval.
+            f.tally_epoch = tally_part(f, *_retiring, _retiring_scratch, PartKind::kInterval) ? 0 : _epoch;
+        }
+    }
+    if (_sweep < _sweep_end) {
+        return false;
+    }
+    _retiring = nullptr;
+    _retiring_scratch = nullptr;
+    return true;
+}
+
+void Worker::enter_interval(Flow& f) noexcept {
+    if (_retiring != nullptr && f.tally_epoch == _retiring_epoch) {
+        // A flow still waiting for its name is not tallied: its part goes on into this interval.
+        (void)tally_part(f, *_retiring, _retiring_scratch, PartKind::kInterval);
+    }
+    f.tally_epoch = _epoch;
+}
+
+// A part carries the packets and bytes since the flow's previous part. The first one counts the
+// connection and its TLS facts (kOpening, or kWhole when it is also the last), so that a flow is
+// counted once however many parts it has; the name is settled first (finalize), so a long
+// download shows under its service while it runs.
+bool Worker::tally_part(Flow& f, CoreTally& into, ClassifierScratch* scratch, PartKind kind) noexcept {
+    const bool last = kind == PartKind::kLast;
+    FlowDetail* d = detail_of(f);
+    TallyMark& mark = _marks[static_cast<std::size_t>(&f - &_flows[0])];
+    const bool named_for_good =
+        (f.flags & kFlowAppDone) ||
+        f.inspected >= (f.key.proto == kIpProtoTcp ? _config.max_inspected_segments : _config.max_inspected_datagrams);
+    if (kind == PartKind::kInterval && !mark.any() && !named_for_good &&
+        _now_ns - f.ts_first_ns < _config.naming_grace_ns) {
+        return false;
+    }
+    finalize(f, d, scratch);
+    Flow part = f;
+    part.pkts_up = f.pkts_up - mark.pkts_up;
+    part.pkts_down = f.pkts_down - mark.pkts_down;
+    part.bytes_up = static_cast<std::uint32_t>(f.bytes_up) - mark.bytes_up;
+    part.bytes_down = static_cast<std::uint32_t>(f.bytes_down) - mark.bytes_down;
+    into.add_flow(part, d, !mark.any() ? (last ? TallyPart::kWhole : TallyPart::kOpening) : TallyPart::kContinuation);
+    mark.pkts_up = f.pkts_up;
+    mark.pkts_down = f.pkts_down;
+    mark.bytes_up = static_cast<std::uint32_t>(f.bytes_up);
+    mark.bytes_down = static_cast<std::uint32_t>(f.bytes_down);
+    ++_counters.flow_parts_tallied;
+    return true;
 }
 
 void Worker::flush_all() noexcept {
@@ -379,22 +413,21 @@ void Worker::flush_all() noexcept {
 void Worker::end_flow(std::uint32_t index) noexcept {
     Flow& f = _flows[index];
     FlowDetail* d = detail_of(f);
-    if (d == nullptr && f.datagrams_inspected > 0 &&
+    if (d == nullptr && f.key.proto == kIpProtoUdp && f.inspected > 0 &&
         _dns_cache.lookup(f.client().ip, f.server().ip, f.ts_first_ns) != nullptr) {
         // UDP payload we did not recognise took no detail record (inspect_udp), but such
         // a flow is still named at its end by what its client resolved, as any flow
         // whose payload was inspected is.
         d = ensure_detail(f);
     }
-    finalize(f, d);
-    if (d != nullptr && d->tallied_interim) {
-        Flow rest = f;
-        rest.pkts_up = f.pkts_up - d->tallied_pkts_up;
-        rest.pkts_down = f.pkts_down - d->tallied_pkts_down;
-        rest.bytes_up = f.bytes_up - d->tallied_bytes_up;
-        rest.bytes_down = f.bytes_down - d->tallied_bytes_down;
-        _tally.add_flow(rest, d, TallyPart::kContinuation);
+    if (_config.live_tally) {
+        // What passed in the interval being completed goes to its tally, the rest to this one.
+        if (_retiring != nullptr && f.tally_epoch == _retiring_epoch) {
+            (void)tally_part(f, *_retiring, _retiring_scratch, PartKind::kInterval);
+        }
+        (void)tally_part(f, _tally, _scratch.get(), PartKind::kLast);
     } else {
+        finalize(f, d, _scratch.get());
         _tally.add_flow(f, d);
     }
     if (_sink != nullptr) {
@@ -414,7 +447,7 @@ void Worker::end_flow(std::uint32_t index) noexcept {
     ++_counters.flows_ended;
 }
 
-void Worker::finalize(Flow& f, FlowDetail* d) noexcept {
+void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexcept {
     if (d == nullptr) {
         return;
     }
@@ -436,8 +469,8 @@ void Worker::finalize(Flow& f, FlowDetail* d) noexcept {
         d->name = d->resolved_query;
         d->name_source = NameSource::kDnsResolution;
     }
-    if (_scratch != nullptr && !d->name.empty()) {
-        f.service = _scratch->classify(d->name.view());
+    if (scratch != nullptr && !d->name.empty()) {
+        f.service = scratch->classify(d->name.view());
     }
     // RFC 8484: DNS over HTTPS is HTTPS (TLS or QUIC) to a resolver's name; the same
     // name over port 853 is DNS over TLS, and a DNS lookup of it is neither.
@@ -530,14 +563,18 @@ void Worker::flow_stage(const parsers::DecodedPacket& pkt, const FlowKey& key, s
         return;
     }
     Flow& f = _flows[index];
+    if (f.tally_epoch != _epoch && _config.live_tally) [[unlikely]] {
+        enter_interval(f); // before this packet is counted: it belongs to the new interval
+    }
     f.ts_last_ns = std::max(f.ts_last_ns, ts_ns);
     f.ts_first_ns = std::min(f.ts_first_ns, ts_ns);
-    if (from_client) {
-        ++f.pkts_up;
-        f.bytes_up += pkt.ip_bytes;
-    } else {
-        ++f.pkts_down;
-        f.bytes_down += pkt.ip_bytes;
+    std::uint64_t& bytes = from_client ? f.bytes_up : f.bytes_down;
+    const std::uint64_t bytes_before = bytes;
+    bytes += pkt.ip_bytes;
+    ++(from_client ? f.pkts_up : f.pkts_down);
+    if (((bytes ^ bytes_before) >> 31) != 0 && _config.live_tally) [[unlikely]] {
+        // Every 2 GiB a direction moves, a part is tallied: no part exceeds what TallyMark's 32 bits hold.
+        (void)tally_part(f, _tally, _scratch.get(), PartKind::kForced);
     }
     if (pkt.l4_proto == kIpProtoTcp && (!pkt.fragmented || pkt.first_fragment)) {
         if (pkt.tcp_flags & tcp_flags::kSyn) {
@@ -567,12 +604,12 @@ void Worker::flow_stage(const parsers::DecodedPacket& pkt, const FlowKey& key, s
 }
 
 void Worker::inspect_tcp(Flow& f, const parsers::DecodedPacket& pkt, bool from_client) noexcept {
-    if (f.segments_inspected >= _config.max_inspected_segments) {
+    if (f.inspected >= _config.max_inspected_segments) {
         f.flags |= kFlowAppDone;
         release_resources(detail_of(f));
         return;
     }
-    ++f.segments_inspected;
+    ++f.inspected;
     if (f.flags & (from_client ? kFlowUpDone : kFlowDownDone)) {
         return;
     }
@@ -646,18 +683,18 @@ void Worker::inspect_tcp(Flow& f, const parsers::DecodedPacket& pkt, bool from_c
 }
 
 void Worker::inspect_udp(Flow& f, const parsers::DecodedPacket& pkt, bool from_client, std::uint64_t ts_ns) noexcept {
-    if (f.datagrams_inspected >= _config.max_inspected_datagrams) {
+    if (f.inspected >= _config.max_inspected_datagrams) {
         f.flags |= kFlowAppDone;
         release_resources(detail_of(f));
         return;
     }
-    ++f.datagrams_inspected;
+    ++f.inspected;
     // Most UDP flows are neither DNS nor QUIC: they need no 3.9 KB detail record, and
     // taking one was most of what a new flow cost. (The same outcome as extract_quic's
     // for an unrecognised flow: done after its second datagram.)
     if (f.detail == kNoIndex && !is_dns_port(pkt.src_port) && !is_dns_port(pkt.dst_port) &&
         !announces_quic_version(pkt.l4_payload)) {
-        if (f.datagrams_inspected >= 2) {
+        if (f.inspected >= 2) {
             f.flags |= kFlowAppDone;
         }
         return;

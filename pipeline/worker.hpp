@@ -57,10 +57,14 @@ struct WorkerConfig {
     // Payload inspection stops after this many segments / datagrams per flow.
     std::uint8_t max_inspected_segments = 24;
     std::uint8_t max_inspected_datagrams = 12;
-    // A flow that lasts longer than this is tallied in parts, one every active_timeout,
-    // so live counters move while a long download runs (the IPFIX "active timeout",
-    // RFC 7011 section 5.1 leaves its value to the exporter). 0: tallied only at its end.
-    std::uint64_t active_timeout_ns = 0;
+    // The live appliance: every stats interval's tally gets the packets and bytes that passed in it,
+    // flow by flow (begin_interval), so its views move while flows last and its timeline is by
+    // packet time. Off (offline analysis): each flow is tallied once, when it ends.
+    bool live_tally = false;
+    // A flow still being named waits this long for its name before its first part is tallied (so
+    // that the part counts the connection under the right service); its packets meanwhile go to
+    // the interval it is tallied in.
+    std::uint64_t naming_grace_ns = 3ull * 1000000000ull;
     // Touch the flow table and records at start so that the OS backs them before the
     // first packet (live appliance); else pages are backed as flows first use them.
     bool prefault = false;
@@ -123,14 +127,44 @@ public:
 
     // Live appliance hand-overs, each done by the worker itself between bursts so that
     // the stats core never touches a table a worker is writing (share-nothing).
-    // Swaps the worker's tally with `spare` (same service count or larger): O(1), no allocation.
-    void exchange_tally(CoreTally& spare) noexcept { std::swap(_tally, spare); }
-    // Swaps in a new classifier and its scratch (built off the data path); the old pair
-    // comes back through the same arguments, for the caller to free once this returns.
-    void exchange_classifier(const ServiceClassifier*& classifier, std::unique_ptr<ClassifierScratch>& scratch) noexcept;
+    //
+    // begin_interval: `spare` (cleared; as many service slots as the classifier in use, or as the
+    // new one) becomes the tally the worker writes, and the old tally comes back in `spare`. When
+    // `classifier` is not null it is swapped in with its scratch (a reload; built off the data path)
+    // and the old pair comes back through the same arguments. O(1), no allocation.
+    // With live_tally the old tally is not complete yet: the flows that passed in the old interval
+    // still owe it their part. complete_interval() adds those parts, `budget` flow records per call
+    // (a packet that touches such a flow first adds its part itself), and returns true once the old
+    // tally holds all of them; until then the caller must leave `spare` and, after a reload, the old
+    // classifier and scratch alone (the old interval's parts are named by the old classifier, so that
+    // a tally holds one classifier's service indices). Without live_tally it is complete at once.
+    void begin_interval(CoreTally& spare, const ServiceClassifier*& classifier,
+                        std::unique_ptr<ClassifierScratch>& scratch) noexcept;
+    bool complete_interval(std::size_t budget) noexcept;
+    [[nodiscard]] bool interval_complete() const noexcept { return _retiring == nullptr; }
     // Live `mark LABEL`: new flows take the action from this cell (written by the control
     // thread) instead of a capture's schedule.
     void set_live_action(const std::atomic<std::uint16_t>* action) noexcept { _live_action = action; }
+
+    // The live `flows` view: visits up to `budget` flow records from `cursor` (advanced past them),
+    // calling fn(const Flow&, const FlowDetail*) for each flow alive; true once every record was seen.
+    // A snapshot of the flows in progress is taken this way a slice per burst, on the worker's own
+    // thread (the stats core never reads the table).
+    template <typename Fn>
+    bool visit_flows(std::size_t& cursor, std::size_t budget, Fn&& fn) const noexcept {
+        const std::size_t touched = _flows_touched;
+        const std::size_t end = cursor >= touched || budget >= touched - cursor ? touched : cursor + budget;
+        for (; cursor < end; ++cursor) {
+            const Flow& f = _flows[cursor];
+            if (f.flags & kFlowLive) {
+                fn(f, f.detail == kNoIndex ? nullptr : &_details[f.detail]);
+            }
+        }
+        return cursor >= touched;
+    }
+    [[nodiscard]] static bool is_closing(const Flow& f) noexcept {
+        return (f.flags & kFlowRst) != 0 || ((f.flags & kFlowClientFin) && (f.flags & kFlowServerFin));
+    }
 
     [[nodiscard]] const WorkerCounters& counters() const noexcept { return _counters; }
     [[nodiscard]] const DecodeDropCounts& decode_drops() const noexcept { return _decode_drops; }
@@ -164,9 +198,15 @@ private:
     void set_roles_on_create(Flow& f, const parsers::DecodedPacket& pkt) noexcept;
     void swap_roles(Flow& f) noexcept;
     void end_flow(std::uint32_t index) noexcept;
-    void finalize(Flow& f, FlowDetail* d) noexcept;
+    void finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexcept;
     bool evict_one(std::uint64_t now_ns) noexcept;
-    void tally_interim(Flow& f, FlowDetail& d, std::uint64_t now_ns) noexcept;
+    // Live: the first packet of an interval on flow f (before it is counted).
+    void enter_interval(Flow& f) noexcept;
+    // Live: tallies what the flow did since its last part into `into`, named with `scratch`. An
+    // interval's part is not tallied (false) while the flow waits for its name (naming_grace_ns); a
+    // forced one (2 GiB moved) and the last one (the flow ends) always are.
+    enum class PartKind : std::uint8_t { kInterval, kForced, kLast };
+    bool tally_part(Flow& f, CoreTally& into, ClassifierScratch* scratch, PartKind kind) noexcept;
 
     FlowDetail* detail_of(Flow& f) noexcept;
     FlowDetail* ensure_detail(Flow& f) noexcept;
@@ -202,6 +242,14 @@ private:
 
     FlowTable _table;
     ZeroedArray<Flow> _flows;
+    // Live tallies (live_tally): what each flow record had tallied, and the interval bookkeeping.
+    ZeroedArray<TallyMark> _marks;
+    std::uint8_t _epoch = 1;           // the interval now being tallied (1..255; 0 = none)
+    std::uint8_t _retiring_epoch = 0;  // the interval being completed, while _retiring is set
+    CoreTally* _retiring = nullptr;    // the old interval's tally until complete_interval finishes it
+    ClassifierScratch* _retiring_scratch = nullptr; // names the old interval's parts (a reload's old one)
+    std::size_t _sweep = 0;            // complete_interval's next flow record
+    std::size_t _sweep_end = 0;
     std::uint32_t _free_flow_head = kNoIndex; // freed records, linked through Flow::detail
     std::uint32_t _flows_touched = 0;         // records [0, _flows_touched) have been used
     std::size_t _clock_hand = 0;

@@ -61,7 +61,7 @@ constexpr std::array kEalKeys = {"cores"sv, "hugepages"sv,   "memory_mb"sv, "all
 constexpr std::array kRunKeys = {"mode"sv, "workers"sv, "burst"sv, "mbufs"sv};
 constexpr std::array kPortKeys = {"name"sv,           "device"sv,         "peer"sv,
                                   "rx_descriptors"sv, "tx_descriptors"sv, "promiscuous"sv};
-constexpr std::array kFlowsKeys = {"max_flows"sv, "tcp_idle"sv, "udp_idle"sv, "closed_linger"sv, "active_timeout"sv};
+constexpr std::array kFlowsKeys = {"max_flows"sv, "tcp_idle"sv, "udp_idle"sv, "closed_linger"sv};
 constexpr std::array kServicesKeys = {"file"sv};
 constexpr std::array kStatsKeys = {"interval"sv, "history"sv};
 constexpr std::array kControlKeys = {"socket"sv,       "mode"sv,     "group"sv, "max_clients"sv, "max_request_bytes"sv,
@@ -515,7 +515,7 @@ public:
         check_lcores(eal, run, config);
         const std::vector<Table> port_tables = read_ports(top, config.ports);
         check_ports(run, port_tables, config);
-        read_flows(section(top, "flows"), config.flows);
+        read_flows(section(top, "flows"), config.flows, config.warnings);
         read_services(section(top, "services"), config.services);
         read_stats(section(top, "stats"), config.stats);
         read_control(section(top, "control"), config.control);
@@ -801,13 +801,23 @@ private:
         }
     }
 
-    static void read_flows(const Table& t, FlowsConfig& flows) {
-        t.reject_unknown(kFlowsKeys);
+    void read_flows(const Table& t, FlowsConfig& flows, std::vector<ConfigError>& warnings) const {
+        // Obsolete since the live tallies became per interval: accepted (old files still start), said.
+        if (const toml::value* obsolete = t.find("active_timeout"); obsolete != nullptr) {
+            warnings.push_back({_origin, line_of(*obsolete),
+                                fmt::format("{}: no longer used and ignored: every flow's packets are tallied in the "
+                                            "stats interval they pass in; remove it",
+                                            t.key("active_timeout"))});
+        }
+        std::vector<std::string_view> accepted(kFlowsKeys.begin(), kFlowsKeys.end());
+        if (t.find("active_timeout") != nullptr) {
+            accepted.push_back("active_timeout");
+        }
+        t.reject_unknown(accepted);
         flows.max_flows = static_cast<std::uint32_t>(t.integer("max_flows", flows.max_flows, 1024, 67108864));
         flows.tcp_idle = t.duration("tcp_idle", flows.tcp_idle, {1s, 24h});
         flows.udp_idle = t.duration("udp_idle", flows.udp_idle, {1s, 24h});
         flows.closed_linger = t.duration("closed_linger", flows.closed_linger, {1s, 1h, true});
-        flows.active_timeout = t.duration("active_timeout", flows.active_timeout, {1s, 24h, true});
     }
 
     void read_services(const Table& t, ServicesConfig& services) const {
@@ -1121,8 +1131,7 @@ nlohmann::json config_to_json(const ApplianceConfig& config) {
          {{"max_flows", config.flows.max_flows},
           {"tcp_idle", format_duration(config.flows.tcp_idle)},
           {"udp_idle", format_duration(config.flows.udp_idle)},
-          {"closed_linger", format_duration(config.flows.closed_linger)},
-          {"active_timeout", format_duration(config.flows.active_timeout)}}},
+          {"closed_linger", format_duration(config.flows.closed_linger)}}},
         {"services", {{"file", config.services.file}}},
         {"stats",
          {{"interval", format_duration(config.stats.interval)}, {"history", format_duration(config.stats.history)}}},

@@ -83,7 +83,6 @@ struct FlowsConfig {
     std::chrono::milliseconds tcp_idle{600'000};
     std::chrono::milliseconds udp_idle{180'000};
     std::chrono::milliseconds closed_linger{30'000};   ///< after FIN both ways or RST
-    std::chrono::milliseconds active_timeout{60'000};  ///< 0: long flows are tallied only at their end
 };
 
 struct ServicesConfig {
@@ -118,6 +117,15 @@ struct MetricsConfig {
     int listen_line = 0;                    ///< where listen was written (0: the default)
 };
 
+struct ConfigError {
+    std::string file;
+    int line = 0;  ///< 0 when the problem is not tied to a line (unreadable file, no [[port]])
+    std::string message;
+
+    /// "FILE:LINE: message", or "FILE: message" when line is 0.
+    [[nodiscard]] std::string format() const;
+};
+
 struct ApplianceConfig {
     EalConfig eal;
     RunConfig run;
@@ -129,16 +137,10 @@ struct ApplianceConfig {
     SnapshotConfig snapshot;
     MetricsConfig metrics;
     std::string source;  ///< the file path, or the origin given to load_config_text
+    /// Keys that are accepted but have no effect any more, each with why (printed by `run`).
+    std::vector<ConfigError> warnings;
 };
 
-struct ConfigError {
-    std::string file;
-    int line = 0;  ///< 0 when the problem is not tied to a line (unreadable file, no [[port]])
-    std::string message;
-
-    /// "FILE:LINE: message", or "FILE: message" when line is 0.
-    [[nodiscard]] std::string format() const;
-};
 
 using ConfigResult = std::variant<ApplianceConfig, ConfigError>;
 

@@ -1,9 +1,10 @@
 // ServiceTimeline: per-service traffic per interval over a fixed history (e.g. one
 // day of 1 s intervals), for `ctl timeline` and the live view.
 //
-// What an interval holds: the flows TALLIED during it (flows that ended, or active-
-// timeout parts), by stable service id. A long flow without an active timeout lands
-// whole in the interval where it ends.
+// What an interval holds: the packets and bytes that passed in it, by stable service id
+// (the live workers tally every flow's part of each stats interval into that interval's
+// tally; a flow still waiting for its name joins the interval it is named in), and the
+// connections that began in it.
 //
 // Memory is fixed at construction. Most services are idle in most intervals, so a
 // dense slots x services grid would mostly hold zeros (86400 x 257 x 40 B = 0.9 GB);

@@ -128,7 +128,6 @@ TEST(ConfigDefaults, EveryKeyButThePortsHasItsDefault) {
     EXPECT_EQ(c.flows.tcp_idle, 600s);
     EXPECT_EQ(c.flows.udp_idle, 180s);
     EXPECT_EQ(c.flows.closed_linger, 30s);
-    EXPECT_EQ(c.flows.active_timeout, 60s);
     EXPECT_EQ(c.services.file, "");
     EXPECT_EQ(c.stats.interval, 1s);
     EXPECT_EQ(c.stats.history, 1h);
@@ -247,7 +246,10 @@ max_services = 1
     EXPECT_EQ(c.flows.tcp_idle, 90s);
     EXPECT_EQ(c.flows.udp_idle, 2min);
     EXPECT_EQ(c.flows.closed_linger, 0s);
-    EXPECT_EQ(c.flows.active_timeout, 0s);
+    // active_timeout is obsolete: accepted, said, ignored.
+    ASSERT_EQ(c.warnings.size(), 1u);
+    EXPECT_EQ(c.warnings[0].format(), "t.toml:46: flows.active_timeout: no longer used and ignored: every flow's "
+                                      "packets are tallied in the stats interval they pass in; remove it");
     EXPECT_EQ(c.services.file, "/etc/wiretally/services.toml");
     EXPECT_EQ(c.stats.interval, 500ms);
     EXPECT_EQ(c.stats.history, 2h);
@@ -328,8 +330,7 @@ TEST(ConfigErrors, UnknownKeyInATable) {
 max_flows = 2048
 tcp_idel = "60s"
 )"),
-              "t.toml:16: flows.tcp_idel: unknown key; [flows] has max_flows, tcp_idle, udp_idle, closed_linger, "
-              "active_timeout");
+              "t.toml:16: flows.tcp_idel: unknown key; [flows] has max_flows, tcp_idle, udp_idle, closed_linger");
     EXPECT_EQ(load_error(R"([[port]]
 name = "a"
 devise = "x"
@@ -751,7 +752,7 @@ mode = "600"
     EXPECT_EQ(j["port"][0]["peer"], "lan");
     EXPECT_EQ(j["port"][1]["rx_descriptors"], 1024);
     EXPECT_EQ(j["flows"]["tcp_idle"], "2m");
-    EXPECT_EQ(j["flows"]["active_timeout"], "1m");
+    EXPECT_FALSE(j["flows"].contains("active_timeout"));
     EXPECT_EQ(j["stats"]["history"], "1h");
     EXPECT_EQ(j["control"]["mode"], "0600");
     EXPECT_EQ(j["control"]["telemetry"], true);
@@ -762,7 +763,7 @@ mode = "600"
         EXPECT_TRUE(j.contains(table)) << table;
     }
     EXPECT_EQ(j["eal"].size(), 8u);
-    EXPECT_EQ(j["flows"].size(), 5u);
+    EXPECT_EQ(j["flows"].size(), 4u);
     EXPECT_EQ(j["control"].size(), 7u);
 }
 

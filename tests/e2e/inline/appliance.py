@@ -15,6 +15,7 @@ JSON contract of `wiretally ctl --socket SOCK CMD --json` that these checks rely
 import json
 import os
 import shutil
+import subprocess
 import signal
 import sys
 import threading
@@ -80,7 +81,6 @@ peer = "client"
 
 [flows]
 closed_linger = "1s"
-active_timeout = "2s"
 
 [services]
 file = "{tmp}/services.toml"
@@ -427,6 +427,117 @@ def check_reload(rep, lab, fwd, ctx):
     drops_after, doc = port_drops(fwd)
     rep.check("reload: no port drop increase", drops_after is not None and drops_after <= drops_before,
               f"drops before={drops_before} after={drops_after}")
+
+
+def check_reload_rereads_the_configuration(rep, lab, fwd, ctx):
+    """(d2) reload reads the configuration again: a [services] file changed in it is loaded and named; two
+    reloads 100 ms apart both get an answer; a broken services file is refused with FILE:LINE and the
+    services stay; SIGHUP reloads too."""
+    moved = os.path.join(fwd.tmp, "services-moved.toml")
+    with open(moved, "w") as f:
+        f.write(SERVICES_TOML_RELOADED.replace('name = "Stream"', 'name = "Video"'))
+    with open(fwd.config) as f:
+        original = f.read()
+    with open(fwd.config, "w") as f:
+        f.write(original.replace(f'file = "{fwd.services_file}"', f'file = "{moved}"'))
+    rc, doc, text = fwd.ctl("reload")
+    message = (doc or {}).get("message", "")
+    rep.check(f"reload: the configuration's new [services] file is loaded and named ({message[:120]})",
+              rc == 0 and moved in message and "changed" in message, text.strip()[:300])
+    f = lab.curl("video.stream.example", L.BODY_PATH, "1.3")
+    ok, (svcs, err) = poll(lambda: (lambda s: (s[0] is not None and num(s[0].get("Video"), "connections") >= 1, s))(
+        services_doc(fwd)))
+    rep.check("reload: a fetch after it counts under the new file's service Video", f.ok and ok,
+              f"{f.describe()}; services {sorted((svcs or {}).keys())}")
+
+    # Two reloads 100 ms apart: the second is taken while the first is handed over; both answer.
+    first = subprocess.Popen([fwd.binary, "ctl", "--socket", fwd.sock, "reload", "--json"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    time.sleep(0.1)
+    second = subprocess.Popen([fwd.binary, "ctl", "--socket", fwd.sock, "reload", "--json"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    answers = []
+    for p in (first, second):
+        out, errtext = p.communicate(timeout=20)
+        answers.append((p.returncode, out.strip(), errtext.strip()))
+    rep.check("reload: two reloads 100 ms apart are both answered (exit 0, a message each)",
+              all(rc == 0 and '"message"' in out for rc, out, _ in answers), str(answers)[:400])
+
+    broken = os.path.join(fwd.tmp, "services-broken.toml")
+    with open(broken, "w") as f:
+        f.write('[[service]]\nname = "Broken"\npatterns = ["/unclosed(/"]\n')
+    with open(fwd.config, "w") as f:
+        f.write(original.replace(f'file = "{fwd.services_file}"', f'file = "{broken}"'))
+    rc, _, text = fwd.ctl("reload", json_out=False)
+    rep.check("reload: a broken services file is refused with its FILE:LINE, exit 1",
+              rc == 1 and f"{broken}:3" in text, text.strip()[:300])
+    svcs, _ = services_doc(fwd)
+    rep.check("reload: ... and the services stay (Video still there)", svcs is not None and "Video" in svcs,
+              str(sorted((svcs or {}).keys())))
+
+    # Back to the first file, through SIGHUP: the daemon says so in its log.
+    with open(fwd.config, "w") as f:
+        f.write(original)
+    fwd.proc.send_signal(signal.SIGHUP)
+    ok, _ = poll(lambda: (f"SIGHUP: reloaded {fwd.services_file}" in lab.procs.tail(fwd.logpath, 40), None))
+    rep.check("reload: SIGHUP reloads the configuration's services file too", ok, lab.procs.tail(fwd.logpath, 5))
+
+
+def check_live_views(rep, lab, fwd, ctx):
+    """(g) a download in progress is visible while it runs: in `ctl flows` (state active, its name, bytes) and in
+    `ctl domains` (its bytes grow), within two stats intervals (200 ms each) of its bytes passing."""
+    n = L.Lab.name(L.BIG_NAME)
+    proc, finish = lab.curl(n.name, L.BIG_PATH, "1.3", max_time=10, limit_rate="400K", popen=True)
+    started = L.now()
+    seen_at = None
+    flow = None
+    try:
+        deadline = started + 5.0
+        while L.now() < deadline and seen_at is None:
+            rc, doc, _ = fwd.ctl("flows", "--top", "50")
+            for e in (doc or {}).get("flows", []):
+                if e.get("state") == "active" and e.get("name") == n.name and e.get("bytes_down", 0) > 100_000:
+                    seen_at, flow = L.now(), e
+                    break
+            time.sleep(0.05)
+        rep.check(f"live: the download shows in `ctl flows` as active with its name and bytes while it runs "
+                  f"({(seen_at - started) if seen_at else -1:.2f} s after it started)",
+                  seen_at is not None and proc.poll() is None, str(flow)[:300])
+        if seen_at is not None:
+            rep.check("live: ... under its service Stream, with TLS 1.3", flow.get("service") == "Stream" and
+                      flow.get("tls_version") == "TLSv1.3", str(flow)[:300])
+            rc, _, table = fwd.ctl("flows", "--top", "5", json_out=False)
+            print("# ctl flows while the download runs:", flush=True)
+            for line in table.rstrip().splitlines():
+                print(f"#   {line}", flush=True)
+
+        def domain_bytes():
+            rc, doc, _ = fwd.ctl("domains", "--top", "50")
+            rows = {d.get("name"): d for d in (doc or {}).get("domains", [])}
+            return num(rows.get(n.name), "bytes_down")
+
+        b0 = domain_bytes()
+        time.sleep(1.0)
+        b1 = domain_bytes()
+        # 400 kB/s for 1 s, less the two intervals the last bytes may still be on their way.
+        rep.check(f"live: `ctl domains` counts the download while it runs ({b0} -> {b1} bytes down in 1 s)",
+                  proc.poll() is None and b1 - b0 >= 150_000, f"{b0} -> {b1}")
+    finally:
+        proc.kill()
+        finish(timeout=5)
+
+
+def check_socat(rep, lab, fwd, ctx):
+    """The README's socat line, as written there (socket path aside)."""
+    p = L.run(["sh", "-c", f"echo '{{\"command\":\"services\",\"format\":\"json\"}}' | socat - "
+                           f"UNIX-CONNECT:{fwd.sock}"], timeout=10)
+    try:
+        doc = json.loads(p.stdout)
+    except ValueError:
+        doc = None
+    rep.check("control: the README's socat line answers {\"ok\":true,...} with the services",
+              p.returncode == 0 and isinstance(doc, dict) and doc.get("ok") is True and "services" in doc["result"],
+              (p.stdout + p.stderr)[:300])
 
 
 def check_prometheus(rep, lab, fwd, ctx):

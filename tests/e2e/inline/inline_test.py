@@ -249,7 +249,10 @@ def main():
         if fwd.is_appliance:
             rep.phase("phase 4b: appliance control: mark, reload, metrics, snapshot and resume")
             A.check_mark(rep, lab, fwd, ctx)
+            A.check_live_views(rep, lab, fwd, ctx)
+            A.check_socat(rep, lab, fwd, ctx)
             A.check_reload(rep, lab, fwd, ctx)
+            A.check_reload_rereads_the_configuration(rep, lab, fwd, ctx)
             A.check_prometheus(rep, lab, fwd, ctx)
             A.check_snapshot_resume(rep, lab, fwd, ctx)
         else:

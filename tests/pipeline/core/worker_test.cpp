@@ -405,40 +405,156 @@ TEST(Worker, BurstsGiveTheSameFlowsAsSinglePackets) {
 namespace wt::pipeline {
 namespace {
 
-// A long UDP flow with an active timeout: tallied in parts while it lasts, the
-// parts add up to the whole flow, and the connection is counted once.
-TEST(WorkerLive, ActiveTimeoutTalliesLongFlowsInPartsThatAddUpToTheWhole) {
+WorkerConfig live_config() {
     WorkerConfig cfg = small_config();
-    cfg.active_timeout_ns = 2ull * 1000000000ull;
-    cfg.udp_idle_ns = 60ull * 1000000000ull;
-    Harness h(nullptr, cfg);
+    cfg.live_tally = true;
+    cfg.udp_idle_ns = 600ull * 1000000000ull;
+    return cfg;
+}
+
+// The stats core's interval handover, done at once (the worker would spread the sweep over bursts).
+CoreTally next_interval(Worker& worker, CoreTally spare) {
+    const ServiceClassifier* same = nullptr;
+    std::unique_ptr<ClassifierScratch> no_scratch;
+    worker.begin_interval(spare, same, no_scratch);
+    EXPECT_TRUE(worker.complete_interval(SIZE_MAX));
+    return spare;
+}
+
+// Live: each interval's tally holds exactly the packets and bytes that passed in that interval, the
+// connection is counted once (in its first interval), and the parts add up to the whole flow.
+TEST(WorkerLive, EachIntervalGetsThePacketsThatPassedInIt) {
+    Harness h(nullptr, live_config());
     const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 50000};
     const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 9999};
     const std::vector<std::uint8_t> payload(100, 0x5a);
-    std::uint64_t ip_bytes = 0;
-    for (int second = 0; second < 10; ++second) {
-        for (int k = 0; k < 5; ++k) {
+    const std::uint64_t per_packet = 20 + 8 + payload.size();
+    CoreTally spare(0, small_config().tally);
+    for (int second = 0; second < 6; ++second) {
+        for (int k = 0; k < 5 + second; ++k) {
             h.send(tb::udp(cli, srv, payload));
-            ip_bytes += 20 + 8 + payload.size();
         }
-        h.now += 1000000000ull;
-        h.worker.expire(h.now, 4096);
+        spare.clear();
+        spare = next_interval(h.worker, std::move(spare));
+        EXPECT_EQ(spare.total().pkts_up, 5u + static_cast<unsigned>(second)) << "interval " << second;
+        EXPECT_EQ(spare.total().bytes_up, (5u + static_cast<unsigned>(second)) * per_packet) << "interval " << second;
+        EXPECT_EQ(spare.total().connections, second == 0 ? 1u : 0u) << "interval " << second;
+        EXPECT_EQ(spare.services()[0].bytes_up, spare.total().bytes_up) << "the unclassified row moves too";
+        EXPECT_EQ(h.worker.active_flows(), 1u);
     }
-    // While the flow lives, its bytes are already (mostly) in the tally.
-    EXPECT_GE(h.worker.counters().flows_interim_tallied, 3u);
-    EXPECT_EQ(h.worker.tally().total().connections, 1u);
-    EXPECT_GT(h.worker.tally().total().bytes_up, ip_bytes / 2);
-    EXPECT_EQ(h.worker.active_flows(), 1u);
+    EXPECT_EQ(h.worker.counters().flow_parts_tallied, 6u);
+    // Nothing since the last interval: the flow's end adds an empty last part, and the sink sees it whole.
     h.worker.flush_all();
-    EXPECT_EQ(h.worker.tally().total().connections, 1u);
-    EXPECT_EQ(h.worker.tally().total().pkts_up, 50u);
-    EXPECT_EQ(h.worker.tally().total().bytes_up, ip_bytes);
-    ASSERT_EQ(h.sink.flows.size(), 1u); // the sink sees the flow once, whole
-    EXPECT_EQ(h.sink.flows[0].flow.bytes_up, ip_bytes);
+    EXPECT_EQ(h.worker.tally().total().pkts_up, 0u);
+    EXPECT_EQ(h.worker.tally().total().connections, 0u);
+    ASSERT_EQ(h.sink.flows.size(), 1u);
+    EXPECT_EQ(h.sink.flows[0].flow.pkts_up, 5u + 6 + 7 + 8 + 9 + 10);
 }
 
-// The stats core's double buffering: each exchanged-out tally holds exactly the flows
-// tallied since the previous exchange, and together they hold everything.
+// The old interval is completed a slice at a time; a packet that touches a flow still owed to it
+// first gives the old interval its part, so the packet lands in the new one.
+TEST(WorkerLive, APacketOnAFlowTheSweepHasNotReachedTalliesTheOldPartFirst) {
+    Harness h(nullptr, live_config());
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 9999};
+    const std::vector<std::uint8_t> payload(60, 1);
+    for (std::uint16_t i = 0; i < 50; ++i) {
+        h.send(tb::udp({tb::ip4(10, 0, 0, 2), static_cast<std::uint16_t>(30000 + i)}, srv, payload));
+        h.send(tb::udp({tb::ip4(10, 0, 0, 2), static_cast<std::uint16_t>(30000 + i)}, srv, payload));
+    }
+    CoreTally retiring(0, small_config().tally);
+    const ServiceClassifier* same = nullptr;
+    std::unique_ptr<ClassifierScratch> no_scratch;
+    h.worker.begin_interval(retiring, same, no_scratch);
+    EXPECT_FALSE(h.worker.interval_complete());
+    EXPECT_FALSE(h.worker.complete_interval(10)) << "10 of 50 records";
+    EXPECT_EQ(retiring.total().pkts_up, 20u);
+    // Flow 49 is beyond the sweep: its next packet hands its 2 old packets to the old interval first.
+    h.send(tb::udp({tb::ip4(10, 0, 0, 2), 30049}, srv, payload));
+    EXPECT_EQ(retiring.total().pkts_up, 22u);
+    EXPECT_EQ(h.worker.tally().total().pkts_up, 0u) << "the new packet waits for the next part";
+    EXPECT_TRUE(h.worker.complete_interval(SIZE_MAX));
+    EXPECT_TRUE(h.worker.interval_complete());
+    EXPECT_EQ(retiring.total().pkts_up, 100u);
+    EXPECT_EQ(retiring.total().connections, 50u);
+    CoreTally next(0, small_config().tally);
+    next = next_interval(h.worker, std::move(next));
+    EXPECT_EQ(next.total().pkts_up, 1u);
+    EXPECT_EQ(next.total().connections, 0u);
+}
+
+// Flows that end while the old interval is being completed give each interval its own part.
+TEST(WorkerLive, AFlowEndingDuringTheSweepSplitsItsPartsBetweenTheIntervals) {
+    WorkerConfig cfg = live_config();
+    cfg.udp_idle_ns = 5ull * 1000000000ull;
+    Harness h(nullptr, cfg);
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 40000};
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 9999};
+    const std::vector<std::uint8_t> payload(60, 1);
+    h.send(tb::udp(cli, srv, payload));
+    h.send(tb::udp(cli, srv, payload));
+    CoreTally retiring(0, small_config().tally);
+    const ServiceClassifier* same = nullptr;
+    std::unique_ptr<ClassifierScratch> no_scratch;
+    h.worker.begin_interval(retiring, same, no_scratch);
+    h.worker.flush_all(); // the flow ends before the sweep reached it
+    EXPECT_EQ(retiring.total().pkts_up, 2u);
+    EXPECT_EQ(retiring.total().connections, 1u);
+    EXPECT_EQ(h.worker.tally().total().connections, 0u) << "counted once, in its first part";
+    EXPECT_TRUE(h.worker.complete_interval(SIZE_MAX));
+    EXPECT_EQ(retiring.total().pkts_up, 2u) << "and not twice";
+}
+
+// A flow still being named waits (naming_grace_ns) so that its connection is counted under the
+// service its name gives, not as unclassified; its packets then go to the interval it is tallied in.
+TEST(WorkerLive, AFlowWaitsForItsNameBeforeItsFirstPart) {
+    auto loaded = load_services_text("[[service]]\nname = \"Weather\"\npatterns = [\"wttls.test\"]\n", "<test>", "");
+    const ServiceClassifier cls = std::get<ServiceClassifier>(ServiceClassifier::build(std::get<ServiceCatalog>(loaded)));
+    Harness h(&cls, live_config());
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 40001};
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 443};
+    h.send(tb::tcp(cli, srv, 1000, 0, tb::kSyn)); // the handshake has begun, no name yet
+    CoreTally spare(cls.service_count(), small_config().tally);
+    spare = next_interval(h.worker, std::move(spare));
+    EXPECT_EQ(spare.total().connections, 0u);
+    EXPECT_EQ(spare.total().pkts_up, 0u) << "not tallied as unclassified";
+    h.worker.flush_all(); // the SYN-only flow ends: its one part, unclassified, goes to this interval
+    play_tls(h, {tb::ip4(10, 0, 0, 2), 40002}, srv, parsers::test_vectors::kCaptures[0]);
+    spare.clear();
+    spare = next_interval(h.worker, std::move(spare));
+    EXPECT_EQ(spare.services()[1].connections, 1u) << "the TLS flow, named, while it lingers after its FINs";
+    EXPECT_EQ(spare.services()[0].connections, 1u);
+    EXPECT_EQ(spare.services()[0].pkts_up, 1u);
+    h.worker.flush_all();
+    ASSERT_EQ(h.sink.flows.size(), 2u);
+    EXPECT_EQ(h.sink.flows[1].service, "Weather");
+}
+
+// A direction that moves more than 2 GiB in one interval is tallied whenever its count crosses a
+// multiple of 2^31, so the 32-bit marks never wrap: the parts add up exactly past 4 GiB.
+TEST(WorkerLive, PartsStayExactPastFourGibibytes) {
+    Harness h(nullptr, live_config());
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 50001};
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 9999};
+    // A frame cut after its headers, whose IPv4 total length says 65535 (as a capture's snaplen cuts it).
+    std::vector<std::uint8_t> frame = tb::udp(cli, srv, std::vector<std::uint8_t>(32, 0));
+    frame[14 + 2] = 0xff;
+    frame[14 + 3] = 0xff;
+    const std::size_t packets = 70000; // 4.59e9 bytes, more than 2^32
+    for (std::size_t i = 0; i < packets; ++i) {
+        h.now += 1000;
+        h.worker.process_packet(parsers::LinkType::kEthernet, frame, h.now, 14 + 65535);
+    }
+    EXPECT_EQ(h.worker.counters().flow_parts_tallied, 2u) << "at 2 GiB and at 4 GiB";
+    const std::uint64_t crossing_4g = ((std::uint64_t{1} << 32) + 65534) / 65535; // the packet that crossed 2^32
+    EXPECT_EQ(h.worker.tally().total().bytes_up, crossing_4g * 65535) << "tallied up to and with that packet";
+    h.worker.flush_all();
+    EXPECT_EQ(h.worker.tally().total().bytes_up, packets * 65535);
+    EXPECT_EQ(h.worker.tally().total().pkts_up, packets);
+    EXPECT_EQ(h.worker.tally().total().connections, 1u);
+}
+
+// The stats core's double buffering (offline workers too): each exchanged-out tally holds exactly the
+// flows tallied since the previous exchange, and together they hold everything.
 TEST(WorkerLive, ExchangedTalliesPartitionTheFlows) {
     Harness h;
     CoreTally spare(0, small_config().tally);
@@ -451,7 +567,7 @@ TEST(WorkerLive, ExchangedTalliesPartitionTheFlows) {
         }
         h.worker.flush_all();
         spare.clear();
-        h.worker.exchange_tally(spare);
+        spare = next_interval(h.worker, std::move(spare));
         EXPECT_EQ(spare.total().connections, 10u) << "round " << round;
         collected += spare.total().connections;
         EXPECT_EQ(h.worker.tally().total().connections, 0u);
@@ -459,32 +575,44 @@ TEST(WorkerLive, ExchangedTalliesPartitionTheFlows) {
     EXPECT_EQ(collected, 30u);
 }
 
-// reload: a classifier handed over between packets names the flows that end after it;
-// the old classifier and its scratch come back to the caller.
-TEST(WorkerLive, ExchangedClassifierNamesLaterFlowsAndTheOldOneComesBack) {
+// reload: a classifier handed over with a new interval names the flows from then on; the old
+// interval's parts are named by the old one (a tally holds one classifier's indices), and the old
+// classifier and its scratch come back to the caller.
+TEST(WorkerLive, ANewClassifierNamesTheNewIntervalAndTheOldOneComesBack) {
     auto build = [](const char* toml) {
         auto loaded = load_services_text(toml, "<test>", "");
         return std::get<ServiceClassifier>(ServiceClassifier::build(std::get<ServiceCatalog>(loaded)));
     };
     const ServiceClassifier before = build("[[service]]\nname = \"Old\"\npatterns = [\"elsewhere.test\"]\n");
-    const ServiceClassifier after = build("[[service]]\nname = \"Weather\"\npatterns = [\"wttls.test\"]\n");
-    Harness h(&before);
-    play_tls(h, {tb::ip4(10, 0, 0, 2), 40001}, {tb::ip4(10, 0, 1, 1), 443}, parsers::test_vectors::kCaptures[0]);
-    h.worker.flush_all();
-    EXPECT_EQ(h.worker.tally().services()[1].connections, 0u); // "Old" does not match the SNI
+    const ServiceClassifier after =
+        build("[[service]]\nname = \"Other\"\npatterns = [\"x.test\"]\n[[service]]\nname = \"Weather\"\n"
+              "patterns = [\"wttls.test\"]\n");
+    for (const bool live : {false, true}) {
+        SCOPED_TRACE(live ? "live" : "offline");
+        WorkerConfig cfg = small_config();
+        cfg.live_tally = live;
+        Harness h(&before, cfg);
+        play_tls(h, {tb::ip4(10, 0, 0, 2), 40001}, {tb::ip4(10, 0, 1, 1), 443}, parsers::test_vectors::kCaptures[0]);
+        h.worker.flush_all();
+        EXPECT_EQ(h.worker.tally().services()[1].connections, 0u); // "Old" does not match the SNI
 
-    const ServiceClassifier* handed = &after;
-    auto scratch = std::make_unique<ClassifierScratch>(after);
-    h.worker.exchange_classifier(handed, scratch);
-    EXPECT_EQ(handed, &before);
-    ASSERT_NE(scratch, nullptr);
-    EXPECT_EQ(&scratch->classifier(), &before);
+        CoreTally retiring(after.service_count(), small_config().tally);
+        const ServiceClassifier* handed = &after;
+        auto scratch = std::make_unique<ClassifierScratch>(after);
+        h.worker.begin_interval(retiring, handed, scratch);
+        EXPECT_EQ(handed, &before);
+        ASSERT_NE(scratch, nullptr);
+        EXPECT_EQ(&scratch->classifier(), &before);
+        EXPECT_TRUE(h.worker.complete_interval(SIZE_MAX));
+        EXPECT_EQ(retiring.total().connections, 1u) << "the old interval's flow, named by the old classifier";
+        EXPECT_EQ(retiring.services()[0].connections, 1u);
 
-    play_tls(h, {tb::ip4(10, 0, 0, 2), 40002}, {tb::ip4(10, 0, 1, 1), 443}, parsers::test_vectors::kCaptures[0]);
-    h.worker.flush_all();
-    ASSERT_EQ(h.sink.flows.size(), 2u);
-    EXPECT_EQ(h.sink.flows[1].service, "Weather");
-    EXPECT_EQ(h.worker.tally().services()[1].connections, 1u);
+        play_tls(h, {tb::ip4(10, 0, 0, 2), 40002}, {tb::ip4(10, 0, 1, 1), 443}, parsers::test_vectors::kCaptures[0]);
+        h.worker.flush_all();
+        ASSERT_EQ(h.sink.flows.size(), 2u);
+        EXPECT_EQ(h.sink.flows[1].service, "Weather");
+        EXPECT_EQ(h.worker.tally().services()[2].connections, 1u);
+    }
 }
 
 // `ctl mark`: new flows take the label the control thread set; flows already alive keep theirs.
