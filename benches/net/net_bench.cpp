@@ -6,9 +6,13 @@
 #include "benches/support/bench_main.hpp"
 
 #include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <vector>
 
 #include "parsers/net/capture_file.hpp"
+#include "parsers/net/offload.hpp"
 #include "parsers/net/packet.hpp"
 #include "tests/parsers/net/vectors.hpp"
 
@@ -174,6 +178,72 @@ void BM_ReadPcapAndDecode(benchmark::State& state) {
 BENCHMARK(BM_ReadPcap);
 BENCHMARK(BM_ReadPcapng);
 BENCHMARK(BM_ReadPcapAndDecode);
+
+// Software offloads for af_packet inline ports, on the recorded frames of tests/data/net/offload.pcap.
+std::vector<std::vector<std::uint8_t>> offload_frames() {
+    std::ifstream in(std::string(WT_NET_DATA_DIR) + "/offload.pcap", std::ios::binary);
+    const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    CaptureReader r = CaptureReader::open(bytes);
+    std::vector<std::vector<std::uint8_t>> out;
+    CaptureRecord rec;
+    while (r.next(rec) == CaptureStatus::kOk) {
+        out.emplace_back(rec.data.begin(), rec.data.end());
+    }
+    return out;
+}
+
+// Per forwarded frame: locate the layers and complete a partial checksum (the DNS query, 98 bytes).
+void BM_OffloadCompleteChecksum(benchmark::State& state) {
+    const auto frames = offload_frames();
+    if (frames.size() != 4) {
+        state.SkipWithError("tests/data/net/offload.pcap: expected 4 frames");
+        return;
+    }
+    const std::vector<std::uint8_t> original = frames[2];
+    std::vector<std::uint8_t> frame;
+    for (auto _ : state) {
+        frame = original;
+        L4Frame l;
+        if (!locate_l4(frame, l) || !complete_partial_checksum(frame, l)) [[unlikely]] {
+            state.SkipWithError("the partial checksum was not completed");
+            break;
+        }
+        benchmark::DoNotOptimize(frame.data());
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// A 65,226-byte TSO super-frame cut into 45 MSS segments with full checksums.
+void BM_OffloadSegmentTso(benchmark::State& state) {
+    const auto frames = offload_frames();
+    if (frames.size() != 4) {
+        state.SkipWithError("tests/data/net/offload.pcap: expected 4 frames");
+        return;
+    }
+    const std::vector<std::uint8_t>& frame = frames[1];
+    std::vector<std::uint8_t> out(2048);
+    std::size_t segments = 0;
+    for (auto _ : state) {
+        L4Frame l;
+        if (!locate_l4(frame, l)) [[unlikely]] {
+            state.SkipWithError("not located");
+            break;
+        }
+        const SegmentPlan plan = plan_segments(frame, l, 1500);
+        for (std::size_t i = 0; i < plan.count; ++i) {
+            if (write_segment(frame, l, plan, i, out) == 0) [[unlikely]] {
+                state.SkipWithError("a segment was not written");
+                break;
+            }
+            benchmark::DoNotOptimize(out.data());
+        }
+        segments += plan.count;
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(segments));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * frames[1].size()));
+}
+BENCHMARK(BM_OffloadCompleteChecksum);
+BENCHMARK(BM_OffloadSegmentTso);
 
 } // namespace
 

@@ -10,12 +10,7 @@ namespace wt::parsers {
 
 namespace {
 
-// IEEE 802 ethertypes.
-constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;
-constexpr std::uint16_t kEtherTypeIpv6 = 0x86dd;
-constexpr std::uint16_t kEtherTypeVlan = 0x8100;    // 802.1Q C-tag
-constexpr std::uint16_t kEtherTypeQinQ = 0x88a8;    // 802.1ad S-tag
-constexpr std::uint16_t kEtherTypeQinQOld = 0x9100; // pre-standard S-tag, still seen
+// IEEE 802 ethertypes (IPv4, IPv6 and the VLAN tags are in packet.hpp).
 constexpr std::uint16_t kEtherTypeMpls = 0x8847;    // RFC 3032 section 5: MPLS unicast
 constexpr std::uint16_t kEtherTypeMplsMc = 0x8848;  // MPLS multicast (RFC 5332)
 constexpr std::uint16_t kEtherTypePppoeSession = 0x8864; // RFC 2516 section 4 (0x8863 discovery is not IP)

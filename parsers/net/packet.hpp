@@ -116,6 +116,13 @@ inline constexpr std::uint8_t kCwr = 0x80;
 
 inline constexpr std::uint8_t kIpProtoIcmp = 1;
 inline constexpr std::uint8_t kIpProtoIpv4 = 4;
+// IEEE 802 ethertypes.
+inline constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;
+inline constexpr std::uint16_t kEtherTypeIpv6 = 0x86dd;
+inline constexpr std::uint16_t kEtherTypeVlan = 0x8100;    // 802.1Q C-tag
+inline constexpr std::uint16_t kEtherTypeQinQ = 0x88a8;    // 802.1ad S-tag
+inline constexpr std::uint16_t kEtherTypeQinQOld = 0x9100; // pre-standard S-tag, still seen
+
 inline constexpr std::uint8_t kIpProtoTcp = 6;
 inline constexpr std::uint8_t kIpProtoUdp = 17;
 inline constexpr std::uint8_t kIpProtoIpv6 = 41;
