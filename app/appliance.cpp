@@ -8,6 +8,7 @@
 #include "app/state/snapshot.hpp"
 #include "app/state/timeline.hpp"
 #include "app/telemetry.hpp"
+#include "parsers/net/offload.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -210,6 +211,25 @@ bool Appliance::start(std::string& error) {
         _ports[i].peer_index = _settings.inline_mode ? static_cast<std::uint16_t>(_settings.peers[i]) : 0xffff;
     }
 
+    // af_packet ports: say what their interfaces do and what the appliance does about it (once).
+    std::size_t segment_room = 0;
+    for (const OpenPort& p : _ports) {
+        if (!p.linux_socket) {
+            continue;
+        }
+        const int mtu = p.facts.mtu > 0 ? p.facts.mtu : 1500;
+        segment_room = std::max<std::size_t>(segment_room, static_cast<std::size_t>(mtu) + 22); // Ethernet, 2 VLAN tags
+        fmt::print(stderr,
+                   "wiretally: port '{}' is {} through a packet socket ({}, MTU {}; offloads on: {}): frames of up "
+                   "to {} bytes are read whole{}\n",
+                   p.spec.name, p.interface.empty() ? std::string("an interface") : p.interface,
+                   p.facts.driver.empty() ? std::string("driver unknown") : p.facts.driver, mtu,
+                   p.facts.offloads_text(), p.ring_limit,
+                   _settings.inline_mode ? "; frames sent out of it have partial checksums completed and super-frames "
+                                           "cut to its MTU in software (ctl stats: offload)"
+                                         : " and counted by their IP length");
+    }
+
     // Workers: their tables are allocated and zeroed here, before traffic.
     const std::size_t n = _settings.workers;
     for (std::size_t i = 0; i < n * n; ++i) {
@@ -237,6 +257,21 @@ bool Appliance::start(std::string& error) {
             return false;
         }
         ctx->input->set_live(true);
+        for (const OpenPort& p : _ports) {
+            ctx->input->set_ring_limit(p.port_id, p.ring_limit);
+        }
+        if (_settings.inline_mode && segment_room != 0) {
+            // Segments of the super-frames this worker cuts before sending them to an af_packet port.
+            const std::string name = fmt::format("wt_seg_{}", w);
+            ctx->segment_pool = rte_pktmbuf_pool_create(name.c_str(), 1023, 64, 0,
+                                                        static_cast<std::uint16_t>(segment_room + RTE_PKTMBUF_HEADROOM),
+                                                        SOCKET_ID_ANY);
+            if (ctx->segment_pool == nullptr) {
+                error = fmt::format("worker {}: cannot create its pool of segments: {} (raise [eal] memory_mb)", w,
+                                    rte_strerror(rte_errno));
+                return false;
+            }
+        }
         ctx->spare = std::make_unique<pipeline::CoreTally>(classifier->service_count(), _settings.worker.tally);
         for (std::size_t peer = 0; peer < n; ++peer) {
             if (peer != w) {
@@ -291,12 +326,10 @@ int Appliance::worker_main(WorkerContext& ctx) {
             input.process_burst(worker, pkts.data(), n, _clock.to_ns(t0));
             if (forward) {
                 const OpenPort& out = _ports[port.peer_index];
-                const std::uint16_t sent = rte_eth_tx_burst(out.port_id, queue, pkts.data(), n);
-                ctx.tx_packets += sent;
-                if (sent < n) {
-                    // TX ring full: the frame is lost either way; free it and say so.
-                    ctx.tx_dropped += n - sent;
-                    rte_pktmbuf_free_bulk(pkts.data() + sent, n - sent);
+                if (out.linux_socket) {
+                    send_finished(ctx, out, queue, pkts.data(), n);
+                } else {
+                    send_burst(ctx, out, queue, pkts.data(), n);
                 }
             } else {
                 rte_pktmbuf_free_bulk(pkts.data(), n);
@@ -391,6 +424,79 @@ int Appliance::worker_main(WorkerContext& ctx) {
     return 0;
 }
 
+void Appliance::send_burst(WorkerContext& ctx, const OpenPort& out, std::uint16_t queue, rte_mbuf** pkts,
+                           std::uint16_t n) {
+    const std::uint16_t sent = rte_eth_tx_burst(out.port_id, queue, pkts, n);
+    ctx.tx_packets += sent;
+    if (sent < n) {
+        // TX ring full: the frame is lost either way; free it and say so.
+        ctx.tx_dropped += n - sent;
+        rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+    }
+}
+
+// What a Linux sender left to offload is finished before the frame goes out through a packet socket
+// (parsers/net/offload): a partial checksum is completed, a super-frame is cut to the egress MTU (the
+// kernel would refuse it). A super-frame that cannot be cut (a UDP one that is not QUIC) is dropped and
+// counted: nothing is forwarded that the peer would drop or the kernel refuse.
+void Appliance::send_finished(WorkerContext& ctx, const OpenPort& out, std::uint16_t queue, rte_mbuf** pkts,
+                              std::uint16_t n) {
+    const std::size_t mtu = out.facts.mtu > 0 ? static_cast<std::size_t>(out.facts.mtu) : 1500;
+    std::array<rte_mbuf*, kMaxBurst> batch{};
+    std::uint16_t k = 0;
+    const auto queue_frame = [&](rte_mbuf* m) {
+        batch[k++] = m;
+        if (k == batch.size()) {
+            send_burst(ctx, out, queue, batch.data(), k);
+            k = 0;
+        }
+    };
+    for (std::uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = pkts[i];
+        parsers::L4Frame l;
+        const std::span<std::uint8_t> frame(rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len);
+        if (m->nb_segs != 1 || !parsers::locate_l4(frame, l)) {
+            queue_frame(m);
+            continue;
+        }
+        if (l.ip_end - l.l3 <= mtu) {
+            ctx.offload.checksums_completed += parsers::complete_partial_checksum(frame, l) ? 1 : 0;
+            queue_frame(m);
+            continue;
+        }
+        const parsers::Bytes payload = parsers::Bytes(frame).subspan(l.payload, l.ip_end - l.payload);
+        const std::size_t udp_segment =
+            l.proto == parsers::kIpProtoUdp ? parsers::quic_gso_segment_size(payload, mtu - (l.payload - l.l3)) : 0;
+        const parsers::SegmentPlan plan = parsers::plan_segments(frame, l, mtu, udp_segment);
+        if (plan.count == 0 || ctx.segment_pool == nullptr) {
+            ++ctx.offload.unsplittable_dropped;
+            rte_pktmbuf_free(m);
+            continue;
+        }
+        for (std::size_t s = 0; s < plan.count; ++s) {
+            rte_mbuf* seg = rte_pktmbuf_alloc(ctx.segment_pool);
+            const std::size_t size = parsers::segment_size(l, plan, s);
+            char* room = seg != nullptr ? rte_pktmbuf_append(seg, static_cast<std::uint16_t>(size)) : nullptr;
+            if (room == nullptr) {
+                ctx.offload.segment_pool_empty += plan.count - s;
+                if (seg != nullptr) {
+                    rte_pktmbuf_free(seg);
+                }
+                break;
+            }
+            (void)parsers::write_segment(frame, l, plan, s, {reinterpret_cast<std::uint8_t*>(room), size});
+            seg->port = m->port;
+            queue_frame(seg);
+            ++ctx.offload.segments_sent;
+        }
+        ++ctx.offload.super_frames_cut;
+        rte_pktmbuf_free(m);
+    }
+    if (k != 0) {
+        send_burst(ctx, out, queue, batch.data(), k);
+    }
+}
+
 // ---------------------------------------------------------------- stats core
 
 void Appliance::absorb_retired(WorkerContext& ctx) {
@@ -460,6 +566,7 @@ void Appliance::collect(bool final_pass) {
         h.request.store(h.request.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
     ++_collect_epoch;
+    warn_about_offload_drops();
 
     // A classifier is freed once every worker confirmed a newer one; its index map
     // stays (small) for the flow records still naming that generation.
@@ -474,6 +581,21 @@ void Appliance::collect(bool final_pass) {
         }
     }
     publish_telemetry();
+}
+
+void Appliance::warn_about_offload_drops() {
+    std::uint64_t dropped = 0;
+    for (const auto& ctx : _workers) {
+        dropped += ctx->last.offload.unsplittable_dropped;
+    }
+    if (dropped != 0 && !_warned_unsplittable) {
+        _warned_unsplittable = true;
+        fmt::print(stderr,
+                   "wiretally: warning: dropped {} UDP super-frame(s) that cannot be cut to the MTU (a sender's UDP "
+                   "segmentation offload carrying something other than QUIC; ctl stats: offload). The fix, on the "
+                   "sending host: ethtool -K IFACE tx-udp-segmentation off\n",
+                   dropped);
+    }
 }
 
 void Appliance::drain_flow_records() {
@@ -764,6 +886,9 @@ int Appliance::run() {
     unregister_telemetry();
     _server.reset();
     close_ports(_ports);
+    for (auto& ctx : _workers) {
+        rte_mempool_free(ctx->segment_pool); // null is a no-op
+    }
     _workers.clear();
     rte_eal_cleanup();
     return rc;

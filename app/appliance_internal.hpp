@@ -24,6 +24,9 @@
 #include <string>
 #include <vector>
 
+struct rte_mempool;
+struct rte_mbuf;
+
 namespace wt::app {
 
 namespace state {
@@ -48,6 +51,15 @@ private:
     Uint128 _ns_per_tick_q32 = 0;                    // (1e9 << 32) / hz
 };
 
+// Inline through af_packet: what the worker finished of what Linux senders left to offload.
+struct OffloadCounters {
+    std::uint64_t checksums_completed = 0;   // partial TCP/UDP checksums completed
+    std::uint64_t super_frames_cut = 0;      // TSO/GSO/GRO/UDP_SEGMENT frames cut to the egress MTU
+    std::uint64_t segments_sent = 0;         // the frames they became
+    std::uint64_t unsplittable_dropped = 0;  // super-frames that could not be cut (UDP not QUIC): dropped
+    std::uint64_t segment_pool_empty = 0;    // segments lost for want of an mbuf
+};
+
 // What a worker publishes each time it swaps tallies: a consistent copy taken by
 // the worker itself, so the stats core never reads counters being written.
 struct WorkerPublished {
@@ -63,6 +75,7 @@ struct WorkerPublished {
     std::uint64_t busy_cycles = 0;      // loop iterations that received packets
     std::uint64_t total_cycles = 0;
     std::uint64_t classifier_scan_errors = 0;
+    OffloadCounters offload;
     std::uint64_t at_ns = 0;
 };
 
@@ -118,6 +131,8 @@ struct WorkerContext {
     std::uint64_t tx_packets = 0;
     std::uint64_t tx_dropped = 0;
     std::uint64_t dns_ring_drops = 0;
+    OffloadCounters offload;
+    rte_mempool* segment_pool = nullptr; // inline to af_packet ports: the segments of cut super-frames
     std::vector<pipeline::SpscRing<pipeline::DnsResolution>*> dns_out; // to each other worker
     std::vector<pipeline::SpscRing<pipeline::DnsResolution>*> dns_in;  // from each other worker
 
@@ -133,6 +148,7 @@ struct WorkerContext {
         p.tx_packets = tx_packets;
         p.tx_dropped = tx_dropped;
         p.dns_ring_drops = dns_ring_drops;
+        p.offload = offload;
         p.busy_cycles = busy_cycles;
         p.total_cycles = total_cycles;
         p.at_ns = at_ns;
@@ -181,6 +197,10 @@ private:
     void collect(bool final_pass);
     void absorb_retired(WorkerContext& ctx);
     void drain_flow_records();
+    void warn_about_offload_drops();
+    void send_burst(WorkerContext& ctx, const OpenPort& out, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n);
+    void send_finished(WorkerContext& ctx, const OpenPort& out, std::uint16_t queue, rte_mbuf** pkts,
+                       std::uint16_t n);
     // Asks every worker for its flows in progress and waits (at most kSnapshotWait) for the answers;
     // returns the workers that did not answer in time.
     std::size_t snapshot_live_flows();
@@ -219,6 +239,7 @@ private:
     std::unique_ptr<ControlServer> _server;
     std::uint64_t _collect_epoch = 0;                        // bumped by every collect()
     std::uint64_t _interval_started_ns = 0;                  // when the workers were asked to begin the current interval
+    bool _warned_unsplittable = false;
     mutable std::optional<pipeline::MergedTally> _merged_cache; // build_report()'s merge, per epoch
     mutable std::uint64_t _merged_cache_epoch = 0;
     // Names flows in progress on the stats side (`ctl flows`), with the current generation.

@@ -223,6 +223,25 @@ json Appliance::stats_json() const {
         }
     }
     j["parse_errors"] = errors;
+    OffloadCounters offload;
+    std::uint64_t ring_cut = 0;
+    for (const auto& ctx : _workers) {
+        const OffloadCounters& o = ctx->last.offload;
+        offload.checksums_completed += o.checksums_completed;
+        offload.super_frames_cut += o.super_frames_cut;
+        offload.segments_sent += o.segments_sent;
+        offload.unsplittable_dropped += o.unsplittable_dropped;
+        offload.segment_pool_empty += o.segment_pool_empty;
+        ring_cut += ctx->last.mbuf.ring_cut_frames;
+    }
+    // af_packet ports: what Linux senders left to offload, finished in software (inline), and frames
+    // longer than the socket's ring, counted by their IP length (tap and inline).
+    j["offload"] = {{"checksums_completed", offload.checksums_completed},
+                    {"super_frames_cut", offload.super_frames_cut},
+                    {"segments_sent", offload.segments_sent},
+                    {"unsplittable_dropped", offload.unsplittable_dropped},
+                    {"segment_pool_empty", offload.segment_pool_empty},
+                    {"ring_cut_frames", ring_cut}};
     json c = json::object();
     counters.for_each([&](std::string_view name, std::string_view, std::uint64_t v) { c[std::string(name)] = v; });
     j["counters"] = c;
@@ -283,6 +302,16 @@ std::string render_stats_table(const json& s) {
         for (const auto& [name, n] : s["parse_errors"].items()) {
             t += fmt::format("  {:<40}{:>12}\n", name, n.get<std::uint64_t>());
         }
+    }
+    if (const json& o = s["offload"]; o["checksums_completed"].get<std::uint64_t>() + o["super_frames_cut"].get<std::uint64_t>() +
+                                          o["ring_cut_frames"].get<std::uint64_t>() + o["unsplittable_dropped"].get<std::uint64_t>() !=
+                                      0) {
+        t += fmt::format("offload (af_packet): {} partial checksums completed, {} super-frames cut into {} frames, {} "
+                         "dropped (not cuttable), {} segments lost (no mbuf), {} frames longer than the ring counted by "
+                         "their IP length\n",
+                         o["checksums_completed"].get<std::uint64_t>(), o["super_frames_cut"].get<std::uint64_t>(),
+                         o["segments_sent"].get<std::uint64_t>(), o["unsplittable_dropped"].get<std::uint64_t>(),
+                         o["segment_pool_empty"].get<std::uint64_t>(), o["ring_cut_frames"].get<std::uint64_t>());
     }
     if (s.contains("control")) {
         const json& c = s["control"];

@@ -1,11 +1,15 @@
 #include "app/ports.hpp"
 
+#include "app/config/config.hpp"
+
 #include <algorithm>
 #include <array>
 #include <fmt/format.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+
+#include <net/if.h>
 
 namespace wt::app {
 
@@ -36,6 +40,17 @@ unsigned pool_size(const PortSpec& spec, std::uint16_t peer_tx_descriptors, std:
         n <<= 1;
     }
     return n - 1; // a power of two minus one is the mempool's optimum
+}
+
+// af_packet: mbufs live from the RX copy to the TX copy (or the free) of one burst: a few bursts per
+// queue and the lcore caches (64 KB each, so no slack beyond that).
+unsigned af_packet_pool_size(std::uint16_t queues, std::uint16_t burst, unsigned cache) {
+    const unsigned need = queues * 3u * burst + (queues + 1u) * cache;
+    unsigned n = 1;
+    while (n < need + 1) {
+        n <<= 1;
+    }
+    return n - 1;
 }
 
 } // namespace
@@ -69,6 +84,13 @@ bool open_ports(const std::vector<PortSpec>& specs, std::uint16_t queues, std::u
             return false;
         }
         port.driver = info.driver_name != nullptr ? info.driver_name : "";
+        if (port.driver == "net_af_packet") {
+            char ifname[IF_NAMESIZE] = {};
+            port.linux_socket = true;
+            port.interface = info.if_index != 0 && ::if_indextoname(info.if_index, ifname) != nullptr ? ifname : "";
+            port.facts = read_interface(port.interface);
+            port.ring_limit = kAfPacketLargestFrame;
+        }
         if (info.max_rx_queues < queues || info.max_tx_queues < queues) {
             error = fmt::format("port '{}' ({}) has {} RX / {} TX queues, {} workers need {} each{}", spec.name,
                                 port.driver, info.max_rx_queues, info.max_tx_queues, queues, queues,
@@ -124,10 +146,15 @@ bool open_ports(const std::vector<PortSpec>& specs, std::uint16_t queues, std::u
         port.spec.rx_descriptors = rxd;
         port.spec.tx_descriptors = txd;
         const int socket = rte_eth_dev_socket_id(port.port_id);
-        constexpr unsigned kCache = 256;
-        const unsigned count = mbufs != 0 ? mbufs : pool_size(port.spec, txd, queues, burst, kCache);
+        // af_packet copies each frame into one mbuf (up to 64 KB: kAfPacketFrameSize) and, on TX, out of it at
+        // once: its pool needs big mbufs but few, only the bursts in flight (it has no descriptors).
+        const unsigned cache = port.linux_socket ? 32 : 256;
+        const std::uint16_t data_room = port.linux_socket ? 65535 : RTE_MBUF_DEFAULT_BUF_SIZE;
+        const unsigned count = mbufs != 0           ? mbufs
+                               : port.linux_socket ? af_packet_pool_size(queues, burst, cache)
+                                                   : pool_size(port.spec, txd, queues, burst, cache);
         const std::string pool_name = fmt::format("wt_rx_{}", i);
-        port.pool = rte_pktmbuf_pool_create(pool_name.c_str(), count, kCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+        port.pool = rte_pktmbuf_pool_create(pool_name.c_str(), count, cache, 0, data_room,
                                             socket < 0 ? SOCKET_ID_ANY : socket);
         if (port.pool == nullptr) {
             error = fmt::format("port '{}': cannot create a pool of {} mbufs: {} (raise [eal] memory_mb)", spec.name,

@@ -2,6 +2,8 @@
 // and one TX queue per worker, symmetric RSS, and their counters.
 #pragma once
 
+#include "app/linux_interface.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -25,6 +27,12 @@ struct OpenPort {
     std::string driver;
     bool rss = false;                  // hashes flows over the queues in hardware (or the kernel: af_packet fanout)
     rte_mempool* pool = nullptr;
+    // net_af_packet: a Linux interface through a packet socket. Its frames may be super-frames with
+    // partial checksums (InterfaceFacts); the ring holds frames of up to ring_limit bytes.
+    bool linux_socket = false;
+    std::string interface;
+    InterfaceFacts facts;
+    std::uint32_t ring_limit = 0;
 };
 
 struct PortCounters {

@@ -65,6 +65,11 @@ void MbufInput::process_burst(Worker& worker, rte_mbuf* const* pkts, std::uint16
             ref.wire_len = *RTE_MBUF_DYNFIELD(m, _wire_len_offset, const std::uint32_t*);
         }
         ref.link = _link_by_port[m->port % kMaxPorts];
+        if (const std::uint32_t limit = _ring_limit_by_port[m->port % kMaxPorts]; limit != 0 && m->pkt_len >= limit)
+            [[unlikely]] {
+            ref.wire_len = m->pkt_len + 65535;
+            ++_counters.ring_cut_frames;
+        }
         if (m->nb_segs == 1) {
             ref.frame = {rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len};
             if (++pending == frames.size()) {

@@ -21,6 +21,7 @@ struct MbufInputCounters {
     std::uint64_t multi_segment = 0;     // linearised
     std::uint64_t multi_segment_drops = 0; // too large to linearise
     std::uint64_t missing_timestamp = 0;
+    std::uint64_t ring_cut_frames = 0;     // live af_packet: frames the socket's ring cut, counted by their IP length
 };
 
 class MbufInput {
@@ -43,6 +44,10 @@ public:
     // offline-only wire-length field is never read (a PMD leaves dynfields unset;
     // a replayed capture's own timestamps would make every flow look idle for years).
     void set_live(bool live) noexcept { _live = live; }
+    // A live af_packet port whose ring holds frames of at most `bytes`: a frame that long may have been
+    // cut (a GRO super-frame longer than the ring's frames), so its IP header's length is believed for
+    // up to 64 KB more, as for a capture's snaplen cut, and it is counted (ring_cut_frames). 0: none.
+    void set_ring_limit(std::uint16_t port, std::uint32_t bytes) noexcept { _ring_limit_by_port[port % kMaxPorts] = bytes; }
 
     // Runs the burst through the worker. Does not free the mbufs: the caller
     // transmits them (inline) or frees them (tap, offline).
@@ -60,6 +65,7 @@ private:
         a.fill(parsers::LinkType::kEthernet);
         return a;
     }();
+    std::array<std::uint32_t, kMaxPorts> _ring_limit_by_port{};
     MbufInputCounters _counters;
     std::array<std::uint8_t, 65536> _bounce{};
 };

@@ -1050,6 +1050,15 @@ std::size_t worker_count(const ApplianceConfig& config) {
     return config.eal.cores.size() > 1 ? config.eal.cores.size() - 1 : 0;
 }
 
+std::string with_super_frame_ring(std::string_view vdev) {
+    const bool af_packet = vdev.starts_with("net_af_packet") || vdev.starts_with("eth_af_packet");
+    if (!af_packet || vdev.find("framesz=") != std::string_view::npos || vdev.find("blocksz=") != std::string_view::npos) {
+        return std::string(vdev); // not af_packet, or the operator chose the ring
+    }
+    return fmt::format("{},blocksz={},framesz={},framecnt={}", vdev, kAfPacketBlockSize, kAfPacketFrameSize,
+                       kAfPacketFrameCount);
+}
+
 std::vector<std::string> eal_arguments(const ApplianceConfig& config) {
     const EalConfig& eal = config.eal;
     const std::vector<int> cpus = lcore_cpus(config);
@@ -1082,7 +1091,7 @@ std::vector<std::string> eal_arguments(const ApplianceConfig& config) {
         args.insert(args.end(), {"-a", address});
     }
     for (const std::string& vdev : eal.vdevs) {
-        args.push_back(fmt::format("--vdev={}", vdev));
+        args.push_back(fmt::format("--vdev={}", with_super_frame_ring(vdev)));
     }
     args.push_back(fmt::format("--file-prefix={}", eal.file_prefix));
     if (!config.control.telemetry) {

@@ -153,8 +153,24 @@ using ConfigResult = std::variant<ApplianceConfig, ConfigError>;
 [[nodiscard]] ConfigResult load_config_text(std::string_view text, std::string_view origin,
                                             const std::string& base_dir);
 
+/// af_packet rings hold whole super-frames: a Linux interface with offloads on (every veth, most NICs)
+/// hands a packet socket TCP/UDP frames of up to 64 KB (TSO, GSO, GRO, UDP_SEGMENT), which the PMD's
+/// default 2 KB frames would cut. The PMD copies a frame into one mbuf, so the frame is bounded by
+/// the largest mbuf (a 16-bit data room, less DPDK's headroom): 65,408 bytes of frame slot hold
+/// frames of up to 65,342 bytes (the kernel puts its header and the MAC header's alignment first).
+/// The PMD reads frame i at i * framesz, so a block must hold whole frames back to back, and the
+/// kernel wants whole pages in a block: 32 frames make 2,093,056 bytes, 511 pages. 256 frames a ring:
+/// 16 MB for RX and 16 MB for TX per queue.
+inline constexpr unsigned kAfPacketFrameSize = 65408;
+inline constexpr unsigned kAfPacketBlockSize = kAfPacketFrameSize * 32;
+inline constexpr unsigned kAfPacketFrameCount = 256;
+inline constexpr unsigned kAfPacketLargestFrame = kAfPacketFrameSize - 66;
+/// An af_packet vdev (without framesz= or blocksz= of its own) with the super-frame ring; others as given.
+[[nodiscard]] std::string with_super_frame_ring(std::string_view vdev);
+
 /// The argv for rte_eal_init() without argv[0], for DPDK 22.11, in this order: -l LIST or
-/// --lcores=MAP, --main-lcore=N, -m MB, [--no-huge --no-shconf], --no-pci or -a ADDR..., --vdev=...,
+/// --lcores=MAP, --main-lcore=N, -m MB, [--no-huge --no-shconf], --no-pci or -a ADDR..., --vdev=... (af_packet
+/// ones with_super_frame_ring),
 /// --file-prefix=P, [--no-telemetry], --log-level=*:LEVEL, then eal.args.
 /// Lcore 0 (or cores[0] with -l) is the main lcore; worker lcores follow in order.
 [[nodiscard]] std::vector<std::string> eal_arguments(const ApplianceConfig& config);

@@ -169,7 +169,8 @@ bool complete_partial_checksum(std::span<std::uint8_t> frame, const L4Frame& l) 
 }
 
 std::size_t quic_gso_segment_size(Bytes p, std::size_t max_segment) noexcept {
-    if (p.size() < 2 * kMinQuicPacket || (p[0] & 0x40) == 0) {
+    // The fixed bit (0x40) is not looked at: a peer may grease it (RFC 9287), and ngtcp2 does.
+    if (p.size() < 2 * kMinQuicPacket) {
         return 0;
     }
     // The first packet's destination connection ID: in a long header its length is given
@@ -189,10 +190,7 @@ std::size_t quic_gso_segment_size(Bytes p, std::size_t max_segment) noexcept {
     for (std::size_t g = kMinQuicPacket; g <= top; ++g) {
         bool fits = true;
         for (std::size_t pos = g; pos < p.size() && fits; pos += g) {
-            const std::uint8_t first = p[pos];
-            if ((first & 0x40) == 0) {
-                fits = false;
-            } else if (first & 0x80) {
+            if (p[pos] & 0x80) {
                 fits = dcid_len != 0 && pos + 6 + key.size() <= p.size() && p[pos + 5] == dcid_len &&
                        std::memcmp(p.data() + pos + 6, key.data(), key.size()) == 0;
             } else {

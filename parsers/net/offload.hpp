@@ -39,8 +39,9 @@ bool complete_partial_checksum(std::span<std::uint8_t> frame, const L4Frame& l) 
 
 // The size of the segments a UDP super-datagram (UDP_SEGMENT: several datagrams of one size, the last
 // one shorter, sent as one) was made of, for QUIC: the segment size at which every segment starts with
-// a QUIC header carrying the first packet's destination connection ID (RFC 9000 section 17). 0 when no
-// size up to max_segment fits that (not QUIC, or a DCID shorter than 4 bytes).
+// a QUIC header carrying the first packet's destination connection ID (RFC 9000 section 17; the fixed
+// bit is not required, RFC 9287). 0 when no size up to max_segment fits that (not QUIC, or a DCID
+// shorter than 4 bytes).
 [[nodiscard]] std::size_t quic_gso_segment_size(Bytes udp_payload, std::size_t max_segment) noexcept;
 
 // How a super-frame is cut: TCP into MSS-sized segments, UDP into segments of `udp_segment` bytes of

@@ -660,8 +660,10 @@ TEST(ConfigPaths, TextWithoutBaseDirKeepsRelativePaths) {
 TEST(ConfigEal, DefaultsWithHugepages) {
     const ApplianceConfig c = load_ok(kPortPair);
     EXPECT_EQ(eal_arguments(c),
-              (Args{"-l", "0,1", "--main-lcore=0", "-m", "1024", "--no-pci", "--vdev=net_af_packet0,iface=veth0",
-                    "--vdev=net_af_packet1,iface=veth1", "--file-prefix=wiretally", "--log-level=*:warning"}));
+              (Args{"-l", "0,1", "--main-lcore=0", "-m", "1024", "--no-pci",
+                    "--vdev=net_af_packet0,iface=veth0,blocksz=2093056,framesz=65408,framecnt=256",
+                    "--vdev=net_af_packet1,iface=veth1,blocksz=2093056,framesz=65408,framecnt=256",
+                    "--file-prefix=wiretally", "--log-level=*:warning"}));
 }
 
 TEST(ConfigEal, TapNoHugeVdev) {
@@ -684,15 +686,26 @@ telemetry = false
     EXPECT_EQ(worker_count(c), 1u);
     EXPECT_EQ(eal_arguments(c),
               (Args{"-l", "3,1", "--main-lcore=3", "-m", "256", "--no-huge", "--no-shconf", "--no-pci",
-                    "--vdev=net_af_packet0,iface=eth0,qpairs=1", "--file-prefix=wiretally-laptop", "--no-telemetry",
+                    "--vdev=net_af_packet0,iface=eth0,qpairs=1,blocksz=2093056,framesz=65408,framecnt=256",
+                    "--file-prefix=wiretally-laptop", "--no-telemetry",
                     "--log-level=*:info", "--iova-mode=va"}));
+}
+
+// af_packet rings are sized for whole super-frames unless the operator chose the ring.
+TEST(ConfigEal, AfPacketVdevsGetTheSuperFrameRing) {
+    EXPECT_EQ(with_super_frame_ring("net_af_packet0,iface=eth0"),
+              "net_af_packet0,iface=eth0,blocksz=2093056,framesz=65408,framecnt=256");
+    EXPECT_EQ(with_super_frame_ring("net_af_packet0,iface=eth0,framesz=2048"), "net_af_packet0,iface=eth0,framesz=2048");
+    EXPECT_EQ(with_super_frame_ring("net_af_packet0,iface=eth0,blocksz=4096"), "net_af_packet0,iface=eth0,blocksz=4096");
+    EXPECT_EQ(with_super_frame_ring("net_pcap0,iface=eth0"), "net_pcap0,iface=eth0");
 }
 
 TEST(ConfigEal, OversubscribedWorkersShareCpusRoundRobin) {
     ApplianceConfig c = load_ok(std::string(kPortPair) + "[run]\nworkers = 2\n");
     EXPECT_EQ(worker_count(c), 2u);
     EXPECT_EQ(eal_arguments(c), (Args{"--lcores=0@0,1@1,2@1", "--main-lcore=0", "-m", "1024", "--no-pci",
-                                      "--vdev=net_af_packet0,iface=veth0", "--vdev=net_af_packet1,iface=veth1",
+                                      "--vdev=net_af_packet0,iface=veth0,blocksz=2093056,framesz=65408,framecnt=256",
+                                      "--vdev=net_af_packet1,iface=veth1,blocksz=2093056,framesz=65408,framecnt=256",
                                       "--file-prefix=wiretally", "--log-level=*:warning"}));
 
     c = load_ok(port_pair_with_eal("cores = [4, 6, 7]") + "[run]\nworkers = 5\n");

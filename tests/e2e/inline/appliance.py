@@ -269,6 +269,12 @@ def check_stats(rep, lab, fwd, ctx):
     rep.check("appliance stats: every received packet forwarded to the peer port", ok, f"client {c} server {s}")
     rep.check("appliance stats: workers listed", isinstance(doc.get("workers"), list) and len(doc["workers"]) >= 1,
               f"workers: {doc.get('workers')!r:.200}")
+    # The veths keep their default offloads: the appliance finished what the senders left to them.
+    off = doc.get("offload") or {}
+    rep.check("appliance stats: partial checksums completed and super-frames cut to the MTU in software, none "
+              f"dropped ({off})", num(off, "checksums_completed") > 0 and num(off, "super_frames_cut") > 0 and
+              num(off, "segments_sent") > num(off, "super_frames_cut") and num(off, "unsplittable_dropped") == 0 and
+              num(off, "segment_pool_empty") == 0, str(off))
 
 
 def show_tables(fwd, commands):
