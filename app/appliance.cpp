@@ -43,6 +43,7 @@ constexpr std::size_t kSnapshotBudgetBusy = 1024;  // flow records a busy loop i
 constexpr std::size_t kSnapshotBudgetIdle = 65536;
 constexpr std::size_t kMaxSnapshotFlows = 65536;   // flows in progress one worker reports (the largest... all)
 constexpr auto kSnapshotWait = std::chrono::milliseconds(250);
+constexpr std::size_t kMaxL2Header = 14 + 2 * 4;   // Ethernet and two VLAN tags
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
@@ -218,7 +219,7 @@ bool Appliance::start(std::string& error) {
             continue;
         }
         const int mtu = p.facts.mtu > 0 ? p.facts.mtu : 1500;
-        segment_room = std::max<std::size_t>(segment_room, static_cast<std::size_t>(mtu) + 22); // Ethernet, 2 VLAN tags
+        segment_room = std::max<std::size_t>(segment_room, static_cast<std::size_t>(mtu) + kMaxL2Header);
         fmt::print(stderr,
                    "wiretally: port '{}' is {} through a packet socket ({}, MTU {}; offloads on: {}): frames of up "
                    "to {} bytes are read whole{}\n",
@@ -456,6 +457,13 @@ void Appliance::send_finished(WorkerContext& ctx, const OpenPort& out, std::uint
         parsers::L4Frame l;
         const std::span<std::uint8_t> frame(rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len);
         if (m->nb_segs != 1 || !parsers::locate_l4(frame, l)) {
+            if (m->pkt_len > mtu + kMaxL2Header) {
+                // Longer than the egress can send and nothing we can cut (not TCP/UDP, or cut by the ring):
+                // the kernel would refuse it, so it is dropped here, counted.
+                ++ctx.offload.unsplittable_dropped;
+                rte_pktmbuf_free(m);
+                continue;
+            }
             queue_frame(m);
             continue;
         }

@@ -56,7 +56,7 @@ struct OffloadCounters {
     std::uint64_t checksums_completed = 0;   // partial TCP/UDP checksums completed
     std::uint64_t super_frames_cut = 0;      // TSO/GSO/GRO/UDP_SEGMENT frames cut to the egress MTU
     std::uint64_t segments_sent = 0;         // the frames they became
-    std::uint64_t unsplittable_dropped = 0;  // super-frames that could not be cut (UDP not QUIC): dropped
+    std::uint64_t unsplittable_dropped = 0;  // frames over the MTU that could not be cut (UDP not QUIC, not TCP/UDP): dropped
     std::uint64_t segment_pool_empty = 0;    // segments lost for want of an mbuf
 };
 
