@@ -2,24 +2,16 @@
 
 #include <cstring>
 
+#include "parsers/common/byte_reader.hpp"
+#include "parsers/net/checksum.hpp"
+
 namespace wt::gen {
 namespace {
 
-void put16(std::uint8_t* p, std::uint16_t v) noexcept {
-    p[0] = static_cast<std::uint8_t>(v >> 8);
-    p[1] = static_cast<std::uint8_t>(v);
-}
-void put32(std::uint8_t* p, std::uint32_t v) noexcept {
-    put16(p, static_cast<std::uint16_t>(v >> 16));
-    put16(p + 2, static_cast<std::uint16_t>(v));
-}
-
-std::uint16_t fold(std::uint64_t sum) noexcept {
-    while ((sum >> 16) != 0) {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    return static_cast<std::uint16_t>(sum);
-}
+using parsers::ones_fold;
+using parsers::ones_sum;
+constexpr auto put16 = parsers::store_u16;
+constexpr auto put32 = parsers::store_u32;
 
 // Ethernet and IP headers; returns the offset of the L4 header.
 std::size_t write_l2_l3(std::uint8_t* buf, const Endpoints& e, bool from_client, std::uint8_t proto,
@@ -52,7 +44,7 @@ std::size_t write_l2_l3(std::uint8_t* buf, const Endpoints& e, bool from_client,
     put16(ip + 10, 0);
     std::memcpy(ip + 12, src.data(), 4);
     std::memcpy(ip + 16, dst.data(), 4);
-    put16(ip + 10, static_cast<std::uint16_t>(~fold(ones_sum(ip, 20))));
+    put16(ip + 10, static_cast<std::uint16_t>(~ones_fold(ones_sum(ip, 20))));
     return kEthernetHeader + 20;
 }
 
@@ -76,26 +68,6 @@ std::size_t pad(std::uint8_t* buf, std::size_t len) noexcept {
 
 } // namespace
 
-std::uint32_t ones_sum(const std::uint8_t* p, std::size_t len, std::uint64_t initial) noexcept {
-    std::uint64_t sum = initial;
-    // 32-bit big-endian words into a 64-bit accumulator: no carry is lost below 2^32 words.
-    while (len >= 4) {
-        sum += (static_cast<std::uint32_t>(p[0]) << 24) | (static_cast<std::uint32_t>(p[1]) << 16) |
-               (static_cast<std::uint32_t>(p[2]) << 8) | p[3];
-        p += 4;
-        len -= 4;
-    }
-    if (len >= 2) {
-        sum += (static_cast<std::uint32_t>(p[0]) << 8) | p[1];
-        p += 2;
-        len -= 2;
-    }
-    if (len == 1) {
-        sum += static_cast<std::uint32_t>(p[0]) << 8;
-    }
-    return fold(sum);
-}
-
 std::size_t finish_tcp(std::uint8_t* buf, const Endpoints& e, bool from_client, const TcpFields& tcp,
                        std::size_t payload_len, std::uint16_t ip_id) noexcept {
     const std::size_t l4_len = 20 + payload_len;
@@ -110,7 +82,7 @@ std::size_t finish_tcp(std::uint8_t* buf, const Endpoints& e, bool from_client, 
     put16(h + 14, tcp.window);
     put16(h + 16, 0);
     put16(h + 18, 0); // urgent pointer
-    const std::uint16_t sum = fold(ones_sum(h, l4_len, pseudo_sum(buf, e.v6, kProtoTcp, l4_len)));
+    const std::uint16_t sum = ones_fold(ones_sum(h, l4_len, pseudo_sum(buf, e.v6, kProtoTcp, l4_len)));
     put16(h + 16, static_cast<std::uint16_t>(~sum));
     return pad(buf, off + l4_len);
 }
@@ -124,7 +96,7 @@ std::size_t finish_udp(std::uint8_t* buf, const Endpoints& e, bool from_client, 
     put16(h + 2, from_client ? e.server_port : e.client_port);
     put16(h + 4, static_cast<std::uint16_t>(l4_len));
     put16(h + 6, 0);
-    std::uint16_t sum = static_cast<std::uint16_t>(~fold(ones_sum(h, l4_len, pseudo_sum(buf, e.v6, kProtoUdp, l4_len))));
+    std::uint16_t sum = static_cast<std::uint16_t>(~ones_fold(ones_sum(h, l4_len, pseudo_sum(buf, e.v6, kProtoUdp, l4_len))));
     if (sum == 0) {
         sum = 0xffff; // RFC 768: a computed zero is sent as all ones
     }

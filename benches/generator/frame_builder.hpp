@@ -60,7 +60,4 @@ std::size_t finish_tcp(std::uint8_t* buf, const Endpoints& e, bool from_client, 
 std::size_t finish_udp(std::uint8_t* buf, const Endpoints& e, bool from_client, std::size_t payload_len,
                        std::uint16_t ip_id) noexcept;
 
-// RFC 1071 one's-complement sum of `len` bytes, folded to 16 bits, not complemented.
-[[nodiscard]] std::uint32_t ones_sum(const std::uint8_t* p, std::size_t len, std::uint64_t initial = 0) noexcept;
-
 } // namespace wt::gen

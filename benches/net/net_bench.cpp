@@ -6,8 +6,6 @@
 #include "benches/support/bench_main.hpp"
 
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -15,6 +13,7 @@
 #include "parsers/net/offload.hpp"
 #include "parsers/net/packet.hpp"
 #include "tests/parsers/net/vectors.hpp"
+#include "tests/support/pcap_frames.hpp"
 
 namespace {
 
@@ -181,15 +180,7 @@ BENCHMARK(BM_ReadPcapAndDecode);
 
 // Software offloads for af_packet inline ports, on the recorded frames of tests/data/net/offload.pcap.
 std::vector<std::vector<std::uint8_t>> offload_frames() {
-    std::ifstream in(std::string(WT_NET_DATA_DIR) + "/offload.pcap", std::ios::binary);
-    const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    CaptureReader r = CaptureReader::open(bytes);
-    std::vector<std::vector<std::uint8_t>> out;
-    CaptureRecord rec;
-    while (r.next(rec) == CaptureStatus::kOk) {
-        out.emplace_back(rec.data.begin(), rec.data.end());
-    }
-    return out;
+    return wt::testing::pcap_frames(std::string(WT_NET_DATA_DIR) + "/offload.pcap");
 }
 
 // Per forwarded frame: locate the layers and complete a partial checksum (the DNS query, 98 bytes).

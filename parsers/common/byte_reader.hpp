@@ -142,6 +142,16 @@ private:
     return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
 }
 
+// Big-endian stores, for the few places that write packets (the same unchecked contract).
+constexpr void store_u16(std::uint8_t* p, std::uint16_t v) noexcept {
+    p[0] = static_cast<std::uint8_t>(v >> 8);
+    p[1] = static_cast<std::uint8_t>(v);
+}
+constexpr void store_u32(std::uint8_t* p, std::uint32_t v) noexcept {
+    store_u16(p, static_cast<std::uint16_t>(v >> 16));
+    store_u16(p + 2, static_cast<std::uint16_t>(v));
+}
+
 [[nodiscard]] inline std::string_view as_string_view(Bytes b) noexcept {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }

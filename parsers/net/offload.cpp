@@ -1,5 +1,6 @@
 #include "parsers/net/offload.hpp"
 
+#include "parsers/net/checksum.hpp"
 #include "parsers/net/packet.hpp"
 
 #include <algorithm>
@@ -19,47 +20,11 @@ constexpr std::size_t kUdpChecksumOffset = 6;
 constexpr std::size_t kMaxSegments = 1024; // a 64 KB super-frame cut at an MTU of 64: more is refused
 constexpr std::size_t kMinQuicPacket = 21; // header byte, a 4-byte DCID, a packet number, the AEAD tag
 
-// RFC 1071: the 16-bit one's complement sum, big-endian words, an odd last byte padded with zero.
-std::uint64_t sum16(const std::uint8_t* p, std::size_t n, std::uint64_t acc) noexcept {
-    for (; n >= 2; p += 2, n -= 2) {
-        acc += load_u16(p);
-    }
-    if (n == 1) {
-        acc += std::uint64_t{p[0]} << 8;
-    }
-    return acc;
-}
-
-std::uint16_t fold(std::uint64_t acc) noexcept {
-    while ((acc >> 16) != 0) {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    return static_cast<std::uint16_t>(acc);
-}
-
-void store_u16(std::uint8_t* p, std::uint16_t v) noexcept {
-    p[0] = static_cast<std::uint8_t>(v >> 8);
-    p[1] = static_cast<std::uint8_t>(v);
-}
-
-void store_u32(std::uint8_t* p, std::uint32_t v) noexcept {
-    store_u16(p, static_cast<std::uint16_t>(v >> 16));
-    store_u16(p + 2, static_cast<std::uint16_t>(v));
-}
-
 // The pseudo-header's sum for an L4 segment of l4_len bytes (RFC 9293 section 3.1; RFC 8200 section 8.1).
 std::uint64_t pseudo_sum(const std::uint8_t* frame, const L4Frame& l, std::size_t l4_len) noexcept {
     const std::uint8_t* ip = frame + l.l3;
-    std::uint64_t acc = l.proto;
-    if (l.ipv6) {
-        acc = sum16(ip + 8, 32, acc); // source and destination
-        acc += static_cast<std::uint32_t>(l4_len) >> 16;
-        acc += static_cast<std::uint32_t>(l4_len) & 0xffff;
-    } else {
-        acc = sum16(ip + 12, 8, acc);
-        acc += l4_len;
-    }
-    return acc;
+    const std::uint64_t acc = std::uint64_t{l.proto} + l4_len;
+    return l.ipv6 ? ones_sum(ip + 8, 32, acc) : ones_sum(ip + 12, 8, acc); // source and destination
 }
 
 std::size_t checksum_offset(const L4Frame& l) noexcept {
@@ -70,9 +35,9 @@ std::size_t checksum_offset(const L4Frame& l) noexcept {
 std::uint16_t l4_checksum(const std::uint8_t* frame, const L4Frame& l, std::size_t l4_len) noexcept {
     const std::size_t field = checksum_offset(l);
     std::uint64_t acc = pseudo_sum(frame, l, l4_len);
-    acc = sum16(frame + l.l4, field - l.l4, acc);
-    acc = sum16(frame + field + 2, l.l4 + l4_len - field - 2, acc);
-    std::uint16_t sum = static_cast<std::uint16_t>(~fold(acc));
+    acc = ones_sum(frame + l.l4, field - l.l4, acc); // an even length: TCP 16, UDP 6
+    acc = ones_sum(frame + field + 2, l.l4 + l4_len - field - 2, acc);
+    std::uint16_t sum = static_cast<std::uint16_t>(~ones_fold(acc));
     if (sum == 0 && l.proto == kIpProtoUdp) {
         sum = 0xffff; // RFC 768: zero means "no checksum"
     }
@@ -161,7 +126,7 @@ bool complete_partial_checksum(std::span<std::uint8_t> frame, const L4Frame& l) 
         return false; // an IPv4 UDP datagram sent without a checksum
     }
     const std::size_t l4_len = l.ip_end - l.l4;
-    if (stored != fold(pseudo_sum(frame.data(), l, l4_len))) {
+    if (stored != ones_fold(pseudo_sum(frame.data(), l, l4_len))) {
         return false;
     }
     store_u16(frame.data() + field, l4_checksum(frame.data(), l, l4_len));
@@ -260,7 +225,7 @@ std::size_t write_segment(Bytes frame, const L4Frame& l, const SegmentPlan& plan
         store_u16(ip + 2, static_cast<std::uint16_t>(size - l.l3));
         store_u16(ip + 4, static_cast<std::uint16_t>(load_u16(ip + 4) + index));
         store_u16(ip + 10, 0);
-        store_u16(ip + 10, static_cast<std::uint16_t>(~fold(sum16(ip, ip_header, 0))));
+        store_u16(ip + 10, static_cast<std::uint16_t>(~ones_sum(ip, ip_header)));
     }
     std::uint8_t* l4 = o + l.l4;
     if (l.proto == kIpProtoTcp) {

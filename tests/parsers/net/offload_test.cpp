@@ -4,14 +4,12 @@
 // are checked by an independent checksum loop, by reassembly, and by locate_l4 on each output.
 #include "parsers/net/offload.hpp"
 
-#include "parsers/net/capture_file.hpp"
 #include "parsers/net/packet.hpp"
+#include "tests/support/pcap_frames.hpp"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <vector>
 
 #ifndef WT_NET_DATA_DIR
@@ -22,15 +20,7 @@ namespace wt::parsers {
 namespace {
 
 std::vector<std::vector<std::uint8_t>> frames() {
-    std::ifstream in(std::filesystem::path(WT_NET_DATA_DIR) / "offload.pcap", std::ios::binary);
-    const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    CaptureReader r = CaptureReader::open(bytes);
-    std::vector<std::vector<std::uint8_t>> out;
-    CaptureRecord rec;
-    while (r.next(rec) == CaptureStatus::kOk) {
-        out.emplace_back(rec.data.begin(), rec.data.end());
-    }
-    return out;
+    return wt::testing::pcap_frames(std::filesystem::path(WT_NET_DATA_DIR) / "offload.pcap");
 }
 
 // The checksum of an IPv4 TCP/UDP frame verifies: the one's complement sum of the pseudo-header and the
