@@ -297,6 +297,8 @@ bool Worker::evict_one(std::uint64_t now_ns) noexcept {
 }
 
 void Worker::expire(std::uint64_t now_ns, std::size_t budget) noexcept {
+    // An idle worker's clock still moves (a flow waiting for its name is tallied once its grace is over).
+    _now_ns = std::max(_now_ns, now_ns);
     // Only records ever used can hold a flow; the sweep stays within them.
     const std::size_t n = _flows_touched;
     if (n == 0) {
