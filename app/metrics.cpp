@@ -131,12 +131,11 @@ std::string Appliance::render_metrics() const {
                  std::uint64_t{total.tls_versions[v]});
     }
     x.family("wiretally_flows_by_kind_total", "counter", "flows by kind: QUIC, DNS, ECH, DNS over TLS, DoH, cleartext HTTP");
-    const std::pair<const char*, std::uint64_t> kinds[] = {
-        {"quic", total.quic}, {"dns", total.dns}, {"ech", total.ech}, {"dot", total.dot},
-        {"doh", total.doh}, {"cleartext_http", total.cleartext_http}, {"tls_without_sni", total.tls_without_sni}};
-    for (const auto& [kind, n] : kinds) {
-        x.sample("wiretally_flows_by_kind_total", fmt::format("kind=\"{}\"", kind), n);
-    }
+    total.for_each_count([&](std::string_view kind, pipeline::TransferRole role, std::string_view, std::uint64_t n) {
+        if (role == pipeline::TransferRole::kFlowKind) {
+            x.sample("wiretally_flows_by_kind_total", fmt::format("kind=\"{}\"", kind), n);
+        }
+    });
 
     // Ports.
     x.family("wiretally_port_rx_packets_total", "counter", "packets received by the port");

@@ -5,6 +5,7 @@
 #include "parsers/net/packet.hpp"
 
 #include <algorithm>
+#include <array>
 #include <ctime>
 #include <span>
 #include <fmt/format.h>
@@ -75,75 +76,89 @@ struct StatsExtras {
     const std::string* service = nullptr; // nullptr with has_service: JSON null
 };
 
-// One TransferStats object with its extras, keys in byte order (see JsonWriter).
+// One member of a TransferStats object as the report writes it.
+struct StatsMember {
+    enum class Kind : std::uint8_t { kCount, kSeconds, kNull, kText, kAlpn, kCiphers, kTlsVersions };
+    std::string_view key;
+    Kind kind = Kind::kNull;
+    std::uint64_t count = 0;
+    double seconds = 0;
+    const std::string* text = nullptr;
+};
+
+// One TransferStats object with its extras. The counts come from WT_TRANSFER_COUNTS; keys are
+// written in byte order (see JsonWriter), so the members are gathered, then sorted.
 void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, SortedFields& scratch) {
-    w.begin_object();
-    w.key("alpn");
-    for (std::size_t i = 0; i < s.alpns.size(); ++i) {
-        if (s.alpns[i] != 0) {
-            scratch.add(pipeline::to_string(static_cast<pipeline::AlpnSlot>(i)), s.alpns[i]);
-        }
-    }
-    scratch.write(w);
-    w.field("bytes_down", s.bytes_down);
-    w.field("bytes_up", s.bytes_up);
-    if (x.category != nullptr) {
-        w.field("category", *x.category);
-    }
-    w.key("ciphers");
-    for (std::size_t i = 0; i < pipeline::kCipherSlots; ++i) {
-        if (s.cipher_counts[i] != 0) {
-            scratch.add(tls_cipher_text(s.cipher_ids[i]), s.cipher_counts[i]);
-        }
-    }
-    if (s.cipher_other != 0) {
-        scratch.add("other", s.cipher_other);
-    }
-    scratch.write(w);
-    w.field("cleartext_http", s.cleartext_http);
-    if (x.client != nullptr) {
-        w.field("client", *x.client);
-    }
-    w.field("connections", s.connections);
-    if (x.distinct_clients != nullptr) {
-        w.field("distinct_clients", *x.distinct_clients);
-    }
-    w.field("dns", s.dns);
-    w.field("doh", s.doh);
-    if (x.domain != nullptr) {
-        w.field("domain", *x.domain);
-    }
-    w.field("dot", s.dot);
-    w.field("ech", s.ech);
+    using Kind = StatsMember::Kind;
+    std::array<StatsMember, 32> members;
+    std::size_t n = 0;
+    const auto add = [&](StatsMember m) { members[n++] = m; };
+    s.for_each_count([&](std::string_view name, pipeline::TransferRole, std::string_view, std::uint64_t v) {
+        add({name, Kind::kCount, v});
+    });
+    add({"alpn", Kind::kAlpn});
+    add({"ciphers", Kind::kCiphers});
+    add({"tls_versions", Kind::kTlsVersions});
     if (s.connections != 0) {
-        w.field("first_seen", static_cast<double>(s.first_ns) / 1e9);
-        w.field("last_seen", static_cast<double>(s.last_ns) / 1e9);
+        add({"first_seen", Kind::kSeconds, 0, static_cast<double>(s.first_ns) / 1e9});
+        add({"last_seen", Kind::kSeconds, 0, static_cast<double>(s.last_ns) / 1e9});
     } else {
-        w.null_field("first_seen");
-        w.null_field("last_seen");
+        add({"first_seen", Kind::kNull});
+        add({"last_seen", Kind::kNull});
     }
-    if (x.mac != nullptr) {
-        w.field("mac", *x.mac);
+    for (const auto& [key, text] : {std::pair{"category", x.category}, std::pair{"client", x.client},
+                                    std::pair{"domain", x.domain}, std::pair{"mac", x.mac}}) {
+        if (text != nullptr) {
+            add({key, Kind::kText, 0, 0, text});
+        }
     }
-    w.field("pkts_down", s.pkts_down);
-    w.field("pkts_up", s.pkts_up);
-    w.field("quic", s.quic);
+    if (x.distinct_clients != nullptr) {
+        add({"distinct_clients", Kind::kCount, *x.distinct_clients});
+    }
     if (x.has_service) {
-        if (x.service != nullptr) {
-            w.field("service", *x.service);
-        } else {
-            w.null_field("service");
+        add({"service", x.service != nullptr ? Kind::kText : Kind::kNull, 0, 0, x.service});
+    }
+    std::sort(members.begin(), members.begin() + static_cast<std::ptrdiff_t>(n),
+              [](const StatsMember& a, const StatsMember& b) { return a.key < b.key; });
+
+    w.begin_object();
+    for (std::size_t i = 0; i < n; ++i) {
+        const StatsMember& m = members[i];
+        w.key(m.key);
+        switch (m.kind) {
+        case Kind::kCount: w.value(m.count); break;
+        case Kind::kSeconds: w.value(m.seconds); break;
+        case Kind::kNull: w.null(); break;
+        case Kind::kText: w.value(*m.text); break;
+        case Kind::kAlpn:
+            for (std::size_t a = 0; a < s.alpns.size(); ++a) {
+                if (s.alpns[a] != 0) {
+                    scratch.add(pipeline::to_string(static_cast<pipeline::AlpnSlot>(a)), s.alpns[a]);
+                }
+            }
+            scratch.write(w);
+            break;
+        case Kind::kCiphers:
+            for (std::size_t c = 0; c < pipeline::kCipherSlots; ++c) {
+                if (s.cipher_counts[c] != 0) {
+                    scratch.add(tls_cipher_text(s.cipher_ids[c]), s.cipher_counts[c]);
+                }
+            }
+            if (s.cipher_other != 0) {
+                scratch.add("other", s.cipher_other);
+            }
+            scratch.write(w);
+            break;
+        case Kind::kTlsVersions:
+            for (std::size_t v = 0; v < s.tls_versions.size(); ++v) {
+                if (s.tls_versions[v] != 0) {
+                    scratch.add(pipeline::to_string(static_cast<pipeline::TlsVersionSlot>(v)), s.tls_versions[v]);
+                }
+            }
+            scratch.write(w);
+            break;
         }
     }
-    w.field("tls", s.tls);
-    w.key("tls_versions");
-    for (std::size_t i = 0; i < s.tls_versions.size(); ++i) {
-        if (s.tls_versions[i] != 0) {
-            scratch.add(pipeline::to_string(static_cast<pipeline::TlsVersionSlot>(i)), s.tls_versions[i]);
-        }
-    }
-    scratch.write(w);
-    w.field("tls_without_sni", s.tls_without_sni);
     w.end_object();
 }
 

@@ -119,21 +119,11 @@ void TransferStats::add_flow(const Flow& f, const FlowDetail* d, TallyPart part)
 }
 
 void TransferStats::merge(const TransferStats& o) noexcept {
-    connections += o.connections;
-    pkts_up += o.pkts_up;
-    pkts_down += o.pkts_down;
-    bytes_up += o.bytes_up;
-    bytes_down += o.bytes_down;
+#define WT_TRANSFER_MERGE(name, type, role, desc) name += o.name;
+    WT_TRANSFER_COUNTS(WT_TRANSFER_MERGE)
+#undef WT_TRANSFER_MERGE
     first_ns = std::min(first_ns, o.first_ns);
     last_ns = std::max(last_ns, o.last_ns);
-    tls += o.tls;
-    quic += o.quic;
-    dns += o.dns;
-    ech += o.ech;
-    dot += o.dot;
-    doh += o.doh;
-    cleartext_http += o.cleartext_http;
-    tls_without_sni += o.tls_without_sni;
     for (std::size_t i = 0; i < tls_versions.size(); ++i) {
         tls_versions[i] += o.tls_versions[i];
     }

@@ -18,6 +18,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -41,22 +42,36 @@ inline constexpr std::size_t kCipherSlots = 12;
 // continuations add only packets and bytes, so a flow is never counted twice.
 enum class TallyPart : std::uint8_t { kWhole, kOpening, kContinuation };
 
+// The counts of a TransferStats, declared once: the struct, merge, snapshots (write and read), the
+// report's JSON, Prometheus and the tests all take them from this list (tables and CSV pick their
+// columns by name). Adding a count is one line here and its meaning.
+//
+// X(name, type, role, description). role: kVolume (connections, packets, bytes), kTls (TLS flows; their
+// versions are a histogram of their own), kFlowKind (flows of one kind: Prometheus
+// wiretally_flows_by_kind_total{kind="name"}).
+#define WT_TRANSFER_COUNTS(X)                                                                                    \
+    X(connections, std::uint64_t, kVolume, "connections opened: a flow counts once, with its first part")      \
+    X(pkts_up, std::uint64_t, kVolume, "packets from client to server")                                         \
+    X(pkts_down, std::uint64_t, kVolume, "packets from server to client")                                       \
+    X(bytes_up, std::uint64_t, kVolume, "IP bytes from client to server")                                       \
+    X(bytes_down, std::uint64_t, kVolume, "IP bytes from server to client")                                     \
+    X(tls, std::uint32_t, kTls, "TLS flows (DNS over TLS included)")                                            \
+    X(quic, std::uint32_t, kFlowKind, "QUIC flows")                                                             \
+    X(dns, std::uint32_t, kFlowKind, "DNS flows")                                                               \
+    X(ech, std::uint32_t, kFlowKind, "TLS flows offering encrypted_client_hello")                               \
+    X(dot, std::uint32_t, kFlowKind, "DNS over TLS flows")                                                      \
+    X(doh, std::uint32_t, kFlowKind, "TLS or QUIC flows to a DNS-over-HTTPS endpoint")                          \
+    X(cleartext_http, std::uint32_t, kFlowKind, "cleartext HTTP flows")                                         \
+    X(tls_without_sni, std::uint32_t, kFlowKind, "TLS flows whose ClientHello carries no SNI")
+
+enum class TransferRole : std::uint8_t { kVolume, kTls, kFlowKind };
+
 struct TransferStats {
-    std::uint64_t connections = 0;
-    std::uint64_t pkts_up = 0;
-    std::uint64_t pkts_down = 0;
-    std::uint64_t bytes_up = 0;
-    std::uint64_t bytes_down = 0;
+#define WT_TRANSFER_FIELD(name, type, role, desc) type name = 0;
+    WT_TRANSFER_COUNTS(WT_TRANSFER_FIELD)
+#undef WT_TRANSFER_FIELD
     std::uint64_t first_ns = std::numeric_limits<std::uint64_t>::max();
     std::uint64_t last_ns = 0;
-    std::uint32_t tls = 0;
-    std::uint32_t quic = 0;
-    std::uint32_t dns = 0;
-    std::uint32_t ech = 0;
-    std::uint32_t dot = 0;
-    std::uint32_t doh = 0;
-    std::uint32_t cleartext_http = 0;
-    std::uint32_t tls_without_sni = 0;
     std::array<std::uint32_t, static_cast<std::size_t>(TlsVersionSlot::kCount)> tls_versions{};
     std::array<std::uint32_t, static_cast<std::size_t>(AlpnSlot::kCount)> alpns{};
     // Small cipher histogram: the first kCipherSlots distinct ciphers, the rest in cipher_other.
@@ -67,6 +82,22 @@ struct TransferStats {
     void add_flow(const Flow& f, const FlowDetail* d, TallyPart part = TallyPart::kWhole) noexcept;
     void merge(const TransferStats& o) noexcept;
     void add_cipher(std::uint16_t cipher, std::uint32_t n) noexcept;
+
+    // Visits every count of WT_TRANSFER_COUNTS: fn(name, role, description, value) ...
+    template <typename Fn>
+    void for_each_count(Fn&& fn) const {
+#define WT_TRANSFER_VISIT(name, type, role, desc) \
+    fn(std::string_view(#name), TransferRole::role, std::string_view(desc), static_cast<std::uint64_t>(name));
+        WT_TRANSFER_COUNTS(WT_TRANSFER_VISIT)
+#undef WT_TRANSFER_VISIT
+    }
+    // ... and fn(name, field&) to set them (the field is std::uint64_t& or std::uint32_t&).
+    template <typename Fn>
+    void for_each_count_field(Fn&& fn) {
+#define WT_TRANSFER_VISIT_FIELD(name, type, role, desc) fn(std::string_view(#name), name);
+        WT_TRANSFER_COUNTS(WT_TRANSFER_VISIT_FIELD)
+#undef WT_TRANSFER_VISIT_FIELD
+    }
 };
 
 struct DomainKey {

@@ -41,11 +41,8 @@ using pipeline::TransferStats;
 using json_text::append_text;
 using json_text::append_wire_name;
 
-// TransferStats counters, declared once for the writer and the reader. first_ns,
-// last_ns and the histograms have their own handling below.
-#define WT_SNAPSHOT_U64_COUNTERS(X) X(connections) X(pkts_up) X(pkts_down) X(bytes_up) X(bytes_down)
-#define WT_SNAPSHOT_U32_COUNTERS(X)                                                                                    \
-    X(tls) X(quic) X(dns) X(ech) X(dot) X(doh) X(cleartext_http) X(tls_without_sni) X(cipher_other)
+// TransferStats counts come from WT_TRANSFER_COUNTS (pipeline/tally.hpp); first_ns, last_ns, the
+// histograms and cipher_other have their own handling below.
 
 constexpr std::uint64_t kNoFirstSeen = std::numeric_limits<std::uint64_t>::max();
 
@@ -114,10 +111,10 @@ void append_stats(fmt::memory_buffer& b, const TransferStats& s) {
             fmt::format_to(std::back_inserter(b), "{}", v);
         }
     };
-#define WT_WRITE_COUNTER(field) counter(#field, s.field);
-    WT_SNAPSHOT_U64_COUNTERS(WT_WRITE_COUNTER)
-    WT_SNAPSHOT_U32_COUNTERS(WT_WRITE_COUNTER)
-#undef WT_WRITE_COUNTER
+    s.for_each_count([&](std::string_view name, pipeline::TransferRole, std::string_view, std::uint64_t v) {
+        counter(name, v);
+    });
+    counter("cipher_other", s.cipher_other);
     // first_ns may legitimately be 0; "never" is the max value, left out.
     if (s.first_ns != kNoFirstSeen) {
         key("first_ns");
@@ -450,12 +447,11 @@ void read_histogram(const json& v, const std::string& path, std::array<std::uint
 TransferStats read_stats(const json& v, const std::string& path) {
     Fields f(v, path);
     TransferStats s;
-#define WT_READ_U64(field) s.field = f.number_or(#field, 0, kU64Max);
-#define WT_READ_U32(field) s.field = static_cast<std::uint32_t>(f.number_or(#field, 0, kU32Max));
-    WT_SNAPSHOT_U64_COUNTERS(WT_READ_U64)
-    WT_SNAPSHOT_U32_COUNTERS(WT_READ_U32)
-#undef WT_READ_U64
-#undef WT_READ_U32
+    s.for_each_count_field([&](std::string_view name, auto& field) {
+        using Field = std::remove_reference_t<decltype(field)>;
+        field = static_cast<Field>(f.number_or(name, 0, std::numeric_limits<Field>::max()));
+    });
+    s.cipher_other = static_cast<std::uint32_t>(f.number_or("cipher_other", 0, kU32Max));
     s.first_ns = f.number_or("first_ns", kNoFirstSeen, kU64Max);
     s.last_ns = f.number_or("last_ns", 0, kU64Max);
     if (const json* h = f.optional("tls_versions")) {

@@ -31,21 +31,11 @@ std::string service_label(const Report& r, std::int32_t service) {
 
 json stats_json(const TransferStats& s) {
     json j;
-    j["connections"] = s.connections;
-    j["pkts_up"] = s.pkts_up;
-    j["pkts_down"] = s.pkts_down;
-    j["bytes_up"] = s.bytes_up;
-    j["bytes_down"] = s.bytes_down;
+    s.for_each_count([&](std::string_view name, pipeline::TransferRole, std::string_view, std::uint64_t v) {
+        j[std::string(name)] = v;
+    });
     j["first_seen"] = s.connections ? json(static_cast<double>(s.first_ns) / 1e9) : json(nullptr);
     j["last_seen"] = s.connections ? json(static_cast<double>(s.last_ns) / 1e9) : json(nullptr);
-    j["tls"] = s.tls;
-    j["quic"] = s.quic;
-    j["dns"] = s.dns;
-    j["ech"] = s.ech;
-    j["dot"] = s.dot;
-    j["doh"] = s.doh;
-    j["cleartext_http"] = s.cleartext_http;
-    j["tls_without_sni"] = s.tls_without_sni;
     json versions = json::object();
     for (std::size_t i = 0; i < s.tls_versions.size(); ++i) {
         if (s.tls_versions[i] != 0) {
