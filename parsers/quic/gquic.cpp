@@ -5,7 +5,6 @@
 #include "parsers/quic/initial.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <string_view>
@@ -350,23 +349,7 @@ ParseStatus parse_gquic_client_hello(Bytes udp_payload, GquicHello& out) noexcep
 // --- GquicParser ----------------------------------------------------------------------------
 
 GquicParser::GquicParser()
-    : _plain(std::make_unique_for_overwrite<std::uint8_t[]>(limits::kMaxQuicDatagramSize)),
-      _crypto(std::make_unique_for_overwrite<std::uint8_t[]>(limits::kMaxClientHelloSize)) {
-    _hp_ctx = EVP_CIPHER_CTX_new();
-    _aead_ctx = EVP_CIPHER_CTX_new();
-    if (_hp_ctx == nullptr || _aead_ctx == nullptr) {
-        return;
-    }
-    _ready = EVP_EncryptInit_ex(_hp_ctx, EVP_aes_128_ecb(), nullptr, nullptr, nullptr) == 1 &&
-             EVP_CIPHER_CTX_set_padding(_hp_ctx, 0) == 1 &&
-             EVP_DecryptInit_ex(_aead_ctx, EVP_aes_128_gcm(), nullptr, nullptr, nullptr) == 1 &&
-             EVP_CIPHER_CTX_ctrl(_aead_ctx, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1;
-}
-
-GquicParser::~GquicParser() {
-    EVP_CIPHER_CTX_free(_hp_ctx);
-    EVP_CIPHER_CTX_free(_aead_ctx);
-}
+    : _crypto(std::make_unique_for_overwrite<std::uint8_t[]>(limits::kMaxClientHelloSize)) {}
 
 ParseStatus GquicParser::parse(Bytes udp_payload, GquicHello& out) noexcept {
     const ParseStatus st = parse_gquic_client_hello(udp_payload, out);
@@ -385,77 +368,20 @@ ParseStatus GquicParser::parse(Bytes udp_payload, GquicHello& out) noexcept {
 ParseStatus GquicParser::decrypt(Bytes packet, std::size_t pn_offset, std::uint32_t version, Bytes dcid,
                                  Bytes& plaintext) noexcept {
     const Salt* salt = initial_salt(version);
-    if (!_ready || salt == nullptr) {
+    if (!_decryptor.ready() || salt == nullptr) {
         return ParseStatus::kUnsupported;
     }
-    // draft-ietf-quic-tls-29 section 5.2 derivation, with Google's salt for this version.
+    // draft-ietf-quic-tls-29 section 5.2 derivation, with Google's salt for this version; the
+    // packet protection is RFC 9001 section 5's, shared with IETF QUIC.
     QuicInitialKeys keys;
     if (!derive_initial_keys_with_salt(*salt, false, dcid, true, keys)) {
         return ParseStatus::kMalformed;
     }
-    const auto& key = keys.key;
-    const auto& iv = keys.iv;
-    const auto& hp = keys.hp;
-
-    // Section 5.4.2: the sample starts 4 bytes after the packet number field.
-    constexpr std::size_t kSampleSize = 16;
-    constexpr std::size_t kTagSize = 16;
-    if (pn_offset + 4 + kSampleSize > packet.size()) {
-        return ParseStatus::kMalformed;
-    }
-    std::array<std::uint8_t, 16> mask{};
-    int outl = 0;
-    if (EVP_EncryptInit_ex(_hp_ctx, nullptr, nullptr, hp.data(), nullptr) != 1 ||
-        EVP_EncryptUpdate(_hp_ctx, mask.data(), &outl, packet.data() + pn_offset + 4, kSampleSize) != 1 ||
-        outl != static_cast<int>(mask.size())) {
-        return ParseStatus::kUnsupported;
-    }
-    // Section 5.4.1: long headers protect the low 4 bits of the first byte.
-    const std::uint8_t first = static_cast<std::uint8_t>(packet[0] ^ (mask[0] & 0x0f));
-    const std::size_t pn_len = (first & 0x03u) + 1;
-    std::array<std::uint8_t, 4> pn_bytes{};
-    std::uint64_t pn = 0;
-    for (std::size_t i = 0; i < pn_len; ++i) {
-        pn_bytes[i] = static_cast<std::uint8_t>(packet[pn_offset + i] ^ mask[1 + i]);
-        pn = (pn << 8) | pn_bytes[i];
-    }
-    const std::size_t header_len = pn_offset + pn_len;
-    if (header_len + kTagSize > packet.size()) { // cannot fail after the sample check
-        return ParseStatus::kMalformed;
-    }
-    const std::size_t ct_len = packet.size() - header_len - kTagSize;
-    if (ct_len > limits::kMaxQuicDatagramSize) {
-        return ParseStatus::kTooLarge;
-    }
-    // Section 5.3: nonce = iv XOR left-padded packet number; AAD = the unprotected header.
-    std::array<std::uint8_t, 12> nonce = iv;
-    for (std::size_t i = 0; i < 8; ++i) {
-        nonce[nonce.size() - 1 - i] ^= static_cast<std::uint8_t>(pn >> (8 * i));
-    }
-    std::array<std::uint8_t, kTagSize> tag{};
-    std::copy_n(packet.data() + header_len + ct_len, kTagSize, tag.data());
-    int plain_len = 0;
-    bool ok = EVP_DecryptInit_ex(_aead_ctx, nullptr, nullptr, key.data(), nonce.data()) == 1 &&
-              EVP_DecryptUpdate(_aead_ctx, nullptr, &outl, &first, 1) == 1 &&
-              EVP_DecryptUpdate(_aead_ctx, nullptr, &outl, packet.data() + 1, static_cast<int>(pn_offset - 1)) == 1 &&
-              EVP_DecryptUpdate(_aead_ctx, nullptr, &outl, pn_bytes.data(), static_cast<int>(pn_len)) == 1;
-    if (ok && ct_len > 0) {
-        ok = EVP_DecryptUpdate(_aead_ctx, _plain.get(), &plain_len, packet.data() + header_len,
-                               static_cast<int>(ct_len)) == 1;
-    }
-    ok = ok && EVP_CIPHER_CTX_ctrl(_aead_ctx, EVP_CTRL_GCM_SET_TAG, kTagSize, tag.data()) == 1;
-    int final_len = 0;
-    if (!ok || EVP_DecryptFinal_ex(_aead_ctx, _plain.get() + plain_len, &final_len) != 1) {
-        ++_auth_failures;
-        return ParseStatus::kMalformed;
-    }
+    QuicInitialPacket opened;
+    const ParseStatus st = _decryptor.open(keys, packet, pn_offset, _decryptor.scratch(), opened);
     OPENSSL_cleanse(&keys, sizeof(keys));
-    // RFC 9000 section 17.2 (the drafts alike): reserved bits are zero once unprotected.
-    if ((first & 0x0c) != 0 || ct_len == 0) {
-        return ParseStatus::kMalformed;
-    }
-    plaintext = Bytes(_plain.get(), ct_len);
-    return ParseStatus::kOk;
+    plaintext = opened.payload;
+    return st;
 }
 
 ParseStatus GquicParser::parse_initial(Bytes udp_payload, GquicHello& out) noexcept {

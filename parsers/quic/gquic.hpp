@@ -25,14 +25,13 @@
 #include "parsers/common/fixed_string.hpp"
 #include "parsers/common/limits.hpp"
 #include "parsers/common/status.hpp"
+#include "parsers/quic/initial.hpp"
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
-
-struct evp_cipher_ctx_st; // OpenSSL's EVP_CIPHER_CTX, kept out of this header
 
 namespace wt::parsers {
 
@@ -86,17 +85,16 @@ struct GquicHello {
 [[nodiscard]] ParseStatus parse_gquic_client_hello(Bytes udp_payload, GquicHello& out) noexcept;
 
 // All forms, including the protected Initial packets of Q050/T050/T051, whose keys come from
-// the packet's own DCID (HKDF-SHA256 as RFC 9001 section 5.2, with Google's salts).
-// Owns two OpenSSL cipher contexts and a scratch buffer allocated at construction (one per
-// worker); parse() does not allocate.
+// the packet's own DCID (HKDF-SHA256 as RFC 9001 section 5.2, with Google's salts), decrypted
+// by the QuicInitialDecryptor that IETF QUIC uses. Owns one of those and a CRYPTO buffer,
+// allocated at construction (one per worker); parse() does not allocate.
 class GquicParser {
 public:
     GquicParser();
-    ~GquicParser();
     GquicParser(const GquicParser&) = delete;
     GquicParser& operator=(const GquicParser&) = delete;
 
-    [[nodiscard]] bool ready() const noexcept { return _ready; }
+    [[nodiscard]] bool ready() const noexcept { return _decryptor.ready(); }
 
     // As parse_gquic_client_hello(), plus for Q050/T05x Initials:
     // kOk: the CHLO / ClientHello was complete in this packet and parsed;
@@ -113,19 +111,15 @@ public:
     [[nodiscard]] ParseStatus parse_initial_frames(std::uint32_t version, Bytes plaintext,
                                                    GquicHello& out) noexcept;
 
-    [[nodiscard]] std::uint64_t auth_failures() const noexcept { return _auth_failures; }
+    [[nodiscard]] std::uint64_t auth_failures() const noexcept { return _decryptor.auth_failures(); }
 
 private:
     ParseStatus parse_initial(Bytes udp_payload, GquicHello& out) noexcept;
     ParseStatus decrypt(Bytes packet, std::size_t pn_offset, std::uint32_t version, Bytes dcid,
                         Bytes& plaintext) noexcept;
 
-    evp_cipher_ctx_st* _hp_ctx = nullptr;   // AES-128-ECB (RFC 9001 section 5.4.3)
-    evp_cipher_ctx_st* _aead_ctx = nullptr; // AES-128-GCM (RFC 9001 section 5.3)
-    std::unique_ptr<std::uint8_t[]> _plain; // limits::kMaxQuicDatagramSize bytes
+    QuicInitialDecryptor _decryptor;          // plaintext goes to its scratch()
     std::unique_ptr<std::uint8_t[]> _crypto; // limits::kMaxClientHelloSize bytes
-    std::uint64_t _auth_failures = 0;
-    bool _ready = false;
 };
 
 } // namespace wt::parsers

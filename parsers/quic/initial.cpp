@@ -1,11 +1,9 @@
 #include "parsers/quic/initial.hpp"
 
-// SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP_Digest*, but the EVP
-// path allocates a provider context on every init; key derivation runs on the data path once
-// per QUIC connection, so we keep it allocation-free with the low-level API.
-#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include "parsers/common/hkdf.hpp"
+
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cstring>
@@ -121,60 +119,6 @@ constexpr std::array<NamedVersion, 19> kNamedVersions = {{
     {kQuicVersionMvfstExp, "MVFST-EXP"},
 }};
 
-// --- HKDF-SHA256 (RFC 5869) and HKDF-Expand-Label (RFC 8446 section 7.1) ------------------
-
-using Digest = std::array<std::uint8_t, SHA256_DIGEST_LENGTH>;
-
-// HMAC-SHA256 (RFC 2104) over the concatenation of `parts`; every key we use is <= 64 bytes.
-Digest hmac_sha256(Bytes key, std::span<const Bytes> parts) noexcept {
-    constexpr std::size_t kBlock = SHA256_CBLOCK;
-    std::array<std::uint8_t, kBlock> pad{};
-    const std::size_t klen = std::min(key.size(), kBlock);
-    std::copy_n(key.data(), klen, pad.data());
-    for (auto& b : pad) {
-        b ^= 0x36;
-    }
-    SHA256_CTX ctx;
-    Digest inner{};
-    SHA256_Init(&ctx);
-    SHA256_Update(&ctx, pad.data(), pad.size());
-    for (const Bytes part : parts) {
-        SHA256_Update(&ctx, part.data(), part.size());
-    }
-    SHA256_Final(inner.data(), &ctx);
-    for (auto& b : pad) {
-        b ^= 0x36 ^ 0x5c;
-    }
-    Digest out{};
-    SHA256_Init(&ctx);
-    SHA256_Update(&ctx, pad.data(), pad.size());
-    SHA256_Update(&ctx, inner.data(), inner.size());
-    SHA256_Final(out.data(), &ctx);
-    OPENSSL_cleanse(&ctx, sizeof(ctx));
-    return out;
-}
-
-// HKDF-Expand-Label(secret, label, "", out.size()) for outputs of at most one hash block.
-void expand_label(const Digest& secret, std::string_view label, std::span<std::uint8_t> out) noexcept {
-    constexpr std::string_view kPrefix = "tls13 ";
-    std::array<std::uint8_t, 64> info{};
-    std::size_t n = 0;
-    info[n++] = static_cast<std::uint8_t>(out.size() >> 8);
-    info[n++] = static_cast<std::uint8_t>(out.size());
-    info[n++] = static_cast<std::uint8_t>(kPrefix.size() + label.size());
-    for (const char c : kPrefix) {
-        info[n++] = static_cast<std::uint8_t>(c);
-    }
-    for (const char c : label) {
-        info[n++] = static_cast<std::uint8_t>(c);
-    }
-    info[n++] = 0; // empty context
-    info[n++] = 1; // HKDF-Expand T(1) counter
-    const std::array<Bytes, 1> parts = {Bytes(info.data(), n)};
-    const Digest t1 = hmac_sha256(secret, parts);
-    std::copy_n(t1.data(), out.size(), out.data());
-}
-
 } // namespace
 
 bool quic_version_supported(std::uint32_t version) noexcept {
@@ -274,17 +218,18 @@ bool derive_initial_keys_with_salt(std::span<const std::uint8_t> salt, bool v2_l
         return false;
     }
     // RFC 9001 section 5.2: initial_secret = HKDF-Extract(initial_salt, client_dst_connection_id)
-    const std::array<Bytes, 1> ikm = {client_dcid};
-    const Digest initial_secret = hmac_sha256(salt, ikm);
-    Digest secret{};
-    expand_label(initial_secret, client_side ? "client in" : "server in", secret);
-    // RFC 9001 section 5.1 / RFC 9369 section 3.3.2.
-    expand_label(secret, v2_labels ? "quicv2 key" : "quic key", out.key);
-    expand_label(secret, v2_labels ? "quicv2 iv" : "quic iv", out.iv);
-    expand_label(secret, v2_labels ? "quicv2 hp" : "quic hp", out.hp);
+    const Sha256::Digest initial_secret = hkdf_extract(salt, client_dcid);
+    Sha256::Digest secret{};
+    // RFC 9001 section 5.1 / RFC 9369 section 3.3.2: labels of at most 10 bytes, outputs of at
+    // most one hash: the expansions cannot fail.
+    bool ok = hkdf_expand_label(initial_secret, client_side ? "client in" : "server in", {}, secret);
+    const HmacSha256 keyed(secret); // three expansions from one secret
+    ok = ok && hkdf_expand_label(keyed, v2_labels ? "quicv2 key" : "quic key", {}, out.key) &&
+         hkdf_expand_label(keyed, v2_labels ? "quicv2 iv" : "quic iv", {}, out.iv) &&
+         hkdf_expand_label(keyed, v2_labels ? "quicv2 hp" : "quic hp", {}, out.hp);
     OPENSSL_cleanse(secret.data(), secret.size());
-    out.valid = true;
-    return true;
+    out.valid = ok;
+    return ok;
 }
 
 bool derive_initial_keys(std::uint32_t version, Bytes client_dcid, bool client_side,
@@ -347,23 +292,36 @@ ParseStatus QuicInitialDecryptor::decrypt(const QuicInitialKeys& keys, Bytes pac
     if (!_ready || !keys.valid) {
         return ParseStatus::kUnsupported;
     }
-    const ParseStatus hs = parse_quic_long_header(packet, out.header);
+    QuicLongHeader header;
+    const ParseStatus hs = parse_quic_long_header(packet, header);
     if (hs != ParseStatus::kOk) {
+        out.header = header;
         return hs;
     }
-    const QuicLongHeader& h = out.header;
-    if (h.type != QuicPacketType::kInitial || h.version != keys.version) {
+    if (header.type != QuicPacketType::kInitial || header.version != keys.version) {
+        out.header = header;
         return ParseStatus::kUnsupported;
     }
-    const Bytes pkt = packet.first(h.packet_length);
+    const ParseStatus st = open(keys, packet.first(header.packet_length), header.pn_offset, plaintext_out, out);
+    out.header = header;
+    return st;
+}
+
+ParseStatus QuicInitialDecryptor::open(const QuicInitialKeys& keys, Bytes pkt, std::size_t pn_offset,
+                                       std::span<std::uint8_t> plaintext_out, QuicInitialPacket& out) noexcept {
+    out = QuicInitialPacket{};
+    if (!_ready || !keys.valid) {
+        return ParseStatus::kUnsupported;
+    }
     constexpr std::size_t kSampleOffset = 4; // RFC 9001 section 5.4.2: as if the PN were 4 bytes
     constexpr std::size_t kSampleSize = 16;
     constexpr std::size_t kTagSize = 16; // AEAD_AES_128_GCM, RFC 5116 section 5.1
-    if (h.pn_offset + kSampleOffset + kSampleSize > pkt.size()) {
+    // pn_offset >= 1: the first byte is never part of the packet number.
+    if (pn_offset == 0 || pn_offset + kSampleOffset + kSampleSize > pkt.size()) {
         return ParseStatus::kMalformed;
     }
     std::array<std::uint8_t, 16> mask{};
-    if (!header_mask(keys, pkt.subspan(h.pn_offset + kSampleOffset, kSampleSize), mask)) {
+    if (!header_mask(keys, pkt.subspan(pn_offset + kSampleOffset, kSampleSize), mask)) {
         return ParseStatus::kUnsupported;
     }
     // RFC 9001 section 5.4.1: long headers protect the low 4 bits of the first byte.
@@ -372,10 +330,10 @@ ParseStatus QuicInitialDecryptor::decrypt(const QuicInitialKeys& keys, Bytes pac
     std::array<std::uint8_t, 4> pn_bytes{};
     std::uint64_t pn = 0;
     for (std::size_t i = 0; i < pn_len; ++i) {
-        pn_bytes[i] = static_cast<std::uint8_t>(pkt[h.pn_offset + i] ^ mask[1 + i]);
+        pn_bytes[i] = static_cast<std::uint8_t>(pkt[pn_offset + i] ^ mask[1 + i]);
         pn = (pn << 8) | pn_bytes[i];
     }
-    const std::size_t header_len = h.pn_offset + pn_len;
+    const std::size_t header_len = pn_offset + pn_len;
     // Cannot fail after the sample check above (pn_len <= 4), kept as the length proof.
     if (header_len + kTagSize > pkt.size()) {
         return ParseStatus::kMalformed;
@@ -395,7 +353,7 @@ ParseStatus QuicInitialDecryptor::decrypt(const QuicInitialKeys& keys, Bytes pac
 
     // The associated data is the unprotected header: fed in three pieces so nothing is copied.
     int outl = 0;
-    const int mid_len = static_cast<int>(h.pn_offset - 1);
+    const int mid_len = static_cast<int>(pn_offset - 1);
     const bool rekey = !_aead_keyed || _aead_key != keys.key;
     _aead_key = keys.key;
     _aead_keyed = EVP_DecryptInit_ex(_aead_ctx, nullptr, nullptr, rekey ? keys.key.data() : nullptr,

@@ -86,7 +86,7 @@ struct QuicInitialKeys {
 // `client_dcid` is the Destination Connection ID of the client's first Initial, or the one
 // chosen by the server's Retry (RFC 9001 section 5.2, RFC 9000 section 17.2.5.2).
 // Returns false (and out.valid = false) for an unsupported version or a DCID over 20 bytes.
-// Allocation-free (SHA-256 through OpenSSL's low-level API); ~1.5 us, once per connection.
+// Allocation-free (parsers/common/hkdf.hpp); once per connection.
 // The same derivation with an explicit salt, for QUIC variants whose salt is not in
 // our version table (Google QUIC Q050/T05x use draft-style labels with their own salts).
 bool derive_initial_keys_with_salt(std::span<const std::uint8_t> salt, bool v2_labels, Bytes client_dcid,
@@ -103,7 +103,8 @@ struct QuicInitialPacket {
 
 class QuicInitialDecryptor {
 public:
-    // Allocates the two OpenSSL cipher contexts and the scratch buffer; construct once per worker.
+    // Allocates the two OpenSSL cipher contexts and the scratch buffer; construct once per worker
+    // (and once per GquicParser, which decrypts Q050/T05x Initials through one).
     QuicInitialDecryptor();
     ~QuicInitialDecryptor();
     QuicInitialDecryptor(const QuicInitialDecryptor&) = delete;
@@ -114,17 +115,26 @@ public:
 
     // Removes header protection and decrypts one Initial packet that starts at packet[0]
     // (anything after its Length is ignored: the caller walks coalesced packets).
-    // The packet number is used as sent (1-4 bytes, no reconstruction against a largest
-    // acknowledged value): a passive observer sees a client's first Initials, numbered from 0.
     // kOk: out is filled, out.payload views plaintext_out.
-    // kMalformed: too short to sample (RFC 9001 section 5.4.2), AEAD authentication failure
-    //   (counted in auth_failures()), or reserved bits set after unprotection (RFC 9000 17.2).
-    // kTooLarge: plaintext_out is smaller than the ciphertext.
     // kUnsupported: not an Initial, keys invalid or for another version.
-    // Other statuses come from parse_quic_long_header().
+    // Other statuses come from parse_quic_long_header() and open().
     [[nodiscard]] ParseStatus decrypt(const QuicInitialKeys& keys, Bytes packet,
                                       std::span<std::uint8_t> plaintext_out,
                                       QuicInitialPacket& out) noexcept;
+
+    // The protection step alone, for every packet protected as RFC 9001 section 5 describes,
+    // whichever header led to it (IETF QUIC through decrypt(), Google QUIC Q050/T05x through
+    // GquicParser): `packet` is exactly one packet, its protected packet number at pn_offset.
+    // The packet number is used as sent (1-4 bytes, no reconstruction against a largest
+    // acknowledged value): a passive observer sees a client's first Initials, numbered from 0.
+    // kOk: packet_number, packet_number_length and payload (a view into plaintext_out) are set.
+    // kMalformed: too short to sample (RFC 9001 section 5.4.2), AEAD authentication failure
+    //   (counted in auth_failures()), an empty payload, or reserved bits set after
+    //   unprotection (RFC 9000 section 17.2).
+    // kTooLarge: plaintext_out is smaller than the ciphertext.
+    // kUnsupported: not ready(), keys invalid, or the cipher refused the key.
+    [[nodiscard]] ParseStatus open(const QuicInitialKeys& keys, Bytes packet, std::size_t pn_offset,
+                                   std::span<std::uint8_t> plaintext_out, QuicInitialPacket& out) noexcept;
 
     [[nodiscard]] std::uint64_t auth_failures() const noexcept { return _auth_failures; }
 

@@ -1,6 +1,6 @@
 #include "parsers/tls/ja4.hpp"
 
-#include "parsers/tls/sha256.hpp"
+#include "parsers/common/sha256.hpp"
 #include "parsers/tls/tls_types.hpp"
 
 #include <algorithm>

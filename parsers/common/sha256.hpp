@@ -1,12 +1,15 @@
-// SHA-256 (FIPS 180-4) for JA4. Our own small implementation rather than OpenSSL:
+// SHA-256 (FIPS 180-4) for JA4 fingerprints and, through hkdf.hpp, QUIC Initial key
+// derivation: the one SHA-256 of the packet path. Our own small implementation rather than OpenSSL:
 // OpenSSL 3's one-shot SHA256() goes through EVP_Q_digest, which fetches the
 // algorithm and allocates a context per call; a reused EVP_MD_CTX still allocates
 // once per EVP_DigestInit_ex2 (measured: 1 alloc and ~365 ns for 110 bytes), and the
 // non-allocating SHA256_Init/Update/Final are deprecated. This one is streaming,
 // allocation-free and noexcept, with two compression functions: portable C++ and
 // x86 SHA extensions (SHA-NI), picked once by CPUID; both are tested against
-// libcrypto in tests/parsers/tls/sha256_test.cpp.
-// Not constant-time: it only hashes public fingerprint strings.
+// libcrypto in tests/parsers/common/sha256_test.cpp.
+// benches/common/crypto_bench.cpp measures it beside libcrypto's EVP path.
+// Not constant-time: it only hashes public data (fingerprint strings, and Initial secrets
+// that follow from connection IDs on the wire).
 #pragma once
 
 #include <array>

@@ -1,6 +1,7 @@
-#include "parsers/tls/sha256.hpp"
+#include "parsers/common/sha256.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -22,6 +23,14 @@ constexpr std::array<std::uint32_t, 64> kRoundConstants = {
     0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+// std::byteswap is C++23; GCC and Clang have the builtins.
+constexpr std::uint32_t to_big_endian(std::uint32_t v) noexcept {
+    return std::endian::native == std::endian::little ? __builtin_bswap32(v) : v;
+}
+constexpr std::uint64_t to_big_endian(std::uint64_t v) noexcept {
+    return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
+}
 
 constexpr std::uint32_t rotr(std::uint32_t x, unsigned n) noexcept { return (x >> n) | (x << (32 - n)); }
 
@@ -177,16 +186,15 @@ Sha256::Digest Sha256::finish() noexcept {
         _block_len = 0;
     }
     std::fill(_block.begin() + static_cast<std::ptrdiff_t>(_block_len), _block.begin() + 56, 0);
-    for (std::size_t i = 0; i < 8; ++i) {
-        _block[56 + i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
-    }
+    // Big-endian length and digest words as whole-word byte swaps: byte by byte, the digest
+    // alone cost a fifth of an HMAC (perf, benches/quic BM_DeriveInitialKeys).
+    const std::uint64_t bits_be = to_big_endian(bits);
+    std::memcpy(_block.data() + 56, &bits_be, sizeof(bits_be));
     compress(_block.data());
     Digest out{};
     for (std::size_t i = 0; i < 8; ++i) {
-        out[4 * i] = static_cast<std::uint8_t>(_state[i] >> 24);
-        out[4 * i + 1] = static_cast<std::uint8_t>(_state[i] >> 16);
-        out[4 * i + 2] = static_cast<std::uint8_t>(_state[i] >> 8);
-        out[4 * i + 3] = static_cast<std::uint8_t>(_state[i]);
+        const std::uint32_t word_be = to_big_endian(_state[i]);
+        std::memcpy(out.data() + 4 * i, &word_be, sizeof(word_be));
     }
     return out;
 }

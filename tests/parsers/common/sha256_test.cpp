@@ -1,5 +1,5 @@
 // Our SHA-256 against FIPS 180-4 vectors and libcrypto on many lengths.
-#include "parsers/tls/sha256.hpp"
+#include "parsers/common/sha256.hpp"
 
 #include <openssl/evp.h>
 
