@@ -5,9 +5,9 @@
 #include "app/report.hpp"
 #include "app/services_loader.hpp"
 #include "parsers/net/capture_file.hpp"
-#include "pipeline/actions.hpp"
-#include "pipeline/classifier.hpp"
-#include "pipeline/mbuf_input.hpp"
+#include "pipeline/tally/actions.hpp"
+#include "pipeline/classify/classifier.hpp"
+#include "pipeline/dpdk/mbuf_input.hpp"
 #include "pipeline/worker.hpp"
 
 #include <algorithm>

@@ -5,13 +5,13 @@
 #include "app/appliance.hpp"
 #include "app/report.hpp"
 #include "app/state/service_registry.hpp"
-#include "pipeline/classifier.hpp"
+#include "pipeline/classify/classifier.hpp"
 #include "pipeline/counters.hpp"
-#include "pipeline/dns_cache.hpp"
+#include "pipeline/flows/dns_cache.hpp"
 #include "pipeline/flow_record.hpp"
-#include "pipeline/mbuf_input.hpp"
-#include "pipeline/spsc_ring.hpp"
-#include "pipeline/tally.hpp"
+#include "pipeline/dpdk/mbuf_input.hpp"
+#include "pipeline/flows/spsc_ring.hpp"
+#include "pipeline/tally/tally.hpp"
 #include "pipeline/worker.hpp"
 
 #include <atomic>

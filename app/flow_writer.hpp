@@ -1,7 +1,7 @@
 // FlowJsonWriter: the --flows sink, one JSON object per finished flow.
 #pragma once
 
-#include "pipeline/actions.hpp"
+#include "pipeline/tally/actions.hpp"
 #include "pipeline/worker.hpp"
 
 #include <cstdio>

@@ -3,8 +3,8 @@
 #pragma once
 
 #include "pipeline/counters.hpp"
-#include "pipeline/mbuf_input.hpp"
-#include "pipeline/tally.hpp"
+#include "pipeline/dpdk/mbuf_input.hpp"
+#include "pipeline/tally/tally.hpp"
 #include "pipeline/worker.hpp"
 
 #include <cstdio>

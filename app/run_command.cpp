@@ -6,7 +6,7 @@
 #include "app/config/config.hpp"
 #include "app/config/environment.hpp"
 #include "app/services_loader.hpp"
-#include "pipeline/classifier.hpp"
+#include "pipeline/classify/classifier.hpp"
 
 #include <fmt/format.h>
 

@@ -1,8 +1,8 @@
 #include "app/services_loader.hpp"
 
-#include "pipeline/classifier.hpp"
-#include "pipeline/hash.hpp"
-#include "pipeline/services.hpp"
+#include "pipeline/classify/classifier.hpp"
+#include "pipeline/flows/hash.hpp"
+#include "pipeline/classify/services.hpp"
 
 namespace wt::app {
 

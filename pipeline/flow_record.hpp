@@ -4,8 +4,8 @@
 #pragma once
 
 #include "parsers/common/fixed_string.hpp"
-#include "pipeline/flow.hpp"
-#include "pipeline/spsc_ring.hpp"
+#include "pipeline/flows/flow.hpp"
+#include "pipeline/flows/spsc_ring.hpp"
 #include "pipeline/worker.hpp"
 
 #include <atomic>

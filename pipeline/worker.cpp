@@ -4,7 +4,7 @@
 #include "parsers/http/http_request.hpp"
 #include "parsers/quic/gquic.hpp"
 #include "parsers/quic/initial.hpp"
-#include "pipeline/classifier.hpp"
+#include "pipeline/classify/classifier.hpp"
 #include "pipeline/known_endpoints.hpp"
 
 #include <algorithm>

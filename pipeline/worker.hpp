@@ -14,15 +14,15 @@
 #include "parsers/common/byte_reader.hpp"
 #include "parsers/common/status.hpp"
 #include "parsers/net/packet.hpp"
-#include "pipeline/actions.hpp"
+#include "pipeline/tally/actions.hpp"
 #include "pipeline/counters.hpp"
-#include "pipeline/dns_cache.hpp"
-#include "pipeline/hash.hpp"
-#include "pipeline/flow.hpp"
-#include "pipeline/flow_table.hpp"
-#include "pipeline/record_pool.hpp"
-#include "pipeline/stream_assembler.hpp"
-#include "pipeline/tally.hpp"
+#include "pipeline/flows/dns_cache.hpp"
+#include "pipeline/flows/hash.hpp"
+#include "pipeline/flows/flow.hpp"
+#include "pipeline/flows/flow_table.hpp"
+#include "pipeline/flows/record_pool.hpp"
+#include "pipeline/flows/stream_assembler.hpp"
+#include "pipeline/tally/tally.hpp"
 
 #include <array>
 #include <atomic>

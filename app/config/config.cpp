@@ -20,7 +20,7 @@
 #include <fmt/ranges.h>
 #include <toml.hpp>
 
-#include "pipeline/toml_text.hpp"
+#include "pipeline/classify/toml_text.hpp"
 
 namespace wt::app {
 namespace {

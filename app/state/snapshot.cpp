@@ -41,7 +41,7 @@ using pipeline::TransferStats;
 using json_text::append_text;
 using json_text::append_wire_name;
 
-// TransferStats counts come from WT_TRANSFER_COUNTS (pipeline/tally.hpp); first_ns, last_ns, the
+// TransferStats counts come from WT_TRANSFER_COUNTS (pipeline/tally/tally.hpp); first_ns, last_ns, the
 // histograms and cipher_other have their own handling below.
 
 constexpr std::uint64_t kNoFirstSeen = std::numeric_limits<std::uint64_t>::max();

@@ -11,7 +11,7 @@
 // Stats side only: everything here allocates and does file I/O.
 #pragma once
 
-#include "pipeline/tally.hpp"
+#include "pipeline/tally/tally.hpp"
 
 #include <cstdint>
 #include <span>

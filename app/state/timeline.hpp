@@ -19,7 +19,7 @@
 // Stats side only: add/close/push allocate nothing, the queries allocate freely.
 #pragma once
 
-#include "pipeline/tally.hpp"
+#include "pipeline/tally/tally.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -27,8 +27,8 @@
 #include <variant>
 #include <vector>
 
-#include "pipeline/classifier.hpp"
-#include "pipeline/services.hpp"
+#include "pipeline/classify/classifier.hpp"
+#include "pipeline/classify/services.hpp"
 
 namespace {
 

@@ -8,8 +8,8 @@
 //   insert            into an empty table, up to its capacity
 //   evict             a full table: erase the oldest flow and insert a new one
 //                     (what a new flow costs once the table is full)
-#include "pipeline/flow.hpp"
-#include "pipeline/flow_table.hpp"
+#include "pipeline/flows/flow.hpp"
+#include "pipeline/flows/flow_table.hpp"
 
 #include <algorithm>
 #include <benchmark/benchmark.h>

@@ -47,9 +47,9 @@
 #include "benches/support/bench_main.hpp"
 #include "parsers/net/capture_file.hpp"
 #include "parsers/net/packet.hpp"
-#include "pipeline/classifier.hpp"
-#include "pipeline/mbuf_input.hpp"
-#include "pipeline/services.hpp"
+#include "pipeline/classify/classifier.hpp"
+#include "pipeline/dpdk/mbuf_input.hpp"
+#include "pipeline/classify/services.hpp"
 #include "pipeline/worker.hpp"
 #include "tests/support/packet_builder.hpp"
 

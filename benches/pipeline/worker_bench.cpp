@@ -1,8 +1,8 @@
 // The worker path without I/O: pre-built frames through Worker::process_packet
 // (decode, flow lookup, extraction, classification at flow end, tally). Reports
 // packets per second and TSC cycles per packet; compare figures of one run.
-#include "pipeline/classifier.hpp"
-#include "pipeline/services.hpp"
+#include "pipeline/classify/classifier.hpp"
+#include "pipeline/classify/services.hpp"
 #include "pipeline/worker.hpp"
 #include "tests/parsers/tls/vectors.hpp"
 #include "tests/support/packet_builder.hpp"

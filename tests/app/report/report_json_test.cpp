@@ -5,7 +5,7 @@
 #include "app/names.hpp"
 #include "app/report.hpp"
 #include "parsers/net/packet.hpp"
-#include "tests/pipeline/core/tally_fixtures.hpp"
+#include "tests/pipeline/tally/tally_fixtures.hpp"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // damaged files (never a crash), and atomic saves that keep the previous snapshot
 // when anything fails.
 #include "app/state/snapshot.hpp"
-#include "tests/pipeline/core/tally_fixtures.hpp"
+#include "tests/pipeline/tally/tally_fixtures.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -3,7 +3,7 @@
 // registry that gives the timeline and the cumulative tally their stable ids.
 #include "app/state/service_registry.hpp"
 #include "app/state/timeline.hpp"
-#include "tests/pipeline/core/tally_fixtures.hpp"
+#include "tests/pipeline/tally/tally_fixtures.hpp"
 
 #include <gtest/gtest.h>
 

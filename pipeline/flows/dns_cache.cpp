@@ -1,0 +1,65 @@
+#include "pipeline/flows/dns_cache.hpp"
+
+namespace wt::pipeline {
+
+namespace {
+std::size_t sets_for(std::size_t entries) {
+    std::size_t sets = 1;
+    while (sets * DnsCache::kWays < entries) {
+        sets <<= 1;
+    }
+    return sets;
+}
+} // namespace
+
+DnsCache::DnsCache(std::size_t entries)
+    : _set_mask(sets_for(entries) - 1), _tags(_set_mask + 1), _entries((_set_mask + 1) * kWays) {}
+
+std::uint64_t DnsCache::pair_tag(const IpAddr& client, const IpAddr& address) noexcept {
+    return mix64(ip_hash(client) ^ (ip_hash(address) * 31)) | 1;
+}
+
+void DnsCache::insert(const DnsResolution& r) noexcept {
+    const std::uint64_t tag = pair_tag(r.client, r.address);
+    const std::size_t set = static_cast<std::size_t>(tag >> 1) & _set_mask;
+    SetTags& t = _tags[set];
+    std::size_t victim = 0;
+    for (std::size_t i = 0; i < kWays; ++i) {
+        if (t.tag[i] == tag) {
+            DnsResolution& e = _entries[set * kWays + i];
+            if (e.client == r.client && e.address == r.address) {
+                e = r; // a newer answer for the same pair replaces the older one
+                t.ts[i] = r.ts_ns;
+                return;
+            }
+        }
+        if (t.tag[i] == 0 || (t.tag[victim] != 0 && t.ts[i] < t.ts[victim])) {
+            victim = i;
+        }
+    }
+    if (t.tag[victim] != 0) {
+        ++_evictions;
+    }
+    DnsResolution& e = _entries[set * kWays + victim];
+    e = r;
+    t.tag[victim] = tag;
+    t.ts[victim] = r.ts_ns;
+}
+
+const DnsResolution* DnsCache::lookup(const IpAddr& client, const IpAddr& address,
+                                      std::uint64_t ts_ns) const noexcept {
+    const std::uint64_t tag = pair_tag(client, address);
+    const std::size_t set = static_cast<std::size_t>(tag >> 1) & _set_mask;
+    const SetTags& t = _tags[set];
+    for (std::size_t i = 0; i < kWays; ++i) {
+        if (t.tag[i] == tag && t.ts[i] <= ts_ns) {
+            const DnsResolution& e = _entries[set * kWays + i];
+            if (e.client == client && e.address == address) {
+                return &e;
+            }
+        }
+    }
+    return nullptr;
+}
+
+} // namespace wt::pipeline

@@ -1,0 +1,61 @@
+// DnsCache: what each client resolved, so that a later connection to an address
+// can be named after the DNS question that led to it (issue #2: the name "that
+// the same client resolved to that server address through DNS earlier").
+//
+// Set-associative with a fixed number of ways: the oldest way of a set is
+// replaced, so a resolver flood can only evict, never grow memory. One writer
+// (the worker that owns it). Every new flow looks here, so a set's tags (a hash
+// of the client/address pair and the answer's time, per way) share one cache line
+// and the 1.3 KB entries are read only on a tag match.
+#pragma once
+
+#include "pipeline/flows/flow.hpp"
+#include "pipeline/flows/flow_table.hpp"
+
+#include <cstdint>
+#include <memory>
+
+namespace wt::pipeline {
+
+struct DnsResolution {
+    IpAddr client;
+    IpAddr address;
+    std::uint64_t ts_ns = 0;
+    DomainName query;
+    std::uint8_t cname_count = 0;
+    std::array<DomainName, kMaxFlowCnames> cnames{};
+};
+
+class DnsCache {
+public:
+    static constexpr std::size_t kWays = 4;
+
+    explicit DnsCache(std::size_t entries);
+
+    void insert(const DnsResolution& r) noexcept;
+    // The most recent resolution by `client` of `address` at or before ts_ns.
+    [[nodiscard]] const DnsResolution* lookup(const IpAddr& client, const IpAddr& address,
+                                              std::uint64_t ts_ns) const noexcept;
+    [[nodiscard]] std::uint64_t evictions() const noexcept { return _evictions; }
+    // Backs the storage now (live appliance), not on the data path at first use.
+    void prefault() noexcept {
+        _tags.prefault();
+        _entries.prefault();
+    }
+    [[nodiscard]] std::size_t memory_bytes() const noexcept { return _tags.memory_bytes() + _entries.memory_bytes(); }
+
+private:
+    struct alignas(64) SetTags {
+        std::uint64_t tag[kWays]; // pair hash, never 0; 0 = way unused
+        std::uint64_t ts[kWays];
+    };
+    static_assert(sizeof(SetTags) == 64);
+    [[nodiscard]] static std::uint64_t pair_tag(const IpAddr& client, const IpAddr& address) noexcept;
+
+    std::size_t _set_mask;
+    ZeroedArray<SetTags> _tags;
+    ZeroedArray<DnsResolution> _entries; // all-zero bytes are an empty entry
+    std::uint64_t _evictions = 0;
+};
+
+} // namespace wt::pipeline

@@ -1,0 +1,405 @@
+#include "pipeline/tally/tally.hpp"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
+namespace wt::pipeline {
+
+TlsVersionSlot tls_version_slot(std::uint16_t version) noexcept {
+    switch (version) {
+    case 0: return TlsVersionSlot::kNone;
+    case 0x0300: return TlsVersionSlot::kSsl3;
+    case 0x0301: return TlsVersionSlot::kTls10;
+    case 0x0302: return TlsVersionSlot::kTls11;
+    case 0x0303: return TlsVersionSlot::kTls12;
+    case 0x0304: return TlsVersionSlot::kTls13;
+    default: return TlsVersionSlot::kOther;
+    }
+}
+
+const char* to_string(TlsVersionSlot s) noexcept {
+    switch (s) {
+    case TlsVersionSlot::kNone: return "none";
+    case TlsVersionSlot::kSsl3: return "SSLv3";
+    case TlsVersionSlot::kTls10: return "TLSv1";
+    case TlsVersionSlot::kTls11: return "TLSv1.1";
+    case TlsVersionSlot::kTls12: return "TLSv1.2";
+    case TlsVersionSlot::kTls13: return "TLSv1.3";
+    default: return "other";
+    }
+}
+
+AlpnSlot alpn_slot(std::string_view alpn) noexcept {
+    if (alpn == "h2") {
+        return AlpnSlot::kH2;
+    }
+    if (alpn == "http/1.1") {
+        return AlpnSlot::kHttp11;
+    }
+    if (alpn == "h3" || alpn.starts_with("h3-")) {
+        return AlpnSlot::kH3;
+    }
+    if (alpn == "http/1.0") {
+        return AlpnSlot::kHttp10;
+    }
+    if (alpn == "dot") {
+        return AlpnSlot::kDot;
+    }
+    return AlpnSlot::kOther;
+}
+
+const char* to_string(AlpnSlot s) noexcept {
+    switch (s) {
+    case AlpnSlot::kH2: return "h2";
+    case AlpnSlot::kHttp11: return "http/1.1";
+    case AlpnSlot::kH3: return "h3";
+    case AlpnSlot::kHttp10: return "http/1.0";
+    case AlpnSlot::kDot: return "dot";
+    default: return "other";
+    }
+}
+
+void TransferStats::add_cipher(std::uint16_t cipher, std::uint32_t n) noexcept {
+    for (std::size_t i = 0; i < kCipherSlots; ++i) {
+        if (cipher_counts[i] != 0 && cipher_ids[i] == cipher) {
+            cipher_counts[i] += n;
+            return;
+        }
+        if (cipher_counts[i] == 0) {
+            cipher_ids[i] = cipher;
+            cipher_counts[i] = n;
+            return;
+        }
+    }
+    cipher_other += n;
+}
+
+void TransferStats::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noexcept {
+    pkts_up += f.pkts_up;
+    pkts_down += f.pkts_down;
+    bytes_up += f.bytes_up;
+    bytes_down += f.bytes_down;
+    first_ns = std::min(first_ns, f.ts_first_ns);
+    last_ns = std::max(last_ns, f.ts_last_ns);
+    if (part == TallyPart::kContinuation) {
+        return;
+    }
+    ++connections;
+    if (d == nullptr) {
+        return;
+    }
+    switch (d->app) {
+    case AppProto::kTls: ++tls; break;
+    case AppProto::kDot: ++dot; ++tls; break;
+    case AppProto::kQuic: ++quic; break;
+    case AppProto::kDns: ++dns; break;
+    case AppProto::kHttp: ++cleartext_http; break;
+    default: break;
+    }
+    if (d->doh_endpoint) {
+        ++doh;
+    }
+    if (d->tls.ech) {
+        ++ech;
+    }
+    if ((d->app == AppProto::kTls || d->app == AppProto::kDot) && d->tls.client_hello_seen && !d->tls.has_sni) {
+        ++tls_without_sni;
+    }
+    if (d->tls.client_hello_seen || d->tls.server_hello_seen) {
+        ++tls_versions[static_cast<std::size_t>(tls_version_slot(d->tls.negotiated_version))];
+        if (d->tls.server_hello_seen) {
+            add_cipher(d->tls.cipher, 1);
+        }
+        for (std::size_t i = 0; i < d->tls.alpn_count; ++i) {
+            ++alpns[static_cast<std::size_t>(alpn_slot(d->tls.alpn[i].view()))];
+        }
+    }
+}
+
+void TransferStats::merge(const TransferStats& o) noexcept {
+#define WT_TRANSFER_MERGE(name, type, role, desc) name += o.name;
+    WT_TRANSFER_COUNTS(WT_TRANSFER_MERGE)
+#undef WT_TRANSFER_MERGE
+    first_ns = std::min(first_ns, o.first_ns);
+    last_ns = std::max(last_ns, o.last_ns);
+    for (std::size_t i = 0; i < tls_versions.size(); ++i) {
+        tls_versions[i] += o.tls_versions[i];
+    }
+    for (std::size_t i = 0; i < alpns.size(); ++i) {
+        alpns[i] += o.alpns[i];
+    }
+    for (std::size_t i = 0; i < kCipherSlots; ++i) {
+        if (o.cipher_counts[i] != 0) {
+            add_cipher(o.cipher_ids[i], o.cipher_counts[i]);
+        }
+    }
+    cipher_other += o.cipher_other;
+}
+
+CoreTally::CoreTally(std::size_t service_count, const TallyLimits& limits)
+    : _services(service_count + 1),
+      _domains(limits.domains),
+      _clients(limits.client_services),
+      _client_domains(limits.client_domains),
+      _actions(limits.action_domains) {}
+
+void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noexcept {
+    const std::size_t slot = static_cast<std::size_t>(f.service + 1);
+    if (slot < _services.size()) {
+        _services[slot].add_flow(f, d, part);
+    }
+    _total.add_flow(f, d, part);
+
+    bool inserted = false;
+    ClientServiceKey ck{f.client().ip, f.service};
+    if (ClientTally* c = _clients.find_or_insert(ck, inserted)) {
+        if (inserted) {
+            std::copy(std::begin(f.client_mac), std::end(f.client_mac), std::begin(c->mac));
+            c->has_mac = std::any_of(std::begin(f.client_mac), std::end(f.client_mac), [](auto b) { return b != 0; });
+        }
+        c->stats.add_flow(f, d, part);
+    } else {
+        ++_table_full;
+    }
+
+    if (d == nullptr || d->name.empty()) {
+        return;
+    }
+    DomainKey dk{d->name};
+    const std::uint64_t dhash = DomainKeyHash{}(dk);
+    if (DomainTally* t = _domains.find_or_insert_hashed(dk, dhash, inserted)) {
+        t->service = f.service;
+        t->stats.add_flow(f, d, part);
+    } else {
+        ++_table_full;
+    }
+    // Distinct clients per domain: the pair is recorded with the flow's first part; later parts of the
+    // same flow add nothing to it (the merged views take the union of every interval's pairs).
+    if (part != TallyPart::kContinuation &&
+        _client_domains.find_or_insert(ClientDomainKey{f.client().ip, dhash}, inserted) == nullptr) {
+        ++_table_full;
+    }
+    if (f.action != 0) {
+        if (ActionDomainTally* a = _actions.find_or_insert(ActionDomainKey{f.action, d->name}, inserted)) {
+            a->service = f.service;
+            a->connections += part == TallyPart::kContinuation ? 0 : 1;
+            a->bytes_up += f.bytes_up;
+            a->bytes_down += f.bytes_down;
+        } else {
+            ++_table_full;
+        }
+    }
+}
+
+void swap(CoreTally& a, CoreTally& b) noexcept {
+    using std::swap;
+    swap(a._services, b._services);
+    swap(a._total, b._total);
+    swap(a._domains, b._domains);
+    swap(a._clients, b._clients);
+    swap(a._client_domains, b._client_domains);
+    swap(a._actions, b._actions);
+    swap(a._table_full, b._table_full);
+}
+
+void CoreTally::clear() noexcept {
+    std::fill(_services.begin(), _services.end(), TransferStats{});
+    _total = TransferStats{};
+    _domains.clear();
+    _clients.clear();
+    _client_domains.clear();
+    _actions.clear();
+    _table_full = 0;
+}
+
+void CoreTally::resize_services(std::size_t service_count) {
+    _services.resize(service_count + 1);
+}
+
+void CoreTally::restore_service(std::int32_t service, const TransferStats& stats) {
+    if (service < -1) {
+        service = -1;
+    }
+    const std::size_t slot = static_cast<std::size_t>(service + 1);
+    if (slot >= _services.size()) {
+        _services.resize(slot + 1);
+    }
+    _services[slot].merge(stats);
+}
+
+bool CoreTally::restore_domain(const DomainKey& key, const DomainTally& tally) noexcept {
+    bool inserted = false;
+    DomainTally* t = _domains.find_or_insert(key, inserted);
+    if (t == nullptr) {
+        ++_table_full;
+        return false;
+    }
+    t->service = tally.service;
+    t->stats.merge(tally.stats);
+    return true;
+}
+
+bool CoreTally::restore_client(const ClientServiceKey& key, const ClientTally& tally) noexcept {
+    bool inserted = false;
+    ClientTally* c = _clients.find_or_insert(key, inserted);
+    if (c == nullptr) {
+        ++_table_full;
+        return false;
+    }
+    if (!c->has_mac && tally.has_mac) {
+        std::copy(std::begin(tally.mac), std::end(tally.mac), std::begin(c->mac));
+        c->has_mac = true;
+    }
+    c->stats.merge(tally.stats);
+    return true;
+}
+
+bool CoreTally::restore_client_domain(const ClientDomainKey& key) noexcept {
+    bool inserted = false;
+    if (_client_domains.find_or_insert(key, inserted) == nullptr) {
+        ++_table_full;
+        return false;
+    }
+    return true;
+}
+
+bool CoreTally::restore_action(const ActionDomainKey& key, const ActionDomainTally& tally) noexcept {
+    bool inserted = false;
+    ActionDomainTally* a = _actions.find_or_insert(key, inserted);
+    if (a == nullptr) {
+        ++_table_full;
+        return false;
+    }
+    a->service = tally.service;
+    a->connections += tally.connections;
+    a->bytes_up += tally.bytes_up;
+    a->bytes_down += tally.bytes_down;
+    return true;
+}
+
+void CoreTally::absorb(const CoreTally& other, std::span<const std::int32_t> service_map) {
+    const auto mapped = [service_map](std::int32_t service) noexcept -> std::int32_t {
+        if (service < 0 || static_cast<std::size_t>(service) >= service_map.size()) {
+            return -1;
+        }
+        return std::max(service_map[static_cast<std::size_t>(service)], std::int32_t{-1});
+    };
+    // Size the service slots once, before merging, so the loop below cannot reallocate.
+    std::int32_t largest = -1;
+    for (std::size_t slot = 1; slot < other._services.size(); ++slot) {
+        largest = std::max(largest, mapped(static_cast<std::int32_t>(slot - 1)));
+    }
+    if (static_cast<std::size_t>(largest + 1) >= _services.size()) {
+        _services.resize(static_cast<std::size_t>(largest + 2));
+    }
+    for (std::size_t slot = 0; slot < other._services.size(); ++slot) {
+        const std::int32_t to = mapped(static_cast<std::int32_t>(slot) - 1);
+        _services[static_cast<std::size_t>(to + 1)].merge(other._services[slot]);
+    }
+    _total.merge(other._total);
+    _table_full += other._table_full;
+
+    other._domains.for_each([&](const DomainKey& k, const DomainTally& t) {
+        restore_domain(k, DomainTally{mapped(t.service), t.stats});
+    });
+    other._clients.for_each([&](const ClientServiceKey& k, const ClientTally& t) {
+        restore_client(ClientServiceKey{k.client, mapped(k.service)}, t);
+    });
+    // Pairs are keyed by the domain name's hash, which no service remap changes.
+    other._client_domains.for_each([&](const ClientDomainKey& k, const std::uint8_t&) { restore_client_domain(k); });
+    other._actions.for_each([&](const ActionDomainKey& k, const ActionDomainTally& t) {
+        ActionDomainTally remapped = t;
+        remapped.service = mapped(t.service);
+        restore_action(k, remapped);
+    });
+}
+
+MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
+    MergedTally out;
+    std::unordered_map<std::string, std::size_t> domain_index;
+    std::unordered_map<std::uint64_t, std::string> name_by_hash;
+    std::map<std::pair<IpAddr, std::int32_t>, std::size_t> client_index;
+    std::set<std::pair<IpAddr, std::uint64_t>> client_domain_pairs;
+    std::map<std::pair<std::uint16_t, std::string>, std::size_t> action_index;
+
+    for (const CoreTally* core : cores) {
+        if (out.services.size() < core->services().size()) {
+            out.services.resize(core->services().size());
+        }
+        for (std::size_t i = 0; i < core->services().size(); ++i) {
+            out.services[i].stats.merge(core->services()[i]);
+        }
+        out.total.stats.merge(core->total());
+        out.table_full_drops += core->table_full_drops();
+        core->domains().for_each([&](const DomainKey& k, const DomainTally& t) {
+            std::string name(k.name.view());
+            auto [it, fresh] = domain_index.try_emplace(name, out.domains.size());
+            if (fresh) {
+                out.domains.push_back(MergedDomain{name, t.service, {}});
+                name_by_hash.emplace(DomainKeyHash{}(k), name);
+            }
+            out.domains[it->second].m.stats.merge(t.stats);
+        });
+        core->clients().for_each([&](const ClientServiceKey& k, const ClientTally& t) {
+            auto [it, fresh] = client_index.try_emplace({k.client, k.service}, out.clients.size());
+            if (fresh) {
+                MergedClient c;
+                c.client = k.client;
+                c.service = k.service;
+                std::copy(std::begin(t.mac), std::end(t.mac), std::begin(c.mac));
+                c.has_mac = t.has_mac;
+                out.clients.push_back(c);
+            }
+            out.clients[it->second].stats.merge(t.stats);
+        });
+        core->client_domains().for_each([&](const ClientDomainKey& k, const std::uint8_t&) {
+            client_domain_pairs.emplace(k.client, k.domain_hash);
+        });
+        core->actions().for_each([&](const ActionDomainKey& k, const ActionDomainTally& t) {
+            std::string name(k.name.view());
+            auto [it, fresh] = action_index.try_emplace({k.action, name}, out.actions.size());
+            if (fresh) {
+                out.actions.push_back(MergedActionDomain{k.action, name, t.service, 0, 0, 0});
+            }
+            MergedActionDomain& a = out.actions[it->second];
+            a.connections += t.connections;
+            a.bytes_up += t.bytes_up;
+            a.bytes_down += t.bytes_down;
+        });
+    }
+    // Distinct clients: per service from the (client, service) table, per domain from
+    // the (client, domain) pairs, overall from the set of client addresses.
+    std::set<IpAddr> all_clients;
+    for (const MergedClient& c : out.clients) {
+        const std::size_t slot = static_cast<std::size_t>(c.service + 1);
+        if (slot < out.services.size()) {
+            ++out.services[slot].distinct_clients;
+        }
+        all_clients.insert(c.client);
+    }
+    out.total.distinct_clients = all_clients.size();
+    std::unordered_map<std::string, std::uint64_t> clients_per_domain;
+    for (const auto& [client, hash] : client_domain_pairs) {
+        if (auto it = name_by_hash.find(hash); it != name_by_hash.end()) {
+            ++clients_per_domain[it->second];
+        }
+    }
+    for (MergedDomain& d : out.domains) {
+        d.m.distinct_clients = clients_per_domain[d.name];
+    }
+    // Hash-table order depends on how flows were spread over cores: sort, so the
+    // merged view is the same for any number of workers.
+    std::sort(out.domains.begin(), out.domains.end(),
+              [](const MergedDomain& a, const MergedDomain& b) { return a.name < b.name; });
+    std::sort(out.clients.begin(), out.clients.end(), [](const MergedClient& a, const MergedClient& b) {
+        return std::tie(a.client, a.service) < std::tie(b.client, b.service);
+    });
+    std::sort(out.actions.begin(), out.actions.end(), [](const MergedActionDomain& a, const MergedActionDomain& b) {
+        return std::tie(a.action, a.name) < std::tie(b.action, b.name);
+    });
+    return out;
+}
+
+} // namespace wt::pipeline

@@ -1,0 +1,429 @@
+// Per-core tallies and their merge.
+//
+// Each worker owns one CoreTally and is its only writer; flows are tallied when
+// they end. Tables are fixed-capacity (sized at start); a full table counts the
+// overflow instead of growing. merge_tallies() runs on the stats side (never on
+// a worker) and produces plain std containers for reporting.
+#pragma once
+
+#include "pipeline/flows/hash.hpp"
+#include "pipeline/flows/flow.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <limits>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace wt::pipeline {
+
+// TLS versions tallied, by negotiated version (ServerHello); kNone when no
+// ServerHello was seen.
+enum class TlsVersionSlot : std::uint8_t { kNone, kSsl3, kTls10, kTls11, kTls12, kTls13, kOther, kCount };
+TlsVersionSlot tls_version_slot(std::uint16_t version) noexcept;
+const char* to_string(TlsVersionSlot s) noexcept;
+
+// Common ALPN identifiers get their own slot; the rest count as "other".
+enum class AlpnSlot : std::uint8_t { kH2, kHttp11, kH3, kHttp10, kDot, kOther, kCount };
+AlpnSlot alpn_slot(std::string_view alpn) noexcept;
+const char* to_string(AlpnSlot s) noexcept;
+
+inline constexpr std::size_t kCipherSlots = 12;
+
+// A flow is tallied whole when it ends, or in parts while it lasts (live active
+// timeout): the opening part counts the connection and its TLS/ALPN/cipher facts,
+// continuations add only packets and bytes, so a flow is never counted twice.
+enum class TallyPart : std::uint8_t { kWhole, kOpening, kContinuation };
+
+// The counts of a TransferStats, declared once: the struct, merge, snapshots (write and read), the
+// report's JSON, Prometheus and the tests all take them from this list (tables and CSV pick their
+// columns by name). Adding a count is one line here and its meaning.
+//
+// X(name, type, role, description). role: kVolume (connections, packets, bytes), kTls (TLS flows; their
+// versions are a histogram of their own), kFlowKind (flows of one kind: Prometheus
+// wiretally_flows_by_kind_total{kind="name"}).
+#define WT_TRANSFER_COUNTS(X)                                                                                    \
+    X(connections, std::uint64_t, kVolume, "connections opened: a flow counts once, with its first part")      \
+    X(pkts_up, std::uint64_t, kVolume, "packets from client to server")                                         \
+    X(pkts_down, std::uint64_t, kVolume, "packets from server to client")                                       \
+    X(bytes_up, std::uint64_t, kVolume, "IP bytes from client to server")                                       \
+    X(bytes_down, std::uint64_t, kVolume, "IP bytes from server to client")                                     \
+    X(tls, std::uint32_t, kTls, "TLS flows (DNS over TLS included)")                                            \
+    X(quic, std::uint32_t, kFlowKind, "QUIC flows")                                                             \
+    X(dns, std::uint32_t, kFlowKind, "DNS flows")                                                               \
+    X(ech, std::uint32_t, kFlowKind, "TLS flows offering encrypted_client_hello")                               \
+    X(dot, std::uint32_t, kFlowKind, "DNS over TLS flows")                                                      \
+    X(doh, std::uint32_t, kFlowKind, "TLS or QUIC flows to a DNS-over-HTTPS endpoint")                          \
+    X(cleartext_http, std::uint32_t, kFlowKind, "cleartext HTTP flows")                                         \
+    X(tls_without_sni, std::uint32_t, kFlowKind, "TLS flows whose ClientHello carries no SNI")
+
+enum class TransferRole : std::uint8_t { kVolume, kTls, kFlowKind };
+
+struct TransferStats {
+#define WT_TRANSFER_FIELD(name, type, role, desc) type name = 0;
+    WT_TRANSFER_COUNTS(WT_TRANSFER_FIELD)
+#undef WT_TRANSFER_FIELD
+    std::uint64_t first_ns = std::numeric_limits<std::uint64_t>::max();
+    std::uint64_t last_ns = 0;
+    std::array<std::uint32_t, static_cast<std::size_t>(TlsVersionSlot::kCount)> tls_versions{};
+    std::array<std::uint32_t, static_cast<std::size_t>(AlpnSlot::kCount)> alpns{};
+    // Small cipher histogram: the first kCipherSlots distinct ciphers, the rest in cipher_other.
+    std::array<std::uint16_t, kCipherSlots> cipher_ids{};
+    std::array<std::uint32_t, kCipherSlots> cipher_counts{};
+    std::uint32_t cipher_other = 0;
+
+    void add_flow(const Flow& f, const FlowDetail* d, TallyPart part = TallyPart::kWhole) noexcept;
+    void merge(const TransferStats& o) noexcept;
+    void add_cipher(std::uint16_t cipher, std::uint32_t n) noexcept;
+
+    // Visits every count of WT_TRANSFER_COUNTS: fn(name, role, description, value) ...
+    template <typename Fn>
+    void for_each_count(Fn&& fn) const {
+#define WT_TRANSFER_VISIT(name, type, role, desc) \
+    fn(std::string_view(#name), TransferRole::role, std::string_view(desc), static_cast<std::uint64_t>(name));
+        WT_TRANSFER_COUNTS(WT_TRANSFER_VISIT)
+#undef WT_TRANSFER_VISIT
+    }
+    // ... and fn(name, field&) to set them (the field is std::uint64_t& or std::uint32_t&).
+    template <typename Fn>
+    void for_each_count_field(Fn&& fn) {
+#define WT_TRANSFER_VISIT_FIELD(name, type, role, desc) fn(std::string_view(#name), name);
+        WT_TRANSFER_COUNTS(WT_TRANSFER_VISIT_FIELD)
+#undef WT_TRANSFER_VISIT_FIELD
+    }
+};
+
+struct DomainKey {
+    DomainName name;
+    friend bool operator==(const DomainKey&, const DomainKey&) = default;
+};
+struct DomainKeyHash {
+    std::uint64_t operator()(const DomainKey& k) const noexcept {
+        return hash_bytes(k.name.view().data(), k.name.size());
+    }
+};
+struct DomainTally {
+    std::int32_t service = -1;
+    TransferStats stats;
+};
+
+struct ClientServiceKey {
+    IpAddr client;
+    std::int32_t service = -1;
+    friend bool operator==(const ClientServiceKey&, const ClientServiceKey&) = default;
+};
+struct ClientServiceKeyHash {
+    std::uint64_t operator()(const ClientServiceKey& k) const noexcept {
+        return mix64(ip_hash(k.client) ^ static_cast<std::uint32_t>(k.service));
+    }
+};
+struct ClientTally {
+    std::uint8_t mac[6]{};
+    bool has_mac = false;
+    TransferStats stats;
+};
+
+// (client, domain) pairs: distinct clients per domain.
+struct ClientDomainKey {
+    IpAddr client;
+    std::uint64_t domain_hash = 0;
+    friend bool operator==(const ClientDomainKey&, const ClientDomainKey&) = default;
+};
+struct ClientDomainKeyHash {
+    std::uint64_t operator()(const ClientDomainKey& k) const noexcept { return mix64(ip_hash(k.client) ^ k.domain_hash); }
+};
+
+struct ActionDomainKey {
+    std::uint16_t action = 0;
+    DomainName name;
+    friend bool operator==(const ActionDomainKey&, const ActionDomainKey&) = default;
+};
+struct ActionDomainKeyHash {
+    std::uint64_t operator()(const ActionDomainKey& k) const noexcept {
+        return hash_bytes(k.name.view().data(), k.name.size(), k.action);
+    }
+};
+struct ActionDomainTally {
+    std::int32_t service = -1;
+    std::uint64_t connections = 0;
+    std::uint64_t bytes_up = 0;
+    std::uint64_t bytes_down = 0;
+};
+
+// TallyMap: the tally tables. Capacity is fixed at construction (no allocation
+// after it; a full table refuses inserts and the caller counts them), and the entries sit densely in insertion order behind an index of 8-byte
+// slots (entry number + 1, 0 = empty, and the top half of the hash so that most
+// probes never touch an entry). Tables are sized for the worst case while a
+// capture or an interval usually fills a small part of them: the entry array is
+// left untouched by construction (malloc'd; pages are mapped when first written),
+// clear() rewrites only the index, and for_each visits only the entries held.
+template <typename Key, typename Value, typename Hash>
+class TallyMap {
+public:
+    // capacity is rounded up to a power of two; usable entries = capacity * 7 / 8.
+    explicit TallyMap(std::size_t capacity)
+        : _mask(round_up_pow2(capacity < 8 ? 8 : capacity) - 1),
+          _limit((_mask + 1) / 8 * 7),
+          _index(allocate<std::uint64_t>(_mask + 1, true)),
+          _entries(allocate<Entry>(_limit, false)) {}
+
+    TallyMap(TallyMap&&) noexcept = default;
+    TallyMap& operator=(TallyMap&&) noexcept = default;
+
+    [[nodiscard]] std::size_t size() const noexcept { return _size; }
+    [[nodiscard]] std::size_t capacity() const noexcept { return _limit; }
+    [[nodiscard]] bool full() const noexcept { return _size >= _limit; }
+    // Bytes reserved, fixed at construction (resident only as far as used).
+    [[nodiscard]] std::size_t memory_bytes() const noexcept {
+        return (_mask + 1) * sizeof(std::uint64_t) + _limit * sizeof(Entry);
+    }
+
+    [[nodiscard]] const Value* find(const Key& key) const noexcept {
+        const std::uint64_t hash = Hash{}(key);
+        for (std::size_t i = hash & _mask, probes = 0; probes <= _mask; i = (i + 1) & _mask, ++probes) {
+            const std::uint64_t slot = _index[i];
+            if (slot == 0) {
+                return nullptr;
+            }
+            if ((slot >> 32) == (hash >> 32)) {
+                const Entry& e = _entries[(slot & 0xffffffffu) - 1];
+                if (e.hash == hash && e.key == key) {
+                    return &e.value;
+                }
+            }
+        }
+        return nullptr;
+    }
+
+    // Returns the value for key, inserting a value-initialised one if absent;
+    // nullptr when the table is full. `inserted` tells which happened.
+    Value* find_or_insert(const Key& key, bool& inserted) noexcept {
+        return find_or_insert_hashed(key, Hash{}(key), inserted);
+    }
+
+    Value* find_or_insert_hashed(const Key& key, std::uint64_t hash, bool& inserted) noexcept {
+        inserted = false;
+        for (std::size_t i = hash & _mask, probes = 0; probes <= _mask; i = (i + 1) & _mask, ++probes) {
+            const std::uint64_t slot = _index[i];
+            if (slot == 0) {
+                if (_size >= _limit) {
+                    return nullptr;
+                }
+                Entry* e = ::new (static_cast<void*>(&_entries[_size])) Entry{hash, key, Value{}};
+                ++_size;
+                _index[i] = (hash >> 32 << 32) | _size;
+                inserted = true;
+                return &e->value;
+            }
+            if ((slot >> 32) == (hash >> 32)) {
+                Entry& e = _entries[(slot & 0xffffffffu) - 1];
+                if (e.hash == hash && e.key == key) {
+                    return &e.value;
+                }
+            }
+        }
+        return nullptr;
+    }
+
+    // Empties the table: rewrites the index (8 bytes a slot), not the entries.
+    void clear() noexcept {
+        std::fill(_index.get(), _index.get() + _mask + 1, std::uint64_t{0});
+        _size = 0;
+    }
+
+    // Visits every entry, in insertion order; fn(const Key&, Value&).
+    template <typename Fn>
+    void for_each(Fn&& fn) {
+        for (std::size_t i = 0; i < _size; ++i) {
+            fn(static_cast<const Key&>(_entries[i].key), _entries[i].value);
+        }
+    }
+    template <typename Fn>
+    void for_each(Fn&& fn) const {
+        for (std::size_t i = 0; i < _size; ++i) {
+            fn(_entries[i].key, static_cast<const Value&>(_entries[i].value));
+        }
+    }
+
+private:
+    struct Entry {
+        std::uint64_t hash;
+        Key key;
+        Value value;
+    };
+    // Entries are created in place on insert and never destroyed.
+    static_assert(std::is_trivially_destructible_v<Entry> && std::is_trivially_copyable_v<Entry>,
+                  "TallyMap keeps entries in raw memory");
+    static_assert(sizeof(std::size_t) == 8, "the index packs 32 bits of entry number");
+
+    struct FreeDeleter {
+        void operator()(void* p) const noexcept { std::free(p); }
+    };
+    template <typename T>
+    using Buffer = std::unique_ptr<T[], FreeDeleter>;
+
+    // calloc'd or malloc'd, not new[]: large blocks come straight from mmap, so
+    // untouched parts cost neither zeroing nor resident memory.
+    template <typename T>
+    static Buffer<T> allocate(std::size_t n, bool zeroed) {
+        void* p = zeroed ? std::calloc(n, sizeof(T)) : std::malloc(n * sizeof(T));
+        if (p == nullptr) {
+            throw std::bad_alloc();
+        }
+        return Buffer<T>(static_cast<T*>(p));
+    }
+
+    static std::size_t round_up_pow2(std::size_t v) noexcept {
+        std::size_t p = 1;
+        while (p < v) {
+            p <<= 1;
+        }
+        return p;
+    }
+
+    std::size_t _mask;
+    std::size_t _limit;
+    Buffer<std::uint64_t> _index;
+    Buffer<Entry> _entries;
+    std::size_t _size = 0;
+};
+
+struct TallyLimits {
+    std::size_t domains = 1u << 16;
+    std::size_t client_services = 1u << 16;
+    std::size_t client_domains = 1u << 17;
+    std::size_t action_domains = 1u << 15;
+};
+
+// Live double buffering: the worker tallies into its active CoreTally and, at a
+// burst boundary, swaps it with a cleared spare handed over by the stats core.
+// Moving or swapping never allocates or throws (the tables are owned through
+// pointers), so the swap is safe on the data path; everything else below marked
+// "stats side only" may allocate and must never run on a worker.
+class CoreTally {
+public:
+    CoreTally(std::size_t service_count, const TallyLimits& limits);
+
+    CoreTally(CoreTally&&) noexcept = default;
+    CoreTally& operator=(CoreTally&&) noexcept = default;
+    CoreTally(const CoreTally&) = delete;
+    CoreTally& operator=(const CoreTally&) = delete;
+    // Member-wise, without a temporary CoreTally (std::swap works too; both only
+    // exchange pointers plus the inline TransferStats total).
+    friend void swap(CoreTally& a, CoreTally& b) noexcept;
+
+    // Tallies one finished flow. No allocation.
+    void add_flow(const Flow& f, const FlowDetail* d, TallyPart part = TallyPart::kWhole) noexcept;
+
+    // ---- stats side only -------------------------------------------------------
+    // Adds every table of `other` into this one. A service index i of `other`
+    // (-1 = unclassified) becomes service_map[i] here; indices outside the map,
+    // and negative map entries, become -1. `_services` grows to fit the largest
+    // mapped index (this may allocate). Entries that find a full table are counted
+    // in table_full_drops(), like add_flow does; other's own drops are added too.
+    // Domain and action entries take the mapped service of `other` (the latest
+    // classification wins, as in add_flow); a client entry keeps its first MAC and
+    // takes other's only when it had none. The two tallies may have different
+    // TallyLimits. Cost: it visits the entries of other's tables, so it follows
+    // their number, not other's capacity.
+    void absorb(const CoreTally& other, std::span<const std::int32_t> service_map);
+
+    // Empties every table and counter; keeps the memory and the number of service
+    // slots. Rewrites each table's index (8 bytes a slot: 2.3 MB at the default
+    // TallyLimits), not the entries.
+    void clear() noexcept;
+
+    // Sets the number of service slots to service_count + 1 (0 = unclassified),
+    // keeping the counts of the slots that remain. For a cleared spare after a
+    // services reload: add_flow ignores flows whose service has no slot.
+    void resize_services(std::size_t service_count);
+
+    // Restore entries (snapshot load). Each one merges into an existing entry with
+    // the same key, exactly as absorb does, and returns false when the table was
+    // full (then also counted in table_full_drops()). restore_service grows the
+    // service slots to fit (service -1 = unclassified).
+    void restore_service(std::int32_t service, const TransferStats& stats);
+    void restore_total(const TransferStats& stats) noexcept { _total.merge(stats); }
+    void restore_table_full_drops(std::uint64_t n) noexcept { _table_full += n; }
+    bool restore_domain(const DomainKey& key, const DomainTally& tally) noexcept;
+    bool restore_client(const ClientServiceKey& key, const ClientTally& tally) noexcept;
+    bool restore_client_domain(const ClientDomainKey& key) noexcept;
+    bool restore_action(const ActionDomainKey& key, const ActionDomainTally& tally) noexcept;
+
+    // Read side (stats step).
+    [[nodiscard]] const std::vector<TransferStats>& services() const noexcept { return _services; }
+    [[nodiscard]] const TransferStats& total() const noexcept { return _total; }
+    [[nodiscard]] const TallyMap<DomainKey, DomainTally, DomainKeyHash>& domains() const noexcept { return _domains; }
+    [[nodiscard]] const TallyMap<ClientServiceKey, ClientTally, ClientServiceKeyHash>& clients() const noexcept {
+        return _clients;
+    }
+    [[nodiscard]] const TallyMap<ClientDomainKey, std::uint8_t, ClientDomainKeyHash>& client_domains() const noexcept {
+        return _client_domains;
+    }
+    [[nodiscard]] const TallyMap<ActionDomainKey, ActionDomainTally, ActionDomainKeyHash>& actions() const noexcept {
+        return _actions;
+    }
+    [[nodiscard]] std::uint64_t table_full_drops() const noexcept { return _table_full; }
+    // Bytes held by the tables (fixed at construction) and the per-service rows.
+    [[nodiscard]] std::size_t memory_bytes() const noexcept {
+        return _domains.memory_bytes() + _clients.memory_bytes() + _client_domains.memory_bytes() +
+               _actions.memory_bytes() + _services.capacity() * sizeof(TransferStats);
+    }
+
+private:
+    std::vector<TransferStats> _services; // index service + 1; 0 = unclassified
+    TransferStats _total;
+    TallyMap<DomainKey, DomainTally, DomainKeyHash> _domains;
+    TallyMap<ClientServiceKey, ClientTally, ClientServiceKeyHash> _clients;
+    TallyMap<ClientDomainKey, std::uint8_t, ClientDomainKeyHash> _client_domains;
+    TallyMap<ActionDomainKey, ActionDomainTally, ActionDomainKeyHash> _actions;
+    std::uint64_t _table_full = 0;
+};
+
+static_assert(std::is_nothrow_move_constructible_v<CoreTally> && std::is_nothrow_move_assignable_v<CoreTally>,
+              "the worker swaps CoreTallies on the data path: moves must not throw");
+
+// The merged view, for reports. Allocates freely: it runs off the data path.
+struct MergedStats {
+    TransferStats stats;
+    std::uint64_t distinct_clients = 0;
+};
+struct MergedDomain {
+    std::string name;
+    std::int32_t service = -1;
+    MergedStats m;
+};
+struct MergedClient {
+    IpAddr client;
+    std::int32_t service = -1;
+    std::uint8_t mac[6]{};
+    bool has_mac = false;
+    TransferStats stats;
+};
+struct MergedActionDomain {
+    std::uint16_t action = 0;
+    std::string name;
+    std::int32_t service = -1;
+    std::uint64_t connections = 0;
+    std::uint64_t bytes_up = 0;
+    std::uint64_t bytes_down = 0;
+};
+struct MergedTally {
+    std::vector<MergedStats> services; // index service + 1
+    MergedStats total;
+    std::vector<MergedDomain> domains;
+    std::vector<MergedClient> clients;
+    std::vector<MergedActionDomain> actions;
+    std::uint64_t table_full_drops = 0;
+};
+
+MergedTally merge_tallies(const std::vector<const CoreTally*>& cores);
+
+} // namespace wt::pipeline

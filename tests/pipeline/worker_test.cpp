@@ -1,0 +1,640 @@
+// The worker path end to end on frames built from real handshake bytes
+// (tests/parsers/tls/vectors.hpp, recorded from curl and openssl) and on real
+// captures under tests/data, without DPDK.
+#include "parsers/net/capture_file.hpp"
+#include "pipeline/classify/classifier.hpp"
+#include "pipeline/classify/services.hpp"
+#include "pipeline/worker.hpp"
+#include "tests/parsers/tls/vectors.hpp"
+#include "tests/support/packet_builder.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <iterator>
+#include <map>
+#include <string>
+
+namespace wt::pipeline {
+namespace {
+
+namespace tb = wt::testing;
+
+struct CollectedFlow {
+    Flow flow;
+    bool has_detail = false;
+    FlowDetail detail;
+    std::string service;
+};
+
+class Collector final : public FlowSink {
+public:
+    void on_flow_end(const Flow& f, const FlowDetail* d, std::string_view service) override {
+        CollectedFlow c;
+        c.flow = f;
+        c.has_detail = d != nullptr;
+        if (d != nullptr) {
+            c.detail = *d;
+        }
+        c.service = std::string(service);
+        flows.push_back(c);
+    }
+    std::vector<CollectedFlow> flows;
+};
+
+WorkerConfig small_config() {
+    WorkerConfig c;
+    c.max_flows = 1024;
+    c.detail_pool = 256;
+    c.stream_pool = 64;
+    c.quic_pool = 8;
+    c.dns_cache_entries = 256;
+    c.tally.domains = 256;
+    c.tally.client_services = 256;
+    c.tally.client_domains = 256;
+    c.tally.action_domains = 256;
+    return c;
+}
+
+constexpr std::uint64_t kT0 = 1700000000ull * 1000000000ull;
+constexpr std::uint64_t kMs = 1000000ull;
+
+struct Harness {
+    Collector sink;
+    Worker worker;
+    std::uint64_t now = kT0;
+    explicit Harness(const ServiceClassifier* cls = nullptr, WorkerConfig cfg = small_config())
+        : worker(cfg, cls, nullptr, &sink) {}
+    void send(const std::vector<std::uint8_t>& frame) {
+        now += kMs;
+        worker.process_packet(parsers::LinkType::kEthernet, frame, now);
+    }
+};
+
+// Sends a TCP connection: handshake, the client stream cut at `segments` (sent in
+// `order`), then the server stream in one segment.
+void play_tls(Harness& h, const tb::Endpoint& cli, const tb::Endpoint& srv, const parsers::test_vectors::TlsCapture& cap,
+              bool reverse_segments = false) {
+    const std::uint32_t cisn = 1000;
+    const std::uint32_t sisn = 50000;
+    h.send(tb::tcp(cli, srv, cisn, 0, tb::kSyn));
+    h.send(tb::tcp(srv, cli, sisn, cisn + 1, tb::kSyn | tb::kAck));
+    h.send(tb::tcp(cli, srv, cisn + 1, sisn + 1, tb::kAck));
+    std::vector<std::pair<std::uint32_t, std::span<const std::uint8_t>>> segs;
+    std::size_t off = 0;
+    for (std::uint16_t len : cap.client_segments) {
+        segs.emplace_back(cisn + 1 + off, cap.client.subspan(off, len));
+        off += len;
+    }
+    if (reverse_segments) {
+        std::reverse(segs.begin(), segs.end());
+    }
+    for (auto [seq, data] : segs) {
+        h.send(tb::tcp(cli, srv, seq, sisn + 1, tb::kAck | tb::kPsh, data));
+    }
+    h.send(tb::tcp(srv, cli, sisn + 1, cisn + 1 + static_cast<std::uint32_t>(off), tb::kAck | tb::kPsh, cap.server));
+    h.send(tb::tcp(cli, srv, cisn + 1 + static_cast<std::uint32_t>(off), sisn + 1, tb::kFin | tb::kAck));
+    h.send(tb::tcp(srv, cli, sisn + 1 + static_cast<std::uint32_t>(cap.server.size()),
+                   cisn + 2 + static_cast<std::uint32_t>(off), tb::kFin | tb::kAck));
+}
+
+TEST(Worker, TlsHandshakesFromRealClientsAreExtracted) {
+    for (const auto& cap : parsers::test_vectors::kCaptures) {
+        SCOPED_TRACE(std::string(cap.name));
+        Harness h;
+        play_tls(h, {tb::ip4(10, 0, 0, 2), 40001}, {tb::ip4(10, 0, 1, 1), 443}, cap);
+        h.worker.flush_all();
+        ASSERT_EQ(h.sink.flows.size(), 1u);
+        const CollectedFlow& f = h.sink.flows[0];
+        ASSERT_TRUE(f.has_detail);
+        EXPECT_EQ(f.detail.app, AppProto::kTls);
+        EXPECT_EQ(f.detail.sni.view(), cap.sni);
+        EXPECT_EQ(f.detail.tls.ja4.view(), cap.ja4);
+        EXPECT_TRUE(f.detail.tls.server_hello_seen);
+        EXPECT_EQ(f.detail.tls.negotiated_version, cap.server_selected_version);
+        EXPECT_EQ(f.detail.tls.cipher, cap.server_cipher);
+        EXPECT_EQ(f.detail.name_source, cap.sni.empty() ? NameSource::kNone : NameSource::kSni);
+        EXPECT_EQ(f.flow.pkts_up, 3u + cap.client_segments.size()); // SYN, ACK, the segments, FIN
+        EXPECT_EQ(f.flow.pkts_down, 3u);
+        EXPECT_EQ(f.flow.client().port, 40001);
+    }
+}
+
+TEST(Worker, ClientHelloSegmentsOutOfOrderAreReassembled) {
+    for (const auto& cap : parsers::test_vectors::kCaptures) {
+        if (cap.client_segments.size() < 2) {
+            continue;
+        }
+        SCOPED_TRACE(std::string(cap.name));
+        Harness h;
+        play_tls(h, {tb::ip4(10, 0, 0, 2), 40002}, {tb::ip4(10, 0, 1, 1), 443}, cap, /*reverse_segments=*/true);
+        h.worker.flush_all();
+        ASSERT_EQ(h.sink.flows.size(), 1u);
+        EXPECT_EQ(h.sink.flows[0].detail.sni.view(), cap.sni);
+        EXPECT_EQ(h.worker.counters().tls_multi_segment, 1u);
+    }
+}
+
+TEST(Worker, ClientHelloSplitIntoTinySegmentsIsReassembled) {
+    const auto& cap = parsers::test_vectors::kCaptures[1];
+    Harness h;
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 40003};
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 443};
+    h.send(tb::tcp(cli, srv, 99, 0, tb::kSyn));
+    for (std::size_t off = 0; off < cap.client.size(); off += 100) {
+        const std::size_t len = std::min<std::size_t>(100, cap.client.size() - off);
+        h.send(tb::tcp(cli, srv, static_cast<std::uint32_t>(100 + off), 1, tb::kAck, cap.client.subspan(off, len)));
+    }
+    h.worker.flush_all();
+    ASSERT_EQ(h.sink.flows.size(), 1u);
+    EXPECT_EQ(h.sink.flows[0].detail.sni.view(), cap.sni);
+}
+
+TEST(Worker, RolesAreCorrectedWhenTheServerIsSeenFirst) {
+    const auto& cap = parsers::test_vectors::kCaptures[0];
+    Harness h;
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 50000};
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 8443};
+    // Mid-flow capture: a server ACK first, then the ClientHello.
+    h.send(tb::tcp(srv, cli, 7, 1, tb::kAck));
+    h.send(tb::tcp(cli, srv, 1, 7, tb::kAck | tb::kPsh, cap.client));
+    h.worker.flush_all();
+    ASSERT_EQ(h.sink.flows.size(), 1u);
+    const CollectedFlow& f = h.sink.flows[0];
+    EXPECT_EQ(f.flow.client().port, 50000);
+    EXPECT_EQ(f.flow.pkts_up, 1u);
+    EXPECT_EQ(f.flow.pkts_down, 1u);
+    EXPECT_EQ(f.detail.sni.view(), cap.sni);
+}
+
+TEST(Worker, DnsAnswerNamesALaterConnectionWithoutSni) {
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 33333};
+    const tb::Endpoint resolver{tb::ip4(10, 0, 0, 53), 53};
+    const tb::Endpoint srv{tb::ip4(93, 184, 216, 34), 443};
+    Harness h;
+    const auto answer = tb::dns_response(0x4242, {"api.vendor.example", "api.vendor.example.cdn.example", "edge7.cdn.example"},
+                                         {93, 184, 216, 34});
+    std::vector<std::uint8_t> query(answer.begin(), answer.begin() + 12 + 20 + 4);
+    query[2] = 0x01; // flags: RD only
+    query[3] = 0x00;
+    query[7] = 0; // ANCOUNT 0
+    h.send(tb::udp(cli, resolver, query));
+    h.send(tb::udp(resolver, cli, answer));
+    // A TLS connection to the answered address whose ClientHello has no SNI.
+    const auto& nosni = parsers::test_vectors::kCaptures[4];
+    ASSERT_TRUE(nosni.sni.empty());
+    play_tls(h, {cli.ip, 40100}, srv, nosni);
+    // Another client connecting to the same address gets no DNS name.
+    h.send(tb::tcp({tb::ip4(10, 0, 0, 9), 40200}, srv, 1, 0, tb::kSyn));
+    h.worker.flush_all();
+    ASSERT_EQ(h.sink.flows.size(), 3u);
+    std::map<std::uint16_t, const CollectedFlow*> by_port;
+    for (const auto& f : h.sink.flows) {
+        by_port[f.flow.client().port] = &f;
+    }
+    const CollectedFlow* dns = by_port.at(33333);
+    EXPECT_EQ(dns->detail.app, AppProto::kDns);
+    EXPECT_EQ(dns->detail.name.view(), "api.vendor.example");
+    EXPECT_EQ(dns->detail.name_source, NameSource::kDnsQuery);
+    EXPECT_EQ(dns->detail.dns.cname_count, 2);
+    EXPECT_EQ(dns->detail.dns.cnames[1].view(), "edge7.cdn.example");
+    const CollectedFlow* tls = by_port.at(40100);
+    EXPECT_EQ(tls->detail.name.view(), "api.vendor.example");
+    EXPECT_EQ(tls->detail.name_source, NameSource::kDnsResolution);
+    EXPECT_EQ(tls->detail.resolution_cname_count, 2);
+    const CollectedFlow* other = by_port.at(40200);
+    EXPECT_TRUE(!other->has_detail || other->detail.name.empty());
+}
+
+TEST(Worker, ServicesAreClassifiedAtFlowEnd) {
+    auto loaded = load_services_text(R"([[service]]
+name = "Weather"
+patterns = ["wttls.test"]
+)", "<test>", "");
+    ASSERT_TRUE(std::holds_alternative<ServiceCatalog>(loaded));
+    auto built = ServiceClassifier::build(std::get<ServiceCatalog>(loaded));
+    ASSERT_TRUE(std::holds_alternative<ServiceClassifier>(built));
+    const auto& cls = std::get<ServiceClassifier>(built);
+    Harness h(&cls);
+    play_tls(h, {tb::ip4(10, 0, 0, 2), 40001}, {tb::ip4(10, 0, 1, 1), 443}, parsers::test_vectors::kCaptures[0]);
+    play_tls(h, {tb::ip4(10, 0, 0, 2), 40002}, {tb::ip4(10, 0, 1, 1), 443}, parsers::test_vectors::kCaptures[4]);
+    h.worker.flush_all();
+    ASSERT_EQ(h.sink.flows.size(), 2u);
+    std::map<std::uint16_t, std::string> service_by_port;
+    for (const auto& f : h.sink.flows) {
+        service_by_port[f.flow.client().port] = f.service;
+    }
+    EXPECT_EQ(service_by_port[40001], "Weather");
+    EXPECT_EQ(service_by_port[40002], "");
+    const auto& services = h.worker.tally().services();
+    ASSERT_EQ(services.size(), 2u);
+    EXPECT_EQ(services[1].connections, 1u);
+    EXPECT_EQ(services[0].connections, 1u);
+}
+
+TEST(Worker, TupleReuseAfterCloseStartsANewFlowAndTheLastAckStaysInTheOld) {
+    Harness h;
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 40000};
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 80};
+    h.send(tb::tcp(cli, srv, 1, 0, tb::kSyn));
+    h.send(tb::tcp(srv, cli, 1, 2, tb::kSyn | tb::kAck));
+    h.send(tb::tcp(cli, srv, 2, 2, tb::kFin | tb::kAck));
+    h.send(tb::tcp(srv, cli, 2, 3, tb::kFin | tb::kAck));
+    h.send(tb::tcp(cli, srv, 3, 3, tb::kAck)); // the last ACK belongs to the closed flow
+    h.send(tb::tcp(cli, srv, 1000, 0, tb::kSyn)); // a new connection on the same tuple
+    h.worker.flush_all();
+    ASSERT_EQ(h.sink.flows.size(), 2u);
+    EXPECT_EQ(h.sink.flows[0].flow.pkts_up + h.sink.flows[0].flow.pkts_down, 5u);
+    EXPECT_EQ(h.sink.flows[1].flow.pkts_up, 1u);
+}
+
+TEST(Worker, IdleFlowsExpireAndAFullTableEvictsWithoutLosingCounts) {
+    WorkerConfig cfg = small_config();
+    cfg.max_flows = 64;
+    cfg.udp_idle_ns = 10ull * 1000000000ull;
+    Harness h(nullptr, cfg);
+    const std::vector<std::uint8_t> payload(10, 0xaa);
+    for (std::uint16_t i = 0; i < 200; ++i) {
+        h.send(tb::udp({tb::ip4(10, 0, 0, 2), static_cast<std::uint16_t>(10000 + i)}, {tb::ip4(10, 0, 1, 1), 9999},
+                       payload));
+    }
+    EXPECT_LE(h.worker.active_flows(), 64u);
+    EXPECT_GT(h.worker.counters().flows_evicted, 0u);
+    h.now += 60ull * 1000000000ull;
+    h.worker.expire(h.now, 1000);
+    EXPECT_EQ(h.worker.active_flows(), 0u);
+    EXPECT_EQ(h.worker.counters().flows_ended, 200u);
+    EXPECT_EQ(h.worker.tally().total().connections, 200u);
+    EXPECT_EQ(h.worker.tally().total().pkts_up, 200u);
+}
+
+TEST(Worker, VlansSeparateFlowsAndMalformedPacketsAreCountedByReason) {
+    Harness h;
+    const tb::Endpoint a{tb::ip4(10, 0, 0, 2), 1234};
+    const tb::Endpoint b{tb::ip4(10, 0, 1, 1), 5678};
+    const std::vector<std::uint8_t> payload(4, 1);
+    h.send(tb::udp(a, b, payload, 10));
+    h.send(tb::udp(a, b, payload, 20));
+    auto bad = tb::udp(a, b, payload);
+    bad[14] = 0x43; // IHL 3
+    h.send(bad);
+    auto cut = tb::udp(a, b, payload);
+    cut.resize(20);
+    h.send(cut);
+    h.worker.flush_all();
+    EXPECT_EQ(h.sink.flows.size(), 2u);
+    EXPECT_EQ(h.worker.counters().decode_errors, 2u);
+    std::uint64_t drops = 0;
+    for (auto n : h.worker.decode_drops()) {
+        drops += n;
+    }
+    EXPECT_EQ(drops, 2u);
+}
+
+std::vector<std::uint8_t> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+TEST(Worker, BundledSampleCaptureMatchesItsManifestNames) {
+    const std::string path = std::string(WT_SOURCE_ROOT) + "/tests/data/sample/capture.pcap";
+    const auto bytes = read_file(path);
+    ASSERT_FALSE(bytes.empty()) << path;
+    auto reader = parsers::CaptureReader::open(bytes);
+    ASSERT_EQ(reader.status(), parsers::CaptureStatus::kOk) << reader.error();
+    Harness h(nullptr, WorkerConfig{});
+    parsers::CaptureRecord rec;
+    while (reader.next(rec) == parsers::CaptureStatus::kOk) {
+        h.worker.process_packet(rec.link, rec.data, rec.ts_ns);
+    }
+    h.worker.flush_all();
+    std::map<std::string, int> names;
+    for (const auto& f : h.sink.flows) {
+        if (f.has_detail && !f.detail.name.empty()) {
+            ++names[std::string(f.detail.name.view())];
+        }
+    }
+    for (const char* expected : {"api.weather-app.example", "app-measurement.com", "courier.push.apple.com",
+                                 "dns.google", "firebase-settings.crashlytics.com", "graph.facebook.com",
+                                 "maps.googleapis.com", "tiles.maps.example", "www.gstatic.com",
+                                 "connectivitycheck.gstatic.com", "radar.weather-app.example"}) {
+        EXPECT_GT(names[expected], 0) << expected;
+    }
+    EXPECT_EQ(h.worker.counters().decode_errors, 0u);
+}
+
+// process_burst overlaps the table and record misses of a burst, but must give the
+// same result as packet-at-a-time processing: same flows in the same order, same
+// counters. Run on the bundled sample with bursts of 1 to 77 frames, once with room
+// for every flow and once in an 8-flow table that evicts within bursts.
+std::string flow_signature(const CollectedFlow& c) {
+    const Flow& f = c.flow;
+    std::string s = std::string(parsers::to_string(f.client().ip).view()) + ":" + std::to_string(f.client().port) + ">" +
+                    std::string(parsers::to_string(f.server().ip).view()) + ":" + std::to_string(f.server().port) +
+                    "/" + std::to_string(f.key.proto) + " " + std::to_string(f.pkts_up) + "/" +
+                    std::to_string(f.pkts_down) + " " + std::to_string(f.bytes_up) + "/" +
+                    std::to_string(f.bytes_down) + " " + std::to_string(f.ts_first_ns) + "-" +
+                    std::to_string(f.ts_last_ns) + " flags " + std::to_string(f.flags) + " svc " + c.service;
+    if (c.has_detail) {
+        s += " name " + std::string(c.detail.name.view()) + " ja4 " + std::string(c.detail.tls.ja4.view());
+    }
+    return s;
+}
+
+// Issue #4: at most 128 bytes per flow for the flow table and the flow records,
+// whatever the table size (the detail pool is sized separately, see WorkerConfig).
+TEST(Worker, FlowTableAndRecordsTakeAtMost128BytesPerFlow) {
+    for (const std::size_t flows : {std::size_t{1000}, std::size_t{262144}, std::size_t{1000000}}) {
+        WorkerConfig cfg = small_config();
+        cfg.max_flows = flows;
+        Worker w(cfg, nullptr, nullptr, nullptr);
+        EXPECT_LE(w.flow_bytes_per_flow(), 128.0) << flows;
+        EXPECT_EQ(w.flow_capacity(), flows);
+    }
+}
+
+TEST(Worker, BurstsGiveTheSameFlowsAsSinglePackets) {
+    const std::string path = std::string(WT_SOURCE_ROOT) + "/tests/data/sample/capture.pcap";
+    const auto bytes = read_file(path);
+    ASSERT_FALSE(bytes.empty()) << path;
+    auto loaded = load_default_services();
+    auto built = ServiceClassifier::build(std::get<ServiceCatalog>(loaded));
+    const auto& cls = std::get<ServiceClassifier>(built);
+    for (const std::size_t max_flows : {std::size_t{1} << 12, std::size_t{8}}) {
+        SCOPED_TRACE(max_flows);
+        WorkerConfig cfg;
+        cfg.max_flows = max_flows;
+        cfg.detail_pool = max_flows;
+        Harness single(&cls, cfg);
+        Harness burst(&cls, cfg);
+        auto reader = parsers::CaptureReader::open(bytes);
+        ASSERT_EQ(reader.status(), parsers::CaptureStatus::kOk);
+        std::vector<FrameRef> frames;
+        parsers::CaptureRecord rec;
+        while (reader.next(rec) == parsers::CaptureStatus::kOk) {
+            single.worker.process_packet(rec.link, rec.data, rec.ts_ns, rec.orig_len);
+            frames.push_back({rec.data, rec.ts_ns, rec.orig_len, rec.link});
+        }
+        std::size_t size = 1;
+        for (std::size_t at = 0; at < frames.size(); size = size % 77 + 1) {
+            const std::size_t n = std::min(size, frames.size() - at);
+            burst.worker.process_burst({frames.data() + at, n});
+            at += n;
+        }
+        single.worker.flush_all();
+        burst.worker.flush_all();
+        ASSERT_GT(single.sink.flows.size(), 20u);
+        ASSERT_EQ(single.sink.flows.size(), burst.sink.flows.size());
+        for (std::size_t i = 0; i < single.sink.flows.size(); ++i) {
+            EXPECT_EQ(flow_signature(single.sink.flows[i]), flow_signature(burst.sink.flows[i])) << i;
+        }
+#define WT_SAME_COUNTER(name, help) EXPECT_EQ(single.worker.counters().name, burst.worker.counters().name) << #name;
+        WT_WORKER_COUNTERS(WT_SAME_COUNTER)
+#undef WT_SAME_COUNTER
+        if (max_flows == 8) {
+            EXPECT_GT(burst.worker.counters().flows_evicted, 0u) << "the small table must evict";
+        }
+    }
+}
+
+} // namespace
+} // namespace wt::pipeline
+
+namespace wt::pipeline {
+namespace {
+
+WorkerConfig live_config() {
+    WorkerConfig cfg = small_config();
+    cfg.live_tally = true;
+    cfg.udp_idle_ns = 600ull * 1000000000ull;
+    return cfg;
+}
+
+// The stats core's interval handover, done at once (the worker would spread the sweep over bursts).
+CoreTally next_interval(Worker& worker, CoreTally spare) {
+    const ServiceClassifier* same = nullptr;
+    std::unique_ptr<ClassifierScratch> no_scratch;
+    worker.begin_interval(spare, same, no_scratch);
+    EXPECT_TRUE(worker.complete_interval(SIZE_MAX));
+    return spare;
+}
+
+// Live: each interval's tally holds exactly the packets and bytes that passed in that interval, the
+// connection is counted once (in its first interval), and the parts add up to the whole flow.
+TEST(WorkerLive, EachIntervalGetsThePacketsThatPassedInIt) {
+    Harness h(nullptr, live_config());
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 50000};
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 9999};
+    const std::vector<std::uint8_t> payload(100, 0x5a);
+    const std::uint64_t per_packet = 20 + 8 + payload.size();
+    CoreTally spare(0, small_config().tally);
+    for (int second = 0; second < 6; ++second) {
+        for (int k = 0; k < 5 + second; ++k) {
+            h.send(tb::udp(cli, srv, payload));
+        }
+        spare.clear();
+        spare = next_interval(h.worker, std::move(spare));
+        EXPECT_EQ(spare.total().pkts_up, 5u + static_cast<unsigned>(second)) << "interval " << second;
+        EXPECT_EQ(spare.total().bytes_up, (5u + static_cast<unsigned>(second)) * per_packet) << "interval " << second;
+        EXPECT_EQ(spare.total().connections, second == 0 ? 1u : 0u) << "interval " << second;
+        EXPECT_EQ(spare.services()[0].bytes_up, spare.total().bytes_up) << "the unclassified row moves too";
+        EXPECT_EQ(h.worker.active_flows(), 1u);
+    }
+    EXPECT_EQ(h.worker.counters().flow_parts_tallied, 6u);
+    // Nothing since the last interval: the flow's end adds an empty last part, and the sink sees it whole.
+    h.worker.flush_all();
+    EXPECT_EQ(h.worker.tally().total().pkts_up, 0u);
+    EXPECT_EQ(h.worker.tally().total().connections, 0u);
+    ASSERT_EQ(h.sink.flows.size(), 1u);
+    EXPECT_EQ(h.sink.flows[0].flow.pkts_up, 5u + 6 + 7 + 8 + 9 + 10);
+}
+
+// The old interval is completed a slice at a time; a packet that touches a flow still owed to it
+// first gives the old interval its part, so the packet lands in the new one.
+TEST(WorkerLive, APacketOnAFlowTheSweepHasNotReachedTalliesTheOldPartFirst) {
+    Harness h(nullptr, live_config());
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 9999};
+    const std::vector<std::uint8_t> payload(60, 1);
+    for (std::uint16_t i = 0; i < 50; ++i) {
+        h.send(tb::udp({tb::ip4(10, 0, 0, 2), static_cast<std::uint16_t>(30000 + i)}, srv, payload));
+        h.send(tb::udp({tb::ip4(10, 0, 0, 2), static_cast<std::uint16_t>(30000 + i)}, srv, payload));
+    }
+    CoreTally retiring(0, small_config().tally);
+    const ServiceClassifier* same = nullptr;
+    std::unique_ptr<ClassifierScratch> no_scratch;
+    h.worker.begin_interval(retiring, same, no_scratch);
+    EXPECT_FALSE(h.worker.interval_complete());
+    EXPECT_FALSE(h.worker.complete_interval(10)) << "10 of 50 records";
+    EXPECT_EQ(retiring.total().pkts_up, 20u);
+    // Flow 49 is beyond the sweep: its next packet hands its 2 old packets to the old interval first.
+    h.send(tb::udp({tb::ip4(10, 0, 0, 2), 30049}, srv, payload));
+    EXPECT_EQ(retiring.total().pkts_up, 22u);
+    EXPECT_EQ(h.worker.tally().total().pkts_up, 0u) << "the new packet waits for the next part";
+    EXPECT_TRUE(h.worker.complete_interval(SIZE_MAX));
+    EXPECT_TRUE(h.worker.interval_complete());
+    EXPECT_EQ(retiring.total().pkts_up, 100u);
+    EXPECT_EQ(retiring.total().connections, 50u);
+    CoreTally next(0, small_config().tally);
+    next = next_interval(h.worker, std::move(next));
+    EXPECT_EQ(next.total().pkts_up, 1u);
+    EXPECT_EQ(next.total().connections, 0u);
+}
+
+// Flows that end while the old interval is being completed give each interval its own part.
+TEST(WorkerLive, AFlowEndingDuringTheSweepSplitsItsPartsBetweenTheIntervals) {
+    WorkerConfig cfg = live_config();
+    cfg.udp_idle_ns = 5ull * 1000000000ull;
+    Harness h(nullptr, cfg);
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 40000};
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 9999};
+    const std::vector<std::uint8_t> payload(60, 1);
+    h.send(tb::udp(cli, srv, payload));
+    h.send(tb::udp(cli, srv, payload));
+    CoreTally retiring(0, small_config().tally);
+    const ServiceClassifier* same = nullptr;
+    std::unique_ptr<ClassifierScratch> no_scratch;
+    h.worker.begin_interval(retiring, same, no_scratch);
+    h.worker.flush_all(); // the flow ends before the sweep reached it
+    EXPECT_EQ(retiring.total().pkts_up, 2u);
+    EXPECT_EQ(retiring.total().connections, 1u);
+    EXPECT_EQ(h.worker.tally().total().connections, 0u) << "counted once, in its first part";
+    EXPECT_TRUE(h.worker.complete_interval(SIZE_MAX));
+    EXPECT_EQ(retiring.total().pkts_up, 2u) << "and not twice";
+}
+
+// A flow still being named waits (naming_grace_ns) so that its connection is counted under the
+// service its name gives, not as unclassified; its packets then go to the interval it is tallied in.
+TEST(WorkerLive, AFlowWaitsForItsNameBeforeItsFirstPart) {
+    auto loaded = load_services_text("[[service]]\nname = \"Weather\"\npatterns = [\"wttls.test\"]\n", "<test>", "");
+    const ServiceClassifier cls = std::get<ServiceClassifier>(ServiceClassifier::build(std::get<ServiceCatalog>(loaded)));
+    Harness h(&cls, live_config());
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 40001};
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 443};
+    h.send(tb::tcp(cli, srv, 1000, 0, tb::kSyn)); // the handshake has begun, no name yet
+    CoreTally spare(cls.service_count(), small_config().tally);
+    spare = next_interval(h.worker, std::move(spare));
+    EXPECT_EQ(spare.total().connections, 0u);
+    EXPECT_EQ(spare.total().pkts_up, 0u) << "not tallied as unclassified";
+    h.worker.flush_all(); // the SYN-only flow ends: its one part, unclassified, goes to this interval
+    play_tls(h, {tb::ip4(10, 0, 0, 2), 40002}, srv, parsers::test_vectors::kCaptures[0]);
+    spare.clear();
+    spare = next_interval(h.worker, std::move(spare));
+    EXPECT_EQ(spare.services()[1].connections, 1u) << "the TLS flow, named, while it lingers after its FINs";
+    EXPECT_EQ(spare.services()[0].connections, 1u);
+    EXPECT_EQ(spare.services()[0].pkts_up, 1u);
+    h.worker.flush_all();
+    ASSERT_EQ(h.sink.flows.size(), 2u);
+    EXPECT_EQ(h.sink.flows[1].service, "Weather");
+}
+
+// A direction that moves more than 2 GiB in one interval is tallied whenever its count crosses a
+// multiple of 2^31, so the 32-bit marks never wrap: the parts add up exactly past 4 GiB.
+TEST(WorkerLive, PartsStayExactPastFourGibibytes) {
+    Harness h(nullptr, live_config());
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 50001};
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 9999};
+    // A frame cut after its headers, whose IPv4 total length says 65535 (as a capture's snaplen cuts it).
+    std::vector<std::uint8_t> frame = tb::udp(cli, srv, std::vector<std::uint8_t>(32, 0));
+    frame[14 + 2] = 0xff;
+    frame[14 + 3] = 0xff;
+    const std::size_t packets = 70000; // 4.59e9 bytes, more than 2^32
+    for (std::size_t i = 0; i < packets; ++i) {
+        h.now += 1000;
+        h.worker.process_packet(parsers::LinkType::kEthernet, frame, h.now, 14 + 65535);
+    }
+    EXPECT_EQ(h.worker.counters().flow_parts_tallied, 2u) << "at 2 GiB and at 4 GiB";
+    const std::uint64_t crossing_4g = ((std::uint64_t{1} << 32) + 65534) / 65535; // the packet that crossed 2^32
+    EXPECT_EQ(h.worker.tally().total().bytes_up, crossing_4g * 65535) << "tallied up to and with that packet";
+    h.worker.flush_all();
+    EXPECT_EQ(h.worker.tally().total().bytes_up, packets * 65535);
+    EXPECT_EQ(h.worker.tally().total().pkts_up, packets);
+    EXPECT_EQ(h.worker.tally().total().connections, 1u);
+}
+
+// The stats core's double buffering (offline workers too): each exchanged-out tally holds exactly the
+// flows tallied since the previous exchange, and together they hold everything.
+TEST(WorkerLive, ExchangedTalliesPartitionTheFlows) {
+    Harness h;
+    CoreTally spare(0, small_config().tally);
+    const std::vector<std::uint8_t> payload(10, 1);
+    std::uint64_t collected = 0;
+    for (std::uint16_t round = 0; round < 3; ++round) {
+        for (std::uint16_t i = 0; i < 10; ++i) {
+            h.send(tb::udp({tb::ip4(10, 0, 0, 2), static_cast<std::uint16_t>(20000 + round * 100 + i)},
+                           {tb::ip4(10, 0, 1, 1), 9999}, payload));
+        }
+        h.worker.flush_all();
+        spare.clear();
+        spare = next_interval(h.worker, std::move(spare));
+        EXPECT_EQ(spare.total().connections, 10u) << "round " << round;
+        collected += spare.total().connections;
+        EXPECT_EQ(h.worker.tally().total().connections, 0u);
+    }
+    EXPECT_EQ(collected, 30u);
+}
+
+// reload: a classifier handed over with a new interval names the flows from then on; the old
+// interval's parts are named by the old one (a tally holds one classifier's indices), and the old
+// classifier and its scratch come back to the caller.
+TEST(WorkerLive, ANewClassifierNamesTheNewIntervalAndTheOldOneComesBack) {
+    auto build = [](const char* toml) {
+        auto loaded = load_services_text(toml, "<test>", "");
+        return std::get<ServiceClassifier>(ServiceClassifier::build(std::get<ServiceCatalog>(loaded)));
+    };
+    const ServiceClassifier before = build("[[service]]\nname = \"Old\"\npatterns = [\"elsewhere.test\"]\n");
+    const ServiceClassifier after =
+        build("[[service]]\nname = \"Other\"\npatterns = [\"x.test\"]\n[[service]]\nname = \"Weather\"\n"
+              "patterns = [\"wttls.test\"]\n");
+    for (const bool live : {false, true}) {
+        SCOPED_TRACE(live ? "live" : "offline");
+        WorkerConfig cfg = small_config();
+        cfg.live_tally = live;
+        Harness h(&before, cfg);
+        play_tls(h, {tb::ip4(10, 0, 0, 2), 40001}, {tb::ip4(10, 0, 1, 1), 443}, parsers::test_vectors::kCaptures[0]);
+        h.worker.flush_all();
+        EXPECT_EQ(h.worker.tally().services()[1].connections, 0u); // "Old" does not match the SNI
+
+        CoreTally retiring(after.service_count(), small_config().tally);
+        const ServiceClassifier* handed = &after;
+        auto scratch = std::make_unique<ClassifierScratch>(after);
+        h.worker.begin_interval(retiring, handed, scratch);
+        EXPECT_EQ(handed, &before);
+        ASSERT_NE(scratch, nullptr);
+        EXPECT_EQ(&scratch->classifier(), &before);
+        EXPECT_TRUE(h.worker.complete_interval(SIZE_MAX));
+        EXPECT_EQ(retiring.total().connections, 1u) << "the old interval's flow, named by the old classifier";
+        EXPECT_EQ(retiring.services()[0].connections, 1u);
+
+        play_tls(h, {tb::ip4(10, 0, 0, 2), 40002}, {tb::ip4(10, 0, 1, 1), 443}, parsers::test_vectors::kCaptures[0]);
+        h.worker.flush_all();
+        ASSERT_EQ(h.sink.flows.size(), 2u);
+        EXPECT_EQ(h.sink.flows[1].service, "Weather");
+        EXPECT_EQ(h.worker.tally().services()[2].connections, 1u);
+    }
+}
+
+// `ctl mark`: new flows take the label the control thread set; flows already alive keep theirs.
+TEST(WorkerLive, LiveActionLabelsFlowsCreatedAfterTheMark) {
+    Harness h;
+    std::atomic<std::uint16_t> action{0};
+    h.worker.set_live_action(&action);
+    const std::vector<std::uint8_t> payload(10, 1);
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 9999};
+    h.send(tb::udp({tb::ip4(10, 0, 0, 2), 30001}, srv, payload));
+    action.store(3);
+    h.send(tb::udp({tb::ip4(10, 0, 0, 2), 30001}, srv, payload)); // same flow: keeps no action
+    h.send(tb::udp({tb::ip4(10, 0, 0, 2), 30002}, srv, payload));
+    h.worker.flush_all();
+    ASSERT_EQ(h.sink.flows.size(), 2u);
+    std::map<std::uint16_t, std::uint16_t> action_by_port;
+    for (const auto& f : h.sink.flows) {
+        action_by_port[f.flow.client().port] = f.flow.action;
+    }
+    EXPECT_EQ(action_by_port[30001], 0u);
+    EXPECT_EQ(action_by_port[30002], 3u);
+}
+
+} // namespace
+} // namespace wt::pipeline
