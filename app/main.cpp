@@ -1,7 +1,7 @@
 // wiretally: per-service traffic tallies from TLS, QUIC, DNS and HTTP names.
-#include "app/analyze.hpp"
+#include "app/offline/analyze.hpp"
 #include "app/control/client.hpp"
-#include "app/run_command.hpp"
+#include "app/live/run_command.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

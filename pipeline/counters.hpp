@@ -59,4 +59,13 @@ struct WorkerCounters {
     }
 };
 
+// What the DPDK edge (pipeline/dpdk/mbuf_input.hpp) counts before the worker sees a packet;
+// here, beside the worker's, so that reports read them without DPDK headers.
+struct MbufInputCounters {
+    std::uint64_t multi_segment = 0;       // linearised
+    std::uint64_t multi_segment_drops = 0; // too large to linearise
+    std::uint64_t missing_timestamp = 0;
+    std::uint64_t ring_cut_frames = 0;     // live af_packet: frames the socket's ring cut, counted by their IP length
+};
+
 } // namespace wt::pipeline

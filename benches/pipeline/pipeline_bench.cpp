@@ -1,7 +1,7 @@
 // The whole worker path on DPDK mbufs, no I/O: pre-built bursts of 32 through
 // MbufInput::process_burst (decode, flow lookup, extraction, classification, tally, and the
 // per-burst Worker::expire it runs), exactly the call the appliance's worker loop makes per
-// rx burst (app/appliance.cpp: live input, the burst's arrival time as its timestamp).
+// rx burst (app/live/appliance.cpp: live input, the burst's arrival time as its timestamp).
 //
 // Workloads (one benchmark per line of the report; sizes are Ethernet frames with FCS):
 //   established/flows:N/SIZE  N concurrent flows from the traffic generator (tls 40, quic 20,
@@ -164,7 +164,7 @@ private:
 };
 
 pipeline::WorkerConfig worker_config(std::size_t max_flows) {
-    // The appliance's sizing (app/run_command.cpp) but for the detail pool, which holds every
+    // The appliance's sizing (app/live/run_command.cpp) but for the detail pool, which holds every
     // flow here so that all of them keep their names (the appliance's is max_flows / 8).
     pipeline::WorkerConfig w;
     w.max_flows = max_flows;

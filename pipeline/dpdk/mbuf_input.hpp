@@ -8,6 +8,7 @@
 #pragma once
 
 #include "parsers/net/capture_file.hpp"
+#include "pipeline/counters.hpp"
 #include "pipeline/worker.hpp"
 
 #include <array>
@@ -16,13 +17,6 @@
 struct rte_mbuf;
 
 namespace wt::pipeline {
-
-struct MbufInputCounters {
-    std::uint64_t multi_segment = 0;     // linearised
-    std::uint64_t multi_segment_drops = 0; // too large to linearise
-    std::uint64_t missing_timestamp = 0;
-    std::uint64_t ring_cut_frames = 0;     // live af_packet: frames the socket's ring cut, counted by their IP length
-};
 
 class MbufInput {
 public:

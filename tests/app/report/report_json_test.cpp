@@ -1,9 +1,9 @@
-// The offline report's JSON writer (app/json_writer.hpp, write_report_json) against
+// The offline report's JSON writer (app/report/json_writer.hpp, write_report_json) against
 // the nlohmann tree it replaced: `reference_report` below is that code, kept
 // verbatim, and every document must come out byte for byte as nlohmann dumps it.
-#include "app/json_writer.hpp"
-#include "app/names.hpp"
-#include "app/report.hpp"
+#include "app/report/json_writer.hpp"
+#include "app/report/names.hpp"
+#include "app/report/report.hpp"
 #include "parsers/net/packet.hpp"
 #include "tests/pipeline/tally/tally_fixtures.hpp"
 

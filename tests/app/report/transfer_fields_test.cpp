@@ -1,8 +1,8 @@
 // WT_TRANSFER_COUNTS (pipeline/tally/tally.hpp) is the one list of a TransferStats' counts: every count in it
 // reaches merge, the report's JSON, a snapshot written and read back, and (by its role) Prometheus. A
 // count added to the list is covered here without touching this test.
-#include "app/report.hpp"
-#include "app/state/snapshot.hpp"
+#include "app/report/report.hpp"
+#include "app/live/state/snapshot.hpp"
 #include "pipeline/tally/tally.hpp"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Snapshots: exact round trip of a realistic cumulative tally, strict rejection of
 // damaged files (never a crash), and atomic saves that keep the previous snapshot
 // when anything fails.
-#include "app/state/snapshot.hpp"
+#include "app/live/state/snapshot.hpp"
 #include "tests/pipeline/tally/tally_fixtures.hpp"
 
 #include <gtest/gtest.h>

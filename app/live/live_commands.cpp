@@ -5,11 +5,11 @@
 //
 // Tables are rendered here, by the same code as the offline report, so that the
 // live and the offline views of one traffic read the same.
-#include "app/appliance_internal.hpp"
+#include "app/live/appliance_internal.hpp"
 #include "app/control/server.hpp"
-#include "app/names.hpp"
-#include "app/state/timeline.hpp"
-#include "app/telemetry.hpp"
+#include "app/report/names.hpp"
+#include "app/live/state/timeline.hpp"
+#include "app/live/telemetry.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "app/state/json_text.hpp"
+#include "app/live/state/json_text.hpp"
 
 #include <iterator>
 

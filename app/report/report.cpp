@@ -1,7 +1,7 @@
-#include "app/report.hpp"
+#include "app/report/report.hpp"
 
-#include "app/json_writer.hpp"
-#include "app/names.hpp"
+#include "app/report/json_writer.hpp"
+#include "app/report/names.hpp"
 #include "parsers/net/packet.hpp"
 
 #include <algorithm>

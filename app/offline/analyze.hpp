@@ -2,6 +2,8 @@
 // an mbuf and runs it through the same worker path the live appliance runs.
 #pragma once
 
+#include "app/exit_codes.hpp"
+
 #include <cstddef>
 #include <string>
 
@@ -21,16 +23,6 @@ struct AnalyzeOptions {
     std::size_t workers = 1; // worker pipelines, each with its own tables, merged at the end
 };
 
-// sysexits.h conventions, so scripts can tell a bad capture from a bad config.
-enum ExitCode : int {
-    kExitOk = 0,
-    kExitUsage = 64,
-    kExitDataError = 65,   // corrupt or non-capture input
-    kExitNoInput = 66,     // missing or unreadable input
-    kExitSoftware = 70,    // internal failure (EAL, memory)
-    kExitCantCreate = 73,  // cannot write an output file
-    kExitConfig = 78,      // bad services or marks file
-};
 
 int run_analyze(const AnalyzeOptions& options);
 

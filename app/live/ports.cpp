@@ -1,4 +1,4 @@
-#include "app/ports.hpp"
+#include "app/live/ports.hpp"
 
 #include "app/config/config.hpp"
 

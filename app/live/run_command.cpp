@@ -1,11 +1,11 @@
 // `wiretally run`: configuration to RunSettings, then the appliance.
-#include "app/run_command.hpp"
+#include "app/live/run_command.hpp"
 
-#include "app/analyze.hpp"
-#include "app/appliance.hpp"
+#include "app/exit_codes.hpp"
+#include "app/live/appliance.hpp"
 #include "app/config/config.hpp"
 #include "app/config/environment.hpp"
-#include "app/services_loader.hpp"
+#include "app/config/services_loader.hpp"
 #include "pipeline/classify/classifier.hpp"
 
 #include <fmt/format.h>

@@ -2,9 +2,9 @@
 // (live_commands.cpp) and its metrics (metrics.cpp). Not a public interface.
 #pragma once
 
-#include "app/appliance.hpp"
-#include "app/report.hpp"
-#include "app/state/service_registry.hpp"
+#include "app/live/appliance.hpp"
+#include "app/report/report.hpp"
+#include "app/live/state/service_registry.hpp"
 #include "pipeline/classify/classifier.hpp"
 #include "pipeline/counters.hpp"
 #include "pipeline/flows/dns_cache.hpp"

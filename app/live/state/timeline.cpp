@@ -1,6 +1,6 @@
-#include "app/state/timeline.hpp"
+#include "app/live/state/timeline.hpp"
 
-#include "app/state/json_text.hpp"
+#include "app/live/state/json_text.hpp"
 
 #include <fmt/format.h>
 
@@ -24,7 +24,7 @@ std::string service_name(std::size_t slot, std::span<const std::string> names) {
     return id < names.size() ? names[id] : fmt::format("#{}", id);
 }
 
-// Same style as the offline report's human_bytes (app/report.cpp), which lives in
+// Same style as the offline report's human_bytes (app/report/report.cpp), which lives in
 // the executable rather than a library this one may depend on.
 std::string human_bytes(std::uint64_t n) {
     static constexpr const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};

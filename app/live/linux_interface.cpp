@@ -1,4 +1,4 @@
-#include "app/linux_interface.hpp"
+#include "app/live/linux_interface.hpp"
 
 #include "app/control/fd_guard.hpp"
 

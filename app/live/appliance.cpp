@@ -1,13 +1,14 @@
-#include "app/appliance.hpp"
+#include "app/live/appliance.hpp"
 
-#include "app/analyze.hpp"
-#include "app/appliance_internal.hpp"
+#include "app/eal/eal_session.hpp"
+#include "app/exit_codes.hpp"
+#include "app/live/appliance_internal.hpp"
 #include "app/config/config.hpp"
 #include "app/control/server.hpp"
-#include "app/services_loader.hpp"
-#include "app/state/snapshot.hpp"
-#include "app/state/timeline.hpp"
-#include "app/telemetry.hpp"
+#include "app/config/services_loader.hpp"
+#include "app/live/state/snapshot.hpp"
+#include "app/live/state/timeline.hpp"
+#include "app/live/telemetry.hpp"
 #include "parsers/net/offload.hpp"
 
 #include <algorithm>
@@ -129,17 +130,7 @@ bool Appliance::load_generation(const std::string& services_file, std::string& e
 
 bool Appliance::start(std::string& error) {
     // EAL first: it owns the lcores and the devices.
-    std::vector<std::string> args = {"wiretally"};
-    args.insert(args.end(), _settings.eal_args.begin(), _settings.eal_args.end());
-    std::vector<char*> argv;
-    for (std::string& a : args) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    rte_log_set_global_level(RTE_LOG_WARNING);
-    if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
-        error = fmt::format("DPDK EAL initialisation failed: {} (EAL arguments: {})", rte_strerror(rte_errno),
-                            fmt::join(_settings.eal_args, " "));
+    if (!EalSession::start_appliance(_settings.eal_args, error)) {
         return false;
     }
     _clock.calibrate();
@@ -805,7 +796,7 @@ int Appliance::run() {
         fmt::print(stderr, "wiretally: {}\n", error);
         _server.reset();
         close_ports(_ports);
-        rte_eal_cleanup();
+        EalSession::stop();
         return kExitSoftware;
     }
     struct sigaction sa {};
@@ -900,7 +891,7 @@ int Appliance::run() {
         rte_mempool_free(ctx->segment_pool); // null is a no-op
     }
     _workers.clear();
-    rte_eal_cleanup();
+    EalSession::stop();
     return rc;
 }
 

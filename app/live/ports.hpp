@@ -2,7 +2,7 @@
 // and one TX queue per worker, symmetric RSS, and their counters.
 #pragma once
 
-#include "app/linux_interface.hpp"
+#include "app/live/linux_interface.hpp"
 
 #include <cstdint>
 #include <string>

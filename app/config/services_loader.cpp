@@ -1,4 +1,4 @@
-#include "app/services_loader.hpp"
+#include "app/config/services_loader.hpp"
 
 #include "pipeline/classify/classifier.hpp"
 #include "pipeline/flows/hash.hpp"

@@ -1,6 +1,6 @@
-#include "app/flow_writer.hpp"
+#include "app/report/flow_writer.hpp"
 
-#include "app/names.hpp"
+#include "app/report/names.hpp"
 
 namespace wt::app {
 

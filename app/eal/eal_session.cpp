@@ -1,7 +1,8 @@
-#include "app/eal_session.hpp"
+#include "app/eal/eal_session.hpp"
 
 #include <filesystem>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_log.h>
@@ -12,15 +13,35 @@
 namespace wt::app {
 
 namespace {
+
 bool g_running = false;
+
+// rte_eal_init over "wiretally" + args; logs at `log_level` from the start (EAL prints its
+// banner at INFO: keep stdout for reports).
+bool init_eal(std::vector<std::string> args, std::uint32_t log_level, std::string& error) {
+    args.insert(args.begin(), "wiretally");
+    std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
+    for (std::string& a : args) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    rte_log_set_global_level(log_level);
+    if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
+        error = fmt::format("DPDK EAL initialisation failed: {}", rte_strerror(rte_errno));
+        return false;
+    }
+    g_running = true;
+    return true;
 }
+
+} // namespace
 
 bool EalSession::start(const std::vector<std::string>& extra_args, std::string& error) {
     if (g_running) {
         return true;
     }
     std::vector<std::string> args = {
-        "wiretally",
         "--no-huge",
         "--no-pci",
         "--no-shconf",
@@ -32,19 +53,9 @@ bool EalSession::start(const std::vector<std::string>& extra_args, std::string& 
         fmt::format("--file-prefix=wiretally-{}", ::getpid()),
     };
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    std::vector<char*> argv;
-    argv.reserve(args.size() + 1);
-    for (std::string& a : args) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    // EAL prints its own banner lines at INFO; keep stdout for our report.
-    rte_log_set_global_level(RTE_LOG_ERR);
     cpu_set_t before;
     const bool have_affinity = ::sched_getaffinity(0, sizeof before, &before) == 0;
-    const int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
-    if (rc < 0) {
-        error = fmt::format("DPDK EAL initialisation failed: {}", rte_strerror(rte_errno));
+    if (!init_eal(std::move(args), RTE_LOG_ERR, error)) {
         return false;
     }
     // `-l 0` pins this thread to CPU 0. Nothing here polls a NIC, and on a shared
@@ -53,7 +64,18 @@ bool EalSession::start(const std::vector<std::string>& extra_args, std::string& 
     if (have_affinity) {
         ::sched_setaffinity(0, sizeof before, &before);
     }
-    g_running = true;
+    return true;
+}
+
+bool EalSession::start_appliance(const std::vector<std::string>& eal_args, std::string& error) {
+    if (g_running) {
+        error = "DPDK EAL is already running in this process";
+        return false;
+    }
+    if (!init_eal(eal_args, RTE_LOG_WARNING, error)) {
+        error += fmt::format(" (EAL arguments: {})", fmt::join(eal_args, " "));
+        return false;
+    }
     return true;
 }
 

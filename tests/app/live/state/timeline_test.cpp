@@ -1,8 +1,8 @@
 // ServiceTimeline: wrap-around of the interval ring and of the shared row ring,
 // service filter, last-N selection, the JSON and text renderings; and the service
 // registry that gives the timeline and the cumulative tally their stable ids.
-#include "app/state/service_registry.hpp"
-#include "app/state/timeline.hpp"
+#include "app/live/state/service_registry.hpp"
+#include "app/live/state/timeline.hpp"
 #include "tests/pipeline/tally/tally_fixtures.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "app/telemetry.hpp"
+#include "app/live/telemetry.hpp"
 
 #include <mutex>
 #include <rte_telemetry.h>

@@ -11,7 +11,7 @@
 //     applies `mark`, `reload` (new classifier handed over the same way) and snapshots.
 #pragma once
 
-#include "app/ports.hpp"
+#include "app/live/ports.hpp"
 #include "pipeline/worker.hpp"
 
 #include <cstdint>

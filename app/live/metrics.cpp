@@ -4,7 +4,7 @@
 // can be large, so only the max_services largest get their own series and the
 // rest are summed into service="other". Domains and clients are never labels
 // (unbounded); `ctl domains` and `ctl clients` serve them.
-#include "app/appliance_internal.hpp"
+#include "app/live/appliance_internal.hpp"
 #include "app/control/server.hpp"
 
 #include <algorithm>

@@ -3,7 +3,6 @@
 #pragma once
 
 #include "pipeline/counters.hpp"
-#include "pipeline/dpdk/mbuf_input.hpp"
 #include "pipeline/tally/tally.hpp"
 #include "pipeline/worker.hpp"
 

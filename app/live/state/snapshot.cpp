@@ -1,6 +1,6 @@
-#include "app/state/snapshot.hpp"
+#include "app/live/state/snapshot.hpp"
 
-#include "app/state/json_text.hpp"
+#include "app/live/state/json_text.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

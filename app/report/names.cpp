@@ -1,4 +1,4 @@
-#include "app/names.hpp"
+#include "app/report/names.hpp"
 
 #include "parsers/dns/dns_message.hpp"
 #include "parsers/quic/initial.hpp"

@@ -1,5 +1,6 @@
-// EalSession: brings up DPDK's EAL for a process that needs no NIC and no
-// hugepages (offline analysis, tests), and tears it down on scope exit.
+// EalSession: DPDK's EAL for this process, brought up once and cleaned up once: memory-only
+// for a process that needs no NIC and no hugepages (offline analysis, tests), or with the
+// configuration's arguments for the live appliance.
 #pragma once
 
 #include <string>
@@ -15,6 +16,10 @@ public:
     // a per-process file prefix so that parallel runs never collide. The calling
     // thread is lcore 0 but keeps the CPU affinity it had (EAL would pin it).
     static bool start(const std::vector<std::string>& extra_args, std::string& error);
+    // The live appliance: the configuration's EAL arguments as given (lcores, devices, memory);
+    // the error names them.
+    static bool start_appliance(const std::vector<std::string>& eal_args, std::string& error);
+    // rte_eal_cleanup(), and the runtime directory of a per-process file prefix removed.
     static void stop();
     [[nodiscard]] static bool running();
 };

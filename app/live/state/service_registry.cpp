@@ -1,4 +1,4 @@
-#include "app/state/service_registry.hpp"
+#include "app/live/state/service_registry.hpp"
 
 #include <algorithm>
 
