@@ -6,6 +6,7 @@
 // Tables are rendered here, by the same code as the offline report, so that the
 // live and the offline views of one traffic read the same.
 #include "app/live/appliance_internal.hpp"
+#include "app/report/format.hpp"
 #include "app/control/server.hpp"
 #include "app/report/names.hpp"
 #include "app/live/state/timeline.hpp"

@@ -8,10 +8,12 @@
 // caller must write an object's keys in that order (the report and flow tests
 // compare against nlohmann's own output). SortedFields does it for objects whose
 // keys are only known at run time.
+//
+// The one JSON emitter of app/: the report, the --flows lines, the live views, snapshots
+// and the timeline all write through JsonWriter or the three append_json_* functions below.
 #pragma once
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -21,6 +23,19 @@
 #include <vector>
 
 namespace wt::app {
+
+// A JSON string as nlohmann writes it with ensure_ascii off and the replace error handler:
+// printable ASCII as is, escapes for '"', '\\' and control bytes, invalid UTF-8 replaced by
+// U+FFFD. For names from configuration and from the wire that a person reads.
+void append_json_string(fmt::memory_buffer& out, std::string_view s);
+
+// A JSON string in which each byte is the code point of the same value (ASCII readable,
+// anything else \u00XX): any byte string reads back exactly. Snapshots keep wire names so.
+void append_json_byte_string(fmt::memory_buffer& out, std::string_view s);
+
+// nlohmann's number text: the shortest round trip, "1.0" for integral values, "null" for
+// NaN and infinities.
+void append_json_double(fmt::memory_buffer& out, double v);
 
 class JsonWriter {
 public:
@@ -59,17 +74,9 @@ public:
         const fmt::format_int text(v);
         _out.append(text.data(), text.data() + text.size());
     }
-    // nlohmann's Grisu2 text (shortest round trip, "1.0" for integral values),
-    // "null" for NaN and infinities.
     void value(double v) {
         separate();
-        if (!std::isfinite(v)) {
-            append("null");
-            return;
-        }
-        char buf[64];
-        char* end = nlohmann::detail::to_chars(buf, buf + sizeof buf, v);
-        _out.append(buf, end);
+        append_json_double(_out, v);
     }
 
     template <typename T>
@@ -82,24 +89,7 @@ public:
         null();
     }
 
-    // A string as nlohmann writes it with ensure_ascii off and the replace error
-    // handler: printable ASCII as is, escapes for '"', '\\' and control bytes,
-    // invalid UTF-8 replaced by U+FFFD.
-    void string_literal(std::string_view s) {
-        const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
-            const auto u = static_cast<unsigned char>(c);
-            return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
-        });
-        if (plain) {
-            _out.push_back('"');
-            _out.append(s.data(), s.data() + s.size());
-            _out.push_back('"');
-            return;
-        }
-        // Rare (escapes, UTF-8, malformed names): let nlohmann decide, so the
-        // replacement of invalid sequences stays exactly its own.
-        append(nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    }
+    void string_literal(std::string_view s) { append_json_string(_out, s); }
 
     [[nodiscard]] std::size_t depth() const noexcept { return _levels.size(); }
 

@@ -74,8 +74,18 @@ std::vector<std::int32_t> services_by_size(const Report& r);
 std::vector<const pipeline::MergedDomain*> domains_by_size(const Report& r);
 // The non-zero drop and error counters, as (name, count) in report order.
 std::vector<std::pair<std::string, std::uint64_t>> drop_rows(const Report& r);
+// Clients by total bytes, largest first.
+std::vector<const pipeline::MergedClient*> clients_by_size(const Report& r);
 
-// "1.2 MB" style, 1000-based like network tools; exact numbers are in JSON/CSV.
-std::string human_bytes(std::uint64_t n);
+// A service index's name; "(unclassified)" for -1 or an index the report has no name for.
+std::string service_label(const Report& r, std::int32_t service);
+// An action index's label (1-based); "-" for none.
+std::string action_label(const Report& r, std::uint16_t action);
+// A client's address, and its MAC when the capture had one.
+std::string client_text(const pipeline::MergedClient& c);
+
+[[nodiscard]] inline std::uint64_t total_bytes(const pipeline::TransferStats& s) noexcept {
+    return s.bytes_up + s.bytes_down;
+}
 
 } // namespace wt::app

@@ -1,6 +1,6 @@
 #include "app/live/state/snapshot.hpp"
 
-#include "app/live/state/json_text.hpp"
+#include "app/report/json_writer.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -38,8 +38,6 @@ using pipeline::DomainTally;
 using pipeline::IpAddr;
 using pipeline::TlsVersionSlot;
 using pipeline::TransferStats;
-using json_text::append_text;
-using json_text::append_wire_name;
 
 // TransferStats counts come from WT_TRANSFER_COUNTS (pipeline/tally/tally.hpp); first_ns, last_ns, the
 // histograms and cipher_other have their own handling below.
@@ -168,16 +166,16 @@ public:
     void write(std::uint64_t now_s) {
         check_references();
         _b.append(std::string_view("{\"format\":"));
-        append_text(_b, kSnapshotFormat);
+        append_json_string(_b, kSnapshotFormat);
         fmt::format_to(std::back_inserter(_b), ",\"version\":{},\n\"meta\":{{\"saved_at\":{},\"started_at\":{},"
                                                "\"wiretally_version\":",
                        kSnapshotVersion, now_s, _src.meta.started_at_s);
-        append_text(_b, _src.meta.version);
+        append_json_string(_b, _src.meta.version);
         _b.append(std::string_view("},\n\"services\":["));
         const auto& services = _src.tally.services();
         for (std::size_t id = 0; id < _src.service_names.size(); ++id) {
             _b.append(std::string_view(id == 0 ? "\n{\"name\":" : ",\n{\"name\":"));
-            append_text(_b, _src.service_names[id]);
+            append_json_string(_b, _src.service_names[id]);
             _b.append(std::string_view(",\"stats\":"));
             append_stats(_b, id + 1 < services.size() ? services[id + 1] : TransferStats{});
             _b.push_back('}');
@@ -191,7 +189,7 @@ public:
                        _src.tally.table_full_drops());
         for (std::size_t i = 0; i < _src.action_labels.size(); ++i) {
             _b.append(std::string_view(i == 0 ? "" : ","));
-            append_text(_b, _src.action_labels[i]);
+            append_json_string(_b, _src.action_labels[i]);
         }
         _b.push_back(']');
         write_domains();
@@ -234,7 +232,7 @@ private:
         if (service < 0) {
             _b.append(std::string_view("null"));
         } else {
-            append_text(_b, _src.service_names[static_cast<std::size_t>(service)]);
+            append_json_string(_b, _src.service_names[static_cast<std::size_t>(service)]);
         }
     }
 
@@ -250,7 +248,7 @@ private:
         _src.tally.domains().for_each([&](const DomainKey& k, const DomainTally& t) {
             separator(first);
             _b.append(std::string_view("{\"name\":"));
-            append_wire_name(_b, k.name.view());
+            append_json_byte_string(_b, k.name.view());
             _b.append(std::string_view(",\"service\":"));
             service_ref(t.service);
             _b.append(std::string_view(",\"stats\":"));
@@ -298,7 +296,7 @@ private:
             separator(first);
             if (const auto it = name_by_hash.find(hash); it != name_by_hash.end()) {
                 _b.append(std::string_view("{\"domain\":"));
-                append_wire_name(_b, it->second);
+                append_json_byte_string(_b, it->second);
             } else {
                 fmt::format_to(std::back_inserter(_b), "{{\"domain_hash\":{}", hash);
             }
@@ -319,9 +317,9 @@ private:
         _src.tally.actions().for_each([&](const ActionDomainKey& k, const ActionDomainTally& t) {
             separator(first);
             _b.append(std::string_view("{\"action\":"));
-            append_text(_b, _src.action_labels[k.action - 1u]);
+            append_json_string(_b, _src.action_labels[k.action - 1u]);
             _b.append(std::string_view(",\"domain\":"));
-            append_wire_name(_b, k.name.view());
+            append_json_byte_string(_b, k.name.view());
             _b.append(std::string_view(",\"service\":"));
             service_ref(t.service);
             fmt::format_to(std::back_inserter(_b), ",\"connections\":{},\"bytes_up\":{},\"bytes_down\":{}}}",

@@ -1,6 +1,7 @@
 #include "app/live/state/timeline.hpp"
 
-#include "app/live/state/json_text.hpp"
+#include "app/report/format.hpp"
+#include "app/report/json_writer.hpp"
 
 #include <fmt/format.h>
 
@@ -22,36 +23,6 @@ std::string service_name(std::size_t slot, std::span<const std::string> names) {
     }
     const std::size_t id = slot - 1;
     return id < names.size() ? names[id] : fmt::format("#{}", id);
-}
-
-// Same style as the offline report's human_bytes (app/report/report.cpp), which lives in
-// the executable rather than a library this one may depend on.
-std::string human_bytes(std::uint64_t n) {
-    static constexpr const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-    double v = static_cast<double>(n);
-    std::size_t u = 0;
-    while (v >= 1000.0 && u + 1 < std::size(kUnits)) {
-        v /= 1000.0;
-        ++u;
-    }
-    return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, kUnits[u]);
-}
-
-std::string utc_time(std::uint64_t ns) {
-    const auto t = static_cast<std::time_t>(ns / 1'000'000'000ull);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
-}
-
-// Keeps the beginning of a label (service names read left to right).
-std::string clip(std::string_view s, std::size_t width) {
-    if (s.size() <= width) {
-        return std::string(s);
-    }
-    return std::string(s.substr(0, width - 1)) + "~";
 }
 
 std::optional<std::size_t> slot_filter(std::optional<std::int32_t> service) {
@@ -190,13 +161,13 @@ std::string ServiceTimeline::to_json_text(std::optional<std::int32_t> service, s
     const std::optional<std::size_t> only = slot_filter(service);
     fmt::memory_buffer b;
     b.append(std::string_view("{\"interval_s\":"));
-    json_text::append_double(b, static_cast<double>(_interval_ns) / 1e9);
+    append_json_double(b, static_cast<double>(_interval_ns) / 1e9);
     b.append(std::string_view(",\"points\":["));
     bool first_point = true;
     for_each_selected(last_ns, [&](const Interval& interval, std::span<const Row> a, std::span<const Row> c) {
         b.append(std::string_view(first_point ? "{\"t\":" : ",{\"t\":"));
         first_point = false;
-        json_text::append_double(b, static_cast<double>(interval.end_ns) / 1e9);
+        append_json_double(b, static_cast<double>(interval.end_ns) / 1e9);
         b.append(std::string_view(",\"services\":{"));
         bool first_row = true;
         for (const std::span<const Row> part : {a, c}) {
@@ -208,7 +179,7 @@ std::string ServiceTimeline::to_json_text(std::optional<std::int32_t> service, s
                     b.push_back(',');
                 }
                 first_row = false;
-                json_text::append_text(b, service_name(row.slot, names));
+                append_json_string(b, service_name(row.slot, names));
                 fmt::format_to(std::back_inserter(b),
                                ":{{\"bytes_up\":{},\"bytes_down\":{},\"packets_up\":{},\"packets_down\":{},"
                                "\"flows\":{}}}",

@@ -22,7 +22,7 @@ using pipeline::MergedStats;
 using pipeline::TransferStats;
 
 // ---- reference: the nlohmann implementation the writer replaced ----------------
-std::string service_label(const Report& r, std::int32_t service) {
+std::string reference_service_label(const Report& r, std::int32_t service) {
     if (service < 0 || static_cast<std::size_t>(service) >= r.services.size()) {
         return "(unclassified)";
     }
@@ -83,7 +83,7 @@ json reference_report(const Report& r) {
     for (std::int32_t s : services_by_size(r)) {
         const MergedStats& m = r.tally.services[static_cast<std::size_t>(s + 1)];
         json e = stats_json(m.stats);
-        e["service"] = s < 0 ? json(nullptr) : json(service_label(r, s));
+        e["service"] = s < 0 ? json(nullptr) : json(reference_service_label(r, s));
         if (s >= 0 && static_cast<std::size_t>(s) < r.categories.size() && !r.categories[static_cast<std::size_t>(s)].empty()) {
             e["category"] = r.categories[static_cast<std::size_t>(s)];
         }
@@ -95,7 +95,7 @@ json reference_report(const Report& r) {
     for (const auto* d : domains_by_size(r)) {
         json e = stats_json(d->m.stats);
         e["domain"] = d->name;
-        e["service"] = d->service < 0 ? json(nullptr) : json(service_label(r, d->service));
+        e["service"] = d->service < 0 ? json(nullptr) : json(reference_service_label(r, d->service));
         e["distinct_clients"] = d->m.distinct_clients;
         domains.push_back(e);
     }
@@ -108,7 +108,7 @@ json reference_report(const Report& r) {
             e["mac"] = fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", c.mac[0], c.mac[1], c.mac[2], c.mac[3],
                                    c.mac[4], c.mac[5]);
         }
-        e["service"] = c.service < 0 ? json(nullptr) : json(service_label(r, c.service));
+        e["service"] = c.service < 0 ? json(nullptr) : json(reference_service_label(r, c.service));
         clients.push_back(e);
     }
     j["clients"] = clients;
@@ -116,7 +116,7 @@ json reference_report(const Report& r) {
     for (const auto& a : r.tally.actions) {
         actions.push_back({{"action", a.action >= 1 && a.action <= r.actions.size() ? r.actions[a.action - 1] : ""},
                            {"domain", a.name},
-                           {"service", a.service < 0 ? json(nullptr) : json(service_label(r, a.service))},
+                           {"service", a.service < 0 ? json(nullptr) : json(reference_service_label(r, a.service))},
                            {"connections", a.connections},
                            {"bytes_up", a.bytes_up},
                            {"bytes_down", a.bytes_down}});

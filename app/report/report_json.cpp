@@ -1,0 +1,242 @@
+// The report as one JSON document, written straight into a buffer (JsonWriter).
+#include "app/report/json_writer.hpp"
+#include "app/report/names.hpp"
+#include "app/report/report.hpp"
+
+#include <algorithm>
+#include <array>
+#include <fmt/format.h>
+
+namespace wt::app {
+
+using nlohmann::json;
+using pipeline::MergedStats;
+using pipeline::TransferStats;
+
+namespace {
+
+// Fields that some JSON rows add to a TransferStats object (absent when null).
+struct StatsExtras {
+    const std::string* category = nullptr;
+    const std::string* client = nullptr;
+    const std::uint64_t* distinct_clients = nullptr;
+    const std::string* domain = nullptr;
+    const std::string* mac = nullptr;
+    bool has_service = false;
+    const std::string* service = nullptr; // nullptr with has_service: JSON null
+};
+
+// One member of a TransferStats object as the report writes it.
+struct StatsMember {
+    enum class Kind : std::uint8_t { kCount, kSeconds, kNull, kText, kAlpn, kCiphers, kTlsVersions };
+    std::string_view key;
+    Kind kind = Kind::kNull;
+    std::uint64_t count = 0;
+    double seconds = 0;
+    const std::string* text = nullptr;
+};
+
+// One TransferStats object with its extras. The counts come from WT_TRANSFER_COUNTS; keys are
+// written in byte order (see JsonWriter), so the members are gathered, then sorted.
+void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, SortedFields& scratch) {
+    using Kind = StatsMember::Kind;
+    std::array<StatsMember, 32> members;
+    std::size_t n = 0;
+    const auto add = [&](StatsMember m) { members[n++] = m; };
+    s.for_each_count([&](std::string_view name, pipeline::TransferRole, std::string_view, std::uint64_t v) {
+        add({name, Kind::kCount, v});
+    });
+    add({"alpn", Kind::kAlpn});
+    add({"ciphers", Kind::kCiphers});
+    add({"tls_versions", Kind::kTlsVersions});
+    if (s.connections != 0) {
+        add({"first_seen", Kind::kSeconds, 0, static_cast<double>(s.first_ns) / 1e9});
+        add({"last_seen", Kind::kSeconds, 0, static_cast<double>(s.last_ns) / 1e9});
+    } else {
+        add({"first_seen", Kind::kNull});
+        add({"last_seen", Kind::kNull});
+    }
+    for (const auto& [key, text] : {std::pair{"category", x.category}, std::pair{"client", x.client},
+                                    std::pair{"domain", x.domain}, std::pair{"mac", x.mac}}) {
+        if (text != nullptr) {
+            add({key, Kind::kText, 0, 0, text});
+        }
+    }
+    if (x.distinct_clients != nullptr) {
+        add({"distinct_clients", Kind::kCount, *x.distinct_clients});
+    }
+    if (x.has_service) {
+        add({"service", x.service != nullptr ? Kind::kText : Kind::kNull, 0, 0, x.service});
+    }
+    std::sort(members.begin(), members.begin() + static_cast<std::ptrdiff_t>(n),
+              [](const StatsMember& a, const StatsMember& b) { return a.key < b.key; });
+
+    w.begin_object();
+    for (std::size_t i = 0; i < n; ++i) {
+        const StatsMember& m = members[i];
+        w.key(m.key);
+        switch (m.kind) {
+        case Kind::kCount: w.value(m.count); break;
+        case Kind::kSeconds: w.value(m.seconds); break;
+        case Kind::kNull: w.null(); break;
+        case Kind::kText: w.value(*m.text); break;
+        case Kind::kAlpn:
+            for (std::size_t a = 0; a < s.alpns.size(); ++a) {
+                if (s.alpns[a] != 0) {
+                    scratch.add(pipeline::to_string(static_cast<pipeline::AlpnSlot>(a)), s.alpns[a]);
+                }
+            }
+            scratch.write(w);
+            break;
+        case Kind::kCiphers:
+            for (std::size_t c = 0; c < pipeline::kCipherSlots; ++c) {
+                if (s.cipher_counts[c] != 0) {
+                    scratch.add(tls_cipher_text(s.cipher_ids[c]), s.cipher_counts[c]);
+                }
+            }
+            if (s.cipher_other != 0) {
+                scratch.add("other", s.cipher_other);
+            }
+            scratch.write(w);
+            break;
+        case Kind::kTlsVersions:
+            for (std::size_t v = 0; v < s.tls_versions.size(); ++v) {
+                if (s.tls_versions[v] != 0) {
+                    scratch.add(pipeline::to_string(static_cast<pipeline::TlsVersionSlot>(v)), s.tls_versions[v]);
+                }
+            }
+            scratch.write(w);
+            break;
+        }
+    }
+    w.end_object();
+}
+
+} // namespace
+
+void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
+    JsonWriter w(out, indent);
+    SortedFields scratch;
+    // Service labels once: a row per (client, service) would otherwise copy one per row.
+    std::vector<std::string> labels;
+    labels.reserve(r.services.size());
+    for (std::size_t i = 0; i < r.services.size(); ++i) {
+        labels.push_back(service_label(r, static_cast<std::int32_t>(i)));
+    }
+    const auto label = [&](std::int32_t service) -> const std::string* {
+        if (service < 0) {
+            return nullptr;
+        }
+        static const std::string kUnclassified = "(unclassified)";
+        return static_cast<std::size_t>(service) < labels.size() ? &labels[static_cast<std::size_t>(service)]
+                                                                 : &kUnclassified;
+    };
+    static const std::string kNoAction;
+
+    w.begin_object();
+    w.key("actions");
+    w.begin_array();
+    for (const auto& a : r.tally.actions) {
+        w.begin_object();
+        w.field("action", a.action >= 1 && a.action <= r.actions.size() ? r.actions[a.action - 1] : kNoAction);
+        w.field("bytes_down", a.bytes_down);
+        w.field("bytes_up", a.bytes_up);
+        w.field("connections", a.connections);
+        w.field("domain", a.name);
+        if (const std::string* l = label(a.service)) {
+            w.field("service", *l);
+        } else {
+            w.null_field("service");
+        }
+        w.end_object();
+    }
+    w.end_array();
+
+    w.key("clients");
+    w.begin_array();
+    for (const auto& c : r.tally.clients) {
+        const std::string client = ip_text(c.client);
+        std::string mac;
+        StatsExtras x;
+        x.client = &client;
+        if (c.has_mac) {
+            mac = fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", c.mac[0], c.mac[1], c.mac[2], c.mac[3],
+                              c.mac[4], c.mac[5]);
+            x.mac = &mac;
+        }
+        x.has_service = true;
+        x.service = label(c.service);
+        write_stats(w, c.stats, x, scratch);
+    }
+    w.end_array();
+
+    w.key("counters");
+    r.counters.for_each([&](std::string_view name, std::string_view, std::uint64_t v) { scratch.add(std::string(name), v); });
+    scratch.add("multi_segment_mbufs", r.mbuf.multi_segment);
+    scratch.write(w);
+
+    w.key("domains");
+    w.begin_array();
+    for (const auto* d : domains_by_size(r)) {
+        StatsExtras x;
+        x.distinct_clients = &d->m.distinct_clients;
+        x.domain = &d->name;
+        x.has_service = true;
+        x.service = label(d->service);
+        write_stats(w, d->m.stats, x, scratch);
+    }
+    w.end_array();
+
+    w.key("drops");
+    for (auto& [name, n] : drop_rows(r)) {
+        scratch.add(std::move(name), n);
+    }
+    scratch.write(w);
+
+    w.key("input");
+    w.begin_object();
+    w.field("file", r.input.file);
+    w.field("first_ts", static_cast<double>(r.input.first_ns) / 1e9);
+    w.field("format", r.input.format);
+    w.field("last_ts", static_cast<double>(r.input.last_ns) / 1e9);
+    w.field("records", r.input.records);
+    if (r.input.stopped_early.empty()) {
+        w.null_field("stopped_early");
+    } else {
+        w.field("stopped_early", r.input.stopped_early);
+    }
+    w.field("truncated_records", r.input.truncated_records);
+    w.end_object();
+
+    w.key("services");
+    w.begin_array();
+    for (std::int32_t s : services_by_size(r)) {
+        const MergedStats& m = r.tally.services[static_cast<std::size_t>(s + 1)];
+        StatsExtras x;
+        if (s >= 0 && static_cast<std::size_t>(s) < r.categories.size() &&
+            !r.categories[static_cast<std::size_t>(s)].empty()) {
+            x.category = &r.categories[static_cast<std::size_t>(s)];
+        }
+        x.distinct_clients = &m.distinct_clients;
+        x.has_service = true;
+        x.service = label(s);
+        write_stats(w, m.stats, x, scratch);
+    }
+    w.end_array();
+
+    w.field("services_file", r.services_origin);
+    w.key("total");
+    StatsExtras total;
+    total.distinct_clients = &r.tally.total.distinct_clients;
+    write_stats(w, r.tally.total.stats, total, scratch);
+    w.field("workers", r.workers);
+    w.end_object();
+}
+
+json report_to_json(const Report& r) {
+    fmt::memory_buffer text;
+    write_report_json(r, text, -1);
+    return json::parse(text.begin(), text.end());
+}
+
+} // namespace wt::app

@@ -1,0 +1,256 @@
+// The aligned tables of a report (TableSection), offline and for the live `ctl` views.
+#include "app/report/format.hpp"
+#include "app/report/names.hpp"
+#include "app/report/report.hpp"
+
+#include <algorithm>
+#include <array>
+#include <span>
+#include <fmt/format.h>
+
+namespace wt::app {
+
+using nlohmann::json;
+using pipeline::MergedStats;
+using pipeline::TransferStats;
+
+namespace {
+
+// The widths of the name columns, computed once for all the tables of a rendering. Every table
+// fits TableOptions::width (100). Names keep their natural width up to a cap and are clipped on
+// the right beyond it (never cut from the left); the SERVICE column is as wide as the longest
+// service shown, or as the narrowest room any table leaves it, and the same in every table, so
+// that one service reads the same everywhere.
+struct TableLayout {
+    std::size_t service = 0;
+    std::size_t domain = 0;       // domains table
+    std::size_t client = 0;       // clients table (address and MAC)
+    std::size_t action = 0;       // actions table: the label
+    std::size_t action_domain = 0;
+};
+
+constexpr std::size_t kNameCap = 41;      // a domain or client column: 40 characters and a space
+constexpr std::size_t kServiceMin = 12;   // "Public DNS~" at the narrowest
+constexpr std::size_t kServiceTableFixed = 74, kDomainTableFixed = 37, kClientTableFixed = 29, kActionTableFixed = 28;
+
+TableLayout layout_of(const Report& r, const TableOptions& opt) {
+    TableLayout l;
+    const auto domains = domains_by_size(r);
+    const std::span<const pipeline::MergedDomain* const> domain_rows(domains.data(),
+                                                                     std::min(domains.size(), opt.top_domains));
+    l.domain = column_width(domain_rows, [](const auto* d) { return d->name; }, 7, kNameCap);
+    const auto clients = clients_by_size(r);
+    const std::span<const pipeline::MergedClient* const> client_rows(clients.data(),
+                                                                     std::min(clients.size(), opt.top_clients));
+    l.client = column_width(client_rows, [](const auto* c) { return client_text(*c); }, 7, kNameCap);
+    l.action = column_width(r.tally.actions, [&r](const auto& a) { return action_label(r, a.action); }, 7, 19);
+    l.action_domain = column_width(r.tally.actions, [](const auto& a) { return a.name; }, 7, kNameCap);
+
+    std::size_t want = std::string_view("(unclassified)").size() + 1;
+    for (std::size_t i = 1; i < r.tally.services.size(); ++i) {
+        if (r.tally.services[i].stats.connections != 0) {
+            want = std::max(want, service_label(r, static_cast<std::int32_t>(i - 1)).size() + 1);
+        }
+    }
+    std::size_t room = opt.width - kServiceTableFixed;
+    const auto leaves = [&](std::size_t used) { return used < opt.width ? opt.width - used : 0; };
+    room = std::min(room, leaves(kDomainTableFixed + l.domain));
+    room = std::min(room, leaves(kClientTableFixed + l.client));
+    if (!r.tally.actions.empty()) {
+        room = std::min(room, leaves(kActionTableFixed + l.action + l.action_domain));
+    }
+    l.service = std::max(kServiceMin, std::min(want, room));
+    return l;
+}
+
+void render_services_section(const Report& r, std::FILE* out, const TableLayout& l);
+void render_domains_section(const Report& r, std::FILE* out, std::size_t top_domains, const TableLayout& l);
+void render_clients_section(const Report& r, std::FILE* out, std::size_t top_clients, const TableLayout& l);
+void render_actions_section(const Report& r, std::FILE* out, const TableLayout& l);
+void render_tls_section(const TransferStats& tot, std::FILE* out);
+void render_counters_section(const Report& r, std::FILE* out);
+
+} // namespace
+
+void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
+    const double duration = r.input.last_ns > r.input.first_ns
+                                ? static_cast<double>(r.input.last_ns - r.input.first_ns) / 1e9
+                                : 0.0;
+    const TransferStats& tot = r.tally.total.stats;
+    if (opt.sections & kSectionHeader) {
+        // A long path keeps its end (the file's name) and the table its width.
+        fmt::print(out, "{}\n", r.input.file.size() <= opt.width
+                                    ? r.input.file
+                                    : "~" + r.input.file.substr(r.input.file.size() - (opt.width - 1)));
+        fmt::print(out, "{}, {} packets, {:.1f} s", r.input.format, r.input.records, duration);
+        if (r.input.records != 0) {
+            fmt::print(out, ", from {} UTC", utc_time(r.input.first_ns));
+        }
+        fmt::print(out, "\n");
+        fmt::print(out, "flows {}  clients {}  bytes up {}  down {}  services: {}\n\n", tot.connections,
+                   r.tally.total.distinct_clients, human_bytes(tot.bytes_up), human_bytes(tot.bytes_down),
+                   r.services_origin);
+    }
+    const TableLayout layout = layout_of(r, opt);
+    if (opt.sections & kSectionServices) {
+        render_services_section(r, out, layout);
+    }
+    if (opt.sections & kSectionDomains) {
+        render_domains_section(r, out, opt.top_domains, layout);
+    }
+    if (opt.sections & kSectionClients) {
+        render_clients_section(r, out, opt.top_clients, layout);
+    }
+    if (opt.sections & kSectionActions) {
+        render_actions_section(r, out, layout);
+    }
+    if (opt.sections & kSectionTls) {
+        render_tls_section(tot, out);
+    }
+    if (opt.sections & kSectionCounters) {
+        render_counters_section(r, out);
+    }
+}
+
+namespace {
+
+void render_services_section(const Report& r, std::FILE* out, const TableLayout& l) {
+    // CONNS counts every flow named after the service, its DNS lookups included (column DNS).
+    // SERVICE(w) CONNS(7) CLIENTS(8) UP(11) DOWN(11) TLS1.3(7) TLS1.2(7) QUIC(5) DNS(5) ECH(4) DoT(4) HTTP(5) = w + 74
+    const std::size_t w = l.service;
+    fmt::print(out, "{:<{}}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>5}{:>4}{:>4}{:>5}\n", "SERVICE", w, "CONNS",
+               "CLIENTS", "BYTES UP", "BYTES DOWN", "TLS1.3", "TLS1.2", "QUIC", "DNS", "ECH", "DoT", "HTTP");
+    for (std::int32_t s : services_by_size(r)) {
+        const MergedStats& m = r.tally.services[static_cast<std::size_t>(s + 1)];
+        const TransferStats& t = m.stats;
+        fmt::print(out, "{:<{}}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>5}{:>4}{:>4}{:>5}\n",
+                   clip(service_label(r, s), w - 1), w, t.connections, m.distinct_clients, human_bytes(t.bytes_up),
+                   human_bytes(t.bytes_down), t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls13)],
+                   t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls12)], t.quic, t.dns, t.ech,
+                   t.dot, t.cleartext_http);
+    }
+}
+
+void render_domains_section(const Report& r, std::FILE* out, std::size_t top_domains, const TableLayout& l) {
+    const auto domains = domains_by_size(r);
+    if (!domains.empty()) {
+        // DOMAIN(n) SERVICE(w) CONNS(7) UP(11) DOWN(11) CLIENTS(8)
+        const std::size_t n = l.domain;
+        const std::size_t w = l.service;
+        fmt::print(out, "\n{:<{}}{:<{}}{:>7}{:>11}{:>11}{:>8}\n", "DOMAIN", n, "SERVICE", w, "CONNS", "BYTES UP",
+                   "BYTES DOWN", "CLIENTS");
+        std::size_t shown = 0;
+        for (const auto* d : domains) {
+            if (shown++ == top_domains) {
+                fmt::print(out, "... {} more domains (the JSON output lists them all)\n", domains.size() - top_domains);
+                break;
+            }
+            fmt::print(out, "{:<{}}{:<{}}{:>7}{:>11}{:>11}{:>8}\n", clip(d->name, n - 1), n,
+                       clip(service_label(r, d->service), w - 1), w,
+                       d->m.stats.connections, human_bytes(d->m.stats.bytes_up), human_bytes(d->m.stats.bytes_down),
+                       d->m.distinct_clients);
+        }
+    }
+}
+
+void render_clients_section(const Report& r, std::FILE* out, std::size_t top_clients, const TableLayout& l) {
+    const auto rows = clients_by_size(r);
+    // CLIENT and MAC(n) SERVICE(w) CONNS(7) UP(11) DOWN(11)
+    const std::size_t n = l.client;
+    const std::size_t w = l.service;
+    fmt::print(out, "\n{:<{}}{:<{}}{:>7}{:>11}{:>11}\n", "CLIENT", n, "SERVICE", w, "CONNS", "BYTES UP", "BYTES DOWN");
+    std::size_t shown = 0;
+    for (const auto* c : rows) {
+        if (shown++ == top_clients) {
+            fmt::print(out, "... {} more (client, service) rows (the JSON output lists them all)\n", rows.size() - top_clients);
+            break;
+        }
+        fmt::print(out, "{:<{}}{:<{}}{:>7}{:>11}{:>11}\n", clip(client_text(*c), n - 1), n,
+                   clip(service_label(r, c->service), w - 1), w,
+                   c->stats.connections, human_bytes(c->stats.bytes_up), human_bytes(c->stats.bytes_down));
+    }
+}
+
+void render_actions_section(const Report& r, std::FILE* out, const TableLayout& lay) {
+    if (!r.tally.actions.empty()) {
+        auto rows = r.tally.actions;
+        std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+            if (a.action != b.action) {
+                return a.action < b.action;
+            }
+            return a.bytes_up + a.bytes_down > b.bytes_up + b.bytes_down;
+        });
+        // ACTION(l) DOMAIN(n) SERVICE(w) CONNS(6) UP(11) DOWN(11)
+        const std::size_t l = lay.action;
+        const std::size_t n = lay.action_domain;
+        const std::size_t w = lay.service;
+        fmt::print(out, "\n{:<{}}{:<{}}{:<{}}{:>6}{:>11}{:>11}\n", "ACTION", l, "DOMAIN", n, "SERVICE", w, "CONNS",
+                   "BYTES UP", "BYTES DOWN");
+        std::uint16_t last = 0xffff;
+        for (const auto& a : rows) {
+            fmt::print(out, "{:<{}}{:<{}}{:<{}}{:>6}{:>11}{:>11}\n", a.action == last ? "" : clip(action_label(r, a.action), l - 1),
+                       l, clip(a.name, n - 1), n, clip(service_label(r, a.service), w - 1), w, a.connections,
+                       human_bytes(a.bytes_up), human_bytes(a.bytes_down));
+            last = a.action;
+        }
+    }
+}
+
+void render_tls_section(const TransferStats& tot, std::FILE* out) {
+    // TLS summary over all flows.
+    std::string versions;
+    for (std::size_t i = 0; i < tot.tls_versions.size(); ++i) {
+        if (tot.tls_versions[i] != 0) {
+            versions += fmt::format("{}{} {}", versions.empty() ? "" : ", ",
+                                    pipeline::to_string(static_cast<pipeline::TlsVersionSlot>(i)), tot.tls_versions[i]);
+        }
+    }
+    if (!versions.empty()) {
+        fmt::print(out, "\nTLS versions (negotiated; none = no ServerHello seen): {}\n", versions);
+        std::vector<std::pair<std::uint32_t, std::uint16_t>> ciphers;
+        for (std::size_t i = 0; i < pipeline::kCipherSlots; ++i) {
+            if (tot.cipher_counts[i] != 0) {
+                ciphers.emplace_back(tot.cipher_counts[i], tot.cipher_ids[i]);
+            }
+        }
+        std::sort(ciphers.rbegin(), ciphers.rend());
+        for (const auto& [n, id] : ciphers) {
+            fmt::print(out, "  {:<60}{:>8}\n", tls_cipher_text(id), n);
+        }
+        std::string alpns;
+        for (std::size_t i = 0; i < tot.alpns.size(); ++i) {
+            if (tot.alpns[i] != 0) {
+                alpns += fmt::format("{}{} {}", alpns.empty() ? "" : ", ",
+                                     pipeline::to_string(static_cast<pipeline::AlpnSlot>(i)), tot.alpns[i]);
+            }
+        }
+        if (!alpns.empty()) {
+            fmt::print(out, "ALPN offered: {}\n", alpns);
+        }
+        fmt::print(out, "QUIC {}  ECH {}  DNS over TLS {}  DNS over HTTPS endpoints {}  TLS without SNI {}  "
+                        "cleartext HTTP {}\n",
+                   tot.quic, tot.ech, tot.dot, tot.doh, tot.tls_without_sni, tot.cleartext_http);
+    }
+}
+
+void render_counters_section(const Report& r, std::FILE* out) {
+    const pipeline::WorkerCounters& c = r.counters;
+    fmt::print(out, "\npackets {}  ip {}  non-ip {}  fragments {}  decode errors {}\n", c.packets, c.ip_packets,
+               c.non_ip_packets, c.fragments, c.decode_errors);
+    const auto drops = drop_rows(r);
+    if (drops.empty()) {
+        fmt::print(out, "drops and errors: none\n");
+    } else {
+        fmt::print(out, "drops and errors:\n");
+        for (const auto& [name, n] : drops) {
+            fmt::print(out, "  {:<40}{:>12}\n", name, n);
+        }
+    }
+    if (!r.input.stopped_early.empty()) {
+        fmt::print(out, "input stopped early: {}\n", r.input.stopped_early);
+    }
+}
+
+} // namespace
+
+} // namespace wt::app
