@@ -1,4 +1,5 @@
 #include "app/control/client.hpp"
+#include "app/control/commands.hpp"
 #include "app/control/fd_guard.hpp"
 
 #include <fmt/format.h>
@@ -102,53 +103,46 @@ CLI::App* add_ctl_command(CLI::App& parent, CtlInvocation& inv) {
     ctl->allow_extras();
     ctl->footer(kCtlFooter);
 
-    auto add_command = [&](const char* name, const char* description) {
-        CLI::App* command = ctl->add_subcommand(name, description);
-        inv.commands.emplace_back(name);
+    // One subcommand per daemon command (control/commands.hpp). Options store into inv.args only
+    // when given, so that the daemon applies its own defaults.
+    for (const ControlCommand& c : kControlCommands) {
+        const std::string name(c.name);
+        CLI::App* command = ctl->add_subcommand(name, std::string(c.help));
+        inv.commands.push_back(name);
         // Lets `ctl stats --json` work as well as `ctl --json stats`.
         command->fallthrough();
         command->callback([&inv, name] { inv.command = name; });
-        return command;
-    };
-    // Options store into inv.args only when given, so the daemon applies its own defaults.
-    auto add_top = [&](CLI::App* command, const char* rows) {
-        command->add_option_function<std::uint64_t>(
-                   "--top", [&inv](const std::uint64_t& n) { inv.args["top"] = n; }, rows)
-            ->type_name("N")
-            ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1000000}).description(""));
-    };
-    auto add_service = [&](CLI::App* command, const char* what) {
-        command->add_option_function<std::string>(
-                   "--service", [&inv](const std::string& s) { inv.args["service"] = s; }, what)
-            ->type_name("SERVICE")
-            ->check(non_empty());
-    };
-
-    add_command("stats", "Counters: packets, flows, drops, workers, control server");
-    add_command("services", "Traffic per service since start (or the last snapshot)");
-    add_top(add_command("domains", "Traffic per domain name"), "show the N largest domains (1 to 1000000)");
-    add_top(add_command("clients", "Traffic per client address"), "show the N largest clients");
-    CLI::App* flows = add_command("flows", "Flows in progress (active, closing) and recently ended, largest first");
-    add_top(flows, "show the N largest flows");
-    add_service(flows, "only flows of this service");
-    CLI::App* timeline = add_command("timeline", "Traffic over time, per service");
-    add_service(timeline, "only this service");
-    timeline
-        ->add_option_function<std::uint64_t>(
-            "--last", [&inv](const std::uint64_t& s) { inv.args["last"] = s; }, "only the last SECONDS")
-        ->type_name("SECONDS")
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10} * 366 * 86400).description(""));
-    add_command("mark", "Start a new action: flows from now on carry LABEL")
-        ->add_option_function<std::string>(
-            "LABEL", [&inv](const std::string& label) { inv.args["label"] = label; }, "the action's name")
-        ->type_name("")
-        ->required()
-        ->check(non_empty());
-    add_command("reload", "Reread the configuration and the services file");
-    add_command("snapshot", "Write a snapshot of the tallies now");
-    add_command("version", "Version of the running daemon");
-    add_command("config", "The configuration in effect");
-    add_command("help", "The commands the daemon knows");
+        if ((c.args & kArgTop) != 0) {
+            command
+                ->add_option_function<std::uint64_t>(
+                    "--top", [&inv](const std::uint64_t& n) { inv.args["top"] = n; },
+                    fmt::format("show the N largest {} (1 to 1000000)", c.rows))
+                ->type_name("N")
+                ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1000000}).description(""));
+        }
+        if ((c.args & kArgService) != 0) {
+            command
+                ->add_option_function<std::string>(
+                    "--service", [&inv](const std::string& v) { inv.args["service"] = v; }, "only this service")
+                ->type_name("SERVICE")
+                ->check(non_empty());
+        }
+        if ((c.args & kArgLast) != 0) {
+            command
+                ->add_option_function<std::uint64_t>(
+                    "--last", [&inv](const std::uint64_t& v) { inv.args["last"] = v; }, "only the last SECONDS")
+                ->type_name("SECONDS")
+                ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10} * 366 * 86400).description(""));
+        }
+        if ((c.args & kArgLabel) != 0) {
+            command
+                ->add_option_function<std::string>(
+                    "LABEL", [&inv](const std::string& label) { inv.args["label"] = label; }, "the action's name")
+                ->type_name("")
+                ->required()
+                ->check(non_empty());
+        }
+    }
     return ctl;
 }
 

@@ -1,12 +1,5 @@
 // `wiretally ctl`: one request to a running daemon over its control socket, one answer printed.
-//
-// Wire protocol (one line each way, UTF-8 JSON, '\n'-terminated):
-//   request  {"command":"services","args":{"top":10},"format":"table"|"json"}
-//   answer   {"ok":true,"text":"<table rendered by the daemon>"}   for format "table"
-//            {"ok":true,"result":<any JSON>}                       for format "json"
-//            {"ok":false,"error":"message"}
-// The daemon renders tables itself (as vppctl does), so live tables and the offline report
-// share one renderer and this client stays a thin pipe.
+// The commands and the wire protocol are in commands.hpp.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -278,7 +278,7 @@ bool Appliance::start(std::string& error) {
 
     _server = std::make_unique<ControlServer>(ControlLimits{_settings.max_clients, _settings.max_request_bytes,
                                                             16u << 20, _settings.idle_timeout_ms});
-    _server->set_request_handler([this](std::string_view line) { return handle_request(line); });
+    _server->set_request_handler([this](std::string_view line) { return answer(line); });
     _server->set_metrics_handler([this] { return render_metrics(); });
     if (!_server->listen_unix(_settings.socket_path, _settings.socket_mode, _settings.socket_group, error)) {
         error = fmt::format("control socket {}: {}", _settings.socket_path, error);

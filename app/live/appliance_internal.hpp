@@ -1,7 +1,9 @@
-// The appliance's state, shared by its loops (appliance.cpp), its control commands
-// (live_commands.cpp) and its metrics (metrics.cpp). Not a public interface.
+// The appliance's state, shared by its loops (appliance.cpp), its answers to the control
+// commands (control_answers.cpp), its metrics (metrics.cpp) and telemetry (telemetry.cpp).
+// Not a public interface.
 #pragma once
 
+#include "app/control/commands.hpp"
 #include "app/live/appliance.hpp"
 #include "app/report/report.hpp"
 #include "app/live/state/service_registry.hpp"
@@ -166,7 +168,7 @@ struct ClassifierGeneration {
     std::size_t patterns = 0;
 };
 
-class Appliance {
+class Appliance final : public ControlResponder {
 public:
     explicit Appliance(const RunSettings& settings);
     ~Appliance();
@@ -174,8 +176,20 @@ public:
 
     // ---- used by the commands and the metrics (stats core thread only) ----
     [[nodiscard]] Report build_report() const;
-    [[nodiscard]] std::string handle_request(std::string_view line);
-    [[nodiscard]] std::string dispatch_request(std::string_view line);
+    // One control request line in, its answer line out (commands.hpp).
+    [[nodiscard]] std::string answer(std::string_view request_line);
+    // ControlResponder: one method a control command (control_answers.cpp).
+    std::string stats(const ControlRequest& request) override;
+    std::string services(const ControlRequest& request) override;
+    std::string domains(const ControlRequest& request) override;
+    std::string clients(const ControlRequest& request) override;
+    std::string flows(const ControlRequest& request) override;
+    std::string timeline(const ControlRequest& request) override;
+    std::string mark(const ControlRequest& request) override;
+    std::string reload(const ControlRequest& request) override;
+    std::string snapshot(const ControlRequest& request) override;
+    std::string version(const ControlRequest& request) override;
+    std::string config(const ControlRequest& request) override;
     [[nodiscard]] std::string render_metrics() const;
     [[nodiscard]] nlohmann::json stats_json() const;
     [[nodiscard]] nlohmann::json flows_json(std::size_t top, std::optional<std::int32_t> service);
@@ -205,6 +219,8 @@ private:
     // returns the workers that did not answer in time.
     std::size_t snapshot_live_flows();
     void publish_telemetry();
+    // `ctl domains` and `ctl clients`: a section of the report, or its rows as JSON under `key`.
+    std::string report_rows(const ControlRequest& request, unsigned section, const char* key);
     bool load_generation(const std::string& services_file, std::string& error,
                          std::unique_ptr<ClassifierGeneration>& out);
     std::int32_t stable_id(const std::string& name, const std::string& category);

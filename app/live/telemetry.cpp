@@ -1,5 +1,7 @@
 #include "app/live/telemetry.hpp"
 
+#include "app/live/appliance_internal.hpp"
+
 #include <mutex>
 #include <rte_telemetry.h>
 #include <rte_version.h>
@@ -99,6 +101,51 @@ void unregister_telemetry() {
     std::lock_guard lock(g_mutex);
     g_live = false;
     g_view = {};
+}
+
+// The appliance's part: what it shows through the endpoints above, refreshed each stats interval.
+void Appliance::publish_telemetry() {
+    if (!_settings.telemetry) {
+        return;
+    }
+    TelemetryView view;
+    std::uint64_t rx = 0;
+    std::uint64_t tx = 0;
+    std::uint64_t tx_dropped = 0;
+    std::uint64_t active = 0;
+    for (const auto& ctx : _workers) {
+        rx += ctx->last.rx_packets;
+        tx += ctx->last.tx_packets;
+        tx_dropped += ctx->last.tx_dropped;
+        active += ctx->last.active_flows;
+    }
+    view.stats = {{"uptime_s", (_clock.now_ns() - _started_ns) / 1'000'000'000ull},
+                  {"workers", _workers.size()},
+                  {"rx_packets", rx},
+                  {"tx_packets", tx},
+                  {"tx_dropped", tx_dropped},
+                  {"flows_active", active},
+                  {"flows_tallied", _cumulative->total().connections},
+                  {"bytes_up", _cumulative->total().bytes_up},
+                  {"bytes_down", _cumulative->total().bytes_down},
+                  {"classifier_generation", _current_generation}};
+    const auto& services = _cumulative->services();
+    for (std::size_t i = 0; i < services.size(); ++i) {
+        if (services[i].connections != 0) {
+            view.services.emplace_back(
+                telemetry_key(i == 0 ? std::string("unclassified") : service_name(static_cast<std::int32_t>(i - 1))),
+                services[i].bytes_up + services[i].bytes_down);
+        }
+    }
+    for (const OpenPort& p : _ports) {
+        const PortCounters c = read_port_counters(p);
+        const std::string port = telemetry_key(p.spec.name);
+        view.ports.emplace_back(port + "_rx_packets", c.rx_packets);
+        view.ports.emplace_back(port + "_tx_packets", c.tx_packets);
+        view.ports.emplace_back(port + "_imissed", c.rx_missed);
+        view.ports.emplace_back(port + "_rx_nombuf", c.rx_nombuf);
+    }
+    publish_telemetry_view(std::move(view));
 }
 
 } // namespace wt::app

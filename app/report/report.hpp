@@ -60,6 +60,8 @@ struct TableOptions {
 };
 
 void render_table(const Report& r, std::FILE* out, const TableOptions& opt);
+// The same tables as text (the live `ctl` views).
+[[nodiscard]] std::string render_table_text(const Report& r, const TableOptions& opt);
 // The JSON report, as report_to_json(r).dump(indent, ' ', false, replace) prints
 // it, written straight into `out` (indent < 0: one line).
 void write_report_json(const Report& r, fmt::memory_buffer& out, int indent);

@@ -4,6 +4,7 @@
 #include "app/report/report.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <array>
 #include <span>
 #include <fmt/format.h>
@@ -79,9 +80,12 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
     const TransferStats& tot = r.tally.total.stats;
     if (opt.sections & kSectionHeader) {
         // A long path keeps its end (the file's name) and the table its width.
-        fmt::print(out, "{}\n", r.input.file.size() <= opt.width
-                                    ? r.input.file
-                                    : "~" + r.input.file.substr(r.input.file.size() - (opt.width - 1)));
+        const std::string_view file = r.input.file;
+        if (file.size() <= opt.width) {
+            fmt::print(out, "{}\n", file);
+        } else {
+            fmt::print(out, "~{}\n", file.substr(file.size() - (opt.width - 1)));
+        }
         fmt::print(out, "{}, {} packets, {:.1f} s", r.input.format, r.input.records, duration);
         if (r.input.records != 0) {
             fmt::print(out, ", from {} UTC", utc_time(r.input.first_ns));
@@ -252,5 +256,19 @@ void render_counters_section(const Report& r, std::FILE* out) {
 }
 
 } // namespace
+
+std::string render_table_text(const Report& r, const TableOptions& opt) {
+    char* buffer = nullptr;
+    std::size_t size = 0;
+    std::FILE* out = open_memstream(&buffer, &size);
+    if (out == nullptr) {
+        return "cannot render: out of memory\n";
+    }
+    render_table(r, out, opt);
+    std::fclose(out);
+    std::string text(buffer, size);
+    std::free(buffer);
+    return text;
+}
 
 } // namespace wt::app

@@ -1,0 +1,401 @@
+// The live appliance's answers to the control commands (app/control/commands.hpp), on the stats
+// core: the data comes from here, the tables from app/report, so that the live and the offline
+// views of one traffic read the same.
+#include "app/control/server.hpp"
+#include "app/live/appliance_internal.hpp"
+#include "app/live/state/timeline.hpp"
+#include "app/report/live_views.hpp"
+#include "app/report/names.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <rte_version.h>
+
+namespace wt::app {
+
+using nlohmann::json;
+
+namespace {
+
+std::uint64_t total_bytes(const json& e) {
+    return e.value("bytes_up", std::uint64_t{0}) + e.value("bytes_down", std::uint64_t{0});
+}
+
+} // namespace
+
+Report Appliance::build_report() const {
+    Report r;
+    std::string ports;
+    for (const OpenPort& p : _ports) {
+        ports += fmt::format("{}{} ({})", ports.empty() ? "" : ", ", p.spec.name, p.spec.device);
+    }
+    r.input.file = fmt::format("live, {} mode: {}", _settings.inline_mode ? "inline" : "tap", ports);
+    r.input.format = "live";
+    r.input.first_ns = _started_ns;
+    r.input.last_ns = _clock.now_ns();
+    for (const auto& ctx : _workers) {
+        r.input.records += ctx->last.rx_packets;
+        r.counters.merge(ctx->last.counters);
+        for (std::size_t i = 0; i < r.decode_drops.size(); ++i) {
+            r.decode_drops[i] += ctx->last.drops[i];
+        }
+        r.mbuf.multi_segment += ctx->last.mbuf.multi_segment;
+        r.mbuf.multi_segment_drops += ctx->last.mbuf.multi_segment_drops;
+    }
+    // The merge walks every slot of the cumulative tables (tens of ms): done at most once
+    // per stats interval, however many clients ask.
+    if (!_merged_cache || _merged_cache_epoch != _collect_epoch) {
+        _merged_cache = pipeline::merge_tallies({_cumulative.get()});
+        _merged_cache_epoch = _collect_epoch;
+    }
+    r.tally = *_merged_cache;
+    if (r.tally.services.size() < _services.size() + 1) {
+        r.tally.services.resize(_services.size() + 1);
+    }
+    r.services = _services.names();
+    r.categories = _registry_categories;
+    r.actions = _labels;
+    const auto gen = _generations.find(_current_generation);
+    r.services_origin = gen != _generations.end() ? gen->second->origin : std::string();
+    r.workers = _workers.size();
+    return r;
+}
+
+json Appliance::stats_json() const {
+    const std::uint64_t now = _clock.now_ns();
+    json j;
+    j["uptime_s"] = static_cast<double>(now - _started_ns) / 1e9;
+    j["mode"] = _settings.inline_mode ? "inline" : "tap";
+    json ports = json::array();
+    std::uint64_t tx_dropped_total = 0;
+    for (const auto& ctx : _workers) {
+        tx_dropped_total += ctx->last.tx_dropped;
+    }
+    for (const OpenPort& p : _ports) {
+        const PortCounters c = read_port_counters(p);
+        ports.push_back({{"name", p.spec.name},
+                         {"device", p.spec.device},
+                         {"driver", p.driver},
+                         {"link_up", c.link_up},
+                         {"speed_mbps", c.link_speed_mbps},
+                         {"rx_packets", c.rx_packets},
+                         {"rx_bytes", c.rx_bytes},
+                         {"tx_packets", c.tx_packets},
+                         {"tx_bytes", c.tx_bytes},
+                         {"rx_dropped", c.rx_missed},
+                         {"imissed", c.rx_missed},
+                         {"rx_errors", c.rx_errors},
+                         {"rx_nombuf", c.rx_nombuf},
+                         {"tx_errors", c.tx_errors}});
+    }
+    j["ports"] = ports;
+    json workers = json::array();
+    std::uint64_t active = 0;
+    std::uint64_t capacity = 0;
+    pipeline::WorkerCounters counters;
+    pipeline::DecodeDropCounts drops{};
+    for (const auto& ctx : _workers) {
+        const WorkerPublished& a = ctx->last;
+        const WorkerPublished& b = ctx->previous;
+        const double seconds = a.at_ns > b.at_ns ? static_cast<double>(a.at_ns - b.at_ns) / 1e9 : 0.0;
+        const double pps = seconds > 0 ? static_cast<double>(a.rx_packets - b.rx_packets) / seconds : 0.0;
+        const std::uint64_t cycles = a.total_cycles - b.total_cycles;
+        const double busy = cycles != 0 ? 100.0 * static_cast<double>(a.busy_cycles - b.busy_cycles) /
+                                              static_cast<double>(cycles)
+                                        : 0.0;
+        workers.push_back({{"worker", ctx->index},
+                           {"lcore", ctx->lcore},
+                           {"rx_packets", a.rx_packets},
+                           {"tx_packets", a.tx_packets},
+                           {"tx_dropped", a.tx_dropped},
+                           {"pps", pps},
+                           {"busy_percent", busy},
+                           {"flows_active", a.active_flows},
+                           {"flow_capacity", a.flow_capacity},
+                           {"flows_evicted", a.counters.flows_evicted},
+                           {"dns_ring_drops", a.dns_ring_drops},
+                           {"flow_records_dropped", ctx->sink->dropped()},
+                           {"lagging_intervals", ctx->lagging_intervals},
+                           {"classifier_generation", ctx->adopted_generation},
+                           {"memory_bytes", ctx->worker->memory_bytes() + ctx->spare->memory_bytes()}});
+        active += a.active_flows;
+        capacity += a.flow_capacity;
+        counters.merge(a.counters);
+        for (std::size_t i = 0; i < drops.size(); ++i) {
+            drops[i] += a.drops[i];
+        }
+    }
+    j["workers"] = workers;
+    j["tx_dropped"] = tx_dropped_total;
+    j["flows"] = {{"active", active},
+                  {"capacity", capacity},
+                  {"fill_percent", capacity != 0 ? 100.0 * static_cast<double>(active) / static_cast<double>(capacity)
+                                                 : 0.0},
+                  {"created", counters.flows_created},
+                  {"ended", counters.flows_ended},
+                  {"evicted", counters.flows_evicted},
+                  {"table_full", counters.flow_table_full},
+                  {"tally_table_full", _cumulative->table_full_drops()}};
+    json errors = json::object();
+    for (std::size_t i = 0; i < drops.size(); ++i) {
+        if (drops[i] != 0) {
+            errors[std::string(parsers::to_string(static_cast<parsers::DecodeStatus>(i)))] = drops[i];
+        }
+    }
+    j["parse_errors"] = errors;
+    OffloadCounters offload;
+    std::uint64_t ring_cut = 0;
+    for (const auto& ctx : _workers) {
+        const OffloadCounters& o = ctx->last.offload;
+        offload.checksums_completed += o.checksums_completed;
+        offload.super_frames_cut += o.super_frames_cut;
+        offload.segments_sent += o.segments_sent;
+        offload.unsplittable_dropped += o.unsplittable_dropped;
+        offload.segment_pool_empty += o.segment_pool_empty;
+        ring_cut += ctx->last.mbuf.ring_cut_frames;
+    }
+    // af_packet ports: what Linux senders left to offload, finished in software (inline), and frames
+    // longer than the socket's ring, counted by their IP length (tap and inline).
+    j["offload"] = {{"checksums_completed", offload.checksums_completed},
+                    {"super_frames_cut", offload.super_frames_cut},
+                    {"segments_sent", offload.segments_sent},
+                    {"unsplittable_dropped", offload.unsplittable_dropped},
+                    {"segment_pool_empty", offload.segment_pool_empty},
+                    {"ring_cut_frames", ring_cut}};
+    json c = json::object();
+    counters.for_each([&](std::string_view name, std::string_view, std::uint64_t v) { c[std::string(name)] = v; });
+    j["counters"] = c;
+    if (_server) {
+        const ControlServerCounters sc = _server->counters();
+        j["control"] = {{"accepted", sc.accepted},
+                        {"rejected_too_many", sc.rejected_too_many},
+                        {"requests", sc.requests},
+                        {"oversized", sc.oversized},
+                        {"idle_closed", sc.idle_closed},
+                        {"slow_closed", sc.slow_closed},
+                        {"http_requests", sc.http_requests},
+                        {"http_errors", sc.http_errors},
+                        {"open_connections", sc.open_connections}};
+    }
+    j["services"] = {{"generation", _current_generation},
+                     {"reloads", _reloads},
+                     {"reload_failures", _reload_failures},
+                     {"registry", _services.size()}};
+    j["snapshot"] = {{"file", _settings.snapshot_file},
+                     {"written", _snapshots_written},
+                     {"last_error", _last_snapshot_error},
+                     {"resumed", _resume_note}};
+    return j;
+}
+
+bool Appliance::service_filter(const std::string& name, std::optional<std::int32_t>& id, std::string& error) const {
+    id.reset();
+    if (name.empty()) {
+        return true;
+    }
+    id = _services.find_ignoring_case(name);
+    if (!id.has_value()) {
+        error = fmt::format("no service named \"{}\" (wiretally ctl services lists them)", name.substr(0, 128));
+        return false;
+    }
+    return true;
+}
+
+json Appliance::flows_json(std::size_t top, std::optional<std::int32_t> service) {
+    const std::size_t unanswered = snapshot_live_flows();
+    drain_flow_records(); // the ones that ended meanwhile
+    // A flow in progress may not be named for its service yet (that happens when it is tallied):
+    // its name so far is classified here, with the current services.
+    const ClassifierGeneration& gen = *_generations.at(_current_generation);
+    if (!_stats_scratch || _stats_scratch_generation != _current_generation) {
+        _stats_scratch = std::make_unique<pipeline::ClassifierScratch>(*gen.classifier);
+        _stats_scratch_generation = _current_generation;
+    }
+    struct Row {
+        const pipeline::FlowRecord* record;
+        std::int32_t service;  // stable id, -1 unclassified
+        const char* state;
+    };
+    std::vector<Row> rows;
+    std::uint64_t in_progress = 0;
+    std::uint64_t not_listed = 0;
+    for (const auto& ctx : _workers) {
+        const FlowSnapshot& snap = ctx->snapshot;
+        if (snap.done.load(std::memory_order_acquire) != snap.request.load(std::memory_order_relaxed)) {
+            continue; // did not answer in time: counted in workers_not_answering
+        }
+        not_listed += snap.truncated;
+        for (const pipeline::FlowRecord& r : snap.flows) {
+            std::int32_t stable = -1;
+            if (!r.name.empty()) {
+                const std::int32_t index = _stats_scratch->classify(r.name.view());
+                if (index >= 0 && static_cast<std::size_t>(index) < gen.to_stable.size()) {
+                    stable = gen.to_stable[static_cast<std::size_t>(index)];
+                }
+            }
+            ++in_progress;
+            rows.push_back({&r, stable, pipeline::Worker::is_closing(r.flow) ? "closing" : "active"});
+        }
+    }
+    for (auto it = _recent_flows.rbegin(); it != _recent_flows.rend(); ++it) {
+        rows.push_back({&*it, it->flow.service, "ended"});
+    }
+    if (service.has_value()) {
+        std::erase_if(rows, [&](const Row& row) { return row.service != *service; });
+    }
+    const auto bytes = [](const Row& row) { return row.record->flow.bytes_up + row.record->flow.bytes_down; };
+    std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return bytes(a) > bytes(b); });
+    const std::size_t matching = rows.size();
+    if (rows.size() > top) {
+        rows.resize(top);
+    }
+    const std::uint64_t now = _clock.now_ns();
+    json out = json::array();
+    for (const Row& row : rows) {
+        const pipeline::FlowRecord* r = row.record;
+        const pipeline::Flow& f = r->flow;
+        const pipeline::Endpoint server = f.server();
+        json e;
+        e["state"] = row.state;
+        e["name"] = r->name.empty() ? json(nullptr) : json(std::string(r->name.view()));
+        e["name_source"] = r->name_source == pipeline::NameSource::kNone ? json(nullptr)
+                                                                         : json(pipeline::to_string(r->name_source));
+        e["service"] = row.service < 0 ? json(nullptr) : json(service_name(row.service));
+        e["action"] = f.action >= 1 && f.action <= _labels.size() ? json(_labels[f.action - 1u]) : json(nullptr);
+        e["app"] = r->app == pipeline::AppProto::kUnknown ? json(nullptr) : json(pipeline::to_string(r->app));
+        e["proto"] = f.key.proto == 6 ? "tcp" : f.key.proto == 17 ? "udp" : std::to_string(f.key.proto);
+        e["client"] = ip_text(f.client().ip);
+        e["client_port"] = f.client().port;
+        e["server"] = ip_text(server.ip);
+        e["server_port"] = server.port;
+        e["pkts_up"] = f.pkts_up;
+        e["pkts_down"] = f.pkts_down;
+        e["bytes_up"] = f.bytes_up;
+        e["bytes_down"] = f.bytes_down;
+        e["ts_first"] = static_cast<double>(f.ts_first_ns) / 1e9;
+        e["ts_last"] = static_cast<double>(f.ts_last_ns) / 1e9;
+        e["idle_s"] = now > f.ts_last_ns ? static_cast<double>(now - f.ts_last_ns) / 1e9 : 0.0;
+        e["tls_version"] = r->server_hello ? json(tls_version_text(r->tls_version)) : json(nullptr);
+        e["cipher"] = r->server_hello ? json(tls_cipher_text(r->cipher)) : json(nullptr);
+        e["alpn"] = r->alpn.empty() ? json(nullptr) : json(std::string(r->alpn.view()));
+        e["ech"] = r->ech;
+        e["doh"] = r->doh;
+        e["quic_version"] = r->quic_version != 0 ? json(quic_version_text(r->quic_version)) : json(nullptr);
+        out.push_back(std::move(e));
+    }
+    return json{{"flows", out},
+                {"matching", matching},
+                {"in_progress", in_progress},
+                {"in_progress_not_listed", not_listed},
+                {"workers_not_answering", unanswered},
+                {"recent_flows_kept", _recent_flows.size()},
+                {"flows_seen", _flow_records_seen}};
+}
+
+std::string Appliance::answer(std::string_view request_line) { return answer_control_request(request_line, *this); }
+
+std::string Appliance::stats(const ControlRequest& request) {
+    const json s = stats_json();
+    return request.table ? control_text(render_stats_table(s)) : control_result(s);
+}
+
+std::string Appliance::services(const ControlRequest& request) {
+    const Report r = build_report();
+    if (request.table) {
+        return control_text(render_table_text(r, TableOptions{40, 100, kSectionHeader | kSectionServices | kSectionTls}));
+    }
+    const json full = report_to_json(r);
+    return control_result(json{{"services", full["services"]},
+                               {"total", full["total"]},
+                               {"services_file", full["services_file"]},
+                               {"generation", _current_generation}});
+}
+
+std::string Appliance::report_rows(const ControlRequest& request, unsigned section, const char* key) {
+    const Report r = build_report();
+    if (request.table) {
+        TableOptions opt;
+        opt.sections = section;
+        opt.top_domains = request.top;
+        opt.top_clients = request.top;
+        return control_text(render_table_text(r, opt));
+    }
+    json rows = report_to_json(r)[key];
+    std::vector<json> sorted(rows.begin(), rows.end());
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const json& a, const json& b) { return total_bytes(a) > total_bytes(b); });
+    if (sorted.size() > request.top) {
+        sorted.resize(request.top);
+    }
+    return control_result(json{{key, sorted}, {"total_rows", rows.size()}});
+}
+
+std::string Appliance::domains(const ControlRequest& request) { return report_rows(request, kSectionDomains, "domains"); }
+
+std::string Appliance::clients(const ControlRequest& request) { return report_rows(request, kSectionClients, "clients"); }
+
+std::string Appliance::flows(const ControlRequest& request) {
+    std::optional<std::int32_t> filter;
+    std::string error;
+    if (!service_filter(request.service, filter, error)) {
+        return control_error(error);
+    }
+    const json flows = flows_json(request.top, filter);
+    return request.table ? control_text(render_flows_table(flows)) : control_result(flows);
+}
+
+std::string Appliance::timeline(const ControlRequest& request) {
+    std::optional<std::int32_t> filter;
+    std::string error;
+    if (!service_filter(request.service, filter, error)) {
+        return control_error(error);
+    }
+    const std::uint64_t last_ns = static_cast<std::uint64_t>(request.last_s) * 1'000'000'000ull;
+    if (request.table) {
+        return control_text(_timeline->to_text(filter, last_ns, _services.names()));
+    }
+    // An hour of intervals is megabytes of JSON: written directly as text, not built as a json
+    // tree first (about 5x faster).
+    return control_result_json_text(_timeline->to_json_text(filter, last_ns, _services.names()));
+}
+
+std::string Appliance::mark(const ControlRequest& request) {
+    std::string message;
+    if (!mark(request.label, message)) {
+        return control_error(message);
+    }
+    return request.table ? control_text(message + "\n")
+                         : control_result(json{{"action", request.label}, {"message", message}});
+}
+
+std::string Appliance::reload(const ControlRequest& request) {
+    std::string message;
+    if (!reload(message)) {
+        return control_error(message);
+    }
+    return request.table ? control_text(message + "\n")
+                         : control_result(json{{"message", message}, {"generation", _current_generation}});
+}
+
+std::string Appliance::snapshot(const ControlRequest& request) {
+    std::string message;
+    if (!save_snapshot_now(message)) {
+        return control_error(message);
+    }
+    return request.table ? control_text(message + "\n")
+                         : control_result(json{{"message", message}, {"file", _settings.snapshot_file}});
+}
+
+std::string Appliance::version(const ControlRequest& request) {
+    const double uptime_s = static_cast<double>(_clock.now_ns() - _started_ns) / 1e9;
+    if (request.table) {
+        return control_text(fmt::format("wiretally {} ({}), up {:.0f} s\n", WIRETALLY_VERSION, rte_version(), uptime_s));
+    }
+    return control_result(json{{"wiretally", WIRETALLY_VERSION}, {"dpdk", rte_version()}, {"uptime_s", uptime_s}});
+}
+
+std::string Appliance::config(const ControlRequest& request) {
+    return request.table ? control_text(_settings.config_json.dump(2) + "\n") : control_result(_settings.config_json);
+}
+
+} // namespace wt::app
