@@ -15,19 +15,19 @@ inline std::string errno_text(int error_number) {
 // Closes a descriptor on scope exit unless released.
 class FdGuard {
 public:
-    explicit FdGuard(int fd) : fd_(fd) {}
+    explicit FdGuard(int fd) : _fd(fd) {}
     ~FdGuard() {
-        if (fd_ >= 0) {
-            ::close(fd_);
+        if (_fd >= 0) {
+            ::close(_fd);
         }
     }
     FdGuard(const FdGuard&) = delete;
     FdGuard& operator=(const FdGuard&) = delete;
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
+    int get() const { return _fd; }
+    int release() { return std::exchange(_fd, -1); }
 
 private:
-    int fd_;
+    int _fd;
 };
 
 } // namespace wt::app

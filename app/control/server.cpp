@@ -1,4 +1,5 @@
 #include "app/control/server.hpp"
+#include "app/control/server_internal.hpp"
 #include "app/control/fd_guard.hpp"
 
 #include <fmt/format.h>
@@ -22,26 +23,9 @@
 
 namespace wt::app {
 
+using namespace control_server;
+
 namespace {
-
-constexpr std::uint64_t kUnixListenerTag = 1;
-constexpr std::uint64_t kHttpListenerTag = 2;
-constexpr std::uint64_t kFirstConnectionId = 16;
-
-constexpr std::size_t kReadChunk = 64 * 1024;
-// Bytes sent to one connection per flush: a multi-MB answer to a fast reader goes out over a few
-// poll calls instead of holding the stats thread for the whole transfer.
-constexpr std::size_t kWriteBudgetPerFlush = 1 << 20;
-// Lines answered for one connection before the next ready connection gets its turn.
-constexpr std::size_t kRequestsPerTurn = 8;
-// After an HTTP answer the write side is shut and the rest of the request discarded until the
-// client closes: closing a TCP socket with unread input sends a RST, which can destroy the answer
-// (a 431 or 405) before the client reads it. Bounded in time and bytes.
-constexpr auto kHttpLinger = std::chrono::milliseconds(2000);
-constexpr std::size_t kLingerDiscardBudget = 256 * 1024;
-// accept() failing with EMFILE would report the listener readable forever: pause it instead.
-constexpr auto kAcceptPause = std::chrono::milliseconds(100);
-
 
 bool resolve_group(const std::string& group, gid_t& gid, std::string& error) {
     if (std::all_of(group.begin(), group.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
@@ -193,101 +177,7 @@ bool split_host_port(const std::string& host_port, std::string& host, std::strin
     return true;
 }
 
-// RFC 9110 section 5.6.2: token = 1*tchar.
-bool is_token(std::string_view s) {
-    if (s.empty()) {
-        return false;
-    }
-    return std::all_of(s.begin(), s.end(), [](char ch) {
-        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-               std::strchr("!#$%&'*+-.^_`|~", ch) != nullptr;
-    });
-}
-
-bool is_request_target(std::string_view s) {
-    return !s.empty() && std::none_of(s.begin(), s.end(), [](char ch) {
-        return static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f;
-    });
-}
-
-struct RequestLine {
-    std::string_view method;
-    std::string_view path; // query and fragment removed
-};
-
-// RFC 9112 section 3: method SP request-target SP HTTP-version, single spaces.
-bool parse_request_line(std::string_view line, RequestLine& out) {
-    if (!line.empty() && line.back() == '\r') {
-        line.remove_suffix(1);
-    }
-    const auto first_space = line.find(' ');
-    if (first_space == std::string_view::npos) {
-        return false;
-    }
-    const auto second_space = line.find(' ', first_space + 1);
-    if (second_space == std::string_view::npos) {
-        return false;
-    }
-    const std::string_view method = line.substr(0, first_space);
-    std::string_view target = line.substr(first_space + 1, second_space - first_space - 1);
-    const std::string_view version = line.substr(second_space + 1);
-    const bool version_ok = version.size() == 8 && version.substr(0, 7) == "HTTP/1." && version[7] >= '0' &&
-                            version[7] <= '9';
-    if (!is_token(method) || !is_request_target(target) || !version_ok) {
-        return false;
-    }
-    // Absolute form (RFC 9112 section 3.2.2), which servers must accept: keep the path.
-    for (std::string_view scheme : {"http://", "https://"}) {
-        if (target.substr(0, scheme.size()) == scheme) {
-            const auto path_start = target.find('/', scheme.size());
-            target = path_start == std::string_view::npos ? std::string_view("/") : target.substr(path_start);
-        }
-    }
-    if (target.front() != '/' && target != "*") {
-        return false;
-    }
-    out.method = method;
-    out.path = target.substr(0, target.find_first_of("?#"));
-    return true;
-}
-
-std::string http_response(int status, std::string_view reason, std::string_view content_type, std::string_view body,
-                          bool include_body, std::string_view extra_headers = {}) {
-    std::string out = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}Connection: close\r\n\r\n",
-                                  status, reason, content_type, body.size(), extra_headers);
-    if (include_body) {
-        out.append(body);
-    }
-    return out;
-}
-
-constexpr std::string_view kPlainText = "text/plain; charset=utf-8";
-constexpr std::string_view kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
-
 } // namespace
-
-struct ControlServer::Connection {
-    std::uint64_t id = 0;
-    int fd = -1;
-    Listener* listener = nullptr;
-    Protocol protocol = Protocol::kControlLines;
-
-    std::string input;
-    std::size_t input_begin = 0;   // first byte not yet consumed
-    std::size_t newline_scan = 0;  // bytes before this offset hold no unconsumed '\n'
-
-    std::deque<std::string> output; // one chunk per answer, so big answers are moved, not copied
-    std::size_t output_offset = 0;  // bytes of output.front() already sent
-    std::size_t output_bytes = 0;   // unsent bytes, all chunks
-
-    Clock::time_point deadline = Clock::time_point::max(); // idle (or linger) deadline
-    bool input_closed = false;      // the peer sent EOF
-    bool close_after_flush = false; // answered for the last time
-    bool lingering = false;         // HTTP: write side shut, discarding input until EOF
-    std::size_t lingering_discarded = 0;
-    bool queued = false;            // in ready_: complete lines wait for an answer
-    std::uint32_t interest = 0;     // events registered with epoll
-};
 
 nlohmann::json to_json(const ControlServerCounters& c) {
     return {
@@ -307,31 +197,31 @@ nlohmann::json to_json(const ControlServerCounters& c) {
     };
 }
 
-ControlServer::ControlServer(ControlLimits limits) : limits_(limits), next_id_(kFirstConnectionId) {
-    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd_ < 0) {
-        epoll_errno_ = errno; // reported by listen_*(); the constructor does not throw
+ControlServer::ControlServer(ControlLimits limits) : _limits(limits), _next_id(kFirstConnectionId) {
+    _epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+    if (_epoll_fd < 0) {
+        _epoll_errno = errno; // reported by listen_*(); the constructor does not throw
     }
-    unix_listener_.tag = kUnixListenerTag;
-    unix_listener_.protocol = Protocol::kControlLines;
-    http_listener_.tag = kHttpListenerTag;
-    http_listener_.protocol = Protocol::kHttp;
+    _unix_listener.tag = kUnixListenerTag;
+    _unix_listener.protocol = Protocol::kControlLines;
+    _http_listener.tag = kHttpListenerTag;
+    _http_listener.protocol = Protocol::kHttp;
 }
 
 ControlServer::~ControlServer() {
     close_all();
-    if (epoll_fd_ >= 0) {
-        ::close(epoll_fd_);
+    if (_epoll_fd >= 0) {
+        ::close(_epoll_fd);
     }
 }
 
 bool ControlServer::listen_unix(const std::string& path, mode_t mode, const std::string& group, std::string& error) {
-    if (epoll_fd_ < 0) {
-        error = fmt::format("epoll_create1: {}", errno_text(epoll_errno_));
+    if (_epoll_fd < 0) {
+        error = fmt::format("epoll_create1: {}", errno_text(_epoll_errno));
         return false;
     }
-    if (unix_listener_.fd >= 0) {
-        error = fmt::format("already listening on {}", unix_path_);
+    if (_unix_listener.fd >= 0) {
+        error = fmt::format("already listening on {}", _unix_path);
         return false;
     }
     sockaddr_un addr{};
@@ -380,23 +270,23 @@ bool ControlServer::listen_unix(const std::string& path, mode_t mode, const std:
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = kUnixListenerTag;
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd.get(), &ev) != 0) {
+    if (::epoll_ctl(_epoll_fd, EPOLL_CTL_ADD, fd.get(), &ev) != 0) {
         return fail(fmt::format("epoll_ctl: {}", errno_text(errno)));
     }
-    unix_listener_.fd = fd.release();
-    unix_path_ = path;
-    unix_dev_ = st.st_dev;
-    unix_ino_ = st.st_ino;
+    _unix_listener.fd = fd.release();
+    _unix_path = path;
+    _unix_dev = st.st_dev;
+    _unix_ino = st.st_ino;
     return true;
 }
 
 bool ControlServer::listen_http(const std::string& host_port, std::string& error) {
-    if (epoll_fd_ < 0) {
-        error = fmt::format("epoll_create1: {}", errno_text(epoll_errno_));
+    if (_epoll_fd < 0) {
+        error = fmt::format("epoll_create1: {}", errno_text(_epoll_errno));
         return false;
     }
-    if (http_listener_.fd >= 0) {
-        error = fmt::format("already listening for HTTP on port {}", http_port_);
+    if (_http_listener.fd >= 0) {
+        error = fmt::format("already listening for HTTP on port {}", _http_port);
         return false;
     }
     std::string host;
@@ -445,13 +335,13 @@ bool ControlServer::listen_http(const std::string& host_port, std::string& error
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = kHttpListenerTag;
-        if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd.get(), &ev) != 0) {
+        if (::epoll_ctl(_epoll_fd, EPOLL_CTL_ADD, fd.get(), &ev) != 0) {
             error = fmt::format("epoll_ctl: {}", errno_text(errno));
             continue;
         }
-        http_port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(bound).sin6_port
+        _http_port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(bound).sin6_port
                                                        : reinterpret_cast<const sockaddr_in&>(bound).sin_port);
-        http_listener_.fd = fd.release();
+        _http_listener.fd = fd.release();
         error.clear();
         return true;
     }
@@ -459,14 +349,14 @@ bool ControlServer::listen_http(const std::string& host_port, std::string& error
 }
 
 int ControlServer::poll(int timeout_ms) noexcept {
-    if (epoll_fd_ < 0) {
+    if (_epoll_fd < 0) {
         return -1;
     }
     int handled = 0;
     try {
         resume_paused_listeners(Clock::now());
         epoll_event events[kMaxEventsPerPoll];
-        int ready_events = ::epoll_wait(epoll_fd_, events, kMaxEventsPerPoll, wait_timeout_ms(timeout_ms, Clock::now()));
+        int ready_events = ::epoll_wait(_epoll_fd, events, kMaxEventsPerPoll, wait_timeout_ms(timeout_ms, Clock::now()));
         if (ready_events < 0) {
             if (errno != EINTR) {
                 return -1;
@@ -476,14 +366,14 @@ int ControlServer::poll(int timeout_ms) noexcept {
         for (int i = 0; i < ready_events; ++i) {
             const std::uint64_t tag = events[i].data.u64;
             if (tag == kUnixListenerTag) {
-                handle_listener(unix_listener_);
+                handle_listener(_unix_listener);
             } else if (tag == kHttpListenerTag) {
-                handle_listener(http_listener_);
+                handle_listener(_http_listener);
             } else {
                 try {
                     handle_connection_event(tag, events[i].events);
                 } catch (...) { // out of memory for this client's buffers: drop the client, not the thread
-                    ++counters_.reset;
+                    ++_counters.reset;
                     close_connection(tag);
                 }
             }
@@ -491,9 +381,9 @@ int ControlServer::poll(int timeout_ms) noexcept {
         }
         // Answer queued lines round robin, within the budget of this call.
         std::size_t budget = kMaxRequestsPerPoll;
-        while (budget > 0 && !ready_.empty()) {
-            const std::uint64_t id = ready_.front();
-            ready_.pop_front();
+        while (budget > 0 && !_ready.empty()) {
+            const std::uint64_t id = _ready.front();
+            _ready.pop_front();
             Connection* c = find(id);
             if (c == nullptr) {
                 continue;
@@ -504,7 +394,7 @@ int ControlServer::poll(int timeout_ms) noexcept {
                 budget -= std::min(budget, used);
                 handled += static_cast<int>(used);
             } catch (...) {
-                ++counters_.reset;
+                ++_counters.reset;
                 close_connection(id);
             }
         }
@@ -536,14 +426,14 @@ void ControlServer::handle_listener(Listener& listener) {
 #endif
                 return;
             default: // EMFILE, ENFILE, ENOBUFS, ENOMEM: out of resources, try again a little later
-                ++counters_.accept_errors;
+                ++_counters.accept_errors;
                 set_listener_interest(listener, false);
                 listener.paused = true;
                 listener.paused_until = Clock::now() + kAcceptPause;
                 return;
             }
         }
-        if (listener.open_connections >= limits_.max_clients) {
+        if (listener.open_connections >= _limits.max_clients) {
             reject(listener, fd);
         } else {
             admit(listener, fd);
@@ -553,7 +443,7 @@ void ControlServer::handle_listener(Listener& listener) {
 
 void ControlServer::admit(Listener& listener, int fd) {
     auto connection = std::make_unique<Connection>();
-    connection->id = next_id_++;
+    connection->id = _next_id++;
     connection->fd = fd;
     connection->listener = &listener;
     connection->protocol = listener.protocol;
@@ -561,28 +451,28 @@ void ControlServer::admit(Listener& listener, int fd) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = connection->id;
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        ++counters_.accept_errors;
+    if (::epoll_ctl(_epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        ++_counters.accept_errors;
         ::close(fd);
         return;
     }
     touch(*connection, Clock::now());
     const std::uint64_t id = connection->id;
     try {
-        connections_.emplace(id, std::move(connection));
+        _connections.emplace(id, std::move(connection));
     } catch (...) {
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+        ::epoll_ctl(_epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
         ::close(fd);
         throw;
     }
     ++listener.open_connections;
-    ++counters_.accepted;
+    ++_counters.accepted;
 }
 
 // The refused client learns why at once instead of hanging in the backlog.
 void ControlServer::reject(const Listener& listener, int fd) {
-    ++counters_.rejected_too_many;
-    const std::string reason = fmt::format("too many clients ({})", limits_.max_clients);
+    ++_counters.rejected_too_many;
+    const std::string reason = fmt::format("too many clients ({})", _limits.max_clients);
     const std::string message =
         listener.protocol == Protocol::kHttp
             ? http_response(503, "Service Unavailable", kPlainText, reason + "\n", true, "Retry-After: 1\r\n")
@@ -601,13 +491,32 @@ void ControlServer::reject(const Listener& listener, int fd) {
     ::close(fd);
 }
 
+ControlServer::Received ControlServer::receive(Connection& c) {
+    const std::size_t old_size = c.input.size();
+    c.input.resize(old_size + kReadChunk);
+    ssize_t n;
+    do {
+        n = ::recv(c.fd, c.input.data() + old_size, kReadChunk, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    c.input.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return Received::kNothing;
+        }
+        ++_counters.reset;
+        close_connection(c.id);
+        return Received::kClosed;
+    }
+    return n == 0 ? Received::kEndOfInput : Received::kData;
+}
+
 void ControlServer::handle_connection_event(std::uint64_t id, std::uint32_t events) {
     Connection* c = find(id);
     if (c == nullptr) {
         return; // closed earlier in this batch
     }
     if ((events & EPOLLERR) != 0) {
-        ++counters_.reset;
+        ++_counters.reset;
         close_connection(id);
         return;
     }
@@ -630,276 +539,6 @@ void ControlServer::handle_connection_event(std::uint64_t id, std::uint32_t even
     }
 }
 
-bool ControlServer::read_control_lines(Connection& c) {
-    const std::size_t old_size = c.input.size();
-    c.input.resize(old_size + kReadChunk);
-    ssize_t n;
-    do {
-        n = ::recv(c.fd, c.input.data() + old_size, kReadChunk, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    c.input.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return true;
-        }
-        ++counters_.reset;
-        close_connection(c.id);
-        return false;
-    }
-    if (n == 0) {
-        c.input_closed = true;
-    } else {
-        touch(c, Clock::now());
-    }
-    const std::size_t scan_from = std::max(c.newline_scan, c.input_begin);
-    const bool has_line =
-        std::memchr(c.input.data() + scan_from, '\n', c.input.size() - scan_from) != nullptr;
-    c.newline_scan = has_line ? c.input_begin : c.input.size();
-    if (has_line || c.input_closed) {
-        enqueue(c); // answered in order by answer_queued_lines(), which also handles EOF
-    } else if (c.input.size() - c.input_begin > limits_.max_request_bytes) {
-        // No newline within the limit: refuse now instead of buffering the rest of the line.
-        return refuse_oversized(c);
-    }
-    update_interest(c);
-    return true;
-}
-
-std::size_t ControlServer::answer_queued_lines(Connection& c, std::size_t budget) {
-    std::size_t used = 0;
-    while (used < budget && !c.close_after_flush) {
-        const char* begin = c.input.data() + c.input_begin;
-        const std::size_t available = c.input.size() - c.input_begin;
-        const auto* newline = static_cast<const char*>(std::memchr(begin, '\n', available));
-        if (newline == nullptr) {
-            break;
-        }
-        const auto length = static_cast<std::size_t>(newline - begin);
-        ++used;
-        if (length > limits_.max_request_bytes) {
-            refuse_oversized(c);
-            return used;
-        }
-        std::string_view line(begin, length);
-        c.input_begin += length + 1;
-        if (!line.empty() && line.back() == '\r') {
-            line.remove_suffix(1);
-        }
-        if (line.empty()) {
-            continue;
-        }
-        // The view points into c.input, which nothing below touches until the handler returns.
-        std::string response = call_request_handler(line);
-        ++counters_.requests;
-        if (!queue_and_flush(c, std::move(response))) {
-            return used;
-        }
-    }
-    if (c.close_after_flush) {
-        return used;
-    }
-    if (std::memchr(c.input.data() + c.input_begin, '\n', c.input.size() - c.input_begin) != nullptr) {
-        enqueue(c); // more lines than this turn's budget: back of the queue
-        update_interest(c);
-        return used;
-    }
-    // Every complete line is answered: keep only the unterminated tail.
-    c.input.erase(0, c.input_begin);
-    c.input_begin = 0;
-    c.newline_scan = c.input.size();
-    if (c.input.size() > limits_.max_request_bytes) {
-        refuse_oversized(c);
-        return used;
-    }
-    if (c.input.empty() && c.input.capacity() > 2 * kReadChunk) {
-        std::string().swap(c.input);
-    }
-    if (c.input_closed) {
-        // The peer shut its side: a last line without a newline is still a request.
-        if (!c.input.empty() && used < budget) {
-            ++used;
-            std::string_view line(c.input);
-            if (line.back() == '\r') {
-                line.remove_suffix(1);
-            }
-            if (!line.empty()) {
-                std::string response = call_request_handler(line);
-                ++counters_.requests;
-                c.input.clear();
-                if (!queue_and_flush(c, std::move(response))) {
-                    return used;
-                }
-            }
-        } else if (!c.input.empty()) {
-            enqueue(c);
-            return used;
-        }
-        c.input.clear();
-        c.close_after_flush = true;
-        update_interest(c);
-        finish_if_done(c);
-        return used;
-    }
-    update_interest(c);
-    return used;
-}
-
-std::string ControlServer::call_request_handler(std::string_view line) {
-    std::string response;
-    if (!request_handler_) {
-        response = R"({"ok":false,"error":"no request handler"})";
-    } else {
-        try {
-            response = request_handler_(line);
-        } catch (const std::exception& e) {
-            ++counters_.handler_errors;
-            response = nlohmann::ordered_json{{"ok", false}, {"error", std::string("internal error: ") + e.what()}}.dump(
-                -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-        } catch (...) {
-            ++counters_.handler_errors;
-            response = R"({"ok":false,"error":"internal error"})";
-        }
-    }
-    // One answer is one line: a newline from the handler would desynchronise the client.
-    for (auto pos = response.find('\n'); pos != std::string::npos; pos = response.find('\n', pos + 1)) {
-        response[pos] = ' ';
-    }
-    response.push_back('\n');
-    return response;
-}
-
-bool ControlServer::refuse_oversized(Connection& c) {
-    ++counters_.oversized;
-    c.input.clear();
-    std::string().swap(c.input);
-    c.input_begin = 0;
-    c.newline_scan = 0;
-    c.close_after_flush = true;
-    return queue_and_flush(
-        c, fmt::format("{{\"ok\":false,\"error\":\"request exceeds {} bytes\"}}\n", limits_.max_request_bytes));
-}
-
-bool ControlServer::read_http(Connection& c) {
-    const std::size_t old_size = c.input.size();
-    c.input.resize(old_size + kReadChunk);
-    ssize_t n;
-    do {
-        n = ::recv(c.fd, c.input.data() + old_size, kReadChunk, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    c.input.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return true;
-        }
-        ++counters_.reset;
-        close_connection(c.id);
-        return false;
-    }
-    // Reading does not call touch(): a request trickled byte by byte must still arrive within
-    // the idle timeout of the accept (slowloris); only answering moves an HTTP deadline.
-    const std::string_view input(c.input);
-    std::size_t head_end = input.find("\r\n\r\n", old_size >= 3 ? old_size - 3 : 0);
-    if (head_end == std::string_view::npos) {
-        head_end = input.find("\n\n", old_size >= 1 ? old_size - 1 : 0);
-    }
-    if (head_end != std::string_view::npos) {
-        if (head_end > kMaxHttpHeaderBytes) {
-            return answer_http(c, {});
-        }
-        return answer_http(c, input.substr(0, head_end));
-    }
-    if (input.size() > kMaxHttpHeaderBytes) {
-        return answer_http(c, {});
-    }
-    if (n == 0) {
-        close_connection(c.id); // the client gave up before finishing its request
-        return false;
-    }
-    // A complete but malformed request line is refused at once rather than at the timeout.
-    const auto line_end = input.find('\n');
-    RequestLine request;
-    if (line_end != std::string_view::npos && !parse_request_line(input.substr(0, line_end), request)) {
-        return answer_http(c, input.substr(0, line_end + 1));
-    }
-    return true;
-}
-
-// `head` is the request line and headers; empty means they exceeded kMaxHttpHeaderBytes.
-bool ControlServer::answer_http(Connection& c, std::string_view head) {
-    ++counters_.http_requests;
-    RequestLine request;
-    std::string response;
-    int status = 200;
-    bool include_body = true;
-    if (head.empty()) {
-        status = 431;
-        response = http_response(status, "Request Header Fields Too Large", kPlainText,
-                                 fmt::format("request headers exceed {} bytes\n", kMaxHttpHeaderBytes), true);
-    } else if (!parse_request_line(head.substr(0, head.find('\n')), request)) {
-        status = 400;
-        response = http_response(status, "Bad Request", kPlainText, "malformed request line\n", true);
-    } else if (request.method != "GET" && request.method != "HEAD") {
-        status = 405;
-        response = http_response(status, "Method Not Allowed", kPlainText, "only GET and HEAD are served\n", true,
-                                 "Allow: GET, HEAD\r\n");
-    } else {
-        include_body = request.method == "GET";
-        if (request.path == "/metrics") {
-            if (!metrics_handler_) {
-                status = 503;
-                response = http_response(status, "Service Unavailable", kPlainText, "no metrics yet\n", include_body);
-            } else {
-                try {
-                    response = http_response(status, "OK", kPrometheusText, metrics_handler_(), include_body);
-                } catch (const std::exception& e) {
-                    ++counters_.handler_errors;
-                    status = 500;
-                    response = http_response(status, "Internal Server Error", kPlainText,
-                                             fmt::format("metrics failed: {}\n", e.what()), include_body);
-                } catch (...) {
-                    ++counters_.handler_errors;
-                    status = 500;
-                    response = http_response(status, "Internal Server Error", kPlainText, "metrics failed\n",
-                                             include_body);
-                }
-            }
-        } else if (request.path == "/") {
-            response = http_response(status, "OK", "text/html; charset=utf-8",
-                                     "<html><head><title>wiretally</title></head><body>\n"
-                                     "<h1>wiretally</h1>\n<p><a href=\"/metrics\">/metrics</a></p>\n</body></html>\n",
-                                     include_body);
-        } else {
-            status = 404;
-            response = http_response(status, "Not Found", kPlainText, "not found; try /metrics\n", include_body);
-        }
-    }
-    if (status >= 400) {
-        ++counters_.http_errors;
-    }
-    std::string().swap(c.input);
-    c.close_after_flush = true;
-    return queue_and_flush(c, std::move(response));
-}
-
-bool ControlServer::drain_lingering(Connection& c) {
-    char discard[16384];
-    for (int reads = 0; reads < 4; ++reads) {
-        const ssize_t n = ::recv(c.fd, discard, sizeof(discard), MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return true;
-        }
-        c.lingering_discarded += static_cast<std::size_t>(std::max<ssize_t>(n, 0));
-        if (n <= 0 || c.lingering_discarded > kLingerDiscardBudget) {
-            close_connection(c.id);
-            return false;
-        }
-    }
-    return true;
-}
-
 bool ControlServer::queue_and_flush(Connection& c, std::string data) {
     if (data.empty()) {
         return true;
@@ -911,8 +550,8 @@ bool ControlServer::queue_and_flush(Connection& c, std::string data) {
     }
     // A client that sends requests but does not read the answers: one answer may be larger than
     // the limit (its size is the handler's business), but answers do not pile up behind it.
-    if (c.output_bytes > limits_.max_pending_output && c.output.size() > 1) {
-        ++counters_.slow_closed;
+    if (c.output_bytes > _limits.max_pending_output && c.output.size() > 1) {
+        ++_counters.slow_closed;
         close_connection(c.id);
         return false;
     }
@@ -932,7 +571,7 @@ bool ControlServer::flush(Connection& c) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 break;
             }
-            ++counters_.reset; // EPIPE, ECONNRESET: the client is gone
+            ++_counters.reset; // EPIPE, ECONNRESET: the client is gone
             close_connection(c.id);
             return false;
         }
@@ -972,7 +611,7 @@ bool ControlServer::finish_if_done(Connection& c) {
 void ControlServer::enqueue(Connection& c) {
     if (!c.queued) {
         c.queued = true;
-        ready_.push_back(c.id);
+        _ready.push_back(c.id);
     }
 }
 
@@ -980,8 +619,8 @@ void ControlServer::touch(Connection& c, Clock::time_point now) {
     if (c.lingering) {
         return; // the linger deadline is fixed
     }
-    c.deadline = limits_.idle_timeout_ms == 0 ? Clock::time_point::max()
-                                              : now + std::chrono::milliseconds(limits_.idle_timeout_ms);
+    c.deadline = _limits.idle_timeout_ms == 0 ? Clock::time_point::max()
+                                              : now + std::chrono::milliseconds(_limits.idle_timeout_ms);
 }
 
 void ControlServer::update_interest(Connection& c) {
@@ -1000,30 +639,30 @@ void ControlServer::update_interest(Connection& c) {
     ev.data.u64 = c.id;
     // Can fail only for lack of kernel memory; the old interest then stays and the connection's
     // deadline still bounds it.
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev) == 0) {
+    if (::epoll_ctl(_epoll_fd, EPOLL_CTL_MOD, c.fd, &ev) == 0) {
         c.interest = wanted;
     }
 }
 
 void ControlServer::close_connection(std::uint64_t id) {
-    const auto it = connections_.find(id);
-    if (it == connections_.end()) {
+    const auto it = _connections.find(id);
+    if (it == _connections.end()) {
         return;
     }
     Connection& c = *it->second;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr); // close() would drop it too; be explicit
+    ::epoll_ctl(_epoll_fd, EPOLL_CTL_DEL, c.fd, nullptr); // close() would drop it too; be explicit
     ::close(c.fd);
     --c.listener->open_connections;
-    connections_.erase(it);
+    _connections.erase(it);
 }
 
 void ControlServer::expire_deadlines(Clock::time_point now) {
     std::vector<std::uint64_t> expired;
-    for (const auto& [id, c] : connections_) {
+    for (const auto& [id, c] : _connections) {
         if (c->deadline <= now) {
             expired.push_back(id);
             if (!c->lingering) {
-                ++counters_.idle_closed;
+                ++_counters.idle_closed;
             }
         }
     }
@@ -1033,14 +672,14 @@ void ControlServer::expire_deadlines(Clock::time_point now) {
 }
 
 int ControlServer::wait_timeout_ms(int requested_ms, Clock::time_point now) const {
-    if (!ready_.empty()) {
+    if (!_ready.empty()) {
         return 0;
     }
     Clock::time_point earliest = Clock::time_point::max();
-    for (const auto& entry : connections_) {
+    for (const auto& entry : _connections) {
         earliest = std::min(earliest, entry.second->deadline);
     }
-    for (const Listener* listener : {&unix_listener_, &http_listener_}) {
+    for (const Listener* listener : {&_unix_listener, &_http_listener}) {
         if (listener->paused) {
             earliest = std::min(earliest, listener->paused_until);
         }
@@ -1058,11 +697,11 @@ void ControlServer::set_listener_interest(Listener& listener, bool accepting) {
     ev.events = accepting ? std::uint32_t{EPOLLIN} : 0u;
     ev.data.u64 = listener.tag;
     // On failure (ENOMEM) the listener keeps reporting; accepts stay bounded per poll() anyway.
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listener.fd, &ev);
+    ::epoll_ctl(_epoll_fd, EPOLL_CTL_MOD, listener.fd, &ev);
 }
 
 void ControlServer::resume_paused_listeners(Clock::time_point now) {
-    for (Listener* listener : {&unix_listener_, &http_listener_}) {
+    for (Listener* listener : {&_unix_listener, &_http_listener}) {
         if (listener->paused && listener->paused_until <= now) {
             listener->paused = false;
             set_listener_interest(*listener, true);
@@ -1071,41 +710,41 @@ void ControlServer::resume_paused_listeners(Clock::time_point now) {
 }
 
 ControlServer::Connection* ControlServer::find(std::uint64_t id) {
-    const auto it = connections_.find(id);
-    return it == connections_.end() ? nullptr : it->second.get();
+    const auto it = _connections.find(id);
+    return it == _connections.end() ? nullptr : it->second.get();
 }
 
 void ControlServer::close_all() noexcept {
-    for (auto& entry : connections_) {
+    for (auto& entry : _connections) {
         ::close(entry.second->fd);
     }
-    connections_.clear();
-    ready_.clear();
-    unix_listener_.open_connections = 0;
-    http_listener_.open_connections = 0;
-    for (Listener* listener : {&unix_listener_, &http_listener_}) {
+    _connections.clear();
+    _ready.clear();
+    _unix_listener.open_connections = 0;
+    _http_listener.open_connections = 0;
+    for (Listener* listener : {&_unix_listener, &_http_listener}) {
         if (listener->fd >= 0) {
-            ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listener->fd, nullptr);
+            ::epoll_ctl(_epoll_fd, EPOLL_CTL_DEL, listener->fd, nullptr);
             ::close(listener->fd);
             listener->fd = -1;
             listener->paused = false;
         }
     }
-    if (!unix_path_.empty()) {
+    if (!_unix_path.empty()) {
         // Only our own file: a successor daemon may already have replaced it.
         struct stat st {};
-        if (::lstat(unix_path_.c_str(), &st) == 0 && st.st_dev == unix_dev_ && st.st_ino == unix_ino_) {
-            ::unlink(unix_path_.c_str());
+        if (::lstat(_unix_path.c_str(), &st) == 0 && st.st_dev == _unix_dev && st.st_ino == _unix_ino) {
+            ::unlink(_unix_path.c_str());
         }
-        unix_path_.clear();
+        _unix_path.clear();
     }
-    http_port_ = 0;
+    _http_port = 0;
 }
 
 ControlServerCounters ControlServer::counters() const noexcept {
-    ControlServerCounters snapshot = counters_;
-    snapshot.open_connections = connections_.size();
-    for (const auto& entry : connections_) {
+    ControlServerCounters snapshot = _counters;
+    snapshot.open_connections = _connections.size();
+    for (const auto& entry : _connections) {
         snapshot.pending_output_bytes += entry.second->output_bytes;
     }
     return snapshot;

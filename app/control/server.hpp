@@ -75,8 +75,8 @@ public:
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;
 
-    void set_request_handler(RequestHandler handler) { request_handler_ = std::move(handler); }
-    void set_metrics_handler(MetricsHandler handler) { metrics_handler_ = std::move(handler); }
+    void set_request_handler(RequestHandler handler) { _request_handler = std::move(handler); }
+    void set_metrics_handler(MetricsHandler handler) { _metrics_handler = std::move(handler); }
 
     // Creates the parent directory if missing (0755), replaces a stale socket file (one nobody
     // answers), refuses one a live process answers, binds, applies mode and group (a name or a
@@ -93,8 +93,8 @@ public:
     void close_all() noexcept;
 
     ControlServerCounters counters() const noexcept;
-    const std::string& unix_path() const noexcept { return unix_path_; }
-    std::uint16_t http_port() const noexcept { return http_port_; }
+    const std::string& unix_path() const noexcept { return _unix_path; }
+    std::uint16_t http_port() const noexcept { return _http_port; }
 
 private:
     using Clock = std::chrono::steady_clock;
@@ -109,6 +109,10 @@ private:
         bool paused = false;
     };
 
+    enum class Received : std::uint8_t { kData, kEndOfInput, kNothing, kClosed };
+    // Appends what the socket has (one chunk at most) to the connection's input; kClosed: a reset
+    // or socket error closed it (counted), kNothing: no data yet.
+    Received receive(Connection& c);
     // Functions taking a Connection& and returning bool return false when they closed it.
     void handle_listener(Listener& listener);
     void admit(Listener& listener, int fd);
@@ -134,21 +138,21 @@ private:
     void resume_paused_listeners(Clock::time_point now);
     Connection* find(std::uint64_t id);
 
-    ControlLimits limits_;
-    RequestHandler request_handler_;
-    MetricsHandler metrics_handler_;
-    int epoll_fd_ = -1;
-    int epoll_errno_ = 0;
-    Listener unix_listener_;
-    Listener http_listener_;
-    std::string unix_path_;
-    dev_t unix_dev_ = 0; // identify our socket file, so close_all() never removes a successor's
-    ino_t unix_ino_ = 0;
-    std::uint16_t http_port_ = 0;
-    std::uint64_t next_id_;
-    std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
-    std::deque<std::uint64_t> ready_; // connections with complete lines not yet answered
-    ControlServerCounters counters_;
+    ControlLimits _limits;
+    RequestHandler _request_handler;
+    MetricsHandler _metrics_handler;
+    int _epoll_fd = -1;
+    int _epoll_errno = 0;
+    Listener _unix_listener;
+    Listener _http_listener;
+    std::string _unix_path;
+    dev_t _unix_dev = 0; // identify our socket file, so close_all() never removes a successor's
+    ino_t _unix_ino = 0;
+    std::uint16_t _http_port = 0;
+    std::uint64_t _next_id;
+    std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> _connections;
+    std::deque<std::uint64_t> _ready; // connections with complete lines not yet answered
+    ControlServerCounters _counters;
 };
 
 } // namespace wt::app
