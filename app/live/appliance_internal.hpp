@@ -1,4 +1,5 @@
-// The appliance's state, shared by its loops (appliance.cpp), its answers to the control
+// The appliance's state, shared by its life cycle (appliance.cpp), the worker loop
+// (worker_loop.cpp), the stats core (stats_core.cpp), its answers to the control
 // commands (control_answers.cpp), its metrics (metrics.cpp) and telemetry (telemetry.cpp).
 // Not a public interface.
 #pragma once
@@ -25,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include <ctime>
 
 struct rte_mempool;
 struct rte_mbuf;
@@ -35,6 +37,17 @@ namespace state {
 class ServiceTimeline;
 }
 class ControlServer;
+
+inline constexpr std::size_t kMaxBurst = 512;
+inline constexpr std::size_t kMaxL2Header = 14 + 2 * 4;   // Ethernet and two VLAN tags
+
+// Wall-clock time for records and snapshots (a syscall: never on the per-packet path,
+// which uses TscClock).
+inline std::uint64_t realtime_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
 
 // TSC to wall-clock nanoseconds without a syscall on the data path: one anchor
 // read at start, then a fixed-point multiply.
