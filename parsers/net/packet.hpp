@@ -12,7 +12,7 @@
 // GTP-U G-PDUs (UDP 2152), VXLAN (UDP 4789), CAPWAP data (UDP 5247; 802.11 or 802.3).
 // Then src/dst/ports/l4_* are the innermost packet's and `tunneled` is set; ip_bytes,
 // MACs, VLAN ids and ethertype stay those of the outermost (captured) link and IP.
-// Policy (see packet.cpp "Tunnel policy"): a UDP payload that does not match the tunnel
+// Policy (see tunnels.cpp, "Tunnel policy"): a UDP payload that does not match the tunnel
 // header is plain UDP; a matching header whose extensions/options overrun the payload
 // is kTunnelMalformed (or, when the snaplen cut it, the outer packet marked
 // capture_truncated); an inner IP/L4 error keeps its own status (with `tunneled` set);
@@ -96,7 +96,7 @@ struct IpAddressHash {
 
 // INET6_ADDRSTRLEN (46) includes the NUL; the longest text is 45 characters.
 using IpString = FixedString<46>;
-// Dotted quad, or RFC 5952 text for IPv6 (lowercase, longest zero run as "::",
+// Dotted quad, or RFC 5952 text for IPv6 from inet_ntop (lowercase, longest zero run as "::",
 // ::ffff:a.b.c.d for IPv4-mapped). "-" for an unset address.
 [[nodiscard]] IpString to_string(const IpAddress& a) noexcept;
 // The same into a caller buffer; NUL-terminated if cap > 0; returns the length written.
