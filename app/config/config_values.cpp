@@ -1,4 +1,5 @@
 #include "app/config/config_values.hpp"
+#include "parsers/common/text.hpp"
 
 #include <algorithm>
 
@@ -14,24 +15,12 @@ bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c
 
 namespace {
 
-int hex_value(char c) noexcept {
-    if (is_digit(c)) {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 // Reads `digits` hex digits at text[pos]; -1 if one is not hex.
 int read_hex(std::string_view text, std::size_t pos, std::size_t digits) noexcept {
     int value = 0;
     for (std::size_t i = 0; i < digits; ++i) {
-        const int d = hex_value(text[pos + i]);
+        const int d = parsers::hex_digit_value(text[pos + i]);
         if (d < 0) {
             return -1;
         }

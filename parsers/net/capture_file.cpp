@@ -90,25 +90,27 @@ std::uint32_t CaptureReader::u32(const std::uint8_t* p) const noexcept {
     return _big_endian ? load_u32(p) : load_u32_le(p);
 }
 
-CaptureStatus CaptureReader::fail(CaptureStatus s, std::uint64_t offset, const char* fmt, ...) noexcept {
-    va_list ap;
-    va_start(ap, fmt);
+CaptureStatus CaptureReader::set_error(CaptureStatus s, std::uint64_t offset, const char* fmt, va_list ap) noexcept {
     const int n = std::vsnprintf(_error.data(), _error.size(), fmt, ap);
-    va_end(ap);
     _error_len = n < 0 ? 0 : std::min(static_cast<std::size_t>(n), _error.size() - 1);
     _error_offset = offset;
     _status = s;
     return s;
 }
 
+CaptureStatus CaptureReader::fail(CaptureStatus s, std::uint64_t offset, const char* fmt, ...) noexcept {
+    va_list ap;
+    va_start(ap, fmt);
+    set_error(s, offset, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
 CaptureStatus CaptureReader::truncated(std::uint64_t offset, const char* fmt, ...) noexcept {
     va_list ap;
     va_start(ap, fmt);
-    const int n = std::vsnprintf(_error.data(), _error.size(), fmt, ap);
+    set_error(CaptureStatus::kTruncatedRecord, offset, fmt, ap);
     va_end(ap);
-    _error_len = n < 0 ? 0 : std::min(static_cast<std::size_t>(n), _error.size() - 1);
-    _error_offset = offset;
-    _status = CaptureStatus::kTruncatedRecord;
     ++_truncated_records;
     return _status;
 }

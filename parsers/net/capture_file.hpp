@@ -13,6 +13,8 @@
 // kCorrupt and stops the reader.
 #pragma once
 
+#include <cstdarg>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -125,6 +127,8 @@ private:
         __attribute__((format(printf, 4, 5)));
     CaptureStatus truncated(std::uint64_t offset, const char* fmt, ...) noexcept
         __attribute__((format(printf, 3, 4)));
+    CaptureStatus set_error(CaptureStatus s, std::uint64_t offset, const char* fmt, va_list ap) noexcept
+        __attribute__((format(printf, 4, 0)));
     CaptureStatus check_caplen(std::uint32_t caplen, std::uint32_t snaplen, const char* what) noexcept;
 
     [[nodiscard]] std::uint16_t u16(const std::uint8_t* p) const noexcept;

@@ -1,4 +1,5 @@
 #include "pipeline/classify/services.hpp"
+#include "parsers/common/text.hpp"
 
 #include <arpa/inet.h>
 
@@ -104,15 +105,6 @@ bool is_address(std::string_view tok) {
 
 
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 
 // toml11 3.7 formats what() as
 //   "[error] toml::parse_xxx: reason\n --> file\n    |\n 3 | source line\n   |   ^--- note\n ...\n 4 | ..."
@@ -146,7 +138,7 @@ ServicesError from_toml_exception(const toml::exception& e, const std::string& o
         if (bar == std::string_view::npos) {
             continue;
         }
-        const std::string_view num = trim(line.substr(0, bar));
+        const std::string_view num = parsers::trim_blanks(line.substr(0, bar));
         std::string_view rest = line.substr(bar + 1);
         if (!rest.empty() && rest.front() == ' ') {
             rest.remove_prefix(1);
@@ -161,14 +153,14 @@ ServicesError from_toml_exception(const toml::exception& e, const std::string& o
                 n = n * 10 + (c - '0');
             }
             if (n > 0) {
-                current = Excerpt{n, trim(rest), {}};
+                current = Excerpt{n, parsers::trim_blanks(rest), {}};
                 if (!current.text.empty()) {
                     best = current;
                 }
             }
         } else if (current.line > 0 && (rest.find('^') != std::string_view::npos ||
                                         rest.find('~') != std::string_view::npos)) {
-            std::string_view note = trim(rest);
+            std::string_view note = parsers::trim_blanks(rest);
             while (!note.empty() && (note.front() == '^' || note.front() == '-' || note.front() == '~' ||
                                      note.front() == ' ')) {
                 note.remove_prefix(1);
@@ -187,7 +179,7 @@ ServicesError from_toml_exception(const toml::exception& e, const std::string& o
             reason.remove_prefix(colon + 2);
         }
     }
-    reason = trim(reason);
+    reason = parsers::trim_blanks(reason);
     if (!reason.empty() && reason.back() == '.') {
         reason.remove_suffix(1);
     }
@@ -339,7 +331,7 @@ private:
                                                                type_name(name_it->second.type())));
         }
         const std::string& raw_name = name_it->second.as_string().str;
-        svc.name = std::string(trim(raw_name));
+        svc.name = std::string(parsers::trim_blanks(raw_name));
         const int name_line = line_of(name_it->second);
         if (svc.name.empty()) {
             return error(name_line, fmt::format("empty service name (name = {:?})", raw_name));
@@ -357,7 +349,7 @@ private:
                 return error(line_of(cat->second), fmt::format("'category' must be a string, got {} (category)",
                                                                type_name(cat->second.type())));
             }
-            svc.category = std::string(trim(cat->second.as_string().str));
+            svc.category = std::string(parsers::trim_blanks(cat->second.as_string().str));
             if (svc.category.empty()) {
                 return error(line_of(cat->second),
                              fmt::format("empty category (category = {:?})", cat->second.as_string().str));
@@ -496,12 +488,12 @@ private:
             const bool hosts = is_address(tokens[0]);
             if (hosts) {
                 if (tokens.size() == 1) {
-                    return file_error(fmt::format("address without names ({})", trim(line)));
+                    return file_error(fmt::format("address without names ({})", parsers::trim_blanks(line)));
                 }
                 first = 1;
             } else if (tokens.size() > 1) {
                 return file_error(
-                    fmt::format("expected one name per line or a hosts line 'ADDRESS NAME...' ({})", trim(line)));
+                    fmt::format("expected one name per line or a hosts line 'ADDRESS NAME...' ({})", parsers::trim_blanks(line)));
             }
             for (std::size_t t = first; t < tokens.size(); ++t) {
                 const std::string_view tok = tokens[t];

@@ -1,4 +1,5 @@
 #include "pipeline/tally/actions.hpp"
+#include "parsers/common/text.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -18,18 +19,9 @@ std::string ActionError::format() const {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 
 std::string unquote(std::string_view s) {
-    s = trim(s);
+    s = parsers::trim_blanks(s);
     if (s.size() >= 2 && s.front() == '"' && s.back() == '"') {
         std::string out;
         for (std::size_t i = 1; i + 1 < s.size(); ++i) {
@@ -63,7 +55,7 @@ std::variant<ActionSchedule, ActionError> ActionSchedule::from_csv_text(std::str
         std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
         pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
         ++line_no;
-        line = trim(line);
+        line = parsers::trim_blanks(line);
         if (line.empty() || line.front() == '#') {
             continue;
         }
@@ -72,7 +64,7 @@ std::variant<ActionSchedule, ActionError> ActionSchedule::from_csv_text(std::str
             return ActionError{std::string(origin), line_no,
                                fmt::format("expected 'timestamp,label', got '{}'", line)};
         }
-        std::string_view ts = trim(line.substr(0, comma));
+        std::string_view ts = parsers::trim_blanks(line.substr(0, comma));
         std::string label = unquote(line.substr(comma + 1));
         Mark mark;
         mark.label = label;
@@ -91,7 +83,7 @@ std::variant<ActionSchedule, ActionError> ActionSchedule::from_csv_text(std::str
             }
             return ActionError{std::string(origin), line_no,
                                fmt::format("bad timestamp '{}': expected epoch seconds or an offset like +12.5",
-                                           trim(line.substr(0, comma)))};
+                                           parsers::trim_blanks(line.substr(0, comma)))};
         }
         if (!mark.relative && value < kEpochThreshold) {
             mark.relative = true;
@@ -128,7 +120,7 @@ std::variant<ActionSchedule, ActionError> ActionSchedule::from_every_spec(std::s
     if (colon == std::string_view::npos) {
         return ActionError{origin, 0, fmt::format("expected INTERVAL:LABEL,LABEL,... (e.g. 30s:\"App launch,Climate\"), got '{}'", spec)};
     }
-    std::string_view interval = trim(spec.substr(0, colon));
+    std::string_view interval = parsers::trim_blanks(spec.substr(0, colon));
     double multiplier = 1;
     if (!interval.empty() && interval.back() == 's') {
         interval.remove_suffix(1);
@@ -138,7 +130,7 @@ std::variant<ActionSchedule, ActionError> ActionSchedule::from_every_spec(std::s
     }
     double seconds = 0;
     if (!parse_double(interval, seconds) || seconds <= 0) {
-        return ActionError{origin, 0, fmt::format("bad interval '{}': expected a positive number of seconds like 30s", trim(spec.substr(0, colon)))};
+        return ActionError{origin, 0, fmt::format("bad interval '{}': expected a positive number of seconds like 30s", parsers::trim_blanks(spec.substr(0, colon)))};
     }
     seconds *= multiplier;
     ActionSchedule schedule;

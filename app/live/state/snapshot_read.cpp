@@ -2,6 +2,7 @@
 // so a huge array is never held whole), every value range-checked, every error named by
 // its path ("domains[3].stats.bytes_up").
 #include "app/live/state/snapshot.hpp"
+#include "parsers/common/text.hpp"
 #include "app/live/state/snapshot_format.hpp"
 
 #include "app/report/json_writer.hpp"
@@ -28,21 +29,7 @@ namespace wt::app::state {
 namespace {
 
 using nlohmann::json;
-using pipeline::ActionDomainKey;
-using pipeline::ActionDomainTally;
-using pipeline::AlpnSlot;
-using pipeline::ClientDomainKey;
-using pipeline::ClientServiceKey;
-using pipeline::ClientTally;
-using pipeline::CoreTally;
-using pipeline::DomainKey;
-using pipeline::DomainKeyHash;
-using pipeline::DomainTally;
-using pipeline::IpAddr;
-using pipeline::TlsVersionSlot;
-using pipeline::TransferStats;
-using snapshot_format::errno_text;
-using snapshot_format::kNoFirstSeen;
+using namespace snapshot_format;
 
 // ---------------------------------------------------------------------------------
 // Reading
@@ -244,22 +231,10 @@ IpAddr read_ip(const json& v, const std::string& path) {
 
 void read_mac(const json& v, const std::string& path, std::uint8_t (&mac)[6]) {
     const std::string& text = as_string(v, path);
-    const auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
-        }
-        if (c >= 'a' && c <= 'f') {
-            return c - 'a' + 10;
-        }
-        if (c >= 'A' && c <= 'F') {
-            return c - 'A' + 10;
-        }
-        return -1;
-    };
     bool ok = text.size() == 17;
     for (std::size_t i = 0; ok && i < 6; ++i) {
-        const int hi = hex(text[3 * i]);
-        const int lo = hex(text[3 * i + 1]);
+        const int hi = parsers::hex_digit_value(text[3 * i]);
+        const int lo = parsers::hex_digit_value(text[3 * i + 1]);
         ok = hi >= 0 && lo >= 0 && (i == 5 || text[3 * i + 2] == ':');
         mac[i] = static_cast<std::uint8_t>(hi * 16 + lo);
     }

@@ -24,21 +24,7 @@ namespace wt::app::state {
 
 namespace {
 
-using pipeline::ActionDomainKey;
-using pipeline::ActionDomainTally;
-using pipeline::AlpnSlot;
-using pipeline::ClientDomainKey;
-using pipeline::ClientServiceKey;
-using pipeline::ClientTally;
-using pipeline::CoreTally;
-using pipeline::DomainKey;
-using pipeline::DomainKeyHash;
-using pipeline::DomainTally;
-using pipeline::IpAddr;
-using pipeline::TlsVersionSlot;
-using pipeline::TransferStats;
-using snapshot_format::errno_text;
-using snapshot_format::kNoFirstSeen;
+using namespace snapshot_format;
 
 // ---------------------------------------------------------------------------------
 // Writing
