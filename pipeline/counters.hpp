@@ -35,7 +35,8 @@
     X(dns_errors, "DNS messages that failed to parse")                                                    \
     X(http_requests, "HTTP request heads parsed")                                                         \
     X(dns_resolutions, "flows named from an earlier DNS answer")                                          \
-    X(dns_outbox_overflow, "DNS answers not posted to the other workers: outbox full")
+    X(dns_outbox_overflow, "DNS answers not posted to the other workers: outbox full")                    \
+    X(classifier_scan_errors, "names left unclassified because the Hyperscan scan failed")
 
 namespace wt::pipeline {
 

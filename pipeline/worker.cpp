@@ -472,7 +472,9 @@ void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexce
         d->name_source = NameSource::kDnsResolution;
     }
     if (scratch != nullptr && !d->name.empty()) {
+        const std::uint64_t scan_errors = scratch->scan_errors();
         f.service = scratch->classify(d->name.view());
+        _counters.classifier_scan_errors += scratch->scan_errors() - scan_errors;
     }
     // RFC 8484: DNS over HTTPS is HTTPS (TLS or QUIC) to a resolver's name; the same
     // name over port 853 is DNS over TLS, and a DNS lookup of it is neither.

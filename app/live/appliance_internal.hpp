@@ -89,7 +89,6 @@ struct WorkerPublished {
     std::uint64_t dns_ring_drops = 0;   // DNS answers not delivered to a peer worker: ring full
     std::uint64_t busy_cycles = 0;      // loop iterations that received packets
     std::uint64_t total_cycles = 0;
-    std::uint64_t classifier_scan_errors = 0;
     OffloadCounters offload;
     std::uint64_t at_ns = 0;
 };

@@ -130,7 +130,14 @@ std::string Appliance::render_metrics() const {
                  fmt::format("version=\"{}\"", pipeline::to_string(static_cast<pipeline::TlsVersionSlot>(v))),
                  std::uint64_t{total.tls_versions[v]});
     }
-    x.family("wiretally_flows_by_kind_total", "counter", "flows by kind: QUIC, DNS, ECH, DNS over TLS, DoH, cleartext HTTP");
+    std::string kinds;
+    total.for_each_count([&](std::string_view kind, pipeline::TransferRole role, std::string_view, std::uint64_t) {
+        if (role == pipeline::TransferRole::kFlowKind) {
+            kinds += kinds.empty() ? "" : ", ";
+            kinds += kind;
+        }
+    });
+    x.family("wiretally_flows_by_kind_total", "counter", fmt::format("flows by kind: {}", kinds));
     total.for_each_count([&](std::string_view kind, pipeline::TransferRole role, std::string_view, std::uint64_t n) {
         if (role == pipeline::TransferRole::kFlowKind) {
             x.sample("wiretally_flows_by_kind_total", fmt::format("kind=\"{}\"", kind), n);

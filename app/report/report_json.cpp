@@ -40,7 +40,9 @@ struct StatsMember {
 // written in byte order (see JsonWriter), so the members are gathered, then sorted.
 void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, SortedFields& scratch) {
     using Kind = StatsMember::Kind;
-    std::array<StatsMember, 32> members;
+    // The counts, then at most 12 others: alpn, ciphers, tls_versions, first_seen, last_seen,
+    // category, client, domain, mac, distinct_clients, service.
+    std::array<StatsMember, TransferStats::kCountFields + 12> members;
     std::size_t n = 0;
     const auto add = [&](StatsMember m) { members[n++] = m; };
     s.for_each_count([&](std::string_view name, pipeline::TransferRole, std::string_view, std::uint64_t v) {

@@ -2,7 +2,7 @@
 """Turns pipeline/classify/default.toml into a C++ source file that defines
 wt::pipeline::default_services_toml() (the compiled-in default services file).
 
-Usage: embed.py INPUT.toml OUTPUT.cpp  (run by the custom_target in pipeline/meson.build)
+Usage: embed.py INPUT.toml OUTPUT.cpp  (run by the custom_target in pipeline/classify/meson.build)
 """
 import sys
 

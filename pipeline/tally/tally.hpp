@@ -79,6 +79,10 @@ struct TransferStats {
     std::array<std::uint32_t, kCipherSlots> cipher_counts{};
     std::uint32_t cipher_other = 0;
 
+#define WT_TRANSFER_ONE(name, type, role, desc) +1
+    static constexpr std::size_t kCountFields = 0 WT_TRANSFER_COUNTS(WT_TRANSFER_ONE);
+#undef WT_TRANSFER_ONE
+
     void add_flow(const Flow& f, const FlowDetail* d, TallyPart part = TallyPart::kWhole) noexcept;
     void merge(const TransferStats& o) noexcept;
     void add_cipher(std::uint16_t cipher, std::uint32_t n) noexcept;

@@ -1,4 +1,4 @@
-// Test helpers shared by the tally tests and the app/state snapshot tests:
+// Test helpers shared by the tally tests and the app/live/state snapshot tests:
 // realistic flows for CoreTally::add_flow, and a full text description of a
 // MergedTally so two tallies compare field by field with a readable diff.
 #pragma once
@@ -141,11 +141,12 @@ inline void feed_realistic_flows(CoreTally& t, int seed, int flows = 60) {
 }
 
 inline std::string describe(const TransferStats& s) {
-    return fmt::format("conn={} pkts={}/{} bytes={}/{} t={}..{} tls={} quic={} dns={} ech={} dot={} doh={} http={} "
-                       "nosni={} versions={} alpns={} cipher_ids={} cipher_counts={} cipher_other={}",
-                       s.connections, s.pkts_up, s.pkts_down, s.bytes_up, s.bytes_down, s.first_ns, s.last_ns, s.tls,
-                       s.quic, s.dns, s.ech, s.dot, s.doh, s.cleartext_http, s.tls_without_sni, s.tls_versions,
-                       s.alpns, s.cipher_ids, s.cipher_counts, s.cipher_other);
+    std::string out;
+    s.for_each_count([&](std::string_view name, TransferRole, std::string_view, std::uint64_t v) {
+        out += fmt::format("{}={} ", name, v);
+    });
+    return out + fmt::format("t={}..{} versions={} alpns={} cipher_ids={} cipher_counts={} cipher_other={}", s.first_ns,
+                             s.last_ns, s.tls_versions, s.alpns, s.cipher_ids, s.cipher_counts, s.cipher_other);
 }
 
 // Every field of the merged view, one line per entry; equal strings = equal tallies.
