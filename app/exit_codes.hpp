@@ -1,6 +1,6 @@
 // The exit codes of `wiretally analyze` and `wiretally run`: sysexits.h conventions, so that
 // scripts can tell a bad capture from a bad configuration (`ctl` has its own, in
-// app/control/client.hpp). main.cpp prints them in each command's --help.
+// app/control/client.hpp). app/cli/main.cpp prints them in each command's --help.
 #pragma once
 
 namespace wt::app {
