@@ -1,6 +1,7 @@
 // wiretally: per-service traffic tallies from TLS, QUIC, DNS and HTTP names.
 #include "app/offline/analyze.hpp"
 #include "app/control/client.hpp"
+#include "app/ipdb/ip_database.hpp"
 #include "app/live/run_command.hpp"
 
 #include <CLI/CLI.hpp>
@@ -54,6 +55,12 @@ int main(int argc, char** argv) {
     analyze->add_option("--format", format, "report format")
         ->check(CLI::IsMember({"table", "json", "csv"}))
         ->capture_default_str();
+    analyze->add_option("--ipdb", opt.ipdb_files,
+                        "MaxMind DB file for who hosts each server: ASN, country or city data (GeoLite2, DB-IP, "
+                        "IPinfo, ip-location-db); repeatable, asked in order; default: the data set "
+                        "scripts/ipdb/install.sh installs in " + wt::app::default_ipdb_directory());
+    analyze->add_flag("--no-ipdb", [&opt](std::int64_t) { opt.use_default_ipdb = false; },
+                      "no hosting data unless --ipdb names some (the servers view keeps its names and bytes)");
     analyze->add_option("--flows", opt.flows_out, "write one JSON object per flow to this file ('-' for stdout)");
     analyze->add_option("--top", opt.top_domains, "domains shown in the table report")->capture_default_str();
     analyze->add_option("--workers", opt.workers,

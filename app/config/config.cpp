@@ -34,8 +34,8 @@ using toml_text::type_name;
 
 using std::chrono::milliseconds;
 using namespace std::chrono_literals;
-constexpr std::array kTopLevelTables = {"eal"sv,   "run"sv,     "port"sv,     "flows"sv,  "services"sv,
-                                        "stats"sv, "control"sv, "snapshot"sv, "metrics"sv};
+constexpr std::array kTopLevelTables = {"eal"sv,   "run"sv,     "port"sv,     "flows"sv,   "services"sv,
+                                        "hosting"sv, "stats"sv, "control"sv, "snapshot"sv, "metrics"sv};
 constexpr std::array kEalKeys = {"cores"sv, "hugepages"sv,   "memory_mb"sv, "allow"sv,
                                  "vdevs"sv, "file_prefix"sv, "args"sv,      "log_level"sv};
 constexpr std::array kRunKeys = {"mode"sv, "workers"sv, "burst"sv, "mbufs"sv};
@@ -43,6 +43,7 @@ constexpr std::array kPortKeys = {"name"sv,           "device"sv,         "peer"
                                   "rx_descriptors"sv, "tx_descriptors"sv, "promiscuous"sv};
 constexpr std::array kFlowsKeys = {"max_flows"sv, "tcp_idle"sv, "udp_idle"sv, "closed_linger"sv};
 constexpr std::array kServicesKeys = {"file"sv};
+constexpr std::array kHostingKeys = {"ipdb"sv, "default"sv};
 constexpr std::array kStatsKeys = {"interval"sv, "history"sv};
 constexpr std::array kControlKeys = {"socket"sv,       "mode"sv,     "group"sv, "max_clients"sv, "max_request_bytes"sv,
                                      "idle_timeout"sv, "telemetry"sv};
@@ -72,6 +73,7 @@ public:
         check_ports(run, port_tables, config);
         read_flows(section(top, "flows"), config.flows, config.warnings);
         read_services(section(top, "services"), config.services);
+        read_hosting(section(top, "hosting"), config.hosting);
         read_stats(section(top, "stats"), config.stats);
         read_control(section(top, "control"), config.control);
         read_snapshot(section(top, "snapshot"), config.snapshot);
@@ -94,7 +96,7 @@ private:
         }
         const std::string_view what = unknown->second.is_table() ? "unknown table" : "unknown top-level key";
         fail(line_of(unknown->second),
-             fmt::format("{}: {}; expected [eal], [run], [[port]], [flows], [services], [stats], [control], "
+             fmt::format("{}: {}; expected [eal], [run], [[port]], [flows], [services], [hosting], [stats], [control], "
                          "[snapshot] or [metrics]",
                          unknown->first, what));
     }
@@ -380,6 +382,14 @@ private:
         services.file = resolve(t.string("file", services.file, check_path));
     }
 
+    void read_hosting(const Table& t, HostingConfig& hosting) const {
+        t.reject_unknown(kHostingKeys);
+        for (const auto& entry : t.strings("ipdb", check_path)) {
+            hosting.ipdb.push_back(resolve(entry.value));
+        }
+        hosting.use_default = t.boolean("default", hosting.use_default);
+    }
+
     static void read_stats(const Table& t, StatsConfig& stats) {
         t.reject_unknown(kStatsKeys);
         stats.interval = t.duration("interval", stats.interval, {10ms, 60s});
@@ -626,6 +636,7 @@ nlohmann::json config_to_json(const ApplianceConfig& config) {
           {"udp_idle", format_duration(config.flows.udp_idle)},
           {"closed_linger", format_duration(config.flows.closed_linger)}}},
         {"services", {{"file", config.services.file}}},
+        {"hosting", {{"ipdb", config.hosting.ipdb}, {"default", config.hosting.use_default}}},
         {"stats",
          {{"interval", format_duration(config.stats.interval)}, {"history", format_duration(config.stats.history)}}},
         {"control",

@@ -89,6 +89,12 @@ struct ServicesConfig {
     std::string file;  ///< resolved path; empty: the embedded default services
 };
 
+/// Who hosts each server address: MaxMind DB files (AS, country or city data), asked in order.
+struct HostingConfig {
+    std::vector<std::string> ipdb;  ///< resolved paths; empty: the default data set (if use_default)
+    bool use_default = true;        ///< scripts/ipdb/install.sh's data set when ipdb is empty
+};
+
 struct StatsConfig {
     std::chrono::milliseconds interval{1'000};
     std::chrono::milliseconds history{3'600'000};  ///< timeline depth: history / interval slots
@@ -132,6 +138,7 @@ struct ApplianceConfig {
     std::vector<PortConfig> ports;  ///< file order
     FlowsConfig flows;
     ServicesConfig services;
+    HostingConfig hosting;
     StatsConfig stats;
     ControlConfig control;
     SnapshotConfig snapshot;

@@ -121,6 +121,9 @@ std::string dispatch(const ControlRequest& request, ControlResponder& responder)
     if (name == "domains") {
         return responder.domains(request);
     }
+    if (name == "servers") {
+        return responder.servers(request);
+    }
     if (name == "clients") {
         return responder.clients(request);
     }

@@ -113,6 +113,10 @@ bool Appliance::load_generation(const std::string& services_file, std::string& e
 }
 
 bool Appliance::start(std::string& error) {
+    // Before EAL: a bad IP data file is a configuration error, found without touching a port.
+    if (!open_ip_databases(_settings.ipdb_files, _settings.use_default_ipdb, _ip_databases, error)) {
+        return false;
+    }
     // EAL first: it owns the lcores and the devices.
     if (!EalSession::start_appliance(_settings.eal_args, error)) {
         return false;

@@ -34,6 +34,8 @@ struct RunSettings {
     std::vector<int> peers;              // inline: index of the port each forwards to
     pipeline::WorkerConfig worker;
     std::string services_file;           // "" = embedded default
+    std::vector<std::string> ipdb_files; // MaxMind DB files for hosting; empty: the default data set
+    bool use_default_ipdb = true;
     std::uint64_t stats_interval_ns = 1'000'000'000ull;
     std::uint64_t history_ns = 3600ull * 1'000'000'000ull;
     std::string socket_path;

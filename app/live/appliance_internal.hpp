@@ -5,6 +5,7 @@
 #pragma once
 
 #include "app/control/commands.hpp"
+#include "app/ipdb/ip_database.hpp"
 #include "app/live/appliance.hpp"
 #include "app/report/report.hpp"
 #include "app/live/state/service_registry.hpp"
@@ -195,6 +196,7 @@ public:
     std::string services(const ControlRequest& request) override;
     std::string domains(const ControlRequest& request) override;
     std::string clients(const ControlRequest& request) override;
+    std::string servers(const ControlRequest& request) override;
     std::string flows(const ControlRequest& request) override;
     std::string timeline(const ControlRequest& request) override;
     std::string mark(const ControlRequest& request) override;
@@ -249,6 +251,7 @@ private:
     state::ServiceRegistry _services;              // stable service id <-> name, across reloads and resumes
     std::vector<std::string> _registry_categories; // by stable id, from the newest services file naming it
     std::vector<std::string> _labels;              // action labels (1-based in flows)
+    IpDatabases _ip_databases;                     // hosting of server addresses, looked up per view
     std::map<std::uint32_t, std::unique_ptr<ClassifierGeneration>> _generations;
     std::uint32_t _current_generation = 0;
     bool _reload_pending = false;                  // a worker has not adopted the newest generation yet

@@ -58,6 +58,7 @@ Report Appliance::build_report() const {
     const auto gen = _generations.find(_current_generation);
     r.services_origin = gen != _generations.end() ? gen->second->origin : std::string();
     r.workers = _workers.size();
+    add_hosting(r, _ip_databases);
     return r;
 }
 
@@ -318,6 +319,7 @@ std::string Appliance::report_rows(const ControlRequest& request, unsigned secti
         opt.sections = section;
         opt.top_domains = request.top;
         opt.top_clients = request.top;
+        opt.top_servers = request.top;
         return control_text(render_table_text(r, opt));
     }
     json rows = report_to_json(r)[key];
@@ -333,6 +335,8 @@ std::string Appliance::report_rows(const ControlRequest& request, unsigned secti
 std::string Appliance::domains(const ControlRequest& request) { return report_rows(request, kSectionDomains, "domains"); }
 
 std::string Appliance::clients(const ControlRequest& request) { return report_rows(request, kSectionClients, "clients"); }
+
+std::string Appliance::servers(const ControlRequest& request) { return report_rows(request, kSectionServers, "servers"); }
 
 std::string Appliance::flows(const ControlRequest& request) {
     std::optional<std::int32_t> filter;

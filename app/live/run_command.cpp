@@ -62,6 +62,8 @@ RunSettings settings_from_config(const ApplianceConfig& c) {
     w.tally.client_domains /= 4;
     w.tally.action_domains /= 4;
     s.services_file = c.services.file;
+    s.ipdb_files = c.hosting.ipdb;
+    s.use_default_ipdb = c.hosting.use_default;
     s.stats_interval_ns = to_ns(c.stats.interval);
     s.history_ns = to_ns(c.stats.history);
     s.socket_path = c.control.socket;

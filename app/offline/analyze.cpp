@@ -128,6 +128,12 @@ int run_analyze(const AnalyzeOptions& options) {
         actions = std::make_unique<pipeline::ActionSchedule>(std::move(std::get<pipeline::ActionSchedule>(loaded)));
     }
 
+    IpDatabases ip_databases;
+    if (!open_ip_databases(options.ipdb_files, options.use_default_ipdb, ip_databases, error)) {
+        fmt::print(stderr, "wiretally: {}\n", error);
+        return kExitConfig;
+    }
+
     MappedFile file;
     if (std::string why = file.open(options.capture); !why.empty()) {
         error_line(options.capture, why);
@@ -164,6 +170,7 @@ int run_analyze(const AnalyzeOptions& options) {
     config.tally.client_services = std::min<std::size_t>(config.max_flows, config.tally.client_services);
     config.tally.client_domains = std::min<std::size_t>(config.max_flows, config.tally.client_domains);
     config.tally.action_domains = std::min<std::size_t>(config.max_flows, config.tally.action_domains);
+    config.tally.server_names = std::min<std::size_t>(config.max_flows, config.tally.server_names);
     // Several workers run as the appliance's cores would: packets spread by a symmetric
     // flow hash, share-nothing tables, DNS answers posted between workers as messages,
     // tallies merged at the end. Offline they take turns on one thread, in capture order,
@@ -303,6 +310,7 @@ int run_analyze(const AnalyzeOptions& options) {
     if (actions) {
         report.actions = actions->labels();
     }
+    add_hosting(report, ip_databases);
     workers.clear();
     rte_mempool_free(pool);
     EalSession::stop();

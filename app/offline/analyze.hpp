@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace wt::app {
 
@@ -17,6 +18,8 @@ struct AnalyzeOptions {
     std::string marks;        // CSV file
     std::string marks_every;  // "30s:A,B,C"
     std::string flows_out;    // JSON lines
+    std::vector<std::string> ipdb_files; // MaxMind DB files for hosting; empty: the default data set
+    bool use_default_ipdb = true;
     ReportFormat format = ReportFormat::kTable;
     std::size_t top_domains = 40;
     std::size_t max_flows = 1u << 18;

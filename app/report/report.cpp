@@ -2,6 +2,8 @@
 // report_json.cpp, report_csv.cpp and the live views).
 #include "app/report/report.hpp"
 
+#include <fmt/ranges.h>
+
 #include "app/report/names.hpp"
 #include "parsers/net/packet.hpp"
 
@@ -106,6 +108,52 @@ std::vector<const pipeline::MergedClient*> clients_by_size(const Report& r) {
         return total_bytes(a->stats) > total_bytes(b->stats);
     });
     return rows;
+}
+
+std::vector<std::size_t> servers_by_size(const Report& r) {
+    std::vector<std::size_t> rows(r.tally.servers.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        rows[i] = i;
+    }
+    // tally.servers is in address order, so equal sizes stay in address order.
+    std::stable_sort(rows.begin(), rows.end(), [&](std::size_t a, std::size_t b) {
+        const auto& x = r.tally.servers[a];
+        const auto& y = r.tally.servers[b];
+        return x.bytes_up + x.bytes_down > y.bytes_up + y.bytes_down;
+    });
+    return rows;
+}
+
+std::vector<std::string_view> name_source_list(std::uint8_t mask) {
+    std::vector<std::string_view> out;
+    for (unsigned i = 1; i < static_cast<unsigned>(pipeline::NameSource::kCount); ++i) {
+        if ((mask & (1u << i)) != 0) {
+            out.emplace_back(pipeline::to_string(static_cast<pipeline::NameSource>(i)));
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> server_name_labels(const pipeline::MergedServer& s) {
+    std::vector<std::string> out;
+    for (const auto& n : s.names) {
+        if (!n.name.empty()) {
+            out.push_back(fmt::format("{} ({})", n.name, fmt::join(name_source_list(n.name_sources), ", ")));
+        }
+    }
+    return out;
+}
+
+void add_hosting(Report& r, const IpDatabases& databases) {
+    r.ipdb = databases.data_sets();
+    r.server_hosting.clear();
+    if (databases.empty()) {
+        return;
+    }
+    r.server_hosting.reserve(r.tally.servers.size());
+    for (const auto& s : r.tally.servers) {
+        r.server_hosting.push_back(databases.lookup(s.address));
+    }
 }
 
 } // namespace wt::app

@@ -2,6 +2,7 @@
 // one JSON document or one CSV table for machines).
 #pragma once
 
+#include "app/ipdb/ip_database.hpp"
 #include "pipeline/counters.hpp"
 #include "pipeline/tally/tally.hpp"
 #include "pipeline/worker.hpp"
@@ -36,7 +37,13 @@ struct Report {
     std::vector<std::string> actions;    // by action index (1-based in flows)
     std::string services_origin;
     std::size_t workers = 1;
+    std::vector<Hosting> server_hosting; // one per tally.servers entry; empty when no IP data was given
+    std::vector<IpDataSet> ipdb;         // the IP data sets the hosting came from
 };
+
+// Looks up who hosts each server of the report (AS, organisation, country). Off the packet
+// path: offline after the capture, live when a view is built.
+void add_hosting(Report& r, const IpDatabases& databases);
 
 // Sections of the table report. The offline report prints them all; each live
 // `ctl` command prints the ones it is about, with the same renderer.
@@ -48,8 +55,9 @@ enum TableSection : unsigned {
     kSectionTls = 1u << 4,
     kSectionCounters = 1u << 5,
     kSectionClients = 1u << 6,
-    kAllSections = kSectionHeader | kSectionServices | kSectionDomains | kSectionActions | kSectionTls |
-                   kSectionCounters,
+    kSectionServers = 1u << 7,
+    kAllSections = kSectionHeader | kSectionServices | kSectionDomains | kSectionServers | kSectionActions |
+                   kSectionTls | kSectionCounters,
 };
 
 struct TableOptions {
@@ -57,6 +65,7 @@ struct TableOptions {
     std::size_t width = 100;
     unsigned sections = kAllSections;
     std::size_t top_clients = 40;
+    std::size_t top_servers = 40;
 };
 
 void render_table(const Report& r, std::FILE* out, const TableOptions& opt);
@@ -76,6 +85,12 @@ std::vector<std::int32_t> services_by_size(const Report& r);
 std::vector<const pipeline::MergedDomain*> domains_by_size(const Report& r);
 // The non-zero drop and error counters, as (name, count) in report order.
 std::vector<std::pair<std::string, std::uint64_t>> drop_rows(const Report& r);
+// Servers (indices into tally.servers) by total bytes, largest first, then by address.
+std::vector<std::size_t> servers_by_size(const Report& r);
+// The names a server was used by (empty names left out), as "name (sni, dns)".
+std::vector<std::string> server_name_labels(const pipeline::MergedServer& s);
+// The ways a name was learnt (bits 1 << NameSource), e.g. {"sni", "dns"}.
+std::vector<std::string_view> name_source_list(std::uint8_t mask);
 // Clients by total bytes, largest first.
 std::vector<const pipeline::MergedClient*> clients_by_size(const Report& r);
 

@@ -210,6 +210,98 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
     w.field("truncated_records", r.input.truncated_records);
     w.end_object();
 
+    w.key("ipdb");
+    w.begin_array();
+    for (const IpDataSet& set : r.ipdb) {
+        const auto text_or_null = [&w](std::string_view key, const std::string& value) {
+            if (value.empty()) {
+                w.null_field(key);
+            } else {
+                w.field(key, value);
+            }
+        };
+        w.begin_object();
+        text_or_null("date", set.date);
+        text_or_null("description", set.description);
+        w.field("file", set.path);
+        text_or_null("licence", set.licence);
+        text_or_null("name", set.name);
+        text_or_null("source", set.source);
+        w.end_object();
+    }
+    w.end_array();
+
+    w.key("servers");
+    w.begin_array();
+    for (const std::size_t i : servers_by_size(r)) {
+        const pipeline::MergedServer& server = r.tally.servers[i];
+        const Hosting* hosting = i < r.server_hosting.size() ? &r.server_hosting[i] : nullptr;
+        w.begin_object();
+        w.field("address", ip_text(server.address));
+        if (hosting != nullptr && !hosting->as_org.empty()) {
+            w.field("as_org", hosting->as_org);
+        } else {
+            w.null_field("as_org");
+        }
+        if (hosting != nullptr && hosting->asn) {
+            w.field("asn", std::uint64_t{*hosting->asn});
+        } else {
+            w.null_field("asn");
+        }
+        w.field("bytes_down", server.bytes_down);
+        w.field("bytes_up", server.bytes_up);
+        if (hosting != nullptr && !hosting->country.empty()) {
+            w.field("country", hosting->country);
+        } else {
+            w.null_field("country");
+        }
+        w.field("flows", server.connections);
+        w.key("names");
+        w.begin_array();
+        std::vector<std::int32_t> services;
+        for (const auto& n : server.names) {
+            if (std::find(services.begin(), services.end(), n.service) == services.end()) {
+                services.push_back(n.service);
+            }
+            if (n.name.empty()) {
+                continue;
+            }
+            w.begin_object();
+            w.field("bytes_down", n.bytes_down);
+            w.field("bytes_up", n.bytes_up);
+            w.field("flows", n.connections);
+            w.field("name", n.name);
+            if (const std::string* l = label(n.service)) {
+                w.field("service", *l);
+            } else {
+                w.null_field("service");
+            }
+            w.key("sources");
+            w.begin_array();
+            for (const std::string_view source : name_source_list(n.name_sources)) {
+                w.value(source);
+            }
+            w.end_array();
+            w.end_object();
+        }
+        w.end_array();
+        if (const std::string_view scope = address_scope(server.address); !scope.empty()) {
+            w.field("scope", scope);
+        } else {
+            w.null_field("scope");
+        }
+        w.key("services");
+        w.begin_array();
+        for (const std::int32_t service : services) {
+            if (const std::string* l = label(service)) {
+                w.value(*l);
+            }
+        }
+        w.end_array();
+        w.end_object();
+    }
+    w.end_array();
+
     w.key("services");
     w.begin_array();
     for (std::int32_t s : services_by_size(r)) {

@@ -68,6 +68,7 @@ void render_services_section(const Report& r, std::FILE* out, const TableLayout&
 void render_domains_section(const Report& r, std::FILE* out, std::size_t top_domains, const TableLayout& l);
 void render_clients_section(const Report& r, std::FILE* out, std::size_t top_clients, const TableLayout& l);
 void render_actions_section(const Report& r, std::FILE* out, const TableLayout& l);
+void render_servers_section(const Report& r, std::FILE* out, std::size_t top_servers, std::size_t width);
 void render_tls_section(const TransferStats& tot, std::FILE* out);
 void render_counters_section(const Report& r, std::FILE* out);
 
@@ -101,6 +102,9 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
     }
     if (opt.sections & kSectionDomains) {
         render_domains_section(r, out, opt.top_domains, layout);
+    }
+    if (opt.sections & kSectionServers) {
+        render_servers_section(r, out, opt.top_servers, opt.width);
     }
     if (opt.sections & kSectionClients) {
         render_clients_section(r, out, opt.top_clients, layout);
@@ -172,6 +176,57 @@ void render_clients_section(const Report& r, std::FILE* out, std::size_t top_cli
         fmt::print(out, "{:<{}}{:<{}}{:>7}{:>11}{:>11}\n", clip(client_text(*c), n - 1), n,
                    clip(service_label(r, c->service), w - 1), w,
                    c->stats.connections, human_bytes(c->stats.bytes_up), human_bytes(c->stats.bytes_down));
+    }
+}
+
+// A row per server address, then the names it was used by on the lines below it, whole
+// (wrapped between names, never cut), so names behind one load balancer read together.
+void render_servers_section(const Report& r, std::FILE* out, std::size_t top_servers, std::size_t width) {
+    const auto rows = servers_by_size(r);
+    if (rows.empty()) {
+        return;
+    }
+    // SERVER(a) CONNS(7) UP(11) DOWN(11) ASN(8) CC(4) ORGANISATION(rest, at least 12)
+    const std::size_t shown_rows = std::min(rows.size(), top_servers);
+    const std::span<const std::size_t> shown(rows.data(), shown_rows);
+    const std::size_t a = column_width(shown, [&r](std::size_t i) { return ip_text(r.tally.servers[i].address); }, 7, 40);
+    const std::size_t fixed = a + 7 + 11 + 11 + 8 + 4;
+    const std::size_t org = width > fixed + 12 ? width - fixed : 12;
+    fmt::print(out, "\n{:<{}}{:>7}{:>11}{:>11}{:>8}  {:<2}  {}\n", "SERVER", a, "CONNS", "BYTES UP", "BYTES DOWN", "ASN",
+               "CC", "ORGANISATION");
+    for (const std::size_t i : shown) {
+        const pipeline::MergedServer& s = r.tally.servers[i];
+        const Hosting* h = i < r.server_hosting.size() ? &r.server_hosting[i] : nullptr;
+        const std::string asn = h != nullptr && h->asn ? std::to_string(*h->asn) : "-";
+        const std::string cc = h != nullptr && !h->country.empty() ? h->country : "-";
+        const std::string_view scope = address_scope(s.address);
+        const std::string as_org = h != nullptr && !h->as_org.empty() ? clip(h->as_org, org)
+                                   : !scope.empty()                   ? fmt::format("({} address)", scope)
+                                                                      : "-";
+        fmt::print(out, "{:<{}}{:>7}{:>11}{:>11}{:>8}  {:<2}  {}\n", ip_text(s.address), a, s.connections,
+                   human_bytes(s.bytes_up), human_bytes(s.bytes_down), asn, cc, as_org);
+        std::string line = "    ";
+        for (const std::string& name : server_name_labels(s)) {
+            if (line.size() > 4 && line.size() + 2 + name.size() > width) {
+                fmt::print(out, "{}\n", line);
+                line = "    ";
+            }
+            line += line.size() > 4 ? ", " + name : name;
+        }
+        if (line.size() > 4) {
+            fmt::print(out, "{}\n", line);
+        }
+    }
+    if (rows.size() > shown_rows) {
+        fmt::print(out, "... {} more servers (the JSON output lists them all)\n", rows.size() - shown_rows);
+    }
+    if (r.ipdb.empty()) {
+        fmt::print(out, "hosting: no IP data (install it with scripts/ipdb/install.sh, or give --ipdb FILE)\n");
+    }
+    for (const IpDataSet& set : r.ipdb) {
+        fmt::print(out, "hosting: {}{}{}\n", set.name.empty() ? set.path : set.name,
+                   set.date.empty() ? "" : fmt::format(" of {}", set.date),
+                   set.licence.empty() ? "" : fmt::format(", {}", set.licence));
     }
 }
 

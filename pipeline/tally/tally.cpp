@@ -143,7 +143,8 @@ CoreTally::CoreTally(std::size_t service_count, const TallyLimits& limits)
       _domains(limits.domains),
       _clients(limits.client_services),
       _client_domains(limits.client_domains),
-      _actions(limits.action_domains) {}
+      _actions(limits.action_domains),
+      _server_names(limits.server_names) {}
 
 void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noexcept {
     const std::size_t slot = static_cast<std::size_t>(f.service + 1);
@@ -164,11 +165,27 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
         ++_table_full;
     }
 
+    // A DNS flow's query names what the client asked about, not the resolver it asked.
+    const bool names_server = d != nullptr && !d->name.empty() && d->name_source != NameSource::kDnsQuery;
+    const std::uint64_t dhash = d != nullptr ? hash_bytes(d->name.view().data(), d->name.size()) : 0;
+    const ServerNameKey sk{f.server().ip, names_server ? d->name : DomainName{}};
+    if (ServerNameTally* s = _server_names.find_or_insert_hashed(
+            sk, server_name_hash(sk.server, names_server ? dhash : hash_bytes(nullptr, 0)), inserted)) {
+        s->service = f.service;
+        if (names_server) {
+            s->name_sources |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(d->name_source));
+        }
+        s->connections += part == TallyPart::kContinuation ? 0 : 1;
+        s->bytes_up += f.bytes_up;
+        s->bytes_down += f.bytes_down;
+    } else {
+        ++_table_full;
+    }
+
     if (d == nullptr || d->name.empty()) {
         return;
     }
     DomainKey dk{d->name};
-    const std::uint64_t dhash = DomainKeyHash{}(dk);
     if (DomainTally* t = _domains.find_or_insert_hashed(dk, dhash, inserted)) {
         t->service = f.service;
         t->stats.add_flow(f, d, part);
@@ -201,6 +218,7 @@ void swap(CoreTally& a, CoreTally& b) noexcept {
     swap(a._clients, b._clients);
     swap(a._client_domains, b._client_domains);
     swap(a._actions, b._actions);
+    swap(a._server_names, b._server_names);
     swap(a._table_full, b._table_full);
 }
 
@@ -211,6 +229,7 @@ void CoreTally::clear() noexcept {
     _clients.clear();
     _client_domains.clear();
     _actions.clear();
+    _server_names.clear();
     _table_full = 0;
 }
 
@@ -279,6 +298,21 @@ bool CoreTally::restore_action(const ActionDomainKey& key, const ActionDomainTal
     return true;
 }
 
+bool CoreTally::restore_server_name(const ServerNameKey& key, const ServerNameTally& tally) noexcept {
+    bool inserted = false;
+    ServerNameTally* s = _server_names.find_or_insert(key, inserted);
+    if (s == nullptr) {
+        ++_table_full;
+        return false;
+    }
+    s->service = tally.service;
+    s->name_sources |= tally.name_sources;
+    s->connections += tally.connections;
+    s->bytes_up += tally.bytes_up;
+    s->bytes_down += tally.bytes_down;
+    return true;
+}
+
 void CoreTally::absorb(const CoreTally& other, std::span<const std::int32_t> service_map) {
     const auto mapped = [service_map](std::int32_t service) noexcept -> std::int32_t {
         if (service < 0 || static_cast<std::size_t>(service) >= service_map.size()) {
@@ -314,6 +348,11 @@ void CoreTally::absorb(const CoreTally& other, std::span<const std::int32_t> ser
         remapped.service = mapped(t.service);
         restore_action(k, remapped);
     });
+    other._server_names.for_each([&](const ServerNameKey& k, const ServerNameTally& t) {
+        ServerNameTally remapped = t;
+        remapped.service = mapped(t.service);
+        restore_server_name(k, remapped);
+    });
 }
 
 MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
@@ -323,6 +362,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
     std::map<std::pair<IpAddr, std::int32_t>, std::size_t> client_index;
     std::set<std::pair<IpAddr, std::uint64_t>> client_domain_pairs;
     std::map<std::pair<std::uint16_t, std::string>, std::size_t> action_index;
+    std::map<IpAddr, std::map<std::string, MergedServerName>> server_names;
 
     for (const CoreTally* core : cores) {
         if (out.services.size() < core->services().size()) {
@@ -367,6 +407,28 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
             a.connections += t.connections;
             a.bytes_up += t.bytes_up;
             a.bytes_down += t.bytes_down;
+        });
+        core->server_names().for_each([&](const ServerNameKey& k, const ServerNameTally& t) {
+            MergedServerName& n = server_names[k.server][std::string(k.name.view())];
+            n.service = t.service;
+            n.name_sources |= t.name_sources;
+            n.connections += t.connections;
+            n.bytes_up += t.bytes_up;
+            n.bytes_down += t.bytes_down;
+        });
+    }
+    for (auto& [address, names] : server_names) {
+        MergedServer& s = out.servers.emplace_back();
+        s.address = address;
+        for (auto& [name, n] : names) {
+            n.name = name;
+            s.connections += n.connections;
+            s.bytes_up += n.bytes_up;
+            s.bytes_down += n.bytes_down;
+            s.names.push_back(std::move(n));
+        }
+        std::stable_sort(s.names.begin(), s.names.end(), [](const MergedServerName& a, const MergedServerName& b) {
+            return a.bytes_up + a.bytes_down > b.bytes_up + b.bytes_down;
         });
     }
     // Distinct clients: per service from the (client, service) table, per domain from

@@ -161,6 +161,30 @@ struct ActionDomainTally {
     std::uint64_t bytes_down = 0;
 };
 
+// (server address, name) pairs: which names were used for each server address (SNI routing
+// puts several behind one load balancer). A flow without a name (or a DNS flow, whose query
+// names no server) is tallied under the empty name, so a server's row holds all its traffic.
+struct ServerNameKey {
+    IpAddr server;
+    DomainName name;
+    friend bool operator==(const ServerNameKey&, const ServerNameKey&) = default;
+};
+[[nodiscard]] inline std::uint64_t server_name_hash(const IpAddr& server, std::uint64_t name_hash) noexcept {
+    return mix64(ip_hash(server) ^ (name_hash * 0x9e3779b97f4a7c15ULL));
+}
+struct ServerNameKeyHash {
+    std::uint64_t operator()(const ServerNameKey& k) const noexcept {
+        return server_name_hash(k.server, hash_bytes(k.name.view().data(), k.name.size()));
+    }
+};
+struct ServerNameTally {
+    std::int32_t service = -1;
+    std::uint8_t name_sources = 0; // bit (1 << NameSource) for each way the name was learnt
+    std::uint64_t connections = 0;
+    std::uint64_t bytes_up = 0;
+    std::uint64_t bytes_down = 0;
+};
+
 // TallyMap: the tally tables. Capacity is fixed at construction (no allocation
 // after it; a full table refuses inserts and the caller counts them), and the entries sit densely in insertion order behind an index of 8-byte
 // slots (entry number + 1, 0 = empty, and the top half of the hash so that most
@@ -304,6 +328,7 @@ struct TallyLimits {
     std::size_t client_services = 1u << 16;
     std::size_t client_domains = 1u << 17;
     std::size_t action_domains = 1u << 15;
+    std::size_t server_names = 1u << 16;
 };
 
 // Live double buffering: the worker tallies into its active CoreTally and, at a
@@ -360,6 +385,7 @@ public:
     bool restore_client(const ClientServiceKey& key, const ClientTally& tally) noexcept;
     bool restore_client_domain(const ClientDomainKey& key) noexcept;
     bool restore_action(const ActionDomainKey& key, const ActionDomainTally& tally) noexcept;
+    bool restore_server_name(const ServerNameKey& key, const ServerNameTally& tally) noexcept;
 
     // Read side (stats step).
     [[nodiscard]] const std::vector<TransferStats>& services() const noexcept { return _services; }
@@ -374,11 +400,14 @@ public:
     [[nodiscard]] const TallyMap<ActionDomainKey, ActionDomainTally, ActionDomainKeyHash>& actions() const noexcept {
         return _actions;
     }
+    [[nodiscard]] const TallyMap<ServerNameKey, ServerNameTally, ServerNameKeyHash>& server_names() const noexcept {
+        return _server_names;
+    }
     [[nodiscard]] std::uint64_t table_full_drops() const noexcept { return _table_full; }
     // Bytes held by the tables (fixed at construction) and the per-service rows.
     [[nodiscard]] std::size_t memory_bytes() const noexcept {
         return _domains.memory_bytes() + _clients.memory_bytes() + _client_domains.memory_bytes() +
-               _actions.memory_bytes() + _services.capacity() * sizeof(TransferStats);
+               _actions.memory_bytes() + _server_names.memory_bytes() + _services.capacity() * sizeof(TransferStats);
     }
 
 private:
@@ -388,6 +417,7 @@ private:
     TallyMap<ClientServiceKey, ClientTally, ClientServiceKeyHash> _clients;
     TallyMap<ClientDomainKey, std::uint8_t, ClientDomainKeyHash> _client_domains;
     TallyMap<ActionDomainKey, ActionDomainTally, ActionDomainKeyHash> _actions;
+    TallyMap<ServerNameKey, ServerNameTally, ServerNameKeyHash> _server_names;
     std::uint64_t _table_full = 0;
 };
 
@@ -419,12 +449,29 @@ struct MergedActionDomain {
     std::uint64_t bytes_up = 0;
     std::uint64_t bytes_down = 0;
 };
+struct MergedServerName {
+    std::string name;               // empty: the server's flows that had no name
+    std::int32_t service = -1;
+    std::uint8_t name_sources = 0;  // bit (1 << NameSource)
+    std::uint64_t connections = 0;
+    std::uint64_t bytes_up = 0;
+    std::uint64_t bytes_down = 0;
+};
+// One server address: the names used for it, largest first.
+struct MergedServer {
+    IpAddr address;
+    std::vector<MergedServerName> names;
+    std::uint64_t connections = 0;
+    std::uint64_t bytes_up = 0;
+    std::uint64_t bytes_down = 0;
+};
 struct MergedTally {
     std::vector<MergedStats> services; // index service + 1
     MergedStats total;
     std::vector<MergedDomain> domains;
     std::vector<MergedClient> clients;
     std::vector<MergedActionDomain> actions;
+    std::vector<MergedServer> servers; // by address
     std::uint64_t table_full_drops = 0;
 };
 

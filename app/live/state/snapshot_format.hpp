@@ -22,6 +22,8 @@ using pipeline::DomainKey;
 using pipeline::DomainKeyHash;
 using pipeline::DomainTally;
 using pipeline::IpAddr;
+using pipeline::ServerNameKey;
+using pipeline::ServerNameTally;
 using pipeline::TlsVersionSlot;
 using pipeline::TransferStats;
 

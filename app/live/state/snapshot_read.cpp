@@ -268,16 +268,16 @@ private:
 // The document's top-level keys, all required.
 enum class TopKey : std::uint8_t {
     kFormat, kVersion, kMeta, kServices, kUnclassified, kTotal, kTableFullDrops, kActionLabels,
-    kDomains, kClients, kClientDomains, kActions, kCount
+    kDomains, kClients, kClientDomains, kActions, kServerNames, kCount
 };
 constexpr std::string_view kTopKeyNames[] = {"format", "version", "meta", "services", "unclassified", "total",
                                              "table_full_drops", "action_labels", "domains", "clients",
-                                             "client_domains", "actions"};
+                                             "client_domains", "actions", "server_names"};
 static_assert(std::size(kTopKeyNames) == static_cast<std::size_t>(TopKey::kCount));
 
 constexpr bool is_entry_array(TopKey k) noexcept {
     return k == TopKey::kServices || k == TopKey::kActionLabels || k == TopKey::kDomains || k == TopKey::kClients ||
-           k == TopKey::kClientDomains || k == TopKey::kActions;
+           k == TopKey::kClientDomains || k == TopKey::kActions || k == TopKey::kServerNames;
 }
 
 // Reads the document while nlohmann parses it (parser callback): each element of
@@ -323,7 +323,8 @@ public:
 
     void finish() {
         for (std::size_t k = 0; k < _seen.size(); ++k) {
-            if (!_seen[k]) {
+            // server_names came with the servers view: older snapshots have none.
+            if (!_seen[k] && static_cast<TopKey>(k) != TopKey::kServerNames) {
                 fail(std::string(kTopKeyNames[k]), "missing");
             }
         }
@@ -385,6 +386,7 @@ private:
         case TopKey::kClients: read_client(v, path); break;
         case TopKey::kClientDomains: read_client_domain_group(v, path); break;
         case TopKey::kActions: read_action(v, path); break;
+        case TopKey::kServerNames: read_server_name(v, path); break;
         default: break;
         }
     }
@@ -518,6 +520,40 @@ private:
         tally.bytes_down = f.number("bytes_down", kU64Max);
         f.finish();
         count_restored(_out.tally.restore_action(key, tally));
+    }
+
+    void read_server_name(const json& v, const std::string& path) {
+        Fields f(v, path);
+        ServerNameKey key;
+        key.server = read_ip(f.required("server"), f.path_of("server"));
+        if (key.server.version == 0) {
+            fail(f.path_of("server"), "a server needs an address");
+        }
+        if (const json& name = f.required("name"); !name.is_null()) {
+            key.name = read_wire_name(name, f.path_of("name"));
+        }
+        ServerNameTally tally;
+        tally.service = service_of(f);
+        const std::string sources_path = f.path_of("sources");
+        const json& sources = f.array("sources");
+        for (std::size_t i = 0; i < sources.size(); ++i) {
+            const std::string& text = as_string(sources[i], element_path(sources_path, i));
+            unsigned found = 0;
+            for (unsigned s = 1; s < static_cast<unsigned>(pipeline::NameSource::kCount); ++s) {
+                if (text == pipeline::to_string(static_cast<pipeline::NameSource>(s))) {
+                    found = s;
+                }
+            }
+            if (found == 0) {
+                fail(element_path(sources_path, i), fmt::format("unknown name source \"{}\"", text));
+            }
+            tally.name_sources |= static_cast<std::uint8_t>(1u << found);
+        }
+        tally.connections = f.number("connections", kU64Max);
+        tally.bytes_up = f.number("bytes_up", kU64Max);
+        tally.bytes_down = f.number("bytes_down", kU64Max);
+        f.finish();
+        count_restored(_out.tally.restore_server_name(key, tally));
     }
 
     SnapshotContent& _out;

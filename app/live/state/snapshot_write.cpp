@@ -174,6 +174,7 @@ public:
         write_clients();
         write_client_domains();
         write_actions();
+        write_server_names();
         _b.append(std::string_view("}\n"));
         _out.flush();
     }
@@ -196,6 +197,8 @@ private:
             }
         };
         _src.tally.domains().for_each([&](const DomainKey&, const DomainTally& t) { check_service(t.service); });
+        _src.tally.server_names().for_each(
+            [&](const ServerNameKey&, const ServerNameTally& t) { check_service(t.service); });
         _src.tally.clients().for_each([&](const ClientServiceKey& k, const ClientTally&) { check_service(k.service); });
         _src.tally.actions().for_each([&](const ActionDomainKey& k, const ActionDomainTally& t) {
             check_service(t.service);
@@ -302,6 +305,35 @@ private:
             service_ref(t.service);
             fmt::format_to(std::back_inserter(_b), ",\"connections\":{},\"bytes_up\":{},\"bytes_down\":{}}}",
                            t.connections, t.bytes_up, t.bytes_down);
+        });
+        _b.push_back(']');
+    }
+
+    // Snapshots written before the servers view have no server_names (the reader accepts that).
+    void write_server_names() {
+        _b.append(std::string_view(",\n\"server_names\":["));
+        bool first = true;
+        _src.tally.server_names().for_each([&](const ServerNameKey& k, const ServerNameTally& t) {
+            separator(first);
+            fmt::format_to(std::back_inserter(_b), "{{\"server\":\"{}\",\"name\":", parsers::to_string(k.server).view());
+            if (k.name.empty()) {
+                _b.append(std::string_view("null"));
+            } else {
+                append_json_byte_string(_b, k.name.view());
+            }
+            _b.append(std::string_view(",\"service\":"));
+            service_ref(t.service);
+            _b.append(std::string_view(",\"sources\":["));
+            bool first_source = true;
+            for (unsigned i = 1; i < static_cast<unsigned>(pipeline::NameSource::kCount); ++i) {
+                if ((t.name_sources & (1u << i)) != 0) {
+                    separator(first_source);
+                    append_json_string(_b, pipeline::to_string(static_cast<pipeline::NameSource>(i)));
+                }
+            }
+            fmt::format_to(std::back_inserter(_b), "],\"connections\":{},\"bytes_up\":{},\"bytes_down\":{}}}",
+                           t.connections, t.bytes_up, t.bytes_down);
+            _out.flush_if_large();
         });
         _b.push_back(']');
     }

@@ -129,6 +129,8 @@ TEST(ConfigDefaults, EveryKeyButThePortsHasItsDefault) {
     EXPECT_EQ(c.flows.udp_idle, 180s);
     EXPECT_EQ(c.flows.closed_linger, 30s);
     EXPECT_EQ(c.services.file, "");
+    EXPECT_TRUE(c.hosting.ipdb.empty());
+    EXPECT_TRUE(c.hosting.use_default);
     EXPECT_EQ(c.stats.interval, 1s);
     EXPECT_EQ(c.stats.history, 1h);
     EXPECT_EQ(c.control.socket, "/run/wiretally/wiretally.sock");
@@ -199,6 +201,10 @@ active_timeout = 0
 [services]
 file = "/etc/wiretally/services.toml"
 
+[hosting]
+ipdb = ["/var/lib/ipdb/GeoLite2-ASN.mmdb", "country.mmdb"]
+default = false
+
 [stats]
 interval = "500ms"
 history = "2h"
@@ -251,6 +257,8 @@ max_services = 1
     EXPECT_EQ(c.warnings[0].format(), "t.toml:46: flows.active_timeout: no longer used and ignored: every flow's "
                                       "packets are tallied in the stats interval they pass in; remove it");
     EXPECT_EQ(c.services.file, "/etc/wiretally/services.toml");
+    EXPECT_EQ(c.hosting.ipdb, (std::vector<std::string>{"/var/lib/ipdb/GeoLite2-ASN.mmdb", "country.mmdb"}));
+    EXPECT_FALSE(c.hosting.use_default);
     EXPECT_EQ(c.stats.interval, 500ms);
     EXPECT_EQ(c.stats.history, 2h);
     EXPECT_EQ(c.control.socket, "/tmp/wt.sock");
@@ -341,11 +349,11 @@ devise = "x"
 
 TEST(ConfigErrors, UnknownTable) {
     EXPECT_EQ(load_error(std::string(kPortPair) + "\n[stat]\ninterval = \"1s\"\n"),
-              "t.toml:14: stat: unknown table; expected [eal], [run], [[port]], [flows], [services], [stats], "
-              "[control], [snapshot] or [metrics]");
+              "t.toml:14: stat: unknown table; expected [eal], [run], [[port]], [flows], [services], [hosting], "
+              "[stats], [control], [snapshot] or [metrics]");
     EXPECT_EQ(load_error("workers = 2\n"),
               "t.toml:1: workers: unknown top-level key; expected [eal], [run], [[port]], [flows], [services], "
-              "[stats], [control], [snapshot] or [metrics]");
+              "[hosting], [stats], [control], [snapshot] or [metrics]");
 }
 
 TEST(ConfigErrors, WrongType) {
@@ -772,7 +780,9 @@ mode = "600"
     EXPECT_EQ(j["snapshot"]["file"], "/var/lib/wiretally/snapshot.json");
     EXPECT_EQ(j["metrics"]["listen"], "127.0.0.1:9867");
     EXPECT_EQ(j["eal_arguments"].get<Args>(), eal_arguments(c));
-    for (const char* table : {"eal", "run", "flows", "services", "stats", "control", "snapshot", "metrics"}) {
+    EXPECT_EQ(j["hosting"]["default"], true);
+    EXPECT_TRUE(j["hosting"]["ipdb"].empty());
+    for (const char* table : {"eal", "run", "flows", "services", "hosting", "stats", "control", "snapshot", "metrics"}) {
         EXPECT_TRUE(j.contains(table)) << table;
     }
     EXPECT_EQ(j["eal"].size(), 8u);

@@ -131,6 +131,60 @@ json reference_report(const Report& r) {
         drops[name] = n;
     }
     j["drops"] = drops;
+    json ipdb = json::array();
+    const auto text_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+    for (const IpDataSet& set : r.ipdb) {
+        ipdb.push_back({{"file", set.path},
+                        {"name", text_or_null(set.name)},
+                        {"source", text_or_null(set.source)},
+                        {"licence", text_or_null(set.licence)},
+                        {"date", text_or_null(set.date)},
+                        {"description", text_or_null(set.description)}});
+    }
+    j["ipdb"] = ipdb;
+    json servers = json::array();
+    for (const std::size_t i : servers_by_size(r)) {
+        const pipeline::MergedServer& s = r.tally.servers[i];
+        const Hosting hosting = i < r.server_hosting.size() ? r.server_hosting[i] : Hosting{};
+        json names = json::array();
+        json services = json::array();
+        std::vector<std::int32_t> seen;
+        for (const auto& n : s.names) {
+            if (std::find(seen.begin(), seen.end(), n.service) == seen.end()) {
+                seen.push_back(n.service);
+                if (n.service >= 0) {
+                    services.push_back(reference_service_label(r, n.service));
+                }
+            }
+            if (n.name.empty()) {
+                continue;
+            }
+            json sources = json::array();
+            for (unsigned b = 1; b < static_cast<unsigned>(pipeline::NameSource::kCount); ++b) {
+                if ((n.name_sources & (1u << b)) != 0) {
+                    sources.push_back(pipeline::to_string(static_cast<pipeline::NameSource>(b)));
+                }
+            }
+            names.push_back({{"name", n.name},
+                             {"service", n.service < 0 ? json(nullptr) : json(reference_service_label(r, n.service))},
+                             {"sources", sources},
+                             {"flows", n.connections},
+                             {"bytes_up", n.bytes_up},
+                             {"bytes_down", n.bytes_down}});
+        }
+        servers.push_back({{"address", ip_text(s.address)},
+                           {"names", names},
+                           {"services", services},
+                           {"flows", s.connections},
+                           {"bytes_up", s.bytes_up},
+                           {"bytes_down", s.bytes_down},
+                           {"asn", hosting.asn ? json(*hosting.asn) : json(nullptr)},
+                           {"as_org", text_or_null(hosting.as_org)},
+                           {"country", text_or_null(hosting.country)},
+                           {"scope", address_scope(s.address).empty() ? json(nullptr)
+                                                                      : json(std::string(address_scope(s.address)))}});
+    }
+    j["servers"] = servers;
     return j;
 }
 
@@ -189,6 +243,19 @@ Report rich_report() {
     r.actions = {"App launch", "Climate", "Location"};
     r.services_origin = "services.toml";
     r.workers = 2;
+    // Hosting for every other server, one with an organisation that needs escaping.
+    for (std::size_t i = 0; i < r.tally.servers.size(); ++i) {
+        Hosting h;
+        if (i % 2 == 0) {
+            h.asn = static_cast<std::uint32_t>(64500 + i);
+            h.as_org = i == 0 ? "Example \"Cloud\", Inc." : "Example CDN";
+            h.country = "NL";
+        }
+        r.server_hosting.push_back(h);
+    }
+    r.ipdb.push_back(IpDataSet{"/usr/share/ipdb/asn.mmdb", "ip-location-db asn", "npm @ip-location-db/asn 2.3",
+                               "CC BY 4.0", "2026-06-17", ""});
+    r.ipdb.push_back(IpDataSet{"user.mmdb", "", "", "", "", "GeoLite2 ASN"});
     return r;
 }
 

@@ -24,6 +24,7 @@ TallyLimits small_limits() {
     l.client_services = 256;
     l.client_domains = 512;
     l.action_domains = 128;
+    l.server_names = 256;
     return l;
 }
 
@@ -212,6 +213,8 @@ TEST(TallyRestore, EntriesRebuildAnEqualTally) {
         [&](const ClientDomainKey& k, const std::uint8_t&) { EXPECT_TRUE(rebuilt.restore_client_domain(k)); });
     original.actions().for_each(
         [&](const ActionDomainKey& k, const ActionDomainTally& t) { EXPECT_TRUE(rebuilt.restore_action(k, t)); });
+    original.server_names().for_each(
+        [&](const ServerNameKey& k, const ServerNameTally& t) { EXPECT_TRUE(rebuilt.restore_server_name(k, t)); });
     EXPECT_EQ(describe(rebuilt), describe(original));
 }
 

@@ -169,6 +169,14 @@ inline std::string describe(const MergedTally& m) {
         out += fmt::format("action {} {} svc={} conn={} bytes={}/{}\n", a.action, a.name, a.service, a.connections,
                            a.bytes_up, a.bytes_down);
     }
+    for (const MergedServer& s : m.servers) {
+        out += fmt::format("server {} v{} conn={} bytes={}/{}\n", s.address.bytes, s.address.version, s.connections,
+                           s.bytes_up, s.bytes_down);
+        for (const MergedServerName& n : s.names) {
+            out += fmt::format("  name '{}' svc={} sources={} conn={} bytes={}/{}\n", n.name, n.service, n.name_sources,
+                               n.connections, n.bytes_up, n.bytes_down);
+        }
+    }
     out += fmt::format("table_full_drops={}\n", m.table_full_drops);
     return out;
 }
