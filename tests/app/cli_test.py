@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Black-box tests of `wiretally analyze`: outputs, exit codes and bad input.
 
-Usage: cli_test.py WIRETALLY SAMPLE_PCAP
-Every case runs the real binary (EAL with --no-huge, no NIC, no root needed).
+Usage: cli_test.py WIRETALLY SAMPLE_PCAP CSV_TO_MMDB
+Every case runs the real binary (EAL with --no-huge, no NIC, no root needed). The default IP data
+directory is pointed at an empty one, so reports do not depend on what the machine has installed;
+the hosting cases build their own MaxMind DB files with CSV_TO_MMDB.
 """
 import json
 import os
@@ -14,14 +16,26 @@ import unittest
 
 BIN = None
 SAMPLE = None
+CSV_TO_MMDB = None
+NO_IPDB_DIR = tempfile.mkdtemp(prefix="wt-no-ipdb-")
 
 FLOW_KEYS = {"ts_first", "ts_last", "proto", "client", "client_port", "server", "server_port", "vlan",
              "pkts_up", "pkts_down", "bytes_up", "bytes_down", "app", "sni", "name", "name_source",
              "service", "action"}
 
 
-def run(*args, timeout=60):
-    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
+def run(*args, timeout=60, ipdb_dir=None):
+    env = dict(os.environ, WIRETALLY_IPDB_DIR=ipdb_dir or NO_IPDB_DIR)
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def build_mmdb(directory, name, kind, rows):
+    path = os.path.join(directory, name)
+    with open(path + ".csv", "w") as f:
+        f.write(rows)
+    subprocess.run(["perl", CSV_TO_MMDB, "--type", kind, "--epoch", "1781654400", "--out", path, path + ".csv"],
+                   check=True, capture_output=True)
+    return path
 
 
 def pcap_header(linktype=1, snaplen=65535):
@@ -148,6 +162,19 @@ class BadInput(unittest.TestCase):
         self.assertEqual(proc.returncode, 78, proc.stderr)
         self.assertIn(path + ":2:", proc.stderr)
 
+    def test_bad_ipdb_file_names_the_file(self):
+        missing = os.path.join(self.dir, "missing.mmdb")
+        self.assert_one_line_error(run("analyze", SAMPLE, "--ipdb", missing), missing, 78,
+                                   "no such file or directory")
+        text = self.write("text.mmdb", b"not a database\n")
+        self.assert_one_line_error(run("analyze", SAMPLE, "--ipdb", text), text, 78, "not a maxmind db file")
+        # A broken manifest in the default directory is a configuration error too.
+        with open(os.path.join(self.dir, "datasets.json"), "w") as f:
+            f.write("[{")
+        proc = run("analyze", SAMPLE, ipdb_dir=self.dir)
+        self.assertEqual(proc.returncode, 78, proc.stderr)
+        self.assertIn("datasets.json: not a JSON array of data sets", proc.stderr)
+
     def test_usage_errors(self):
         self.assertEqual(run("analyze").returncode, 64)
         self.assertEqual(run("analyze", SAMPLE, "--format", "xml").returncode, 64)
@@ -222,7 +249,7 @@ class Outputs(unittest.TestCase):
             path = os.path.join(corpus, name)
             if os.path.exists(path):
                 captures.append(path)
-        keys = ("total", "services", "domains", "clients", "actions", "drops")
+        keys = ("total", "services", "domains", "clients", "actions", "drops", "servers")
         for capture in captures:
             with self.subTest(capture=os.path.basename(capture)):
                 one = json.loads(run("analyze", capture, "--format", "json").stdout)
@@ -232,11 +259,46 @@ class Outputs(unittest.TestCase):
                     self.assertEqual(one[key], four[key], key)
                 self.assertEqual(one["counters"]["dns_resolutions"], four["counters"]["dns_resolutions"])
 
+    def test_servers_name_their_hosting_from_the_ip_data(self):
+        with tempfile.TemporaryDirectory() as d:
+            asn = build_mmdb(d, "asn.mmdb", "asn", '10.77.1.0,10.77.1.63,64512,"Sample Cloud, Inc."\n')
+            country = build_mmdb(d, "country.mmdb", "country", "10.77.0.0,10.77.255.255,SE\n")
+            proc = run("analyze", SAMPLE, "--format", "json", "--ipdb", asn, "--ipdb", country)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            report = json.loads(proc.stdout)
+            self.assertEqual([s["file"] for s in report["ipdb"]], [asn, country])
+            self.assertEqual(report["ipdb"][0]["date"], "2026-06-17")
+            self.assertIsNone(report["ipdb"][0]["licence"])
+            servers = {s["address"]: s for s in report["servers"]}
+            maps = servers["10.77.1.20"]
+            self.assertEqual((maps["asn"], maps["as_org"], maps["country"], maps["scope"]),
+                             (64512, "Sample Cloud, Inc.", "SE", "private"))
+            self.assertEqual([(n["name"], n["sources"]) for n in maps["names"]],
+                             [("maps.googleapis.com", ["sni", "quic_sni"])])
+            web = servers["10.77.1.80"]
+            self.assertEqual((web["asn"], web["as_org"], web["country"]), (None, None, "SE"),
+                             "10.77.1.80 is past the AS range but inside the country one")
+            self.assertEqual(sorted(n["name"] for n in web["names"]),
+                             ["connectivitycheck.gstatic.com", "radar.weather-app.example"])
+            self.assertEqual(sum(s["flows"] for s in report["servers"]), report["total"]["connections"])
+            self.assertEqual(sum(s["bytes_up"] + s["bytes_down"] for s in report["servers"]),
+                             report["total"]["bytes_up"] + report["total"]["bytes_down"])
+            table = run("analyze", SAMPLE, "--ipdb", asn, "--ipdb", country).stdout
+            self.assertRegex(table, r"\n10\.77\.1\.20 +2 +\S+ kB +\S+ kB +64512  SE  Sample Cloud, Inc\.\n"
+                                    r" +maps\.googleapis\.com \(sni, quic_sni\)\n")
+            self.assertIn("hosting: wiretally-ASN of 2026-06-17", table)
+            # Without IP data the servers keep their names; hosting is null, never "".
+            bare = json.loads(run("analyze", SAMPLE, "--format", "json", "--no-ipdb").stdout)
+            self.assertEqual(bare["ipdb"], [])
+            self.assertTrue(all(s["asn"] is None and s["as_org"] is None and s["country"] is None
+                                for s in bare["servers"]))
+            self.assertIn("hosting: no IP data", run("analyze", SAMPLE).stdout)
+
     def test_unwritable_flows_file(self):
         proc = run("analyze", SAMPLE, "--flows", "/nonexistent-dir/flows.jsonl")
         self.assertEqual(proc.returncode, 73)
 
 
 if __name__ == "__main__":
-    BIN, SAMPLE = sys.argv[1], sys.argv[2]
+    BIN, SAMPLE, CSV_TO_MMDB = sys.argv[1], sys.argv[2], sys.argv[3]
     unittest.main(argv=[sys.argv[0], "-v"])

@@ -351,6 +351,34 @@ def check_domains(rep, lab, fwd, ctx):
                       f"row={row}")
 
 
+def check_servers(rep, lab, fwd, ctx):
+    """(b2) ctl servers: every fetched name is listed under its server address, with the way it was learnt;
+    the servers' flows add up to the services' (every flow has a server); the table form lists them too."""
+    rc, doc, text = fwd.ctl("servers", "--top", "1000")
+    if not rep.check("servers: ctl servers --json answers", rc == 0 and isinstance(doc, dict) and
+                     isinstance(doc.get("servers"), list), text.strip()[:300]):
+        return
+    names_at = {}
+    for row in doc["servers"]:
+        if isinstance(row, dict):
+            names_at[row.get("address")] = {n.get("name"): n for n in row.get("names", []) if isinstance(n, dict)}
+        rep.check(f"servers: {row.get('address')} hosting is null or named, never \"\"",
+                  all(row.get(k) is None or row.get(k) != "" for k in ("asn", "as_org", "country")), f"row={row}")
+    fetched = sorted({f.name for f in ctx["fetches"] if f.ok} | ({L.QUIC_NAME} if ctx.get("quic_ok") else set()))
+    for name in fetched:
+        n = L.Lab.name(name)
+        where = [a for a in (n.addr4, n.addr6) if name in names_at.get(a, {})]
+        rep.check(f"servers: {name} listed under its address ({n.addr4} or {n.addr6})", bool(where),
+                  f"names by address: { {a: sorted(v) for a, v in names_at.items()} }")
+        for a in where:
+            sources = names_at[a][name].get("sources", [])
+            rep.check(f"servers: {name} at {a} learnt from sni, quic_sni or dns",
+                      bool(set(sources) & {"sni", "quic_sni", "dns"}), f"sources={sources}")
+    rc, _, table = fwd.ctl("servers", json_out=False)
+    rep.check("servers: ctl servers prints the table", rc == 0 and "SERVER" in table and "ORGANISATION" in table,
+              table.strip()[:300])
+
+
 def check_mark(rep, lab, fwd, ctx):
     """(c) ctl mark Checkout, then a fetch: its flow carries action Checkout in ctl flows --json."""
     rc, _, text = fwd.ctl("mark", "Checkout", json_out=False)

@@ -242,7 +242,8 @@ def main():
             A.check_stats(rep, lab, fwd, ctx)
             A.check_services(rep, lab, fwd, ctx)
             A.check_domains(rep, lab, fwd, ctx)
-            A.show_tables(fwd, ("services", "stats"))
+            A.check_servers(rep, lab, fwd, ctx)
+            A.show_tables(fwd, ("services", "stats", "servers"))
 
         phase_throughput(rep, lab, args)
 
