@@ -18,7 +18,7 @@ import sys
 LAYERS = ("parsers", "pipeline", "app")
 # A folder may include only folders whose layer is not above its own.
 LAYER_RANK = {name: rank for rank, name in enumerate(LAYERS)}
-NO_DPDK = ("parsers", "pipeline/flows", "pipeline/classify", "pipeline/tally", "app/report",
+NO_DPDK = ("parsers", "pipeline/flows", "pipeline/classify", "pipeline/tally", "app/ipdb", "app/report",
            "app/control", "app/config", "app/live/state")
 NO_DPDK_FILES = ("pipeline/worker.hpp", "pipeline/worker.cpp", "pipeline/extract.cpp",
                  "pipeline/counters.hpp", "pipeline/flow_record.hpp", "pipeline/known_endpoints.hpp")
