@@ -119,7 +119,7 @@ std::vector<std::size_t> servers_by_size(const Report& r) {
     std::stable_sort(rows.begin(), rows.end(), [&](std::size_t a, std::size_t b) {
         const auto& x = r.tally.servers[a];
         const auto& y = r.tally.servers[b];
-        return x.bytes_up + x.bytes_down > y.bytes_up + y.bytes_down;
+        return total_bytes(x.stats) > total_bytes(y.stats);
     });
     return rows;
 }

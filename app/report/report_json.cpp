@@ -248,14 +248,14 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
         } else {
             w.null_field("asn");
         }
-        w.field("bytes_down", server.bytes_down);
-        w.field("bytes_up", server.bytes_up);
+        w.field("bytes_down", server.stats.bytes_down);
+        w.field("bytes_up", server.stats.bytes_up);
         if (hosting != nullptr && !hosting->country.empty()) {
             w.field("country", hosting->country);
         } else {
             w.null_field("country");
         }
-        w.field("flows", server.connections);
+        w.field("flows", server.stats.connections);
         w.key("names");
         w.begin_array();
         std::vector<std::int32_t> services;
@@ -267,9 +267,9 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
                 continue;
             }
             w.begin_object();
-            w.field("bytes_down", n.bytes_down);
-            w.field("bytes_up", n.bytes_up);
-            w.field("flows", n.connections);
+            w.field("bytes_down", n.stats.bytes_down);
+            w.field("bytes_up", n.stats.bytes_up);
+            w.field("flows", n.stats.connections);
             w.field("name", n.name);
             if (const std::string* l = label(n.service)) {
                 w.field("service", *l);

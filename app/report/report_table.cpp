@@ -203,8 +203,8 @@ void render_servers_section(const Report& r, std::FILE* out, std::size_t top_ser
         const std::string as_org = h != nullptr && !h->as_org.empty() ? clip(h->as_org, org)
                                    : !scope.empty()                   ? fmt::format("({} address)", scope)
                                                                       : "-";
-        fmt::print(out, "{:<{}}{:>7}{:>11}{:>11}{:>8}  {:<2}  {}\n", ip_text(s.address), a, s.connections,
-                   human_bytes(s.bytes_up), human_bytes(s.bytes_down), asn, cc, as_org);
+        fmt::print(out, "{:<{}}{:>7}{:>11}{:>11}{:>8}  {:<2}  {}\n", ip_text(s.address), a, s.stats.connections,
+                   human_bytes(s.stats.bytes_up), human_bytes(s.stats.bytes_down), asn, cc, as_org);
         std::string line = "    ";
         for (const std::string& name : server_name_labels(s)) {
             if (line.size() > 4 && line.size() + 2 + name.size() > width) {

@@ -175,9 +175,7 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
         if (names_server) {
             s->name_sources |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(d->name_source));
         }
-        s->connections += part == TallyPart::kContinuation ? 0 : 1;
-        s->bytes_up += f.bytes_up;
-        s->bytes_down += f.bytes_down;
+        s->stats.add_flow(f, d, part);
     } else {
         ++_table_full;
     }
@@ -307,9 +305,7 @@ bool CoreTally::restore_server_name(const ServerNameKey& key, const ServerNameTa
     }
     s->service = tally.service;
     s->name_sources |= tally.name_sources;
-    s->connections += tally.connections;
-    s->bytes_up += tally.bytes_up;
-    s->bytes_down += tally.bytes_down;
+    s->stats.merge(tally.stats);
     return true;
 }
 
@@ -412,9 +408,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
             MergedServerName& n = server_names[k.server][std::string(k.name.view())];
             n.service = t.service;
             n.name_sources |= t.name_sources;
-            n.connections += t.connections;
-            n.bytes_up += t.bytes_up;
-            n.bytes_down += t.bytes_down;
+            n.stats.merge(t.stats);
         });
     }
     for (auto& [address, names] : server_names) {
@@ -422,13 +416,11 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
         s.address = address;
         for (auto& [name, n] : names) {
             n.name = name;
-            s.connections += n.connections;
-            s.bytes_up += n.bytes_up;
-            s.bytes_down += n.bytes_down;
+            s.stats.merge(n.stats);
             s.names.push_back(std::move(n));
         }
         std::stable_sort(s.names.begin(), s.names.end(), [](const MergedServerName& a, const MergedServerName& b) {
-            return a.bytes_up + a.bytes_down > b.bytes_up + b.bytes_down;
+            return a.stats.bytes_up + a.stats.bytes_down > b.stats.bytes_up + b.stats.bytes_down;
         });
     }
     // Distinct clients: per service from the (client, service) table, per domain from

@@ -180,9 +180,7 @@ struct ServerNameKeyHash {
 struct ServerNameTally {
     std::int32_t service = -1;
     std::uint8_t name_sources = 0; // bit (1 << NameSource) for each way the name was learnt
-    std::uint64_t connections = 0;
-    std::uint64_t bytes_up = 0;
-    std::uint64_t bytes_down = 0;
+    TransferStats stats;           // as a domain's: volume, TLS, and the kinds (DoT and its fate, DoH, DoQ)
 };
 
 // TallyMap: the tally tables. Capacity is fixed at construction (no allocation
@@ -453,17 +451,13 @@ struct MergedServerName {
     std::string name;               // empty: the server's flows that had no name
     std::int32_t service = -1;
     std::uint8_t name_sources = 0;  // bit (1 << NameSource)
-    std::uint64_t connections = 0;
-    std::uint64_t bytes_up = 0;
-    std::uint64_t bytes_down = 0;
+    TransferStats stats;
 };
-// One server address: the names used for it, largest first.
+// One server address: the names used for it, largest first, and their sum.
 struct MergedServer {
     IpAddr address;
     std::vector<MergedServerName> names;
-    std::uint64_t connections = 0;
-    std::uint64_t bytes_up = 0;
-    std::uint64_t bytes_down = 0;
+    TransferStats stats;
 };
 struct MergedTally {
     std::vector<MergedStats> services; // index service + 1

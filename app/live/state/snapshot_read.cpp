@@ -549,9 +549,7 @@ private:
             }
             tally.name_sources |= static_cast<std::uint8_t>(1u << found);
         }
-        tally.connections = f.number("connections", kU64Max);
-        tally.bytes_up = f.number("bytes_up", kU64Max);
-        tally.bytes_down = f.number("bytes_down", kU64Max);
+        tally.stats = read_stats(f.required("stats"), f.path_of("stats"));
         f.finish();
         count_restored(_out.tally.restore_server_name(key, tally));
     }

@@ -331,8 +331,9 @@ private:
                     append_json_string(_b, pipeline::to_string(static_cast<pipeline::NameSource>(i)));
                 }
             }
-            fmt::format_to(std::back_inserter(_b), "],\"connections\":{},\"bytes_up\":{},\"bytes_down\":{}}}",
-                           t.connections, t.bytes_up, t.bytes_down);
+            _b.append(std::string_view("],\"stats\":"));
+            append_stats(_b, t.stats);
+            _b.push_back('}');
             _out.flush_if_large();
         });
         _b.push_back(']');

@@ -168,16 +168,16 @@ json reference_report(const Report& r) {
             names.push_back({{"name", n.name},
                              {"service", n.service < 0 ? json(nullptr) : json(reference_service_label(r, n.service))},
                              {"sources", sources},
-                             {"flows", n.connections},
-                             {"bytes_up", n.bytes_up},
-                             {"bytes_down", n.bytes_down}});
+                             {"flows", n.stats.connections},
+                             {"bytes_up", n.stats.bytes_up},
+                             {"bytes_down", n.stats.bytes_down}});
         }
         servers.push_back({{"address", ip_text(s.address)},
                            {"names", names},
                            {"services", services},
-                           {"flows", s.connections},
-                           {"bytes_up", s.bytes_up},
-                           {"bytes_down", s.bytes_down},
+                           {"flows", s.stats.connections},
+                           {"bytes_up", s.stats.bytes_up},
+                           {"bytes_down", s.stats.bytes_down},
                            {"asn", hosting.asn ? json(*hosting.asn) : json(nullptr)},
                            {"as_org", text_or_null(hosting.as_org)},
                            {"country", text_or_null(hosting.country)},

@@ -44,24 +44,24 @@ TEST(Tally, ServersListTheNamesUsedForEachAddress) {
     EXPECT_EQ(dns.address, resolver);
     ASSERT_EQ(dns.names.size(), 1u);
     EXPECT_EQ(dns.names[0].name, "") << "a DNS query names what was asked, not the resolver";
-    EXPECT_EQ(dns.connections, 1u);
+    EXPECT_EQ(dns.stats.connections, 1u);
 
     const MergedServer& lb = m.servers[1];
     EXPECT_EQ(lb.address, vip);
-    EXPECT_EQ(lb.connections, 4u);
-    EXPECT_EQ(lb.bytes_up, 650u);
-    EXPECT_EQ(lb.bytes_down, 33500u);
+    EXPECT_EQ(lb.stats.connections, 4u);
+    EXPECT_EQ(lb.stats.bytes_up, 650u);
+    EXPECT_EQ(lb.stats.bytes_down, 33500u);
     ASSERT_EQ(lb.names.size(), 2u);
     EXPECT_EQ(lb.names[0].name, "vehicle-api.example-cars.com") << "largest first";
     EXPECT_EQ(lb.names[0].service, 1);
     EXPECT_EQ(lb.names[1].name, "owner-api.example-cars.com");
-    EXPECT_EQ(lb.names[1].connections, 3u);
+    EXPECT_EQ(lb.names[1].stats.connections, 3u);
     EXPECT_EQ(lb.names[1].name_sources,
               (1u << static_cast<unsigned>(NameSource::kSni)) | (1u << static_cast<unsigned>(NameSource::kDnsResolution)));
 
     const MergedServer& front = m.servers[2];
-    EXPECT_EQ(front.connections, 2u) << "a flow tallied in parts is one connection";
-    EXPECT_EQ(front.bytes_up, 25u);
+    EXPECT_EQ(front.stats.connections, 2u) << "a flow tallied in parts is one connection";
+    EXPECT_EQ(front.stats.bytes_up, 25u);
     ASSERT_EQ(front.names.size(), 2u);
     EXPECT_EQ(front.names[0].name, "www.example-cars.com");
     EXPECT_EQ(front.names[1].name, "") << "the unnamed flow still counts on its server";
@@ -77,7 +77,7 @@ TEST(Tally, ServerNamesMergeAcrossCoresAndSurviveAbsorb) {
     const MergedTally merged = merge_tallies({&a, &b});
     ASSERT_EQ(merged.servers.size(), 1u);
     ASSERT_EQ(merged.servers[0].names.size(), 1u);
-    EXPECT_EQ(merged.servers[0].names[0].connections, 2u);
+    EXPECT_EQ(merged.servers[0].names[0].stats.connections, 2u);
     EXPECT_EQ(merged.servers[0].names[0].name_sources,
               (1u << static_cast<unsigned>(NameSource::kSni)) | (1u << static_cast<unsigned>(NameSource::kQuicSni)));
 

@@ -170,11 +170,10 @@ inline std::string describe(const MergedTally& m) {
                            a.bytes_up, a.bytes_down);
     }
     for (const MergedServer& s : m.servers) {
-        out += fmt::format("server {} v{} conn={} bytes={}/{}\n", s.address.bytes, s.address.version, s.connections,
-                           s.bytes_up, s.bytes_down);
+        out += fmt::format("server {} v{} {}\n", s.address.bytes, s.address.version, describe(s.stats));
         for (const MergedServerName& n : s.names) {
-            out += fmt::format("  name '{}' svc={} sources={} conn={} bytes={}/{}\n", n.name, n.service, n.name_sources,
-                               n.connections, n.bytes_up, n.bytes_down);
+            out += fmt::format("  name '{}' svc={} sources={} {}\n", n.name, n.service, n.name_sources,
+                               describe(n.stats));
         }
     }
     out += fmt::format("table_full_drops={}\n", m.table_full_drops);
