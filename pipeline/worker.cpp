@@ -378,9 +378,28 @@ void Worker::enter_interval(Flow& f) noexcept {
 // connection and its TLS facts (kOpening, or kWhole when it is also the last), so that a flow is
 // counted once however many parts it has; the name is settled first (finalize), so a long
 // download shows under its service while it runs.
+FlowDetail* Worker::detail_for_tally(Flow& f) noexcept {
+    FlowDetail* d = detail_of(f);
+    if (d != nullptr) {
+        return d;
+    }
+    // UDP payload we did not recognise took no detail record (inspect_udp), but such a flow is
+    // still named by what its client resolved, as any flow whose payload was inspected is.
+    if (f.key.proto == kIpProtoUdp && f.inspected > 0 &&
+        _dns_cache.lookup(f.client().ip, f.server().ip, f.ts_first_ns) != nullptr) {
+        return ensure_detail(f);
+    }
+    // Port 853 is DNS over TLS or QUIC (RFC 7858, RFC 9250) even when no payload passed: a refused
+    // or unanswered attempt is what shows that a device tried encrypted DNS.
+    if (f.server().port == kDotPort && (f.key.proto == kIpProtoTcp || f.key.proto == kIpProtoUdp)) {
+        return ensure_detail(f);
+    }
+    return nullptr;
+}
+
 bool Worker::tally_part(Flow& f, CoreTally& into, ClassifierScratch* scratch, PartKind kind) noexcept {
     const bool last = kind == PartKind::kLast;
-    FlowDetail* d = detail_of(f);
+    FlowDetail* d = detail_for_tally(f);
     TallyMark& mark = _marks[static_cast<std::size_t>(&f - &_flows[0])];
     const bool named_for_good =
         (f.flags & kFlowAppDone) ||
@@ -414,14 +433,7 @@ void Worker::flush_all() noexcept {
 
 void Worker::end_flow(std::uint32_t index) noexcept {
     Flow& f = _flows[index];
-    FlowDetail* d = detail_of(f);
-    if (d == nullptr && f.key.proto == kIpProtoUdp && f.inspected > 0 &&
-        _dns_cache.lookup(f.client().ip, f.server().ip, f.ts_first_ns) != nullptr) {
-        // UDP payload we did not recognise took no detail record (inspect_udp), but such
-        // a flow is still named at its end by what its client resolved, as any flow
-        // whose payload was inspected is.
-        d = ensure_detail(f);
-    }
+    FlowDetail* d = detail_for_tally(f);
     if (_config.live_tally) {
         // What passed in the interval being completed goes to its tally, the rest to this one.
         if (_retiring != nullptr && f.tally_epoch == _retiring_epoch) {
@@ -452,6 +464,13 @@ void Worker::end_flow(std::uint32_t index) noexcept {
 void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexcept {
     if (d == nullptr) {
         return;
+    }
+    if (f.server().port == kDotPort) {
+        if (f.key.proto == kIpProtoTcp && d->app == AppProto::kUnknown) {
+            d->app = AppProto::kDot;
+        } else if (f.key.proto == kIpProtoUdp && (d->app == AppProto::kUnknown || d->app == AppProto::kQuic)) {
+            d->doq = true;
+        }
     }
     // Issue #2 priority: SNI, then QUIC SNI, then HTTP Host, then (for DNS flows)
     // the query, then what this client resolved the server address from.

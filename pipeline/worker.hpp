@@ -209,6 +209,9 @@ private:
     bool tally_part(Flow& f, CoreTally& into, ClassifierScratch* scratch, PartKind kind) noexcept;
 
     FlowDetail* detail_of(Flow& f) noexcept;
+    // The detail record a flow is tallied with: its own, or one made at its end for a flow that is
+    // named or typed without payload inspection (DNS-resolved UDP, port 853); null when neither.
+    FlowDetail* detail_for_tally(Flow& f) noexcept;
     FlowDetail* ensure_detail(Flow& f) noexcept;
     StreamAssembler* ensure_stream(Flow& f, FlowDetail& d, bool up) noexcept;
     void release_resources(FlowDetail* d) noexcept;

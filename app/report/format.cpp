@@ -37,4 +37,33 @@ std::string clip(std::string_view s, std::size_t width) {
     return std::string(s.substr(0, width - 1)) + "~";
 }
 
+std::vector<std::string> wrap_words(std::string_view text, std::size_t width, std::size_t indent) {
+    std::vector<std::string> lines;
+    std::string line;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t end = text.find(' ', start);
+        if (end == std::string_view::npos) {
+            end = text.size();
+        }
+        const std::string_view word = text.substr(start, end - start);
+        start = end + 1;
+        if (word.empty()) {
+            continue;
+        }
+        if (!line.empty() && line.size() + 1 + word.size() > width) {
+            lines.push_back(std::move(line));
+            line.assign(indent, ' ');
+        }
+        if (!line.empty() && line.find_first_not_of(' ') != std::string::npos) {
+            line += ' ';
+        }
+        line += word;
+    }
+    if (!line.empty()) {
+        lines.push_back(std::move(line));
+    }
+    return lines;
+}
+
 } // namespace wt::app

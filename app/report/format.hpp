@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace wt::app {
@@ -19,6 +20,9 @@ namespace wt::app {
 // Keeps the beginning of a name: names read left to right and are never cut from the left. Only a
 // name longer than its column's cap is clipped (tables size their columns to what they show).
 [[nodiscard]] std::string clip(std::string_view s, std::size_t width);
+// `text` as lines of at most `width` characters, broken between words (a word longer than a line
+// stands alone, whole); lines after the first start with `indent` spaces.
+[[nodiscard]] std::vector<std::string> wrap_words(std::string_view text, std::size_t width, std::size_t indent);
 
 // A name column as wide as the longest value it shows plus a space, within [min_width, max_width].
 template <typename Range, typename Fn>

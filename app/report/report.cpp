@@ -8,6 +8,7 @@
 #include "parsers/net/packet.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <fmt/format.h>
 
 namespace wt::app {
@@ -142,6 +143,112 @@ std::vector<std::string> server_name_labels(const pipeline::MergedServer& s) {
         }
     }
     return out;
+}
+
+EncryptedDnsView encrypted_dns_view(const Report& r) {
+    EncryptedDnsView v;
+    const pipeline::TransferStats& total = r.tally.total.stats;
+    v.dot = total.dot;
+    v.dot_refused = total.dot_refused;
+    v.dot_unanswered = total.dot_unanswered;
+    v.dot_answered = total.dot - std::min<std::uint64_t>(total.dot, std::uint64_t{total.dot_refused} + total.dot_unanswered);
+    v.doh = total.doh;
+    v.doq = total.doq;
+    v.plain_dns = total.dns;
+    v.named_flows = total.tls + total.quic;
+    v.sni_without_dns = total.sni_without_dns;
+    std::uint64_t first_failed_dot_ns = std::numeric_limits<std::uint64_t>::max();
+    for (const auto& s : r.tally.servers) {
+        pipeline::TransferStats dot, doh, doq;
+        for (const auto& n : s.names) {
+            if (n.stats.dot != 0) {
+                dot.merge(n.stats);
+                if (n.stats.dot_refused + n.stats.dot_unanswered != 0) {
+                    first_failed_dot_ns = std::min(first_failed_dot_ns, n.stats.first_ns);
+                }
+            }
+            if (n.stats.doh != 0) {
+                doh.merge(n.stats);
+            }
+            if (n.stats.doq != 0) {
+                doq.merge(n.stats);
+            }
+        }
+        if (dot.dot != 0) {
+            v.dot_servers.push_back({&s, dot});
+        }
+        if (doh.doh != 0) {
+            v.doh_servers.push_back({&s, doh});
+        }
+        if (doq.doq != 0) {
+            v.doq_servers.push_back({&s, doq});
+        }
+    }
+    for (const auto& s : r.tally.servers) {
+        for (const auto& n : s.names) {
+            if (n.stats.dns != 0 && n.stats.last_ns >= first_failed_dot_ns) {
+                v.plain_dns_after_dot += n.stats.dns;
+            }
+        }
+    }
+
+    const auto servers_text = [](const std::vector<EncryptedDnsServer>& servers) {
+        std::vector<std::string> parts;
+        for (const auto& e : servers) {
+            std::vector<std::string> names;
+            for (const auto& n : e.server->names) {
+                if (!n.name.empty()) {
+                    names.push_back(n.name);
+                }
+            }
+            parts.push_back(names.empty() ? ip_text(e.server->address)
+                                          : fmt::format("{} ({})", ip_text(e.server->address), fmt::join(names, ", ")));
+        }
+        return fmt::format("{}", fmt::join(parts, "; "));
+    };
+    if (v.dot != 0) {
+        std::vector<std::string> fate;
+        if (v.dot_answered != 0) {
+            fate.push_back(fmt::format("{} answered", v.dot_answered));
+        }
+        if (v.dot_refused != 0) {
+            fate.push_back(fmt::format("{} refused (the SYN met a RST)", v.dot_refused));
+        }
+        if (v.dot_unanswered != 0) {
+            fate.push_back(fmt::format("{} unanswered", v.dot_unanswered));
+        }
+        v.summary.push_back(fmt::format("DNS over TLS was tried {} time{} to {}: {}.", v.dot, v.dot == 1 ? "" : "s",
+                                        servers_text(v.dot_servers), fmt::join(fate, ", ")));
+        if (v.dot_answered == 0 && v.plain_dns_after_dot != 0) {
+            v.summary.push_back(fmt::format("With DNS over TLS blocked, names went to plain DNS: {} lookup{} after "
+                                            "the first failed attempt.",
+                                            v.plain_dns_after_dot, v.plain_dns_after_dot == 1 ? "" : "s"));
+        }
+    }
+    if (v.doh != 0) {
+        v.summary.push_back(fmt::format("DNS over HTTPS: {} flow{} to {}.", v.doh, v.doh == 1 ? "" : "s",
+                                        servers_text(v.doh_servers)));
+    }
+    if (v.doq != 0) {
+        v.summary.push_back(fmt::format("DNS over QUIC: {} flow{} to {}.", v.doq, v.doq == 1 ? "" : "s",
+                                        servers_text(v.doq_servers)));
+    }
+    if (v.dot + v.doh + v.doq == 0) {
+        v.summary.push_back(v.plain_dns != 0 ? fmt::format("No encrypted DNS seen; {} plain DNS lookup{}.", v.plain_dns,
+                                                           v.plain_dns == 1 ? "" : "s")
+                                             : std::string("No DNS seen, plain or encrypted."));
+    }
+    if (v.named_flows != 0) {
+        v.summary.push_back(fmt::format(
+            "{} of {} TLS and QUIC flows were named only from their SNI: no DNS answer for their server was seen "
+            "from their client{}.",
+            v.sni_without_dns, v.named_flows,
+            v.sni_without_dns == 0 ? ""
+            : v.dot_answered + v.doh + v.doq != 0
+                ? " (their names went over encrypted DNS, or were cached before the capture)"
+                : " (cached before the capture, or resolved where this tap does not see)"));
+    }
+    return v;
 }
 
 void add_hosting(Report& r, const IpDatabases& databases) {

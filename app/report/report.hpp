@@ -56,8 +56,9 @@ enum TableSection : unsigned {
     kSectionCounters = 1u << 5,
     kSectionClients = 1u << 6,
     kSectionServers = 1u << 7,
+    kSectionEncryptedDns = 1u << 8,
     kAllSections = kSectionHeader | kSectionServices | kSectionDomains | kSectionServers | kSectionActions |
-                   kSectionTls | kSectionCounters,
+                   kSectionTls | kSectionEncryptedDns | kSectionCounters,
 };
 
 struct TableOptions {
@@ -87,6 +88,25 @@ std::vector<const pipeline::MergedDomain*> domains_by_size(const Report& r);
 std::vector<std::pair<std::string, std::uint64_t>> drop_rows(const Report& r);
 // Servers (indices into tally.servers) by total bytes, largest first, then by address.
 std::vector<std::size_t> servers_by_size(const Report& r);
+// Encrypted DNS as the report tells it (the table's section and the JSON's encrypted_dns): which
+// servers got DNS over TLS, HTTPS and QUIC, what became of the DoT attempts, and the plain DNS
+// and SNI-only naming that show whether names were hidden from DNS.
+struct EncryptedDnsServer {
+    const pipeline::MergedServer* server = nullptr;
+    pipeline::TransferStats stats; // the flows of this kind to the server
+};
+struct EncryptedDnsView {
+    std::uint64_t dot = 0, dot_answered = 0, dot_refused = 0, dot_unanswered = 0;
+    std::uint64_t doh = 0, doq = 0;
+    std::vector<EncryptedDnsServer> dot_servers, doh_servers, doq_servers; // by address
+    std::uint64_t plain_dns = 0;            // DNS flows (port 53 and the like)
+    std::uint64_t plain_dns_after_dot = 0;  // of them, to servers last used after the first failed DoT attempt
+    std::uint64_t named_flows = 0;          // TLS and QUIC flows
+    std::uint64_t sni_without_dns = 0;      // of them, named by SNI with no plain-DNS answer for their server
+    std::vector<std::string> summary;       // the same in sentences
+};
+[[nodiscard]] EncryptedDnsView encrypted_dns_view(const Report& r);
+
 // The names a server was used by (empty names left out), as "name (sni, dns)".
 std::vector<std::string> server_name_labels(const pipeline::MergedServer& s);
 // The ways a name was learnt (bits 1 << NameSource), e.g. {"sni", "dns"}.

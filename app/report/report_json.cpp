@@ -195,6 +195,69 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
     }
     scratch.write(w);
 
+    w.key("encrypted_dns");
+    {
+        const EncryptedDnsView v = encrypted_dns_view(r);
+        const auto servers = [&](const std::vector<EncryptedDnsServer>& rows, bool dot) {
+            w.key("servers");
+            w.begin_array();
+            for (const EncryptedDnsServer& e : rows) {
+                w.begin_object();
+                w.field("address", ip_text(e.server->address));
+                if (dot) {
+                    w.field("answered", std::uint64_t{e.stats.dot} - e.stats.dot_refused - e.stats.dot_unanswered);
+                    w.field("attempts", std::uint64_t{e.stats.dot});
+                } else {
+                    w.field("flows", std::uint64_t{e.stats.connections});
+                }
+                w.key("names");
+                w.begin_array();
+                for (const auto& n : e.server->names) {
+                    if (!n.name.empty()) {
+                        w.value(n.name);
+                    }
+                }
+                w.end_array();
+                if (dot) {
+                    w.field("refused", std::uint64_t{e.stats.dot_refused});
+                    w.field("unanswered", std::uint64_t{e.stats.dot_unanswered});
+                }
+                w.end_object();
+            }
+            w.end_array();
+        };
+        w.begin_object();
+        w.key("doh");
+        w.begin_object();
+        w.field("flows", v.doh);
+        servers(v.doh_servers, false);
+        w.end_object();
+        w.key("doq");
+        w.begin_object();
+        w.field("flows", v.doq);
+        servers(v.doq_servers, false);
+        w.end_object();
+        w.key("dot");
+        w.begin_object();
+        w.field("answered", v.dot_answered);
+        w.field("attempts", v.dot);
+        w.field("refused", v.dot_refused);
+        servers(v.dot_servers, true);
+        w.field("unanswered", v.dot_unanswered);
+        w.end_object();
+        w.field("plain_dns", v.plain_dns);
+        w.field("plain_dns_after_failed_dot", v.plain_dns_after_dot);
+        w.field("sni_without_dns", v.sni_without_dns);
+        w.key("summary");
+        w.begin_array();
+        for (const std::string& line : v.summary) {
+            w.value(line);
+        }
+        w.end_array();
+        w.field("tls_and_quic_flows", v.named_flows);
+        w.end_object();
+    }
+
     w.key("input");
     w.begin_object();
     w.field("file", r.input.file);

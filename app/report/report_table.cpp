@@ -115,6 +115,14 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
     if (opt.sections & kSectionTls) {
         render_tls_section(tot, out);
     }
+    if (opt.sections & kSectionEncryptedDns) {
+        fmt::print(out, "\nEncrypted DNS\n");
+        for (const std::string& sentence : encrypted_dns_view(r).summary) {
+            for (const std::string& line : wrap_words(sentence, opt.width - 2, 2)) {
+                fmt::print(out, "  {}\n", line);
+            }
+        }
+    }
     if (opt.sections & kSectionCounters) {
         render_counters_section(r, out);
     }

@@ -181,6 +181,7 @@ struct FlowDetail {
     AppProto app = AppProto::kUnknown;
     NameSource name_source = NameSource::kNone;
     bool doh_endpoint = false;
+    bool doq = false;          // QUIC (or an attempt at it) to UDP 853: DNS over QUIC, RFC 9250 section 4.1.1
     std::uint32_t quic_version = 0;
     DomainName sni;
     DomainName name;

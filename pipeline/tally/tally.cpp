@@ -92,7 +92,18 @@ void TransferStats::add_flow(const Flow& f, const FlowDetail* d, TallyPart part)
     }
     switch (d->app) {
     case AppProto::kTls: ++tls; break;
-    case AppProto::kDot: ++dot; ++tls; break;
+    case AppProto::kDot:
+        // Port 853 alone makes a DoT attempt (RFC 7858 section 3.1); its fate is read from the handshake.
+        ++dot;
+        if (d->tls.client_hello_seen || d->tls.server_hello_seen) {
+            ++tls;
+        }
+        if ((f.flags & kFlowSynAckSeen) == 0 && f.pkts_down == 0) {
+            ++dot_unanswered;
+        } else if ((f.flags & (kFlowSynAckSeen | kFlowRst)) == kFlowRst && (f.flags & kFlowSynSeen)) {
+            ++dot_refused; // the server's only answer to the SYN was a RST (a closed port, or a firewall's reset)
+        }
+        break;
     case AppProto::kQuic: ++quic; break;
     case AppProto::kDns: ++dns; break;
     case AppProto::kHttp: ++cleartext_http; break;
@@ -100,6 +111,12 @@ void TransferStats::add_flow(const Flow& f, const FlowDetail* d, TallyPart part)
     }
     if (d->doh_endpoint) {
         ++doh;
+    }
+    if (d->doq) {
+        ++doq;
+    }
+    if ((d->name_source == NameSource::kSni || d->name_source == NameSource::kQuicSni) && d->resolved_query.empty()) {
+        ++sni_without_dns;
     }
     if (d->tls.ech) {
         ++ech;

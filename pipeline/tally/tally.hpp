@@ -62,7 +62,12 @@ enum class TallyPart : std::uint8_t { kWhole, kOpening, kContinuation };
     X(dot, std::uint32_t, kFlowKind, "DNS over TLS flows")                                                      \
     X(doh, std::uint32_t, kFlowKind, "TLS or QUIC flows to a DNS-over-HTTPS endpoint")                          \
     X(cleartext_http, std::uint32_t, kFlowKind, "cleartext HTTP flows")                                         \
-    X(tls_without_sni, std::uint32_t, kFlowKind, "TLS flows whose ClientHello carries no SNI")
+    X(tls_without_sni, std::uint32_t, kFlowKind, "TLS flows whose ClientHello carries no SNI")                  \
+    X(dot_refused, std::uint32_t, kFlowKind, "DNS over TLS attempts refused: the SYN was answered by a RST")      \
+    X(dot_unanswered, std::uint32_t, kFlowKind, "DNS over TLS attempts whose SYN got no answer")                  \
+    X(doq, std::uint32_t, kFlowKind, "DNS over QUIC flows (UDP 853, RFC 9250)")                                  \
+    X(sni_without_dns, std::uint32_t, kFlowKind,                                                                 \
+      "TLS and QUIC flows named by SNI whose client looked up no name for the server in plain DNS (in view)")
 
 enum class TransferRole : std::uint8_t { kVolume, kTls, kFlowKind };
 

@@ -250,6 +250,46 @@ TEST(Worker, TupleReuseAfterCloseStartsANewFlowAndTheLastAckStaysInTheOld) {
     EXPECT_EQ(h.sink.flows[1].flow.pkts_up, 1u);
 }
 
+// RFC 7858 section 3.1: port 853 is DNS over TLS, so a connection there is an attempt even when no
+// TLS byte passes; a phone whose DoT is blocked shows it as a SYN answered by a RST (nft "reject with
+// tcp reset") or by nothing (a drop). RFC 9250: UDP 853 is DNS over QUIC.
+TEST(Worker, EncryptedDnsAttemptsAreTypedByPortWithTheirFate) {
+    Harness h;
+    const tb::Endpoint resolver{tb::ip4(9, 9, 9, 9), 853};
+    const tb::Endpoint refused{tb::ip4(10, 0, 0, 2), 41000};
+    const tb::Endpoint unanswered{tb::ip4(10, 0, 0, 3), 41001};
+    const tb::Endpoint answered{tb::ip4(10, 0, 0, 4), 41002};
+    const tb::Endpoint quic_client{tb::ip4(10, 0, 0, 5), 41003};
+    h.send(tb::tcp(refused, resolver, 100, 0, tb::kSyn));
+    h.send(tb::tcp(resolver, refused, 0, 101, tb::kRst | tb::kAck));
+    h.send(tb::tcp(unanswered, resolver, 200, 0, tb::kSyn));
+    h.send(tb::tcp(unanswered, resolver, 200, 0, tb::kSyn)); // the retransmission
+    h.send(tb::tcp(answered, resolver, 300, 0, tb::kSyn));
+    h.send(tb::tcp(resolver, answered, 9000, 301, tb::kSyn | tb::kAck));
+    h.send(tb::tcp(answered, resolver, 301, 9001, tb::kAck));
+    h.send(tb::tcp(answered, resolver, 301, 9001, tb::kFin | tb::kAck));
+    h.send(tb::tcp(resolver, answered, 9001, 302, tb::kFin | tb::kAck));
+    const std::vector<std::uint8_t> initial(1200, 0xc3);
+    h.send(tb::udp(quic_client, resolver, initial));
+    h.worker.flush_all();
+
+    const TransferStats& t = h.worker.tally().total();
+    EXPECT_EQ(t.dot, 3u);
+    EXPECT_EQ(t.dot_refused, 1u);
+    EXPECT_EQ(t.dot_unanswered, 1u);
+    EXPECT_EQ(t.tls, 0u) << "no TLS handshake passed: not a TLS flow";
+    EXPECT_EQ(t.doq, 1u);
+    ASSERT_EQ(h.sink.flows.size(), 4u);
+    for (const CollectedFlow& c : h.sink.flows) {
+        ASSERT_TRUE(c.has_detail);
+        if (c.flow.key.proto == 6) {
+            EXPECT_EQ(c.detail.app, AppProto::kDot);
+        } else {
+            EXPECT_TRUE(c.detail.doq);
+        }
+    }
+}
+
 TEST(Worker, IdleFlowsExpireAndAFullTableEvictsWithoutLosingCounts) {
     WorkerConfig cfg = small_config();
     cfg.max_flows = 64;

@@ -185,6 +185,39 @@ json reference_report(const Report& r) {
                                                                       : json(std::string(address_scope(s.address)))}});
     }
     j["servers"] = servers;
+    const EncryptedDnsView v = encrypted_dns_view(r);
+    const auto dns_servers = [](const std::vector<EncryptedDnsServer>& rows, bool dot) {
+        json out = json::array();
+        for (const EncryptedDnsServer& e : rows) {
+            json names = json::array();
+            for (const auto& n : e.server->names) {
+                if (!n.name.empty()) {
+                    names.push_back(n.name);
+                }
+            }
+            json row = {{"address", ip_text(e.server->address)}, {"names", names}};
+            if (dot) {
+                row["attempts"] = e.stats.dot;
+                row["refused"] = e.stats.dot_refused;
+                row["unanswered"] = e.stats.dot_unanswered;
+                row["answered"] = e.stats.dot - e.stats.dot_refused - e.stats.dot_unanswered;
+            } else {
+                row["flows"] = e.stats.connections;
+            }
+            out.push_back(row);
+        }
+        return out;
+    };
+    j["encrypted_dns"] = {
+        {"dot", {{"attempts", v.dot}, {"answered", v.dot_answered}, {"refused", v.dot_refused},
+                 {"unanswered", v.dot_unanswered}, {"servers", dns_servers(v.dot_servers, true)}}},
+        {"doh", {{"flows", v.doh}, {"servers", dns_servers(v.doh_servers, false)}}},
+        {"doq", {{"flows", v.doq}, {"servers", dns_servers(v.doq_servers, false)}}},
+        {"plain_dns", v.plain_dns},
+        {"plain_dns_after_failed_dot", v.plain_dns_after_dot},
+        {"sni_without_dns", v.sni_without_dns},
+        {"tls_and_quic_flows", v.named_flows},
+        {"summary", v.summary}};
     return j;
 }
 
