@@ -204,7 +204,12 @@ EncryptedDnsView encrypted_dns_view(const Report& r) {
             parts.push_back(names.empty() ? ip_text(e.server->address)
                                           : fmt::format("{} ({})", ip_text(e.server->address), fmt::join(names, ", ")));
         }
-        return fmt::format("{}", fmt::join(parts, "; "));
+        if (parts.size() <= 1) {
+            return parts.empty() ? std::string() : parts[0];
+        }
+        const std::string last = std::move(parts.back());
+        parts.pop_back();
+        return fmt::format("{} and {}", fmt::join(parts, ", "), last);
     };
     if (v.dot != 0) {
         std::vector<std::string> fate;
