@@ -184,11 +184,14 @@ EncryptedDnsView encrypted_dns_view(const Report& r) {
             v.doq_servers.push_back({&s, doq});
         }
     }
+    // A server's rows keep first and last times only, so what can be said is which plain DNS servers
+    // were still used after the first failed attempt, not how many lookups came after it.
     for (const auto& s : r.tally.servers) {
-        for (const auto& n : s.names) {
-            if (n.stats.dns != 0 && n.stats.last_ns >= first_failed_dot_ns) {
-                v.plain_dns_after_dot += n.stats.dns;
-            }
+        const bool used_after = std::any_of(s.names.begin(), s.names.end(), [&](const auto& n) {
+            return n.stats.dns != 0 && n.stats.last_ns >= first_failed_dot_ns;
+        });
+        if (used_after) {
+            v.plain_dns_after_dot.push_back(&s);
         }
     }
 
@@ -224,10 +227,14 @@ EncryptedDnsView encrypted_dns_view(const Report& r) {
         }
         v.summary.push_back(fmt::format("DNS over TLS was tried {} time{} to {}: {}.", v.dot, v.dot == 1 ? "" : "s",
                                         servers_text(v.dot_servers), fmt::join(fate, ", ")));
-        if (v.dot_answered == 0 && v.plain_dns_after_dot != 0) {
-            v.summary.push_back(fmt::format("With DNS over TLS blocked, names went to plain DNS: {} lookup{} after "
+        if (v.dot_answered == 0 && !v.plain_dns_after_dot.empty()) {
+            std::vector<std::string> addresses;
+            for (const auto* s : v.plain_dns_after_dot) {
+                addresses.push_back(ip_text(s->address));
+            }
+            v.summary.push_back(fmt::format("With DNS over TLS blocked, names went to plain DNS: {} answered after "
                                             "the first failed attempt.",
-                                            v.plain_dns_after_dot, v.plain_dns_after_dot == 1 ? "" : "s"));
+                                            fmt::join(addresses, ", ")));
         }
     }
     if (v.doh != 0) {

@@ -100,7 +100,7 @@ struct EncryptedDnsView {
     std::uint64_t doh = 0, doq = 0;
     std::vector<EncryptedDnsServer> dot_servers, doh_servers, doq_servers; // by address
     std::uint64_t plain_dns = 0;            // DNS flows (port 53 and the like)
-    std::uint64_t plain_dns_after_dot = 0;  // of them, to servers last used after the first failed DoT attempt
+    std::vector<const pipeline::MergedServer*> plain_dns_after_dot; // DNS servers used after the first failed DoT attempt
     std::uint64_t named_flows = 0;          // TLS and QUIC flows
     std::uint64_t sni_without_dns = 0;      // of them, named by SNI with no plain-DNS answer for their server
     std::vector<std::string> summary;       // the same in sentences

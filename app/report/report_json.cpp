@@ -246,7 +246,12 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
         w.field("unanswered", v.dot_unanswered);
         w.end_object();
         w.field("plain_dns", v.plain_dns);
-        w.field("plain_dns_after_failed_dot", v.plain_dns_after_dot);
+        w.key("plain_dns_servers_after_failed_dot");
+        w.begin_array();
+        for (const auto* s : v.plain_dns_after_dot) {
+            w.value(ip_text(s->address));
+        }
+        w.end_array();
         w.field("sni_without_dns", v.sni_without_dns);
         w.key("summary");
         w.begin_array();

@@ -214,7 +214,14 @@ json reference_report(const Report& r) {
         {"doh", {{"flows", v.doh}, {"servers", dns_servers(v.doh_servers, false)}}},
         {"doq", {{"flows", v.doq}, {"servers", dns_servers(v.doq_servers, false)}}},
         {"plain_dns", v.plain_dns},
-        {"plain_dns_after_failed_dot", v.plain_dns_after_dot},
+        {"plain_dns_servers_after_failed_dot",
+         [&v] {
+             json a = json::array();
+             for (const auto* s : v.plain_dns_after_dot) {
+                 a.push_back(ip_text(s->address));
+             }
+             return a;
+         }()},
         {"sni_without_dns", v.sni_without_dns},
         {"tls_and_quic_flows", v.named_flows},
         {"summary", v.summary}};
