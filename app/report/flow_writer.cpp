@@ -58,6 +58,9 @@ json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::s
     if (d->doh_endpoint) {
         j["doh"] = true;
     }
+    if (d->doq) {
+        j["doq"] = true;
+    }
     if (!d->resolved_query.empty()) {
         json cn = json::array();
         for (std::size_t i = 0; i < d->resolution_cname_count; ++i) {
