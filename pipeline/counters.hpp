@@ -36,7 +36,9 @@
     X(http_requests, "HTTP request heads parsed")                                                         \
     X(dns_resolutions, "flows named from an earlier DNS answer")                                          \
     X(dns_outbox_overflow, "DNS answers not posted to the other workers: outbox full")                    \
-    X(classifier_scan_errors, "names left unclassified because the Hyperscan scan failed")
+    X(classifier_scan_errors, "names left unclassified because the Hyperscan scan failed")                \
+    X(dns_answers_not_read, "DNS answer records past the parser's limit (their addresses name no flow)") \
+    X(dns_cnames_not_kept, "CNAMEs past the ones a resolution keeps (a longer chain is cut)")
 
 namespace wt::pipeline {
 

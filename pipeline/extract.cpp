@@ -253,6 +253,7 @@ bool Worker::apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, P
     res.client = f.client().ip;
     res.ts_ns = ts_ns;
     res.query = msg.qname;
+    _counters.dns_answers_not_read += msg.answers_not_stored;
     for (std::size_t i = 0; i < msg.answer_count; ++i) {
         const parsers::DnsAnswer& a = msg.answers[i];
         if (a.type == kDnsTypeCname && !a.target.empty()) {
@@ -261,6 +262,8 @@ bool Worker::apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, P
             }
             if (res.cname_count < kMaxFlowCnames) {
                 res.cnames[res.cname_count++] = a.target;
+            } else {
+                ++_counters.dns_cnames_not_kept;
             }
         } else if ((a.type == kDnsTypeA && a.addr_len == 4) || (a.type == kDnsTypeAaaa && a.addr_len == 16)) {
             IpAddr ip;
@@ -360,10 +363,19 @@ bool Worker::extract_quic(Flow& f, FlowDetail& d, Bytes datagram, bool from_clie
     return true;
 }
 
-void Worker::resolve_name(Flow& f, FlowDetail& d) noexcept {
-    const DnsResolution* r = _dns_cache.lookup(f.client().ip, f.server().ip, f.ts_first_ns);
+void Worker::resolve_name(Flow& f, FlowDetail& d, std::string_view prefer) noexcept {
+    const DnsResolution* r = _dns_cache.lookup(f.client().ip, f.server().ip, f.ts_first_ns, prefer);
     if (r == nullptr) {
         return;
+    }
+    if (!prefer.empty() && !d.resolved_query.empty() && r->query.view() != prefer) {
+        bool chain_names = false;
+        for (std::size_t i = 0; i < r->cname_count; ++i) {
+            chain_names = chain_names || r->cnames[i].view() == prefer;
+        }
+        if (!chain_names) {
+            return; // no resolution names the flow's name: keep the one found when it started
+        }
     }
     d.resolved_query = r->query;
     d.resolution_cname_count = r->cname_count;

@@ -490,9 +490,30 @@ void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexce
         d->name = d->resolved_query;
         d->name_source = NameSource::kDnsResolution;
     }
+    // On an address several names share, the resolution this flow followed is the one whose question
+    // or CNAME chain is the name it asked the server for (RFC 1034 section 3.6.2).
+    if (d->name_source != NameSource::kDnsResolution && d->name_source != NameSource::kDnsQuery &&
+        !d->resolved_query.empty() && !resolution_names(*d, d->name.view())) {
+        resolve_name(f, *d, d->name.view());
+    }
     if (scratch != nullptr && !d->name.empty()) {
         const std::uint64_t scan_errors = scratch->scan_errors();
         f.service = scratch->classify(d->name.view());
+        d->matched_by = 0;
+        // A name no pattern knows is classified by where its CNAME chain leads (x.example.com ->
+        // x.example.com.edgekey.net -> e1234.a.akamaiedge.net is Akamai), the nearest name first.
+        if (f.service < 0) {
+            if (d->name_source != NameSource::kDnsQuery && !d->resolved_query.empty() &&
+                d->resolved_query.view() != d->name.view()) {
+                f.service = scratch->classify(d->resolved_query.view());
+                d->matched_by = f.service >= 0 ? 1 : 0;
+            }
+            const auto chain = name_chain(*d);
+            for (std::size_t i = 0; f.service < 0 && i < chain.size(); ++i) {
+                f.service = scratch->classify(chain[i].view());
+                d->matched_by = f.service >= 0 ? static_cast<std::uint8_t>(2 + i) : 0;
+            }
+        }
         _counters.classifier_scan_errors += scratch->scan_errors() - scan_errors;
     }
     // RFC 8484: DNS over HTTPS is HTTPS (TLS or QUIC) to a resolver's name; the same

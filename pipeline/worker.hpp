@@ -234,7 +234,9 @@ private:
     bool extract_quic(Flow& f, FlowDetail& d, parsers::Bytes datagram, bool from_client) noexcept;
     // A long header with a known (or negotiation / greased) version, or a gQUIC public header.
     static bool announces_quic_version(parsers::Bytes datagram) noexcept;
-    void resolve_name(Flow& f, FlowDetail& d) noexcept;
+    // Names the flow from what its client resolved to the server address; with `prefer`, only a
+    // resolution whose question or CNAME chain is that name replaces one the flow already has.
+    void resolve_name(Flow& f, FlowDetail& d, std::string_view prefer = {}) noexcept;
 
     WorkerConfig _config;
     const ServiceClassifier* _classifier;

@@ -61,6 +61,9 @@ json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::s
     if (d->doq) {
         j["doq"] = true;
     }
+    if (const std::string_view matched = pipeline::matched_name(*d); !matched.empty()) {
+        j["matched_by"] = std::string(matched);
+    }
     if (!d->resolved_query.empty()) {
         json cn = json::array();
         for (std::size_t i = 0; i < d->resolution_cname_count; ++i) {

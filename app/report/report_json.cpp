@@ -22,6 +22,8 @@ struct StatsExtras {
     const std::uint64_t* distinct_clients = nullptr;
     const std::string* domain = nullptr;
     const std::string* mac = nullptr;
+    bool has_matched_by = false;
+    const std::string* matched_by = nullptr; // nullptr with has_matched_by: JSON null
     bool has_service = false;
     const std::string* service = nullptr; // nullptr with has_service: JSON null
 };
@@ -40,9 +42,9 @@ struct StatsMember {
 // written in byte order (see JsonWriter), so the members are gathered, then sorted.
 void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, SortedFields& scratch) {
     using Kind = StatsMember::Kind;
-    // The counts, then at most 12 others: alpn, ciphers, tls_versions, first_seen, last_seen,
-    // category, client, domain, mac, distinct_clients, service.
-    std::array<StatsMember, TransferStats::kCountFields + 12> members;
+    // The counts, then at most 13 others: alpn, ciphers, tls_versions, first_seen, last_seen,
+    // category, client, domain, mac, matched_by, distinct_clients, service.
+    std::array<StatsMember, TransferStats::kCountFields + 13> members;
     std::size_t n = 0;
     const auto add = [&](StatsMember m) { members[n++] = m; };
     s.for_each_count([&](std::string_view name, pipeline::TransferRole, std::string_view, std::uint64_t v) {
@@ -63,6 +65,9 @@ void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, So
         if (text != nullptr) {
             add({key, Kind::kText, 0, 0, text});
         }
+    }
+    if (x.has_matched_by) {
+        add({"matched_by", x.matched_by != nullptr ? Kind::kText : Kind::kNull, 0, 0, x.matched_by});
     }
     if (x.distinct_clients != nullptr) {
         add({"distinct_clients", Kind::kCount, *x.distinct_clients});
@@ -183,6 +188,8 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
         StatsExtras x;
         x.distinct_clients = &d->m.distinct_clients;
         x.domain = &d->name;
+        x.has_matched_by = true;
+        x.matched_by = d->matched_by.empty() ? nullptr : &d->matched_by;
         x.has_service = true;
         x.service = label(d->service);
         write_stats(w, d->m.stats, x, scratch);

@@ -161,10 +161,16 @@ void render_domains_section(const Report& r, std::FILE* out, std::size_t top_dom
                 fmt::print(out, "... {} more domains (the JSON output lists them all)\n", domains.size() - top_domains);
                 break;
             }
+            // A service matched through the name's CNAME chain is marked "<"; the JSON names the CNAME.
+            const std::string service =
+                d->matched_by.empty() ? service_label(r, d->service) : service_label(r, d->service) + " <";
             fmt::print(out, "{:<{}}{:<{}}{:>7}{:>11}{:>11}{:>8}\n", clip(d->name, n - 1), n,
-                       clip(service_label(r, d->service), w - 1), w,
+                       clip(service, w - 1), w,
                        d->m.stats.connections, human_bytes(d->m.stats.bytes_up), human_bytes(d->m.stats.bytes_down),
                        d->m.distinct_clients);
+        }
+        if (std::any_of(domains.begin(), domains.end(), [](const auto* d) { return !d->matched_by.empty(); })) {
+            fmt::print(out, "< the service matched a name in the domain's CNAME chain (JSON: matched_by)\n");
         }
     }
 }

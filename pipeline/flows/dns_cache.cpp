@@ -27,8 +27,8 @@ void DnsCache::insert(const DnsResolution& r) noexcept {
     for (std::size_t i = 0; i < kWays; ++i) {
         if (t.tag[i] == tag) {
             DnsResolution& e = _entries[set * kWays + i];
-            if (e.client == r.client && e.address == r.address) {
-                e = r; // a newer answer for the same pair replaces the older one
+            if (e.client == r.client && e.address == r.address && e.query == r.query) {
+                e = r; // a newer answer to the same question replaces the older one
                 t.ts[i] = r.ts_ns;
                 return;
             }
@@ -46,20 +46,42 @@ void DnsCache::insert(const DnsResolution& r) noexcept {
     t.ts[victim] = r.ts_ns;
 }
 
-const DnsResolution* DnsCache::lookup(const IpAddr& client, const IpAddr& address,
-                                      std::uint64_t ts_ns) const noexcept {
+namespace {
+bool names(const DnsResolution& e, std::string_view name) noexcept {
+    if (e.query.view() == name) {
+        return true;
+    }
+    for (std::size_t i = 0; i < e.cname_count && i < e.cnames.size(); ++i) {
+        if (e.cnames[i].view() == name) {
+            return true;
+        }
+    }
+    return false;
+}
+} // namespace
+
+const DnsResolution* DnsCache::lookup(const IpAddr& client, const IpAddr& address, std::uint64_t ts_ns,
+                                      std::string_view prefer) const noexcept {
     const std::uint64_t tag = pair_tag(client, address);
     const std::size_t set = static_cast<std::size_t>(tag >> 1) & _set_mask;
     const SetTags& t = _tags[set];
+    const DnsResolution* newest = nullptr;
+    std::uint64_t newest_ts = 0;
     for (std::size_t i = 0; i < kWays; ++i) {
         if (t.tag[i] == tag && t.ts[i] <= ts_ns) {
             const DnsResolution& e = _entries[set * kWays + i];
             if (e.client == client && e.address == address) {
-                return &e;
+                if (!prefer.empty() && names(e, prefer)) {
+                    return &e;
+                }
+                if (newest == nullptr || t.ts[i] > newest_ts) {
+                    newest = &e;
+                    newest_ts = t.ts[i];
+                }
             }
         }
     }
-    return nullptr;
+    return newest;
 }
 
 } // namespace wt::pipeline

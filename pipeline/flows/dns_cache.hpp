@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 namespace wt::pipeline {
 
@@ -32,10 +33,14 @@ public:
 
     explicit DnsCache(std::size_t entries);
 
+    // A newer answer to the same question for the same (client, address) replaces the older one;
+    // answers to other questions that gave the same address (several names behind one load
+    // balancer) are kept beside it, as long as the set has room.
     void insert(const DnsResolution& r) noexcept;
-    // The most recent resolution by `client` of `address` at or before ts_ns.
-    [[nodiscard]] const DnsResolution* lookup(const IpAddr& client, const IpAddr& address,
-                                              std::uint64_t ts_ns) const noexcept;
+    // A resolution by `client` of `address` at or before ts_ns: one whose question or CNAME chain is
+    // `prefer` (a flow's SNI) when there is one, else the most recent.
+    [[nodiscard]] const DnsResolution* lookup(const IpAddr& client, const IpAddr& address, std::uint64_t ts_ns,
+                                              std::string_view prefer = {}) const noexcept;
     [[nodiscard]] std::uint64_t evictions() const noexcept { return _evictions; }
     // Backs the storage now (live appliance), not on the data path at first use.
     void prefault() noexcept {

@@ -6,6 +6,8 @@
 #include "parsers/net/packet.hpp"
 #include "pipeline/flows/hash.hpp"
 
+#include <algorithm>
+#include <span>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -142,7 +144,7 @@ inline constexpr std::uint32_t kNoIndex = 0xffffffffu;
 
 inline constexpr std::size_t kMaxFlowAlpn = 8;
 inline constexpr std::size_t kMaxFlowVersions = 8;
-inline constexpr std::size_t kMaxFlowAnswers = 8;
+inline constexpr std::size_t kMaxFlowAnswers = 16;
 inline constexpr std::size_t kMaxFlowCnames = 4;
 
 struct TlsDetail {
@@ -181,7 +183,10 @@ struct FlowDetail {
     AppProto app = AppProto::kUnknown;
     NameSource name_source = NameSource::kNone;
     bool doh_endpoint = false;
-    bool doq = false;          // QUIC (or an attempt at it) to UDP 853: DNS over QUIC, RFC 9250 section 4.1.1
+    bool doq = false;
+    // Which name the service matched: 0 the flow's name itself (or nothing matched), 1 the question
+    // this client resolved to the server, 2 + i the i-th CNAME of name_chain().
+    std::uint8_t matched_by = 0;          // QUIC (or an attempt at it) to UDP 853: DNS over QUIC, RFC 9250 section 4.1.1
     std::uint32_t quic_version = 0;
     DomainName sni;
     DomainName name;
@@ -197,6 +202,40 @@ struct FlowDetail {
     std::uint32_t stream_down = kNoIndex; // server direction
     std::uint32_t quic = kNoIndex;        // QUIC Initial reassembly state
 };
+
+// Whether the DNS resolution a flow followed asked for `name` or passed through it as a CNAME.
+[[nodiscard]] inline bool resolution_names(const FlowDetail& d, std::string_view name) noexcept {
+    if (d.resolved_query.view() == name) {
+        return true;
+    }
+    for (std::size_t i = 0; i < d.resolution_cname_count && i < d.resolution_cnames.size(); ++i) {
+        if (d.resolution_cnames[i].view() == name) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// The CNAME chain a flow's name leads through: a DNS flow's own answer, else the resolution its
+// client followed to the server address.
+[[nodiscard]] inline std::span<const DomainName> name_chain(const FlowDetail& d) noexcept {
+    if (d.name_source == NameSource::kDnsQuery) {
+        return {d.dns.cnames.data(), std::min<std::size_t>(d.dns.cname_count, d.dns.cnames.size())};
+    }
+    return {d.resolution_cnames.data(), std::min<std::size_t>(d.resolution_cname_count, d.resolution_cnames.size())};
+}
+
+// The name a flow's service was matched on (see FlowDetail::matched_by); empty for the flow's own name.
+[[nodiscard]] inline std::string_view matched_name(const FlowDetail& d) noexcept {
+    if (d.matched_by == 1) {
+        return d.resolved_query.view();
+    }
+    const auto chain = name_chain(d);
+    if (d.matched_by >= 2 && static_cast<std::size_t>(d.matched_by - 2) < chain.size()) {
+        return chain[d.matched_by - 2].view();
+    }
+    return {};
+}
 
 enum FlowFlags : std::uint16_t {
     kFlowSynSeen = 1u << 0,

@@ -202,7 +202,15 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
     }
     DomainKey dk{d->name};
     if (DomainTally* t = _domains.find_or_insert_hashed(dk, dhash, inserted)) {
-        t->service = f.service;
+        // A flow that could not be classified (no chain in view) does not undo one that was, so the
+        // row does not depend on the order its flows end in.
+        if (f.service >= 0 || t->service < 0) {
+            t->service = f.service;
+        }
+        if (const std::string_view matched = matched_name(*d);
+            !matched.empty() && (t->matched_by.empty() || matched < t->matched_by.view())) {
+            t->matched_by.assign(matched);
+        }
         t->stats.add_flow(f, d, part);
     } else {
         ++_table_full;
@@ -270,7 +278,12 @@ bool CoreTally::restore_domain(const DomainKey& key, const DomainTally& tally) n
         ++_table_full;
         return false;
     }
-    t->service = tally.service;
+    if (tally.service >= 0 || t->service < 0) {
+        t->service = tally.service;
+    }
+    if (!tally.matched_by.empty() && (t->matched_by.empty() || tally.matched_by.view() < t->matched_by.view())) {
+        t->matched_by = tally.matched_by;
+    }
     t->stats.merge(tally.stats);
     return true;
 }
@@ -349,7 +362,7 @@ void CoreTally::absorb(const CoreTally& other, std::span<const std::int32_t> ser
     _table_full += other._table_full;
 
     other._domains.for_each([&](const DomainKey& k, const DomainTally& t) {
-        restore_domain(k, DomainTally{mapped(t.service), t.stats});
+        restore_domain(k, DomainTally{mapped(t.service), t.matched_by, t.stats});
     });
     other._clients.for_each([&](const ClientServiceKey& k, const ClientTally& t) {
         restore_client(ClientServiceKey{k.client, mapped(k.service)}, t);
@@ -390,10 +403,19 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
             std::string name(k.name.view());
             auto [it, fresh] = domain_index.try_emplace(name, out.domains.size());
             if (fresh) {
-                out.domains.push_back(MergedDomain{name, t.service, {}});
+                out.domains.push_back(MergedDomain{name, t.service, std::string(t.matched_by.view()), {}});
                 name_by_hash.emplace(DomainKeyHash{}(k), name);
             }
-            out.domains[it->second].m.stats.merge(t.stats);
+            MergedDomain& merged = out.domains[it->second];
+            if (!fresh) {
+                if (t.service >= 0 && merged.service < 0) {
+                    merged.service = t.service;
+                }
+                if (!t.matched_by.empty() && (merged.matched_by.empty() || t.matched_by.view() < merged.matched_by)) {
+                    merged.matched_by = std::string(t.matched_by.view());
+                }
+            }
+            merged.m.stats.merge(t.stats);
         });
         core->clients().for_each([&](const ClientServiceKey& k, const ClientTally& t) {
             auto [it, fresh] = client_index.try_emplace({k.client, k.service}, out.clients.size());

@@ -120,6 +120,7 @@ struct DomainKeyHash {
 };
 struct DomainTally {
     std::int32_t service = -1;
+    DomainName matched_by; // the CNAME chain name the service matched; empty: the name itself
     TransferStats stats;
 };
 
@@ -435,6 +436,7 @@ struct MergedStats {
 struct MergedDomain {
     std::string name;
     std::int32_t service = -1;
+    std::string matched_by; // empty: the service matched the name itself
     MergedStats m;
 };
 struct MergedClient {

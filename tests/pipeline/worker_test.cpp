@@ -234,6 +234,62 @@ patterns = ["wttls.test"]
     EXPECT_EQ(services[0].connections, 1u);
 }
 
+// x.example -> x.example.edgekey.net -> e1234.a.akamaiedge.net: a name no pattern knows is classified by
+// where its CNAME chain leads, and the report says which name matched. On an address that another name
+// resolved to later, the flow's SNI picks its own resolution.
+TEST(Worker, CnameChainsClassifyAndTheSniPicksItsResolution) {
+    auto loaded = load_services_text(R"([[service]]
+name = "Akamai"
+patterns = ["akamaiedge.net"]
+[[service]]
+name = "Other"
+patterns = ["=other.example"]
+)", "<test>", "");
+    ASSERT_TRUE(std::holds_alternative<ServiceCatalog>(loaded));
+    auto built = ServiceClassifier::build(std::get<ServiceCatalog>(loaded));
+    ASSERT_TRUE(std::holds_alternative<ServiceClassifier>(built));
+    const auto& cls = std::get<ServiceClassifier>(built);
+    Harness h(&cls);
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 33333};
+    const tb::Endpoint resolver{tb::ip4(10, 0, 0, 53), 53};
+    const auto& cap = parsers::test_vectors::kCaptures[0];
+    const std::string sni(cap.sni);
+    const auto lookup = [&](std::uint16_t id, std::uint16_t port, const std::vector<std::string>& chain) {
+        const auto answer = tb::dns_response(id, chain, {93, 184, 216, 34});
+        std::vector<std::uint8_t> query(answer.begin(), answer.begin() + 12 + chain[0].size() + 2 + 4);
+        query[2] = 0x01;
+        query[3] = 0x00;
+        query[7] = 0;
+        h.send(tb::udp({cli.ip, port}, resolver, query));
+        h.send(tb::udp(resolver, {cli.ip, port}, answer));
+    };
+    lookup(0x1111, 33333, {sni, sni + ".edgekey.net", "e1234.a.akamaiedge.net"});
+    lookup(0x2222, 33334, {"other.example"}); // later, the same address for another name
+    play_tls(h, {cli.ip, 40100}, {tb::ip4(93, 184, 216, 34), 443}, cap);
+    h.worker.flush_all();
+    std::map<std::uint16_t, const CollectedFlow*> by_port;
+    for (const auto& f : h.sink.flows) {
+        by_port[f.flow.client().port] = &f;
+    }
+    const CollectedFlow* tls = by_port.at(40100);
+    EXPECT_EQ(tls->detail.name.view(), sni);
+    EXPECT_EQ(tls->detail.name_source, NameSource::kSni);
+    EXPECT_EQ(tls->detail.resolved_query.view(), sni) << "the resolution whose question is the SNI, not the newest";
+    EXPECT_EQ(tls->service, "Akamai");
+    EXPECT_EQ(matched_name(tls->detail), "e1234.a.akamaiedge.net");
+    const CollectedFlow* dns = by_port.at(33333);
+    EXPECT_EQ(dns->service, "Akamai") << "a DNS flow follows its own answer's chain";
+    EXPECT_EQ(matched_name(dns->detail), "e1234.a.akamaiedge.net");
+    EXPECT_EQ(by_port.at(33334)->service, "Other");
+    EXPECT_EQ(matched_name(by_port.at(33334)->detail), "") << "matched by its own name";
+
+    const MergedTally m = merge_tallies({&h.worker.tally()});
+    const auto row = std::find_if(m.domains.begin(), m.domains.end(), [&](const auto& d) { return d.name == sni; });
+    ASSERT_NE(row, m.domains.end());
+    EXPECT_EQ(row->service, 0);
+    EXPECT_EQ(row->matched_by, "e1234.a.akamaiedge.net");
+}
+
 TEST(Worker, TupleReuseAfterCloseStartsANewFlowAndTheLastAckStaysInTheOld) {
     Harness h;
     const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 40000};

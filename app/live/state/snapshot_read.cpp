@@ -465,6 +465,9 @@ private:
         DomainKey key{read_wire_name(f.required("name"), f.path_of("name"))};
         DomainTally tally;
         tally.service = service_of(f);
+        if (const json* matched = f.optional("matched_by")) {
+            tally.matched_by = read_wire_name(*matched, f.path_of("matched_by"));
+        }
         tally.stats = read_stats(f.required("stats"), f.path_of("stats"));
         f.finish();
         count_restored(_out.tally.restore_domain(key, tally));

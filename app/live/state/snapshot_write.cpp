@@ -232,6 +232,10 @@ private:
             append_json_byte_string(_b, k.name.view());
             _b.append(std::string_view(",\"service\":"));
             service_ref(t.service);
+            if (!t.matched_by.empty()) {
+                _b.append(std::string_view(",\"matched_by\":"));
+                append_json_byte_string(_b, t.matched_by.view());
+            }
             _b.append(std::string_view(",\"stats\":"));
             append_stats(_b, t.stats);
             _b.push_back('}');

@@ -95,6 +95,7 @@ json reference_report(const Report& r) {
     for (const auto* d : domains_by_size(r)) {
         json e = stats_json(d->m.stats);
         e["domain"] = d->name;
+        e["matched_by"] = d->matched_by.empty() ? json(nullptr) : json(d->matched_by);
         e["service"] = d->service < 0 ? json(nullptr) : json(reference_service_label(r, d->service));
         e["distinct_clients"] = d->m.distinct_clients;
         domains.push_back(e);

@@ -124,6 +124,35 @@ TEST(DnsCache, LatestResolutionBeforeTheFlowWins) {
     EXPECT_EQ(cache.lookup(v4(10, 0, 0, 2), r.address, 150), nullptr) << "another client's lookup does not count";
 }
 
+TEST(DnsCache, SeveralNamesForOneAddressAndTheSniPicks) {
+    DnsCache cache(64);
+    DnsResolution api;
+    api.client = v4(10, 0, 0, 1);
+    api.address = v4(203, 0, 113, 10);
+    api.ts_ns = 100;
+    api.query.assign("owner-api.example-cars.com");
+    api.cname_count = 1;
+    api.cnames[0].assign("owner-api.vn.example-cars.services");
+    cache.insert(api);
+    DnsResolution vehicle = api;
+    vehicle.ts_ns = 200;
+    vehicle.query.assign("vehicle-api.example-cars.com");
+    vehicle.cname_count = 0;
+    cache.insert(vehicle);
+    EXPECT_EQ(cache.lookup(api.client, api.address, 300)->query.view(), "vehicle-api.example-cars.com")
+        << "without a name to prefer, the newest";
+    EXPECT_EQ(cache.lookup(api.client, api.address, 300, "owner-api.example-cars.com")->query.view(),
+              "owner-api.example-cars.com");
+    EXPECT_EQ(cache.lookup(api.client, api.address, 300, "owner-api.vn.example-cars.services")->query.view(),
+              "owner-api.example-cars.com") << "a name in the chain picks it too";
+    EXPECT_EQ(cache.lookup(api.client, api.address, 150, "vehicle-api.example-cars.com")->query.view(),
+              "owner-api.example-cars.com") << "never an answer after the flow started";
+    DnsResolution again = api;
+    again.ts_ns = 400;
+    cache.insert(again);
+    EXPECT_EQ(cache.lookup(api.client, api.address, 500)->ts_ns, 400u) << "a new answer to the same question replaces it";
+}
+
 TEST(DnsCache, FloodEvictsButNeverGrows) {
     DnsCache cache(16);
     for (std::uint32_t i = 0; i < 1000; ++i) {
