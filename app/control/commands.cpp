@@ -124,6 +124,9 @@ std::string dispatch(const ControlRequest& request, ControlResponder& responder)
     if (name == "servers") {
         return responder.servers(request);
     }
+    if (name == "dns") {
+        return responder.dns(request);
+    }
     if (name == "clients") {
         return responder.clients(request);
     }

@@ -41,7 +41,7 @@ struct ControlCommand {
     std::string_view rows;  // what --top counts, for its help ("domains")
 };
 
-inline constexpr std::array<ControlCommand, 13> kControlCommands = {{
+inline constexpr std::array<ControlCommand, 14> kControlCommands = {{
     {"stats", kArgNone, "",
      "ports (rx/tx, drops, imissed, rx_nombuf), workers (pps, busy share), flow tables, parse errors", ""},
     {"services", kArgNone, "", "per-service connections, clients, bytes each way, TLS versions, QUIC, DNS, ECH, DoT, HTTP",
@@ -50,6 +50,8 @@ inline constexpr std::array<ControlCommand, 13> kControlCommands = {{
     {"clients", kArgTop, "[--top N]", "per (client, service) connections and bytes, largest first", "clients"},
     {"servers", kArgTop, "[--top N]",
      "per server address: the names used for it, flows, bytes each way, AS, organisation, country", "servers"},
+    {"dns", kArgNone, "",
+     "encrypted DNS: DoT attempts and their fate, DoH and DoQ per server, plain DNS after a failed DoT attempt", ""},
     {"flows", kArgTop | kArgService, "[--top N] [--service S]", "flows in progress and recently ended, largest first",
      "flows"},
     {"timeline", kArgService | kArgLast, "[--service S] [--last SECONDS]",
@@ -93,6 +95,7 @@ public:
     virtual std::string domains(const ControlRequest& request) = 0;
     virtual std::string clients(const ControlRequest& request) = 0;
     virtual std::string servers(const ControlRequest& request) = 0;
+    virtual std::string dns(const ControlRequest& request) = 0;
     virtual std::string flows(const ControlRequest& request) = 0;
     virtual std::string timeline(const ControlRequest& request) = 0;
     virtual std::string mark(const ControlRequest& request) = 0;

@@ -197,6 +197,7 @@ public:
     std::string domains(const ControlRequest& request) override;
     std::string clients(const ControlRequest& request) override;
     std::string servers(const ControlRequest& request) override;
+    std::string dns(const ControlRequest& request) override;
     std::string flows(const ControlRequest& request) override;
     std::string timeline(const ControlRequest& request) override;
     std::string mark(const ControlRequest& request) override;

@@ -338,6 +338,16 @@ std::string Appliance::clients(const ControlRequest& request) { return report_ro
 
 std::string Appliance::servers(const ControlRequest& request) { return report_rows(request, kSectionServers, "servers"); }
 
+std::string Appliance::dns(const ControlRequest& request) {
+    const Report r = build_report();
+    if (request.table) {
+        TableOptions opt;
+        opt.sections = kSectionEncryptedDns;
+        return control_text(render_table_text(r, opt));
+    }
+    return control_result(json{{"encrypted_dns", report_to_json(r)["encrypted_dns"]}});
+}
+
 std::string Appliance::flows(const ControlRequest& request) {
     std::optional<std::int32_t> filter;
     std::string error;

@@ -377,6 +377,15 @@ def check_servers(rep, lab, fwd, ctx):
     rc, _, table = fwd.ctl("servers", json_out=False)
     rep.check("servers: ctl servers prints the table", rc == 0 and "SERVER" in table and "ORGANISATION" in table,
               table.strip()[:300])
+    # The lab's phone uses plain DNS (dnsmasq) only: the encrypted DNS view must say so, live as offline.
+    rc, doc, text = fwd.ctl("dns")
+    edns = doc.get("encrypted_dns") if isinstance(doc, dict) else None
+    rep.check("dns: ctl dns --json: no DoT, DoH or DoQ, the plain lookups counted",
+              isinstance(edns, dict) and edns["dot"]["attempts"] == 0 and edns["doh"]["flows"] == 0 and
+              edns["doq"]["flows"] == 0 and edns["plain_dns"] > 0, text.strip()[:300])
+    rc, _, table = fwd.ctl("dns", json_out=False)
+    rep.check("dns: ctl dns prints the sentences", rc == 0 and "Encrypted DNS" in table and "No encrypted DNS seen" in table,
+              table.strip()[:300])
 
 
 def check_mark(rep, lab, fwd, ctx):
