@@ -274,14 +274,21 @@ private:
         // Report the first unknown key in file order; toml::table is unordered.
         const std::pair<const std::string, toml::value>* unknown = nullptr;
         for (const auto& kv : top) {
-            if (kv.first != "service" &&
+            if (kv.first != "service" && kv.first != "include" &&
                 (unknown == nullptr || line_of(kv.second) < line_of(unknown->second))) {
                 unknown = &kv;
             }
         }
         if (unknown != nullptr) {
             return error(line_of(unknown->second),
-                         fmt::format("unknown top-level key, expected [[service]] tables ({})", unknown->first));
+                         fmt::format("unknown top-level key, expected include = [\"default\"] and [[service]] tables "
+                                     "({})",
+                                     unknown->first));
+        }
+        if (const auto inc = top.find("include"); inc != top.end()) {
+            if (auto err = load_includes(inc->second)) {
+                return err;
+            }
         }
         const auto it = top.find("service");
         if (it == top.end()) {
@@ -296,6 +303,39 @@ private:
             if (auto err = load_service(t)) {
                 return err;
             }
+        }
+        return std::nullopt;
+    }
+
+    // include = ["default"]: the embedded default services come first, then this file's, which add
+    // services or replace an included one of the same name (so a user file extends the defaults).
+    std::optional<ServicesError> load_includes(const toml::value& v) {
+        if (!v.is_array()) {
+            return error(line_of(v), fmt::format("'include' must be an array of strings, e.g. include = [\"default\"], "
+                                                 "got {} (include)",
+                                                 type_name(v.type())));
+        }
+        for (const toml::value& item : v.as_array()) {
+            if (!item.is_string() || item.as_string().str != "default") {
+                return error(line_of(item), fmt::format("unknown include {}; the one there is: \"default\" (include)",
+                                                        item.is_string() ? fmt::format("{:?}", item.as_string().str)
+                                                                         : std::string(type_name(item.type()))));
+            }
+            if (_included_default) {
+                continue;
+            }
+            _included_default = true;
+            ServicesResult base = load_default_services();
+            if (auto* e = std::get_if<ServicesError>(&base)) {
+                return *e;
+            }
+            for (Service& s : std::get<ServiceCatalog>(base).services) {
+                std::string folded(s.name);
+                std::transform(folded.begin(), folded.end(), folded.begin(), to_lower);
+                _included.emplace(std::move(folded), _catalog.services.size());
+                _catalog.services.push_back(std::move(s));
+            }
+            _catalog.sources.push_back("<default services>");
         }
         return std::nullopt;
     }
@@ -338,6 +378,12 @@ private:
         }
         std::string folded(svc.name);
         std::transform(folded.begin(), folded.end(), folded.begin(), to_lower);
+        // A service of the file with the name of an included one replaces it, in its place.
+        std::optional<std::size_t> replaces;
+        if (const auto inc = _included.find(folded); inc != _included.end()) {
+            replaces = inc->second;
+            _included.erase(inc);
+        }
         const auto [dup, inserted] = _names.emplace(std::move(folded), name_line);
         if (!inserted) {
             return error(name_line, fmt::format("duplicate service name, first defined at line {} ({:?})",
@@ -372,7 +418,11 @@ private:
                 return err;
             }
         }
-        _catalog.services.push_back(std::move(svc));
+        if (replaces) {
+            _catalog.services[*replaces] = std::move(svc);
+        } else {
+            _catalog.services.push_back(std::move(svc));
+        }
         return std::nullopt;
     }
 
@@ -526,6 +576,8 @@ private:
     std::string _base_dir;
     ServiceCatalog _catalog;
     std::unordered_map<std::string, int> _names;  // case-folded service name -> line
+    std::unordered_map<std::string, std::size_t> _included; // case-folded name of an included service -> index
+    bool _included_default = false;
 };
 
 }  // namespace

@@ -250,8 +250,9 @@ TEST(LoadServicesErrors, TomlSyntax) {
 
 TEST(LoadServicesErrors, TopLevel) {
     EXPECT_EQ(load_error("[[service]]\nname = \"A\"\npatterns = [\"a.com\"]\n[other]\nx = 1\n"),
-              "t.toml:4: unknown top-level key, expected [[service]] tables (other)");
-    EXPECT_EQ(load_error("title = \"x\"\n"), "t.toml:1: unknown top-level key, expected [[service]] tables (title)");
+              "t.toml:4: unknown top-level key, expected include = [\"default\"] and [[service]] tables (other)");
+    EXPECT_EQ(load_error("title = \"x\"\n"),
+              "t.toml:1: unknown top-level key, expected include = [\"default\"] and [[service]] tables (title)");
     EXPECT_EQ(load_error("service = \"x\"\n"),
               "t.toml:1: 'service' must be an array of tables written [[service]], got a string (service)");
     EXPECT_EQ(load_error("service = [1]\n"),
@@ -386,6 +387,33 @@ TEST(DefaultServices, EmbeddedTextMatchesSourceFile) {
     ASSERT_TRUE(in.good());
     const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_EQ(default_services_toml(), file);
+}
+
+// include = ["default"]: a user file extends the embedded defaults instead of replacing them; a service
+// of the same name replaces the default one in its place; anything else in include is an error.
+TEST(LoadServices, IncludeDefaultExtendsTheDefaults) {
+    const ServiceCatalog defaults = std::get<ServiceCatalog>(load_default_services());
+    ASSERT_GE(defaults.services.size(), 2u);
+    const std::string replaced = defaults.services[1].name;
+    const ServiceCatalog c = load_ok("include = [\"default\"]\n"
+                                     "[[service]]\nname = \"Vehicle maker\"\npatterns = [\"example-cars.com\"]\n"
+                                     "[[service]]\nname = \"" + replaced + "\"\npatterns = [\"=mine.example\"]\n");
+    ASSERT_EQ(c.services.size(), defaults.services.size() + 1);
+    EXPECT_EQ(c.services[0].name, defaults.services[0].name);
+    EXPECT_EQ(c.services[1].name, replaced);
+    ASSERT_EQ(c.services[1].patterns.size(), 1u) << "the file's service replaced the default one";
+    EXPECT_EQ(c.services[1].patterns[0].value, "mine.example");
+    EXPECT_EQ(c.services.back().name, "Vehicle maker");
+    EXPECT_EQ(c.sources[0], "t.toml");
+    EXPECT_EQ(c.sources.back(), "<default services>");
+    EXPECT_EQ(load_error("include = [\"defaults\"]\n"),
+              "t.toml:1: unknown include \"defaults\"; the one there is: \"default\" (include)");
+    EXPECT_EQ(load_error("include = \"default\"\n"),
+              "t.toml:1: 'include' must be an array of strings, e.g. include = [\"default\"], got a string (include)");
+    EXPECT_EQ(load_error("include = [\"default\"]\n[[service]]\nname = \"A\"\npatterns = [\"a.example\"]\n"
+                         "[[service]]\nname = \"a\"\npatterns = [\"b.example\"]\n"),
+              "t.toml:6: duplicate service name, first defined at line 3 (\"a\")")
+        << "the file's own names stay unique";
 }
 
 }  // namespace
