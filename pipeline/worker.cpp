@@ -401,12 +401,20 @@ bool Worker::tally_part(Flow& f, CoreTally& into, ClassifierScratch* scratch, Pa
     const bool last = kind == PartKind::kLast;
     FlowDetail* d = detail_for_tally(f);
     TallyMark& mark = _marks[static_cast<std::size_t>(&f - &_flows[0])];
-    const bool named_for_good =
-        (f.flags & kFlowAppDone) ||
-        f.inspected >= (f.key.proto == kIpProtoTcp ? _config.max_inspected_segments : _config.max_inspected_datagrams);
-    if (kind == PartKind::kInterval && !mark.any() && !named_for_good &&
-        _now_ns - f.ts_first_ns < _config.naming_grace_ns) {
-        return false;
+    if (kind == PartKind::kInterval && !mark.any() && _now_ns - f.ts_first_ns < _config.naming_grace_ns) {
+        bool named_for_good =
+            (f.flags & kFlowAppDone) ||
+            f.inspected >= (f.key.proto == kIpProtoTcp ? _config.max_inspected_segments : _config.max_inspected_datagrams);
+        if (named_for_good && d != nullptr) {
+            // A name no pattern knows may still be classified by its CNAME chain once the DNS answer
+            // reaches this worker (a message from the worker that saw it): its first part waits too.
+            finalize(f, d, scratch);
+            named_for_good = f.service >= 0 || d->name.empty() || d->name_source == NameSource::kDnsQuery ||
+                             !d->resolved_query.empty();
+        }
+        if (!named_for_good) {
+            return false;
+        }
     }
     finalize(f, d, scratch);
     Flow part = f;
@@ -491,9 +499,11 @@ void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexce
         d->name_source = NameSource::kDnsResolution;
     }
     // On an address several names share, the resolution this flow followed is the one whose question
-    // or CNAME chain is the name it asked the server for (RFC 1034 section 3.6.2).
+    // or CNAME chain is the name it asked the server for (RFC 1034 section 3.6.2). Looked up again
+    // here, not only when the flow began: with several workers the answer may have reached this
+    // worker's cache (a message from the worker that saw it) only after the flow's first packet.
     if (d->name_source != NameSource::kDnsResolution && d->name_source != NameSource::kDnsQuery &&
-        !d->resolved_query.empty() && !resolution_names(*d, d->name.view())) {
+        !d->name.empty() && !resolution_names(*d, d->name.view())) {
         resolve_name(f, *d, d->name.view());
     }
     if (scratch != nullptr && !d->name.empty()) {
@@ -502,14 +512,22 @@ void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexce
         d->matched_by = 0;
         // A name no pattern knows is classified by where its CNAME chain leads (x.example.com ->
         // x.example.com.edgekey.net -> e1234.a.akamaiedge.net is Akamai), the nearest name first.
+        // Only the part of a chain after the flow's own name counts: another name's resolution of a
+        // shared address says nothing about this one.
         if (f.service < 0) {
-            if (d->name_source != NameSource::kDnsQuery && !d->resolved_query.empty() &&
-                d->resolved_query.view() != d->name.view()) {
-                f.service = scratch->classify(d->resolved_query.view());
-                d->matched_by = f.service >= 0 ? 1 : 0;
-            }
             const auto chain = name_chain(*d);
-            for (std::size_t i = 0; f.service < 0 && i < chain.size(); ++i) {
+            std::size_t from = chain.size();
+            if (d->name_source == NameSource::kDnsQuery || d->resolved_query.view() == d->name.view()) {
+                from = 0;
+            } else {
+                for (std::size_t i = 0; i < chain.size(); ++i) {
+                    if (chain[i].view() == d->name.view()) {
+                        from = i + 1;
+                        break;
+                    }
+                }
+            }
+            for (std::size_t i = from; f.service < 0 && i < chain.size(); ++i) {
                 f.service = scratch->classify(chain[i].view());
                 d->matched_by = f.service >= 0 ? static_cast<std::uint8_t>(2 + i) : 0;
             }

@@ -141,9 +141,10 @@ def offline(binary, capture):
 
 
 def dns_named_flows(binary, work, capture, tag):
-    """The capture's flows that are named only from a DNS answer seen earlier (name_source "dns"), as
-    (label, service or None, {field: value}) from the offline analysis. Their naming depends on the order in
-    which packets of different flows are handled, see explain_by_dns_moves()."""
+    """The capture's flows whose service comes from a DNS answer seen earlier: named only from it
+    (name_source "dns"), or classified by its CNAME chain (matched_by, on a connection rather than the DNS
+    lookup itself), as (label, service or None, {field: value}) from the offline analysis. Their service
+    depends on the order in which packets of different flows are handled, see explain_by_dns_moves()."""
     out = os.path.join(work, f"{tag}-flows.jsonl")
     p = L.run([binary, "analyze", capture, "--format", "json", "--flows", out], timeout=60)
     flows = []
@@ -154,7 +155,9 @@ def dns_named_flows(binary, work, capture, tag):
                     fl = json.loads(line)
                 except ValueError:
                     continue
-                if fl.get("name_source") == "dns" and fl.get("service"):
+                from_dns = fl.get("name_source") == "dns" or (fl.get("matched_by") and
+                                                              fl.get("name_source") != "dns_query")
+                if from_dns and fl.get("service"):
                     v = {"connections": 1}
                     v.update({k: int(fl.get(k, 0) or 0) for k in FIELDS[1:]})
                     label = (f"{fl.get('proto')} {fl.get('client')}:{fl.get('client_port')} -> "
@@ -168,7 +171,7 @@ def explain_by_dns_moves(ref, other, flows):
     tallies `ref` into `other` (fields in FIELDS, exactly), or None when no subset does.
 
     Why such moves happen live and not offline: a connection without SNI or Host is named from the client's
-    earlier DNS answer, looked up in the worker's DNS cache when the flow starts (and again when it ends, for
+    earlier DNS answer (and a name no pattern knows is classified by that answer's CNAME chain), looked up in the worker's DNS cache when the flow starts (and again when it ends, for
     an answer dated at or before the flow's first packet). With several workers the answer may be handled by
     another worker and travels as a message; the live clock is each worker's poll time, so when the queues
     replay unpaced (net_pcap reads its files as fast as it can) the connection's worker can see the connection
@@ -276,8 +279,8 @@ def main():
                           f"DNS-named flows left unnamed across workers ({len(ref_rows)} services)",
                           moved is not None and tls_ok,
                           "\n    " + "\n    ".join(diffs) +
-                          f"\n    ({len(dns_flows)} flow(s) of this capture are named only by an earlier DNS "
-                          "answer; no subset of them explains the difference)")
+                          f"\n    ({len(dns_flows)} flow(s) of this capture are named or classified by an earlier DNS "
+                          "answer or its CNAME chain; no subset of them explains the difference)")
                 if moved:
                     race_notes.append((base, n, moved))
                     rep.note(f"NOTE (cross-worker DNS naming race): with {n} workers {len(moved)} of the "
