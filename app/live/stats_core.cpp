@@ -76,6 +76,13 @@ void Appliance::collect(bool final_pass) {
         }
         // Next request: the cleared spare, and a new classifier if one is waiting.
         h.spare = ctx.spare.get();
+        // Every spare must fit the newest catalog, not only the one handed over with it: after an
+        // adoption the next spare is the tally retired under the older catalog, and a flow whose
+        // service had no slot would be left out of its service (counted in tally_table_full).
+        if (const auto& newest = _generations.at(_current_generation); newest->classifier != nullptr &&
+            ctx.spare->services().size() < newest->classifier->service_count() + 1) {
+            ctx.spare->resize_services(newest->classifier->service_count());
+        }
         if (ctx.adopted_generation != _current_generation) {
             auto& gen = _generations.at(_current_generation);
             h.classifier = gen->classifier.get();

@@ -167,6 +167,8 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
     const std::size_t slot = static_cast<std::size_t>(f.service + 1);
     if (slot < _services.size()) {
         _services[slot].add_flow(f, d, part);
+    } else {
+        ++_table_full; // a service with no slot: never silently (the stats core sizes every spare)
     }
     _total.add_flow(f, d, part);
 
