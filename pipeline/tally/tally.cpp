@@ -187,9 +187,11 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
     // A DNS flow's query names what the client asked about, not the resolver it asked.
     const bool names_server = d != nullptr && !d->name.empty() && d->name_source != NameSource::kDnsQuery;
     const std::uint64_t dhash = d != nullptr ? hash_bytes(d->name.view().data(), d->name.size()) : 0;
-    const ServerNameKey sk{f.server().ip, names_server ? d->name : DomainName{}};
-    if (ServerNameTally* s = _server_names.find_or_insert_hashed(
-            sk, server_name_hash(sk.server, names_server ? dhash : hash_bytes(nullptr, 0)), inserted)) {
+    const ServerNameKey sk{f.server().ip, names_server ? dhash : name_key_hash({})};
+    if (ServerNameTally* s = _server_names.find_or_insert(sk, inserted)) {
+        if (inserted && names_server) {
+            s->name = d->name;
+        }
         s->service = f.service;
         if (names_server) {
             s->name_sources |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(d->name_source));
@@ -335,6 +337,9 @@ bool CoreTally::restore_server_name(const ServerNameKey& key, const ServerNameTa
         ++_table_full;
         return false;
     }
+    if (inserted) {
+        s->name = tally.name;
+    }
     s->service = tally.service;
     s->name_sources |= tally.name_sources;
     s->stats.merge(tally.stats);
@@ -446,7 +451,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
             a.bytes_down += t.bytes_down;
         });
         core->server_names().for_each([&](const ServerNameKey& k, const ServerNameTally& t) {
-            MergedServerName& n = server_names[k.server][std::string(k.name.view())];
+            MergedServerName& n = server_names[k.server][std::string(t.name.view())];
             n.service = t.service;
             n.name_sources |= t.name_sources;
             n.stats.merge(t.stats);

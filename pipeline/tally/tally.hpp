@@ -170,20 +170,23 @@ struct ActionDomainTally {
 // (server address, name) pairs: which names were used for each server address (SNI routing
 // puts several behind one load balancer). A flow without a name (or a DNS flow, whose query
 // names no server) is tallied under the empty name, so a server's row holds all its traffic.
+// Keyed by the name's hash, the name itself kept in the row: a flow tallied neither copies nor
+// compares 256-byte names (as the client-domain pairs do).
 struct ServerNameKey {
     IpAddr server;
-    DomainName name;
+    std::uint64_t name_hash = 0; // name_key_hash() of the name; of "" for the unnamed row
     friend bool operator==(const ServerNameKey&, const ServerNameKey&) = default;
 };
-[[nodiscard]] inline std::uint64_t server_name_hash(const IpAddr& server, std::uint64_t name_hash) noexcept {
-    return mix64(ip_hash(server) ^ (name_hash * 0x9e3779b97f4a7c15ULL));
+[[nodiscard]] inline std::uint64_t name_key_hash(std::string_view name) noexcept {
+    return hash_bytes(name.data(), name.size());
 }
 struct ServerNameKeyHash {
     std::uint64_t operator()(const ServerNameKey& k) const noexcept {
-        return server_name_hash(k.server, hash_bytes(k.name.view().data(), k.name.size()));
+        return mix64(ip_hash(k.server) ^ (k.name_hash * 0x9e3779b97f4a7c15ULL));
     }
 };
 struct ServerNameTally {
+    DomainName name;               // empty: the server's flows that had no name
     std::int32_t service = -1;
     std::uint8_t name_sources = 0; // bit (1 << NameSource) for each way the name was learnt
     TransferStats stats;           // as a domain's: volume, TLS, and the kinds (DoT and its fate, DoH, DoQ)
@@ -390,6 +393,10 @@ public:
     bool restore_client_domain(const ClientDomainKey& key) noexcept;
     bool restore_action(const ActionDomainKey& key, const ActionDomainTally& tally) noexcept;
     bool restore_server_name(const ServerNameKey& key, const ServerNameTally& tally) noexcept;
+    // The same from a name (snapshots): the key is made from it.
+    bool restore_server_name(const IpAddr& server, const ServerNameTally& tally) noexcept {
+        return restore_server_name(ServerNameKey{server, name_key_hash(tally.name.view())}, tally);
+    }
 
     // Read side (stats step).
     [[nodiscard]] const std::vector<TransferStats>& services() const noexcept { return _services; }

@@ -527,15 +527,14 @@ private:
 
     void read_server_name(const json& v, const std::string& path) {
         Fields f(v, path);
-        ServerNameKey key;
-        key.server = read_ip(f.required("server"), f.path_of("server"));
-        if (key.server.version == 0) {
+        const IpAddr server = read_ip(f.required("server"), f.path_of("server"));
+        if (server.version == 0) {
             fail(f.path_of("server"), "a server needs an address");
         }
-        if (const json& name = f.required("name"); !name.is_null()) {
-            key.name = read_wire_name(name, f.path_of("name"));
-        }
         ServerNameTally tally;
+        if (const json& name = f.required("name"); !name.is_null()) {
+            tally.name = read_wire_name(name, f.path_of("name"));
+        }
         tally.service = service_of(f);
         const std::string sources_path = f.path_of("sources");
         const json& sources = f.array("sources");
@@ -554,7 +553,7 @@ private:
         }
         tally.stats = read_stats(f.required("stats"), f.path_of("stats"));
         f.finish();
-        count_restored(_out.tally.restore_server_name(key, tally));
+        count_restored(_out.tally.restore_server_name(server, tally));
     }
 
     SnapshotContent& _out;

@@ -320,10 +320,10 @@ private:
         _src.tally.server_names().for_each([&](const ServerNameKey& k, const ServerNameTally& t) {
             separator(first);
             fmt::format_to(std::back_inserter(_b), "{{\"server\":\"{}\",\"name\":", parsers::to_string(k.server).view());
-            if (k.name.empty()) {
+            if (t.name.empty()) {
                 _b.append(std::string_view("null"));
             } else {
-                append_json_byte_string(_b, k.name.view());
+                append_json_byte_string(_b, t.name.view());
             }
             _b.append(std::string_view(",\"service\":"));
             service_ref(t.service);
