@@ -368,14 +368,8 @@ void Worker::resolve_name(Flow& f, FlowDetail& d, std::string_view prefer) noexc
     if (r == nullptr) {
         return;
     }
-    if (!prefer.empty() && !d.resolved_query.empty() && r->query.view() != prefer) {
-        bool chain_names = false;
-        for (std::size_t i = 0; i < r->cname_count; ++i) {
-            chain_names = chain_names || r->cnames[i].view() == prefer;
-        }
-        if (!chain_names) {
-            return; // no resolution names the flow's name: keep the one found when it started
-        }
+    if (!prefer.empty() && !d.resolved_query.empty() && !r->names(prefer)) {
+        return; // no resolution names the flow's name: keep the one found when it started
     }
     d.resolved_query = r->query;
     d.resolution_cname_count = r->cname_count;

@@ -46,20 +46,6 @@ void DnsCache::insert(const DnsResolution& r) noexcept {
     t.ts[victim] = r.ts_ns;
 }
 
-namespace {
-bool names(const DnsResolution& e, std::string_view name) noexcept {
-    if (e.query.view() == name) {
-        return true;
-    }
-    for (std::size_t i = 0; i < e.cname_count && i < e.cnames.size(); ++i) {
-        if (e.cnames[i].view() == name) {
-            return true;
-        }
-    }
-    return false;
-}
-} // namespace
-
 const DnsResolution* DnsCache::lookup(const IpAddr& client, const IpAddr& address, std::uint64_t ts_ns,
                                       std::string_view prefer) const noexcept {
     const std::uint64_t tag = pair_tag(client, address);
@@ -71,7 +57,7 @@ const DnsResolution* DnsCache::lookup(const IpAddr& client, const IpAddr& addres
         if (t.tag[i] == tag && t.ts[i] <= ts_ns) {
             const DnsResolution& e = _entries[set * kWays + i];
             if (e.client == client && e.address == address) {
-                if (!prefer.empty() && names(e, prefer)) {
+                if (!prefer.empty() && e.names(prefer)) {
                     return &e;
                 }
                 if (newest == nullptr || t.ts[i] > newest_ts) {

@@ -25,6 +25,10 @@ struct DnsResolution {
     DomainName query;
     std::uint8_t cname_count = 0;
     std::array<DomainName, kMaxFlowCnames> cnames{};
+
+    [[nodiscard]] bool names(std::string_view name) const noexcept {
+        return chain_has(query, {cnames.data(), std::min<std::size_t>(cname_count, kMaxFlowCnames)}, name);
+    }
 };
 
 class DnsCache {

@@ -203,17 +203,18 @@ struct FlowDetail {
     std::uint32_t quic = kNoIndex;        // QUIC Initial reassembly state
 };
 
-// Whether the DNS resolution a flow followed asked for `name` or passed through it as a CNAME.
+// Whether a DNS resolution asked for `name` or passed through it as a CNAME.
+[[nodiscard]] inline bool chain_has(const DomainName& query, std::span<const DomainName> cnames,
+                                    std::string_view name) noexcept {
+    return query.view() == name ||
+           std::any_of(cnames.begin(), cnames.end(), [name](const DomainName& c) { return c.view() == name; });
+}
+
+// The same for the resolution a flow followed.
 [[nodiscard]] inline bool resolution_names(const FlowDetail& d, std::string_view name) noexcept {
-    if (d.resolved_query.view() == name) {
-        return true;
-    }
-    for (std::size_t i = 0; i < d.resolution_cname_count && i < d.resolution_cnames.size(); ++i) {
-        if (d.resolution_cnames[i].view() == name) {
-            return true;
-        }
-    }
-    return false;
+    return chain_has(d.resolved_query,
+                     {d.resolution_cnames.data(), std::min<std::size_t>(d.resolution_cname_count, kMaxFlowCnames)},
+                     name);
 }
 
 // The CNAME chain a flow's name leads through: a DNS flow's own answer, else the resolution its

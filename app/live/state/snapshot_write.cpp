@@ -4,6 +4,7 @@
 #include "app/live/state/snapshot_format.hpp"
 
 #include "app/report/json_writer.hpp"
+#include "app/report/report.hpp"
 
 #include <fmt/format.h>
 
@@ -329,11 +330,9 @@ private:
             service_ref(t.service);
             _b.append(std::string_view(",\"sources\":["));
             bool first_source = true;
-            for (unsigned i = 1; i < static_cast<unsigned>(pipeline::NameSource::kCount); ++i) {
-                if ((t.name_sources & (1u << i)) != 0) {
-                    separator(first_source);
-                    append_json_string(_b, pipeline::to_string(static_cast<pipeline::NameSource>(i)));
-                }
+            for (const std::string_view source : name_source_list(t.name_sources)) {
+                separator(first_source);
+                append_json_string(_b, source);
             }
             _b.append(std::string_view("],\"stats\":"));
             append_stats(_b, t.stats);
