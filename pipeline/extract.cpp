@@ -62,7 +62,10 @@ void copy_client_hello(FlowDetail& d, const parsers::TlsClientHello& ch, char tr
     TlsDetail& t = d.tls;
     t.client_hello_seen = true;
     t.client_version = ch.legacy_version;
-    t.ech = ch.has_ech;
+    t.ech_offered = ch.has_ech;
+    t.ech_outer = ch.has_ech && ch.ech_well_formed && ch.ech.type == parsers::EchHelloType::kOuter;
+    t.ech_config_id = ch.ech.config_id;
+    t.ech = EchKind::kNone;
     t.esni = ch.has_esni;
     t.has_sni = ch.has_sni && !ch.sni.empty();
     if (t.has_sni) {
@@ -274,17 +277,16 @@ bool Worker::apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, P
             }
             res.address = ip;
             _dns_cache.insert(res);
-            if (_dns_outbox_capacity != 0) {
-                if (_dns_outbox.size() < _dns_outbox_capacity) {
-                    _dns_outbox.push_back(res);
-                } else {
-                    ++_counters.dns_outbox_overflow;
-                }
-            }
+            publish_resolution(res);
         } else if ((a.type == kDnsTypeHttps || a.type == kDnsTypeSvcb) && a.svc_has_ech) {
             dns.https_ech = true;
         }
     }
+    if (msg.ech.config_count > 0) {
+        learn_ech_configs(msg, res);
+        dns.ech_public_name = msg.ech.public_name;
+    }
+    _counters.dns_ech_malformed += msg.ech_malformed ? 1 : 0;
     return resolved; // after a failed lookup, keep looking at this flow's next response
 }
 
@@ -360,6 +362,53 @@ bool Worker::extract_quic(Flow& f, FlowDetail& d, Bytes datagram, bool from_clie
     } else {
         ++_counters.quic_errors;
     }
+    return true;
+}
+
+// RFC 9849 section 4 via an HTTPS record: the client now holds configurations that let it hide
+// `msg.qname` behind the public name. Filed per config_id in the DNS cache (ech_config_key), and
+// sent to the other workers as any resolution is, since the TLS flow may land on another worker.
+void Worker::learn_ech_configs(const parsers::DnsMessage& msg, const DnsResolution& chain) noexcept {
+    DnsResolution res = chain;
+    for (std::size_t i = 0; i < msg.ech.config_count; ++i) {
+        res.address = ech_config_key(msg.ech.public_name.view(), msg.ech.config_ids[i]);
+        _dns_cache.insert(res);
+        publish_resolution(res);
+    }
+    ++_counters.dns_ech_configs;
+}
+
+void Worker::publish_resolution(const DnsResolution& res) noexcept {
+    if (_dns_outbox_capacity == 0) {
+        return;
+    }
+    if (_dns_outbox.size() < _dns_outbox_capacity) {
+        _dns_outbox.push_back(res);
+    } else {
+        ++_counters.dns_outbox_overflow;
+    }
+}
+
+// A real ECH hello names the public name in its SNI; the name it hides is the one the client asked
+// an HTTPS record for (RFC 9849 section 6.1: the client uses a config it was given for that name).
+bool Worker::recover_ech_name(const Flow& f, FlowDetail& d) noexcept {
+    TlsDetail& t = d.tls;
+    if (t.ech == EchKind::kReal) {
+        return true;
+    }
+    if (!t.ech_outer || d.sni.empty()) {
+        return false;
+    }
+    const DnsResolution* r =
+        _dns_cache.lookup(f.client().ip, ech_config_key(d.sni.view(), t.ech_config_id), f.ts_first_ns);
+    if (r == nullptr) {
+        return false;
+    }
+    t.ech = EchKind::kReal;
+    d.name = r->query;
+    d.name_source = NameSource::kEchDns;
+    d.resolved_query.clear(); // the resolution to follow is the hidden name's, looked up next
+    d.resolution_cname_count = 0;
     return true;
 }
 

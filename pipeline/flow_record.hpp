@@ -18,7 +18,7 @@ struct FlowRecord {
     std::uint32_t generation = 0;   // the classifier generation `flow.service` indexes into
     AppProto app = AppProto::kUnknown;
     NameSource name_source = NameSource::kNone;
-    bool ech = false;
+    EchKind ech = EchKind::kNone;
     bool doh = false;
     bool has_sni = false;
     bool server_hello = false;
@@ -36,7 +36,7 @@ struct FlowRecord {
     if (d != nullptr) {
         r.app = d->app;
         r.name_source = d->name_source;
-        r.ech = d->tls.ech;
+        r.ech = d->tls.ech_offered ? d->tls.ech : EchKind::kNone;
         r.doh = d->doh_endpoint;
         r.has_sni = d->tls.has_sni;
         r.server_hello = d->tls.server_hello_seen;

@@ -481,8 +481,11 @@ void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexce
         }
     }
     // Issue #2 priority: SNI, then QUIC SNI, then HTTP Host, then (for DNS flows)
-    // the query, then what this client resolved the server address from.
-    if (!d->sni.empty()) {
+    // the query, then what this client resolved the server address from; ahead of them all, the
+    // name a real ECH hello hides (issue #14).
+    if (recover_ech_name(f, *d)) {
+        // named kEchDns
+    } else if (!d->sni.empty()) {
         d->name = d->sni;
         d->name_source = d->app == AppProto::kQuic ? NameSource::kQuicSni : NameSource::kSni;
     } else if (!d->http_host.empty()) {
@@ -506,6 +509,12 @@ void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexce
         !d->name.empty() && !resolution_names(*d, d->name.view())) {
         resolve_name(f, *d, d->name.view());
     }
+    // RFC 9849 section 6.2: a GREASE extension looks like a real one. The client resolved the
+    // very name it sent in the SNI and was given no configuration for it: GREASE. Without DNS of
+    // this client for the flow, it cannot be told.
+    if (d->tls.ech_offered && d->tls.ech != EchKind::kReal) {
+        d->tls.ech = !d->sni.empty() && resolution_names(*d, d->sni.view()) ? EchKind::kGrease : EchKind::kUnknown;
+    }
     if (scratch != nullptr && !d->name.empty()) {
         const std::uint64_t scan_errors = scratch->scan_errors();
         f.service = scratch->classify(d->name.view());
@@ -516,17 +525,8 @@ void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexce
         // shared address says nothing about this one.
         if (f.service < 0) {
             const auto chain = name_chain(*d);
-            std::size_t from = chain.size();
-            if (d->name_source == NameSource::kDnsQuery || d->resolved_query.view() == d->name.view()) {
-                from = 0;
-            } else {
-                for (std::size_t i = 0; i < chain.size(); ++i) {
-                    if (chain[i].view() == d->name.view()) {
-                        from = i + 1;
-                        break;
-                    }
-                }
-            }
+            const auto after = chain_after_name(*d);
+            const std::size_t from = chain.size() - after.size();
             for (std::size_t i = from; f.service < 0 && i < chain.size(); ++i) {
                 f.service = scratch->classify(chain[i].view());
                 d->matched_by = f.service >= 0 ? static_cast<std::uint8_t>(2 + i) : 0;

@@ -237,6 +237,12 @@ private:
     // Names the flow from what its client resolved to the server address; with `prefer`, only a
     // resolution whose question or CNAME chain is that name replaces one the flow already has.
     void resolve_name(Flow& f, FlowDetail& d, std::string_view prefer = {}) noexcept;
+    // ECH (issue #14): configurations a DNS answer gave its client, and the name a real ECH hello
+    // hides (true: the flow is named from it, name_source kEchDns).
+    void learn_ech_configs(const parsers::DnsMessage& msg, const DnsResolution& chain) noexcept;
+    bool recover_ech_name(const Flow& f, FlowDetail& d) noexcept;
+    // A resolution goes to the outbox for the other workers (when there are others).
+    void publish_resolution(const DnsResolution& res) noexcept;
 
     WorkerConfig _config;
     const ServiceClassifier* _classifier;

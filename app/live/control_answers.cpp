@@ -279,7 +279,7 @@ json Appliance::flows_json(std::size_t top, std::optional<std::int32_t> service)
         e["tls_version"] = r->server_hello ? json(tls_version_text(r->tls_version)) : json(nullptr);
         e["cipher"] = r->server_hello ? json(tls_cipher_text(r->cipher)) : json(nullptr);
         e["alpn"] = r->alpn.empty() ? json(nullptr) : json(std::string(r->alpn.view()));
-        e["ech"] = r->ech;
+        e["ech"] = pipeline::to_string(r->ech);
         e["doh"] = r->doh;
         e["quic_version"] = r->quic_version != 0 ? json(quic_version_text(r->quic_version)) : json(nullptr);
         out.push_back(std::move(e));

@@ -93,7 +93,10 @@ json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::s
         }
         tls["supported_versions"] = versions;
         tls["ja4"] = t.client_hello_seen ? json(std::string(t.ja4.view())) : json(nullptr);
-        tls["ech"] = t.ech;
+        // RFC 9849: "none", or what the extension was ("real", "grease", "unknown"); the config_id of an
+        // outer extension (a GREASE one's is random).
+        tls["ech"] = pipeline::to_string(t.ech_offered ? t.ech : pipeline::EchKind::kNone);
+        tls["ech_config_id"] = t.ech_outer ? json(t.ech_config_id) : json(nullptr);
         if (t.esni) {
             tls["esni"] = true;
         }
@@ -123,6 +126,7 @@ json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::s
         dns["cnames"] = cnames;
         if (dn.https_ech) {
             dns["https_ech"] = true;
+            dns["ech_public_name"] = dn.ech_public_name.empty() ? json(nullptr) : json(std::string(dn.ech_public_name.view()));
         }
         j["dns"] = dns;
     }

@@ -24,27 +24,30 @@ struct StatsExtras {
     const std::string* mac = nullptr;
     bool has_matched_by = false;
     const std::string* matched_by = nullptr; // nullptr with has_matched_by: JSON null
+    bool has_cnames = false;
+    const std::vector<std::string>* cnames = nullptr; // nullptr with has_cnames: JSON null
     bool has_service = false;
     const std::string* service = nullptr; // nullptr with has_service: JSON null
 };
 
 // One member of a TransferStats object as the report writes it.
 struct StatsMember {
-    enum class Kind : std::uint8_t { kCount, kSeconds, kNull, kText, kAlpn, kCiphers, kTlsVersions };
+    enum class Kind : std::uint8_t { kCount, kSeconds, kNull, kText, kTextList, kAlpn, kCiphers, kTlsVersions };
     std::string_view key;
     Kind kind = Kind::kNull;
     std::uint64_t count = 0;
     double seconds = 0;
     const std::string* text = nullptr;
+    const std::vector<std::string>* list = nullptr;
 };
 
 // One TransferStats object with its extras. The counts come from WT_TRANSFER_COUNTS; keys are
 // written in byte order (see JsonWriter), so the members are gathered, then sorted.
 void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, SortedFields& scratch) {
     using Kind = StatsMember::Kind;
-    // The counts, then at most 13 others: alpn, ciphers, tls_versions, first_seen, last_seen,
-    // category, client, domain, mac, matched_by, distinct_clients, service.
-    std::array<StatsMember, TransferStats::kCountFields + 13> members;
+    // The counts, then at most 14 others: alpn, ciphers, tls_versions, first_seen, last_seen,
+    // category, client, domain, mac, matched_by, cnames, distinct_clients, service.
+    std::array<StatsMember, TransferStats::kCountFields + 14> members;
     std::size_t n = 0;
     const auto add = [&](StatsMember m) { members[n++] = m; };
     s.for_each_count([&](std::string_view name, pipeline::TransferRole, std::string_view, std::uint64_t v) {
@@ -69,6 +72,9 @@ void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, So
     if (x.has_matched_by) {
         add({"matched_by", x.matched_by != nullptr ? Kind::kText : Kind::kNull, 0, 0, x.matched_by});
     }
+    if (x.has_cnames) {
+        add({"cnames", x.cnames != nullptr ? Kind::kTextList : Kind::kNull, 0, 0, nullptr, x.cnames});
+    }
     if (x.distinct_clients != nullptr) {
         add({"distinct_clients", Kind::kCount, *x.distinct_clients});
     }
@@ -87,6 +93,13 @@ void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, So
         case Kind::kSeconds: w.value(m.seconds); break;
         case Kind::kNull: w.null(); break;
         case Kind::kText: w.value(*m.text); break;
+        case Kind::kTextList:
+            w.begin_array();
+            for (const std::string& t : *m.list) {
+                w.value(t);
+            }
+            w.end_array();
+            break;
         case Kind::kAlpn:
             for (std::size_t a = 0; a < s.alpns.size(); ++a) {
                 if (s.alpns[a] != 0) {
@@ -184,8 +197,12 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
 
     w.key("domains");
     w.begin_array();
+    std::vector<std::string> cnames;
     for (const auto* d : domains_by_size(r)) {
+        cnames = pipeline::cname_chain_names(d->cnames);
         StatsExtras x;
+        x.has_cnames = true;
+        x.cnames = cnames.empty() ? nullptr : &cnames;
         x.distinct_clients = &d->m.distinct_clients;
         x.domain = &d->name;
         x.has_matched_by = true;

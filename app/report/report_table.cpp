@@ -142,8 +142,8 @@ void render_services_section(const Report& r, std::FILE* out, const TableLayout&
         fmt::print(out, "{:<{}}{:>7}{:>8}{:>11}{:>11}{:>7}{:>7}{:>5}{:>5}{:>4}{:>4}{:>5}\n",
                    clip(service_label(r, s), w - 1), w, t.connections, m.distinct_clients, human_bytes(t.bytes_up),
                    human_bytes(t.bytes_down), t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls13)],
-                   t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls12)], t.quic, t.dns, t.ech,
-                   t.dot, t.cleartext_http);
+                   t.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls12)], t.quic, t.dns,
+                   t.ech_real, t.dot, t.cleartext_http);
     }
 }
 
@@ -168,6 +168,14 @@ void render_domains_section(const Report& r, std::FILE* out, std::size_t top_dom
                        clip(service, w - 1), w,
                        d->m.stats.connections, human_bytes(d->m.stats.bytes_up), human_bytes(d->m.stats.bytes_down),
                        d->m.distinct_clients);
+            // Where the name led in DNS, whole names (RFC 1034 section 3.6.2), on a line of its own.
+            if (!d->cnames.empty()) {
+                std::string chain;
+                for (const std::string& c : pipeline::cname_chain_names(d->cnames)) {
+                    chain += " -> " + c;
+                }
+                fmt::print(out, "  CNAME{}\n", chain);
+            }
         }
         if (std::any_of(domains.begin(), domains.end(), [](const auto* d) { return !d->matched_by.empty(); })) {
             fmt::print(out, "< the service matched a name in the domain's CNAME chain (JSON: matched_by)\n");
@@ -302,7 +310,12 @@ void render_tls_section(const TransferStats& tot, std::FILE* out) {
         }
         fmt::print(out, "QUIC {}  ECH {}  DNS over TLS {}  DNS over HTTPS endpoints {}  TLS without SNI {}  "
                         "cleartext HTTP {}\n",
-                   tot.quic, tot.ech, tot.dot, tot.doh, tot.tls_without_sni, tot.cleartext_http);
+                   tot.quic, tot.ech_real, tot.dot, tot.doh, tot.tls_without_sni, tot.cleartext_http);
+        if (tot.ech != 0 || tot.esni != 0) {
+            fmt::print(out, "ECH offered {}: real {} (hidden name recovered from DNS), GREASE {}, cannot tell {}{}\n",
+                       tot.ech, tot.ech_real, tot.ech_grease, tot.ech - tot.ech_real - tot.ech_grease,
+                       tot.esni != 0 ? fmt::format("; legacy ESNI {}", tot.esni) : std::string());
+        }
     }
 }
 

@@ -22,6 +22,8 @@ inline constexpr std::size_t kMaxDnsAnswers = 16;
 inline constexpr std::size_t kMaxDnsRecordsPerSection = 65535;
 // RFC 9460 section 2.2: SvcParams in one SVCB/HTTPS RR; 14 keys are registered today (section 14.3.2).
 inline constexpr std::size_t kMaxDnsSvcParams = 64;
+// ECHConfigs kept per ECHConfigList (RFC 9849 section 4); published lists carry one or two.
+inline constexpr std::size_t kMaxEchConfigs = 4;
 
 // RFC 8446 section 4.1.2: a ClientHello can legally reach 2^24 bytes; real ones with
 // post-quantum key shares are 1.5-2.5 KB. We keep up to this much per flow.

@@ -152,8 +152,9 @@ ParseStatus read_rdata_name(Bytes msg, std::size_t offset, std::size_t rdata_end
 }
 
 // RFC 9460 section 2.2: SvcPriority, TargetName, then SvcParams in strictly increasing key order.
+// The first "ech" value that parses goes to `message` (RFC 9849: ECHConfigList).
 ParseStatus parse_svcb_rdata(Bytes msg, std::size_t rdata_start, std::size_t rdata_end, DnsAnswer* ans,
-                             bool* truncated) noexcept {
+                             bool* truncated, DnsMessage* message) noexcept {
     if (rdata_end - rdata_start < 2) {
         return ParseStatus::kMalformed;
     }
@@ -196,12 +197,18 @@ ParseStatus parse_svcb_rdata(Bytes msg, std::size_t rdata_start, std::size_t rda
             ans->svc_has_alpn |= key == kSvcParamAlpn;
             ans->svc_has_ech |= key == kSvcParamEch;
         }
+        if (key == kSvcParamEch && message != nullptr && message->ech.config_count == 0) {
+            if (parse_ech_config_list(value->rest(), message->ech) != ParseStatus::kOk) {
+                message->ech = EchConfigSummary{};
+                message->ech_malformed = true;
+            }
+        }
     }
     return params.empty() ? ParseStatus::kOk : ParseStatus::kTooLarge;
 }
 
 // One resource record (RFC 1035 section 4.1.3) at `pos`; `ans` == nullptr validates only.
-ParseStatus parse_rr(Bytes msg, std::size_t& pos, DnsAnswer* ans, bool* truncated) noexcept {
+ParseStatus parse_rr(Bytes msg, std::size_t& pos, DnsAnswer* ans, bool* truncated, DnsMessage* message) noexcept {
     std::size_t after_owner = 0;
     ParseStatus st = read_name(msg, pos, NameOutput{ans != nullptr ? &ans->owner : nullptr, truncated}, after_owner);
     if (st != ParseStatus::kOk) {
@@ -260,7 +267,7 @@ ParseStatus parse_rr(Bytes msg, std::size_t& pos, DnsAnswer* ans, bool* truncate
         break;
     case kDnsTypeSvcb:
     case kDnsTypeHttps:
-        st = parse_svcb_rdata(msg, rdata_start, rdata_end, ans, truncated);
+        st = parse_svcb_rdata(msg, rdata_start, rdata_end, ans, truncated, message);
         if (st != ParseStatus::kOk) {
             return st;
         }
@@ -292,6 +299,9 @@ void reset(DnsMessage& out) noexcept {
     out.answer_count = 0;
     out.answers_not_stored = 0;
     out.names_truncated = false;
+    out.ech.config_count = 0;
+    out.ech.public_name.clear();
+    out.ech_malformed = false;
 }
 
 } // namespace
@@ -347,7 +357,7 @@ ParseStatus parse_dns_message(Bytes message, DnsMessage& out) noexcept {
     // Section 4.1.3: every answer RR is validated; the first kMaxDnsAnswers are stored.
     for (std::size_t a = 0; a < out.ancount && a < limits::kMaxDnsRecordsPerSection; ++a) {
         DnsAnswer* slot = out.answer_count < out.answers.size() ? &out.answers[out.answer_count] : nullptr;
-        const ParseStatus st = parse_rr(message, pos, slot, truncated);
+        const ParseStatus st = parse_rr(message, pos, slot, truncated, slot != nullptr ? &out : nullptr);
         if (st != ParseStatus::kOk) {
             return st;
         }

@@ -24,6 +24,7 @@
 #include "parsers/common/fixed_string.hpp"
 #include "parsers/common/limits.hpp"
 #include "parsers/common/status.hpp"
+#include "parsers/tls/ech.hpp"
 
 #include <array>
 #include <cstddef>
@@ -80,6 +81,10 @@ struct DnsMessage {
     std::uint16_t answers_not_stored = 0;    ///< complete answer RRs beyond limits::kMaxDnsAnswers
     std::array<DnsAnswer, limits::kMaxDnsAnswers> answers{};
     bool names_truncated = false;            ///< some name text did not fit its DomainName
+    // The ECH configurations of the first stored SVCB/HTTPS answer whose "ech" SvcParam holds a
+    // usable ECHConfigList (config_count > 0); ech_malformed: an "ech" value did not parse.
+    EchConfigSummary ech;
+    bool ech_malformed = false;
 };
 
 // Parses one whole DNS message (a UDP payload). Only the header, the question section and the

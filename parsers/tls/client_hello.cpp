@@ -241,13 +241,8 @@ bool parse_client_extension(std::uint16_t type, ByteReader ext, TlsClientHello& 
     case tls::kExtKeyShare:
         return parse_client_key_share(ext, out);
     case tls::kExtEncryptedClientHello: {
-        // draft-ietf-tls-esni-18 section 5: ECHClientHelloType type (outer 0, inner 1).
         out.has_ech = true;
-        std::uint8_t ech_type = 0;
-        if (ext.read_u8(ech_type)) {
-            out.ech_type = ech_type;
-            out.has_ech_type = true;
-        }
+        out.ech_well_formed = parse_ech_client_hello(ext.rest(), out.ech) == ParseStatus::kOk;
         return true;
     }
     case tls::kExtEncryptedServerName:

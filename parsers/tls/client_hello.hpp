@@ -11,6 +11,7 @@
 #include "parsers/common/fixed_string.hpp"
 #include "parsers/common/limits.hpp"
 #include "parsers/common/status.hpp"
+#include "parsers/tls/ech.hpp"
 
 #include <array>
 #include <cstddef>
@@ -79,11 +80,12 @@ struct TlsClientHello {
     U16List<limits::kMaxSignatureAlgorithms> signature_algorithms;
     U16List<limits::kMaxTlsKeyShares> key_share_groups;
 
-    // draft-ietf-tls-esni-18 section 5: ECHClientHello.type 0 = outer, 1 = inner.
+    // RFC 9849 section 5: encrypted_client_hello. ech_well_formed says `ech` holds its fields; a
+    // malformed extension does not fail the hello (it is still evidence that ECH was attempted).
     bool has_ech = false;
-    bool has_ech_type = false;
-    std::uint8_t ech_type = 0;
-    bool has_esni = false; ///< 0xffce, the pre-ECH draft
+    bool ech_well_formed = false;
+    EchClientHello ech{};
+    bool has_esni = false; ///< 0xffce, encrypted_server_name of the pre-ECH drafts (draft-ietf-tls-esni-02..06)
 
     std::uint16_t flags = 0; ///< TlsHelloFlag bits
 

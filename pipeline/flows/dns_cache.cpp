@@ -1,5 +1,8 @@
 #include "pipeline/flows/dns_cache.hpp"
 
+#include <array>
+#include <cstring>
+
 namespace wt::pipeline {
 
 namespace {
@@ -11,6 +14,21 @@ std::size_t sets_for(std::size_t entries) {
     return sets;
 }
 } // namespace
+
+IpAddr ech_config_key(std::string_view public_name, std::uint8_t config_id) noexcept {
+    std::array<char, parsers::DomainName::capacity()> lower{};
+    const std::size_t n = std::min(public_name.size(), lower.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        const char c = public_name[i];
+        lower[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
+    }
+    const std::uint64_t h = hash_bytes(lower.data(), n);
+    IpAddr key;
+    std::memcpy(key.bytes.data(), &h, sizeof h);
+    key.bytes[8] = config_id;
+    key.version = 0;
+    return key;
+}
 
 DnsCache::DnsCache(std::size_t entries)
     : _set_mask(sets_for(entries) - 1), _tags(_set_mask + 1), _entries((_set_mask + 1) * kWays) {}

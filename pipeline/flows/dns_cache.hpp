@@ -31,6 +31,12 @@ struct DnsResolution {
     }
 };
 
+// An ECH configuration a client received in an HTTPS record (RFC 9849 section 4) is filed in the
+// same cache as its addresses: a DnsResolution whose `address` is this key (version 0, so never a
+// real address) and whose query is the name the record answered for. The key is a 64-bit hash of
+// the public name, lowercased (an SNI's case is the sender's), and the config_id.
+[[nodiscard]] IpAddr ech_config_key(std::string_view public_name, std::uint8_t config_id) noexcept;
+
 class DnsCache {
 public:
     static constexpr std::size_t kWays = 4;

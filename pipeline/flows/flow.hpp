@@ -126,17 +126,35 @@ enum class AppProto : std::uint8_t { kUnknown, kTls, kDot, kQuic, kDns, kHttp, k
     }
 }
 
-// Where a flow's name came from, in the priority order of issue #2.
-enum class NameSource : std::uint8_t { kNone, kSni, kQuicSni, kHttpHost, kDnsQuery, kDnsResolution, kCount };
+// Where a flow's name came from, in the priority order of issue #2 (kEchDns, issue #14, comes
+// first: a real ECH hello's SNI is only the public name, the name it hides is the HTTPS record's).
+enum class NameSource : std::uint8_t { kNone, kSni, kQuicSni, kHttpHost, kDnsQuery, kDnsResolution, kEchDns, kCount };
 
 [[nodiscard]] constexpr const char* to_string(NameSource s) noexcept {
     switch (s) {
+    case NameSource::kEchDns: return "ech_dns";
     case NameSource::kSni: return "sni";
     case NameSource::kQuicSni: return "quic_sni";
     case NameSource::kHttpHost: return "http_host";
     case NameSource::kDnsQuery: return "dns_query";
     case NameSource::kDnsResolution: return "dns";
     default: return "";
+    }
+}
+
+// What an encrypted_client_hello extension was (RFC 9849). kReal: its config_id is one of an ECH
+// configuration this client received in a DNS HTTPS record whose public_name is the outer SNI.
+// kGrease (section 6.2): no such configuration, although the client resolved the very name it sent
+// in the SNI through DNS we saw (real ECH would have put the public name there). kUnknown: neither
+// can be shown (no DNS of this client for the flow was seen; it may have used encrypted DNS).
+enum class EchKind : std::uint8_t { kNone, kGrease, kReal, kUnknown };
+
+[[nodiscard]] constexpr const char* to_string(EchKind e) noexcept {
+    switch (e) {
+    case EchKind::kGrease: return "grease";
+    case EchKind::kReal: return "real";
+    case EchKind::kUnknown: return "unknown";
+    default: return "none";
     }
 }
 
@@ -150,7 +168,10 @@ inline constexpr std::size_t kMaxFlowCnames = 4;
 struct TlsDetail {
     bool client_hello_seen = false;
     bool server_hello_seen = false;
-    bool ech = false;
+    EchKind ech = EchKind::kNone;   // kNone until a hello with the extension is judged (Worker::judge_ech)
+    bool ech_offered = false;       // the hello carried encrypted_client_hello
+    bool ech_outer = false;         // ... of type outer, well formed: ech_config_id is valid
+    std::uint8_t ech_config_id = 0;
     bool esni = false;
     bool hello_retry = false;
     bool has_sni = false;
@@ -173,6 +194,7 @@ struct DnsDetail {
     std::uint8_t answer_count = 0;
     std::uint8_t cname_count = 0;
     bool https_ech = false;
+    DomainName ech_public_name; // of the ECH configuration an HTTPS answer gave (RFC 9849 section 4)
     DomainName query;
     std::array<IpAddr, kMaxFlowAnswers> answers{};
     std::array<DomainName, kMaxFlowCnames> cnames{};
@@ -224,6 +246,23 @@ struct FlowDetail {
         return {d.dns.cnames.data(), std::min<std::size_t>(d.dns.cname_count, d.dns.cnames.size())};
     }
     return {d.resolution_cnames.data(), std::min<std::size_t>(d.resolution_cname_count, d.resolution_cnames.size())};
+}
+
+// The part of name_chain() after the flow's own name: where that name leads. Another name's
+// resolution of a shared address says nothing about this one, so a chain that does not pass
+// through the name gives nothing (a DNS flow's own answer, or a resolution whose question is the
+// name, gives it whole).
+[[nodiscard]] inline std::span<const DomainName> chain_after_name(const FlowDetail& d) noexcept {
+    const auto chain = name_chain(d);
+    if (d.name_source == NameSource::kDnsQuery || d.resolved_query.view() == d.name.view()) {
+        return chain;
+    }
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+        if (chain[i].view() == d.name.view()) {
+            return chain.subspan(i + 1);
+        }
+    }
+    return {};
 }
 
 // The name a flow's service was matched on (see FlowDetail::matched_by); empty for the flow's own name.

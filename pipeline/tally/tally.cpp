@@ -118,8 +118,13 @@ void TransferStats::add_flow(const Flow& f, const FlowDetail* d, TallyPart part)
     if ((d->name_source == NameSource::kSni || d->name_source == NameSource::kQuicSni) && d->resolved_query.empty()) {
         ++sni_without_dns;
     }
-    if (d->tls.ech) {
+    if (d->tls.ech_offered) {
         ++ech;
+        ech_real += d->tls.ech == EchKind::kReal ? 1 : 0;
+        ech_grease += d->tls.ech == EchKind::kGrease ? 1 : 0;
+    }
+    if (d->tls.esni) {
+        ++esni;
     }
     if ((d->app == AppProto::kTls || d->app == AppProto::kDot) && d->tls.client_hello_seen && !d->tls.has_sni) {
         ++tls_without_sni;
@@ -153,6 +158,31 @@ void TransferStats::merge(const TransferStats& o) noexcept {
         }
     }
     cipher_other += o.cipher_other;
+}
+
+bool cname_chain_text(std::span<const DomainName> chain, CnameChainText& out) noexcept {
+    out.clear();
+    for (const DomainName& name : chain) {
+        const std::size_t need = name.size() + (out.empty() ? 0 : 1);
+        if (out.size() + need > CnameChainText::capacity()) {
+            return false;
+        }
+        if (!out.empty()) {
+            out.push_back(' ');
+        }
+        out.append(name.view());
+    }
+    return true;
+}
+
+std::vector<std::string> cname_chain_names(std::string_view text) {
+    std::vector<std::string> names;
+    while (!text.empty()) {
+        const std::size_t space = text.find(' ');
+        names.emplace_back(text.substr(0, space));
+        text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
+    }
+    return names;
 }
 
 CoreTally::CoreTally(std::size_t service_count, const TallyLimits& limits)
@@ -214,6 +244,13 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
         if (const std::string_view matched = matched_name(*d);
             !matched.empty() && (t->matched_by.empty() || matched < t->matched_by.view())) {
             t->matched_by.assign(matched);
+        }
+        if (const auto chain = chain_after_name(*d); !chain.empty()) {
+            CnameChainText text;
+            (void)cname_chain_text(chain, text);
+            if (better_cname_chain(text.view(), t->cnames.view())) {
+                t->cnames = text;
+            }
         }
         t->stats.add_flow(f, d, part);
     } else {
@@ -287,6 +324,9 @@ bool CoreTally::restore_domain(const DomainKey& key, const DomainTally& tally) n
     }
     if (!tally.matched_by.empty() && (t->matched_by.empty() || tally.matched_by.view() < t->matched_by.view())) {
         t->matched_by = tally.matched_by;
+    }
+    if (better_cname_chain(tally.cnames.view(), t->cnames.view())) {
+        t->cnames = tally.cnames;
     }
     t->stats.merge(tally.stats);
     return true;
@@ -369,7 +409,7 @@ void CoreTally::absorb(const CoreTally& other, std::span<const std::int32_t> ser
     _table_full += other._table_full;
 
     other._domains.for_each([&](const DomainKey& k, const DomainTally& t) {
-        restore_domain(k, DomainTally{mapped(t.service), t.matched_by, t.stats});
+        restore_domain(k, DomainTally{mapped(t.service), t.matched_by, t.cnames, t.stats});
     });
     other._clients.for_each([&](const ClientServiceKey& k, const ClientTally& t) {
         restore_client(ClientServiceKey{k.client, mapped(k.service)}, t);
@@ -410,7 +450,8 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
             std::string name(k.name.view());
             auto [it, fresh] = domain_index.try_emplace(name, out.domains.size());
             if (fresh) {
-                out.domains.push_back(MergedDomain{name, t.service, std::string(t.matched_by.view()), {}});
+                out.domains.push_back(
+                    MergedDomain{name, t.service, std::string(t.matched_by.view()), std::string(t.cnames.view()), {}});
                 name_by_hash.emplace(DomainKeyHash{}(k), name);
             }
             MergedDomain& merged = out.domains[it->second];
@@ -420,6 +461,9 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
                 }
                 if (!t.matched_by.empty() && (merged.matched_by.empty() || t.matched_by.view() < merged.matched_by)) {
                     merged.matched_by = std::string(t.matched_by.view());
+                }
+                if (better_cname_chain(t.cnames.view(), merged.cnames)) {
+                    merged.cnames = std::string(t.cnames.view());
                 }
             }
             merged.m.stats.merge(t.stats);

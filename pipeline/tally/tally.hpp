@@ -58,7 +58,12 @@ enum class TallyPart : std::uint8_t { kWhole, kOpening, kContinuation };
     X(tls, std::uint32_t, kTls, "TLS flows (DNS over TLS included)")                                            \
     X(quic, std::uint32_t, kFlowKind, "QUIC flows")                                                             \
     X(dns, std::uint32_t, kFlowKind, "DNS flows")                                                               \
-    X(ech, std::uint32_t, kFlowKind, "TLS flows offering encrypted_client_hello")                               \
+    X(ech, std::uint32_t, kFlowKind, "TLS and QUIC flows offering encrypted_client_hello (real, GREASE or unknown)") \
+    X(ech_real, std::uint32_t, kFlowKind,                                                                        \
+      "ECH offers whose config came to this client in a DNS HTTPS record with the outer SNI as public name")    \
+    X(ech_grease, std::uint32_t, kFlowKind,                                                                      \
+      "ECH offers that are GREASE: the client resolved the SNI it sent and was given no ECH config for it")     \
+    X(esni, std::uint32_t, kFlowKind, "TLS flows offering the legacy encrypted_server_name extension (0xffce)")  \
     X(dot, std::uint32_t, kFlowKind, "DNS over TLS flows")                                                      \
     X(doh, std::uint32_t, kFlowKind, "TLS or QUIC flows to a DNS-over-HTTPS endpoint")                          \
     X(cleartext_http, std::uint32_t, kFlowKind, "cleartext HTTP flows")                                         \
@@ -118,9 +123,25 @@ struct DomainKeyHash {
         return hash_bytes(k.name.view().data(), k.name.size());
     }
 };
+// A domain's CNAME chain (RFC 1034 section 3.6.2) as one text: the names after the domain, in
+// order, separated by a space (DNS name text never holds one: the DNS parser writes it as \032).
+// 255 characters hold the chains resolvers give (2 or 3 names); names that do not fit whole are
+// left off, never cut.
+using CnameChainText = FixedString<255>;
+// The chain text of `chain`; false when a name was left off.
+bool cname_chain_text(std::span<const DomainName> chain, CnameChainText& out) noexcept;
+// Of two chains seen for one domain, the one a row keeps: the longer, then the lower (so that the
+// row does not depend on the order its flows end in).
+[[nodiscard]] inline bool better_cname_chain(std::string_view candidate, std::string_view kept) noexcept {
+    return candidate.size() != kept.size() ? candidate.size() > kept.size() : candidate < kept;
+}
+// The names of a chain text.
+[[nodiscard]] std::vector<std::string> cname_chain_names(std::string_view text);
+
 struct DomainTally {
     std::int32_t service = -1;
     DomainName matched_by; // the CNAME chain name the service matched; empty: the name itself
+    CnameChainText cnames; // where the name led in DNS (see CnameChainText); empty: no chain seen
     TransferStats stats;
 };
 
@@ -444,6 +465,7 @@ struct MergedDomain {
     std::string name;
     std::int32_t service = -1;
     std::string matched_by; // empty: the service matched the name itself
+    std::string cnames;     // CnameChainText form; empty: no chain seen
     MergedStats m;
 };
 struct MergedClient {

@@ -288,6 +288,28 @@ patterns = ["=other.example"]
     ASSERT_NE(row, m.domains.end());
     EXPECT_EQ(row->service, 0);
     EXPECT_EQ(row->matched_by, "e1234.a.akamaiedge.net");
+    EXPECT_EQ(cname_chain_names(row->cnames),
+              (std::vector<std::string>{sni + ".edgekey.net", "e1234.a.akamaiedge.net"}))
+        << "the domain row shows where the name led";
+    const auto other = std::find_if(m.domains.begin(), m.domains.end(), [](const auto& d) { return d.name == "other.example"; });
+    ASSERT_NE(other, m.domains.end());
+    EXPECT_EQ(other->cnames, "") << "no chain: the resolution of another name on the same address is not this one's";
+}
+
+TEST(Tally, CnameChainTextKeepsWholeNamesAndTheLongerChain) {
+    std::array<DomainName, 3> chain;
+    chain[0].assign("a.example.edgekey.net");
+    chain[1].assign("e1.a.akamaiedge.net");
+    chain[2].assign(std::string(250, 'x'));
+    CnameChainText text;
+    EXPECT_TRUE(cname_chain_text({chain.data(), 2}, text));
+    EXPECT_EQ(text.view(), "a.example.edgekey.net e1.a.akamaiedge.net");
+    EXPECT_FALSE(cname_chain_text(chain, text)) << "a name that does not fit is left off whole";
+    EXPECT_EQ(text.view(), "a.example.edgekey.net e1.a.akamaiedge.net");
+    EXPECT_TRUE(better_cname_chain("a b", "a"));
+    EXPECT_FALSE(better_cname_chain("a", "a b"));
+    EXPECT_TRUE(better_cname_chain("a b", "a c"));
+    EXPECT_FALSE(better_cname_chain("", ""));
 }
 
 TEST(Worker, TupleReuseAfterCloseStartsANewFlowAndTheLastAckStaysInTheOld) {
@@ -419,6 +441,79 @@ TEST(Worker, BundledSampleCaptureMatchesItsManifestNames) {
         EXPECT_GT(names[expected], 0) << expected;
     }
     EXPECT_EQ(h.worker.counters().decode_errors, 0u);
+}
+
+// Issue #14: Chromium's real ECH hello is named from the HTTPS record that gave it the config
+// (tests/data/ech/README.md), its GREASE hellos are told apart, and without the DNS in view
+// neither can be told.
+std::vector<CollectedFlow> run_capture(const std::string& path, bool with_dns) {
+    const auto bytes = read_file(path);
+    EXPECT_FALSE(bytes.empty()) << path;
+    auto reader = parsers::CaptureReader::open(bytes);
+    EXPECT_EQ(reader.status(), parsers::CaptureStatus::kOk) << reader.error();
+    Harness h(nullptr, WorkerConfig{});
+    parsers::CaptureRecord rec;
+    while (reader.next(rec) == parsers::CaptureStatus::kOk) {
+        parsers::DecodedPacket pkt;
+        if (!with_dns && parsers::decode_packet(rec.link, rec.data, pkt, rec.orig_len) == parsers::DecodeStatus::kOk &&
+            (pkt.src_port == 53 || pkt.dst_port == 53)) {
+            continue;
+        }
+        h.worker.process_packet(rec.link, rec.data, rec.ts_ns);
+    }
+    h.worker.flush_all();
+    return h.sink.flows;
+}
+
+TEST(Worker, RealEchIsToldFromGreaseAndNamesTheHiddenHost) {
+    const std::string path = std::string(WT_SOURCE_ROOT) + "/tests/data/ech/ech-chromium.pcap";
+    const auto flows = run_capture(path, true);
+    int real = 0;
+    int grease_plain = 0;
+    int grease_retry = 0;
+    bool https_answer = false;
+    for (const auto& f : flows) {
+        if (!f.has_detail) {
+            continue;
+        }
+        const FlowDetail& d = f.detail;
+        if (d.app == AppProto::kDns && d.dns.https_ech) {
+            https_answer = true;
+            EXPECT_EQ(d.dns.query.view(), "ech-hidden.example-cars.test");
+            EXPECT_EQ(d.dns.ech_public_name.view(), "public.example-cars.test");
+        }
+        if (d.app != AppProto::kTls) {
+            continue;
+        }
+        ASSERT_TRUE(d.tls.ech_offered) << d.sni.view();
+        if (d.sni.view() == "public.example-cars.test") {
+            ++real;
+            EXPECT_EQ(d.tls.ech, EchKind::kReal);
+            EXPECT_EQ(d.tls.ech_config_id, 0x42);
+            EXPECT_EQ(d.name.view(), "ech-hidden.example-cars.test");
+            EXPECT_EQ(d.name_source, NameSource::kEchDns);
+            EXPECT_EQ(d.resolved_query.view(), "ech-hidden.example-cars.test");
+        } else if (d.sni.view() == "grease-only.example-cars.test") {
+            ++grease_plain;
+            EXPECT_EQ(d.tls.ech, EchKind::kGrease);
+            EXPECT_EQ(d.name_source, NameSource::kSni);
+        } else if (d.sni.view() == "ech-hidden.example-cars.test") {
+            // Chromium's retry without ECH after the server rejected it: the name in clear, GREASE.
+            ++grease_retry;
+            EXPECT_EQ(d.tls.ech, EchKind::kGrease);
+        }
+    }
+    EXPECT_TRUE(https_answer);
+    EXPECT_EQ(real, 2);
+    EXPECT_EQ(grease_plain, 2);
+    EXPECT_EQ(grease_retry, 2);
+
+    for (const auto& f : run_capture(path, false)) {
+        if (f.has_detail && f.detail.app == AppProto::kTls) {
+            EXPECT_EQ(f.detail.tls.ech, EchKind::kUnknown) << f.detail.sni.view();
+            EXPECT_EQ(f.detail.name.view(), f.detail.sni.view());
+        }
+    }
 }
 
 // process_burst overlaps the table and record misses of a burst, but must give the

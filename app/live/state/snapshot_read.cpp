@@ -468,6 +468,9 @@ private:
         if (const json* matched = f.optional("matched_by")) {
             tally.matched_by = read_wire_name(*matched, f.path_of("matched_by"));
         }
+        if (const json* cnames = f.optional("cnames")) {
+            tally.cnames = read_wire_name(*cnames, f.path_of("cnames"));
+        }
         tally.stats = read_stats(f.required("stats"), f.path_of("stats"));
         f.finish();
         count_restored(_out.tally.restore_domain(key, tally));

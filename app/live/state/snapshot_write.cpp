@@ -237,6 +237,10 @@ private:
                 _b.append(std::string_view(",\"matched_by\":"));
                 append_json_byte_string(_b, t.matched_by.view());
             }
+            if (!t.cnames.empty()) {
+                _b.append(std::string_view(",\"cnames\":"));
+                append_json_byte_string(_b, t.cnames.view());
+            }
             _b.append(std::string_view(",\"stats\":"));
             append_stats(_b, t.stats);
             _b.push_back('}');

@@ -146,7 +146,10 @@ TEST(TlsClientHelloBuilt, FieldsInWireOrderWithGrease) {
                 e.u16(0x001d).open(2).fill(32, 0x55).close();  // x25519
                 e.close();
             });
-            b.ext(0xfe0d, [](Builder& e) { e.u8(0).u16(0x0001).fill(10, 0x66); }); // ECH outer
+            b.ext(0xfe0d, [](Builder& e) {                                       // ECH outer
+                e.u8(0).u16(0x0001).u16(0x0001).u8(0x42);                       // HKDF-SHA256, AES-128-GCM, id 0x42
+                e.open(2).fill(32, 0x66).close().open(2).fill(144, 0x77).close(); // enc, payload
+            });
             b.ext(0x4a4a, [](Builder& e) { e.u8(0); });                         // GREASE again
         },
         {0x0a0a, 0x1301, 0x1302, 0xc02b});
@@ -172,8 +175,13 @@ TEST(TlsClientHelloBuilt, FieldsInWireOrderWithGrease) {
     ASSERT_EQ(ch.key_share_groups.count, 2);
     EXPECT_EQ(ch.key_share_groups.values[1], 0x001d);
     EXPECT_TRUE(ch.has_ech);
-    EXPECT_TRUE(ch.has_ech_type);
-    EXPECT_EQ(ch.ech_type, 0);
+    ASSERT_TRUE(ch.ech_well_formed);
+    EXPECT_EQ(ch.ech.type, EchHelloType::kOuter);
+    EXPECT_EQ(ch.ech.kdf_id, 0x0001);
+    EXPECT_EQ(ch.ech.aead_id, 0x0001);
+    EXPECT_EQ(ch.ech.config_id, 0x42);
+    EXPECT_EQ(ch.ech.enc_length, 32);
+    EXPECT_EQ(ch.ech.payload_length, 144);
     EXPECT_FALSE(ch.has_esni);
 }
 
@@ -195,7 +203,21 @@ TEST(TlsClientHelloBuilt, EsniAndEchInner) {
     ASSERT_EQ(parse_client_hello(msg, ch), ParseStatus::kOk);
     EXPECT_TRUE(ch.has_esni);
     EXPECT_TRUE(ch.has_ech);
-    EXPECT_EQ(ch.ech_type, 1);
+    ASSERT_TRUE(ch.ech_well_formed);
+    EXPECT_EQ(ch.ech.type, EchHelloType::kInner);
+}
+
+// A malformed ECH body (enc overruns the extension) is still an ECH attempt; the hello parses.
+TEST(TlsClientHelloBuilt, MalformedEchKeepsTheHello) {
+    const auto msg = test::client_hello([](Builder& b) {
+        test::sni_ext(b, "a.example");
+        b.ext(0xfe0d, [](Builder& e) { e.u8(0).u16(0x0001).fill(10, 0x66); });
+    });
+    TlsClientHello ch;
+    ASSERT_EQ(parse_client_hello(msg, ch), ParseStatus::kOk);
+    EXPECT_TRUE(ch.has_ech);
+    EXPECT_FALSE(ch.ech_well_formed);
+    EXPECT_EQ(ch.sni.view(), "a.example");
 }
 
 TEST(TlsClientHelloBuilt, InvalidHostNamesAreKeptButFlagged) {

@@ -62,7 +62,8 @@ inline FlowDetail tls_detail(std::string_view name, std::uint16_t version, std::
     d.tls.client_hello_seen = true;
     d.tls.server_hello_seen = true;
     d.tls.has_sni = true;
-    d.tls.ech = ech;
+    d.tls.ech_offered = ech;
+    d.tls.ech = ech ? EchKind::kReal : EchKind::kNone;
     d.tls.negotiated_version = version;
     d.tls.cipher = cipher;
     if (!alpn.empty()) {
