@@ -480,6 +480,13 @@ void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexce
             d->doq = true;
         }
     }
+    // The ALPN names DNS over TLS or QUIC on any port (RFC 7858 section 3.1 allows another port
+    // by agreement; RFC 9250 section 4.1.1, whose drafts used "doq-iNN" on UDP 784 and 8853).
+    if (d->app == AppProto::kTls && offers_alpn_family(d->tls, kAlpnDot)) {
+        d->app = AppProto::kDot;
+    } else if (d->app == AppProto::kQuic && offers_alpn_family(d->tls, kAlpnDoq)) {
+        d->doq = true;
+    }
     // Issue #2 priority: SNI, then QUIC SNI, then HTTP Host, then (for DNS flows)
     // the query, then what this client resolved the server address from; ahead of them all, the
     // name a real ECH hello hides (issue #14).
@@ -534,10 +541,17 @@ void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexce
         }
         _counters.classifier_scan_errors += scratch->scan_errors() - scan_errors;
     }
-    // RFC 8484: DNS over HTTPS is HTTPS (TLS or QUIC) to a resolver's name; the same
-    // name over port 853 is DNS over TLS, and a DNS lookup of it is neither.
-    const bool https = (d->app == AppProto::kTls || d->app == AppProto::kQuic) && f.server().port != kDotPort;
-    d->doh_endpoint = https && is_doh_endpoint(d->name.view());
+    // RFC 8484: DNS over HTTPS is HTTPS (TLS or QUIC) to a resolver: one the services name (category
+    // "dns", by the name or its CNAME chain), or a public resolver's anycast address spoken to in
+    // HTTP/2 or HTTP/3 (section 5.2), the way a browser's secure DNS set to a provider connects. The
+    // same over port 853 is DNS over TLS or QUIC, and a DNS lookup of a resolver's name is neither.
+    const bool https = (d->app == AppProto::kTls || d->app == AppProto::kQuic) && f.server().port != kDotPort &&
+                       !d->doq;
+    const bool resolver_service = scratch != nullptr && f.service >= 0 &&
+                                  scratch->classifier().service_category(f.service) == kResolverCategory;
+    const bool resolver_address = is_public_resolver_address(f.server().ip) &&
+                                  (offers_alpn(d->tls, "h2") || offers_alpn(d->tls, "h3"));
+    d->doh_endpoint = https && (resolver_service || resolver_address);
 }
 
 bool Worker::decode_stage(parsers::LinkType link, parsers::Bytes frame, std::uint32_t wire_len,

@@ -225,6 +225,27 @@ struct FlowDetail {
     std::uint32_t quic = kNoIndex;        // QUIC Initial reassembly state
 };
 
+// Whether the client offered `protocol` in its ALPN list (RFC 7301 section 3.1).
+[[nodiscard]] inline bool offers_alpn(const TlsDetail& t, std::string_view protocol) noexcept {
+    for (std::size_t i = 0; i < std::min<std::size_t>(t.alpn_count, t.alpn.size()); ++i) {
+        if (t.alpn[i].view() == protocol) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// The same for a protocol and its drafts' identifiers ("doq", "doq-i00", "doq-i02"...).
+[[nodiscard]] inline bool offers_alpn_family(const TlsDetail& t, std::string_view family) noexcept {
+    for (std::size_t i = 0; i < std::min<std::size_t>(t.alpn_count, t.alpn.size()); ++i) {
+        const std::string_view p = t.alpn[i].view();
+        if (p == family || (p.size() > family.size() && p.starts_with(family) && p[family.size()] == '-')) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // Whether a DNS resolution asked for `name` or passed through it as a CNAME.
 [[nodiscard]] inline bool chain_has(const DomainName& query, std::span<const DomainName> cnames,
                                     std::string_view name) noexcept {

@@ -5,6 +5,7 @@
 #include "pipeline/classify/classifier.hpp"
 #include "pipeline/classify/services.hpp"
 #include "pipeline/worker.hpp"
+#include "tests/parsers/tls/tls_builder.hpp"
 #include "tests/parsers/tls/vectors.hpp"
 #include "tests/support/packet_builder.hpp"
 
@@ -326,6 +327,50 @@ TEST(Worker, TupleReuseAfterCloseStartsANewFlowAndTheLastAckStaysInTheOld) {
     ASSERT_EQ(h.sink.flows.size(), 2u);
     EXPECT_EQ(h.sink.flows[0].flow.pkts_up + h.sink.flows[0].flow.pkts_down, 5u);
     EXPECT_EQ(h.sink.flows[1].flow.pkts_up, 1u);
+}
+
+// Issue #14: DNS over HTTPS is told by the resolver (a "dns" service of the services file, by name,
+// or a public resolver's address spoken to in HTTP/2 or HTTP/3), DoT by its ALPN on any port.
+TEST(Worker, DohByResolverNameOrAddressAndDotByAlpn) {
+    auto loaded = load_default_services();
+    ASSERT_TRUE(std::holds_alternative<ServiceCatalog>(loaded));
+    auto built = ServiceClassifier::build(std::get<ServiceCatalog>(loaded));
+    ASSERT_TRUE(std::holds_alternative<ServiceClassifier>(built));
+    Harness h(&std::get<ServiceClassifier>(built));
+    const auto hello = [&](std::uint16_t port, const tb::Endpoint& srv, std::string_view sni,
+                           std::initializer_list<std::string_view> alpn) {
+        const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), port};
+        auto msg = parsers::test::client_hello([&](parsers::test::Builder& b) {
+            if (!sni.empty()) {
+                parsers::test::sni_ext(b, sni);
+            }
+            parsers::test::alpn_ext(b, alpn);
+        });
+        parsers::test::Builder record;
+        record.u8(0x16).u16(0x0301).open(2).bytes({reinterpret_cast<const char*>(msg.data()), msg.size()}).close();
+        h.send(tb::tcp(cli, srv, 100, 0, tb::kSyn));
+        h.send(tb::tcp(srv, cli, 900, 101, tb::kSyn | tb::kAck));
+        h.send(tb::tcp(cli, srv, 101, 901, tb::kAck | tb::kPsh, record.data()));
+    };
+    const tb::Endpoint cloudflare{tb::ip4(1, 1, 1, 1), 443};
+    hello(42001, cloudflare, "", {"h2", "http/1.1"});                          // secure DNS to the address
+    hello(42002, cloudflare, "", {"http/1.1"});                                // no HTTP/2: not shown to be DoH
+    hello(42003, {tb::ip4(10, 7, 7, 7), 443}, "dns.google", {"h2"});           // a resolver by name
+    hello(42004, {tb::ip4(10, 7, 7, 7), 443}, "www.example.org", {"h2"});      // any other HTTPS
+    hello(42005, {tb::ip4(10, 7, 7, 8), 8443}, "resolver.example", {"dot"});   // DoT on another port
+    h.worker.flush_all();
+    std::map<std::uint16_t, const CollectedFlow*> by_port;
+    for (const auto& f : h.sink.flows) {
+        by_port[f.flow.client().port] = &f;
+    }
+    ASSERT_EQ(by_port.size(), 5u);
+    EXPECT_TRUE(by_port.at(42001)->detail.doh_endpoint);
+    EXPECT_FALSE(by_port.at(42002)->detail.doh_endpoint);
+    EXPECT_TRUE(by_port.at(42003)->detail.doh_endpoint);
+    EXPECT_EQ(by_port.at(42003)->service, "Public DNS resolvers");
+    EXPECT_FALSE(by_port.at(42004)->detail.doh_endpoint);
+    EXPECT_EQ(by_port.at(42005)->detail.app, AppProto::kDot);
+    EXPECT_FALSE(by_port.at(42005)->detail.doh_endpoint);
 }
 
 // RFC 7858 section 3.1: port 853 is DNS over TLS, so a connection there is an attempt even when no
