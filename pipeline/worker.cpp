@@ -540,6 +540,12 @@ void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexce
             }
         }
         _counters.classifier_scan_errors += scratch->scan_errors() - scan_errors;
+        // Nothing named it: a CDN's or cloud's address says who serves it (a binary search over
+        // ranges built from the IP data off the data path; no IP data file is read here).
+        d->inferred_asn = 0;
+        if (f.service < 0) {
+            f.service = scratch->classifier().service_for_address(f.server().ip, d->inferred_asn);
+        }
     }
     // RFC 8484: DNS over HTTPS is HTTPS (TLS or QUIC) to a resolver: one the services name (category
     // "dns", by the name or its CNAME chain), or a public resolver's anycast address spoken to in

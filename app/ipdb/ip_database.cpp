@@ -14,7 +14,10 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 
 #ifndef WIRETALLY_IPDB_DIR
 #define WIRETALLY_IPDB_DIR "/usr/local/share/wiretally/ipdb"
@@ -261,6 +264,125 @@ Hosting IpDatabases::lookup(const pipeline::IpAddr& address) const {
         }
     }
     return h;
+}
+
+namespace {
+
+// The AS number of a data record, without allocating: GeoLite2's and DB-IP's
+// autonomous_system_number (uint32), or IPinfo's asn ("AS13335"); 0 when it has neither.
+std::uint32_t asn_of_entry(MMDB_entry_s entry) {
+    MMDB_entry_data_s data{};
+    if (MMDB_get_value(&entry, &data, "autonomous_system_number", nullptr) == MMDB_SUCCESS && data.has_data) {
+        switch (data.type) {
+        case MMDB_DATA_TYPE_UINT32: return data.uint32;
+        case MMDB_DATA_TYPE_UINT16: return data.uint16;
+        case MMDB_DATA_TYPE_UINT64: return data.uint64 <= 0xffffffffu ? static_cast<std::uint32_t>(data.uint64) : 0;
+        case MMDB_DATA_TYPE_UTF8_STRING:
+            return parse_asn(std::string_view(data.utf8_string, data.data_size)).value_or(0);
+        default: return 0;
+        }
+    }
+    if (MMDB_get_value(&entry, &data, "asn", nullptr) == MMDB_SUCCESS && data.has_data &&
+        data.type == MMDB_DATA_TYPE_UTF8_STRING) {
+        return parse_asn(std::string_view(data.utf8_string, data.data_size)).value_or(0);
+    }
+    return 0;
+}
+
+using U128 = unsigned __int128;
+
+pipeline::IpAddr address_of(U128 word, int bits) {
+    pipeline::IpAddr a;
+    a.version = bits == 32 ? 4 : 6;
+    const int bytes = bits / 8;
+    for (int i = bytes - 1; i >= 0; --i) {
+        a.bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(word);
+        word >>= 8;
+    }
+    return a;
+}
+
+} // namespace
+
+pipeline::HostingRanges IpDatabases::asn_ranges(std::span<const std::uint32_t> asns) const {
+    pipeline::HostingRanges ranges;
+    if (asns.empty()) {
+        return ranges;
+    }
+    const auto fn = [&ranges](const pipeline::IpAddr& first, const pipeline::IpAddr& last, std::uint32_t asn) {
+        ranges.add(first, last, asn);
+    };
+    const std::unordered_set<std::uint32_t> wanted(asns.begin(), asns.end());
+    for (const auto& db : _dbs) {
+        const MMDB_s& mmdb = db->mmdb;
+        const std::uint32_t node_count = mmdb.metadata.node_count;
+        const int bits = mmdb.metadata.ip_version == 6 ? 128 : 32;
+        // The node at ::/96 roots IPv4 in an IPv6 tree; other records that point to it are aliases.
+        std::uint64_t ipv4_root = std::numeric_limits<std::uint64_t>::max();
+        if (bits == 128) {
+            std::uint64_t n = 0;
+            for (int depth = 0; depth < 96 && n < node_count; ++depth) {
+                MMDB_search_node_s node{};
+                if (MMDB_read_node(&mmdb, static_cast<std::uint32_t>(n), &node) != MMDB_SUCCESS ||
+                    node.left_record_type != MMDB_RECORD_TYPE_SEARCH_NODE) {
+                    n = std::numeric_limits<std::uint64_t>::max();
+                    break;
+                }
+                n = node.left_record;
+            }
+            ipv4_root = n;
+        }
+        std::unordered_map<std::uint32_t, std::uint32_t> asn_at; // data offset -> AS number (0: none)
+        struct Item {
+            std::uint32_t node;
+            U128 prefix;
+            int depth;
+        };
+        std::vector<Item> stack{{0, 0, 0}};
+        // A search tree has node_count nodes, each visited once (aliases skipped): the walk ends.
+        while (!stack.empty()) {
+            const Item it = stack.back();
+            stack.pop_back();
+            MMDB_search_node_s node{};
+            if (it.depth >= bits || MMDB_read_node(&mmdb, it.node, &node) != MMDB_SUCCESS) {
+                continue;
+            }
+            for (int side = 0; side < 2; ++side) {
+                const int depth = it.depth + 1;
+                const U128 prefix = it.prefix | (side == 1 ? U128{1} << (bits - depth) : U128{0});
+                const std::uint8_t type = side == 1 ? node.right_record_type : node.left_record_type;
+                const std::uint64_t record = side == 1 ? node.right_record : node.left_record;
+                if (type == MMDB_RECORD_TYPE_SEARCH_NODE) {
+                    if (record == ipv4_root && !(depth == 96 && prefix == 0)) {
+                        continue; // ::ffff:0:0/96, 2002::/16...: the IPv4 tree again
+                    }
+                    stack.push_back({static_cast<std::uint32_t>(record), prefix, depth});
+                    continue;
+                }
+                if (type != MMDB_RECORD_TYPE_DATA) {
+                    continue;
+                }
+                const MMDB_entry_s entry = side == 1 ? node.right_record_entry : node.left_record_entry;
+                auto [cached, fresh] = asn_at.try_emplace(entry.offset, 0);
+                if (fresh) {
+                    cached->second = asn_of_entry(entry);
+                }
+                if (cached->second == 0 || !wanted.contains(cached->second)) {
+                    continue;
+                }
+                const U128 host_bits = depth >= bits ? U128{0} : (U128{1} << (bits - depth)) - 1;
+                if (bits == 128 && depth >= 96 && (prefix >> 32) == 0) {
+                    fn(address_of(prefix, 32), address_of(prefix | host_bits, 32), cached->second);
+                } else if (bits == 128 && depth < 96 && (prefix >> 32) == 0) {
+                    continue; // a range over ::/96 itself: not an IPv4 range, not a real IPv6 one
+                } else {
+                    fn(address_of(prefix, bits), address_of(prefix | host_bits, bits), cached->second);
+                }
+            }
+        }
+    }
+    ranges.finish();
+    return ranges;
 }
 
 bool open_ip_databases(const std::vector<std::string>& files, bool use_default, IpDatabases& out, std::string& error) {

@@ -9,6 +9,7 @@
 // order given; each field comes from the first file that has it for the address.
 #pragma once
 
+#include "pipeline/classify/hosting_ranges.hpp"
 #include "pipeline/flows/flow.hpp"
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <span>
 #include <vector>
 
 namespace wt::app {
@@ -61,6 +63,11 @@ public:
     [[nodiscard]] bool empty() const noexcept;
     [[nodiscard]] const std::vector<IpDataSet>& data_sets() const noexcept { return _sets; }
     [[nodiscard]] Hosting lookup(const pipeline::IpAddr& address) const;
+    // Every address range that one of `asns` announces in the data sets, for the workers to read
+    // (a walk of each file's search tree with MMDB_read_node: off the data path, when services are
+    // loaded). IPv4 inside an IPv6 file comes out once, as IPv4 (its alias prefixes
+    // ::ffff:0:0/96, 2002::/16 are not walked again).
+    [[nodiscard]] pipeline::HostingRanges asn_ranges(std::span<const std::uint32_t> asns) const;
 
 private:
     struct Database;

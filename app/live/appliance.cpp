@@ -108,6 +108,8 @@ bool Appliance::load_generation(const std::string& services_file, std::string& e
         gen->to_stable.push_back(stable_id(loaded.names[i], i < loaded.categories.size() ? loaded.categories[i] : ""));
     }
     gen->classifier = std::move(loaded.classifier);
+    // Built here, off the data path, with each generation: a reload's services bring their own ASNs.
+    gen->classifier->set_hosting_ranges(_ip_databases.asn_ranges(gen->classifier->listed_asns()));
     out = std::move(gen);
     return true;
 }

@@ -179,7 +179,12 @@ int run_analyze(const AnalyzeOptions& options) {
     // EAL start-up is mostly a wait (DPDK times the TSC against a 100 ms sleep when
     // the CPU does not report its frequency, as here in a VM), and the workers need
     // no EAL: their tables are built, and the capture mapped in, on a second thread
-    // meanwhile.
+    // meanwhile; a third walks the IP data for where the services' ASNs announce addresses
+    // (names no pattern knows are tallied as the CDN that hosts them), which the workers read
+    // only once packets flow.
+    auto hosting = std::async(std::launch::async, [&] {
+        return ip_databases.asn_ranges(services.classifier->listed_asns());
+    });
     auto prepared = std::async(std::launch::async, [&] {
         std::vector<std::unique_ptr<pipeline::Worker>> built;
         for (std::size_t i = 0; i < options.workers; ++i) {
@@ -211,6 +216,7 @@ int run_analyze(const AnalyzeOptions& options) {
     }
 
     std::vector<std::unique_ptr<pipeline::Worker>> workers = prepared.get();
+    services.classifier->set_hosting_ranges(hosting.get());
     std::array<std::uint16_t, kBurst> target{};
 
     Report report;

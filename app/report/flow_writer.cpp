@@ -64,6 +64,9 @@ json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::s
     if (const std::string_view matched = pipeline::matched_name(*d); !matched.empty()) {
         j["matched_by"] = std::string(matched);
     }
+    if (d->inferred_asn != 0) {
+        j["inferred_asn"] = d->inferred_asn;
+    }
     if (!d->resolved_query.empty()) {
         json cn = json::array();
         for (std::size_t i = 0; i < d->resolution_cname_count; ++i) {

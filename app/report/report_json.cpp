@@ -24,6 +24,8 @@ struct StatsExtras {
     const std::string* mac = nullptr;
     bool has_matched_by = false;
     const std::string* matched_by = nullptr; // nullptr with has_matched_by: JSON null
+    bool has_inferred_asn = false;
+    const std::uint64_t* inferred_asn = nullptr; // nullptr with has_inferred_asn: JSON null
     bool has_cnames = false;
     const std::vector<std::string>* cnames = nullptr; // nullptr with has_cnames: JSON null
     bool has_service = false;
@@ -45,9 +47,9 @@ struct StatsMember {
 // written in byte order (see JsonWriter), so the members are gathered, then sorted.
 void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, SortedFields& scratch) {
     using Kind = StatsMember::Kind;
-    // The counts, then at most 14 others: alpn, ciphers, tls_versions, first_seen, last_seen,
-    // category, client, domain, mac, matched_by, cnames, distinct_clients, service.
-    std::array<StatsMember, TransferStats::kCountFields + 14> members;
+    // The counts, then at most 15 others: alpn, ciphers, tls_versions, first_seen, last_seen,
+    // category, client, domain, mac, matched_by, cnames, inferred_asn, distinct_clients, service.
+    std::array<StatsMember, TransferStats::kCountFields + 15> members;
     std::size_t n = 0;
     const auto add = [&](StatsMember m) { members[n++] = m; };
     s.for_each_count([&](std::string_view name, pipeline::TransferRole, std::string_view, std::uint64_t v) {
@@ -71,6 +73,9 @@ void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, So
     }
     if (x.has_matched_by) {
         add({"matched_by", x.matched_by != nullptr ? Kind::kText : Kind::kNull, 0, 0, x.matched_by});
+    }
+    if (x.has_inferred_asn) {
+        add({"inferred_asn", x.inferred_asn != nullptr ? Kind::kCount : Kind::kNull, x.inferred_asn != nullptr ? *x.inferred_asn : 0});
     }
     if (x.has_cnames) {
         add({"cnames", x.cnames != nullptr ? Kind::kTextList : Kind::kNull, 0, 0, nullptr, x.cnames});
@@ -198,9 +203,13 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
     w.key("domains");
     w.begin_array();
     std::vector<std::string> cnames;
+    std::uint64_t inferred_asn = 0;
     for (const auto* d : domains_by_size(r)) {
         cnames = pipeline::cname_chain_names(d->cnames);
+        inferred_asn = d->inferred_asn;
         StatsExtras x;
+        x.has_inferred_asn = true;
+        x.inferred_asn = d->inferred_asn != 0 ? &inferred_asn : nullptr;
         x.has_cnames = true;
         x.cnames = cnames.empty() ? nullptr : &cnames;
         x.distinct_clients = &d->m.distinct_clients;

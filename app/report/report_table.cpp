@@ -161,9 +161,11 @@ void render_domains_section(const Report& r, std::FILE* out, std::size_t top_dom
                 fmt::print(out, "... {} more domains (the JSON output lists them all)\n", domains.size() - top_domains);
                 break;
             }
-            // A service matched through the name's CNAME chain is marked "<"; the JSON names the CNAME.
-            const std::string service =
-                d->matched_by.empty() ? service_label(r, d->service) : service_label(r, d->service) + " <";
+            // A service matched through the name's CNAME chain is marked "<" (the JSON names the CNAME),
+            // one inferred from who hosts the address "~" (the JSON gives the AS).
+            const std::string service = service_label(r, d->service) + (!d->matched_by.empty() ? " <"
+                                                                         : d->inferred_asn != 0 ? " ~"
+                                                                                                : "");
             fmt::print(out, "{:<{}}{:<{}}{:>7}{:>11}{:>11}{:>8}\n", clip(d->name, n - 1), n,
                        clip(service, w - 1), w,
                        d->m.stats.connections, human_bytes(d->m.stats.bytes_up), human_bytes(d->m.stats.bytes_down),
@@ -179,6 +181,10 @@ void render_domains_section(const Report& r, std::FILE* out, std::size_t top_dom
         }
         if (std::any_of(domains.begin(), domains.end(), [](const auto* d) { return !d->matched_by.empty(); })) {
             fmt::print(out, "< the service matched a name in the domain's CNAME chain (JSON: matched_by)\n");
+        }
+        if (std::any_of(domains.begin(), domains.end(), [](const auto* d) { return d->inferred_asn != 0; })) {
+            fmt::print(out, "~ no pattern names the domain: the service was inferred from the AS that hosts its "
+                            "server (JSON: inferred_asn)\n");
         }
     }
 }

@@ -335,6 +335,9 @@ std::variant<ServiceClassifier, ServicesError> ServiceClassifier::build(const Se
         const Service& svc = catalog.services[s];
         c._names.push_back(svc.name);
         c._categories.push_back(svc.category);
+        for (const std::uint32_t asn : svc.asns) {
+            c._asn_services.emplace_back(asn, static_cast<std::int32_t>(s));
+        }
         for (const ServicePattern& p : svc.patterns) {
             ++c._pattern_count;
             switch (p.kind) {
@@ -390,6 +393,7 @@ std::variant<ServiceClassifier, ServicesError> ServiceClassifier::build(const Se
         }
     }
 
+    std::sort(c._asn_services.begin(), c._asn_services.end());
     if (regexes.empty()) {
         return c;  // no Hyperscan database: classify() never scans
     }
@@ -526,6 +530,21 @@ std::string_view ServiceClassifier::service_name(std::int32_t index) const noexc
         return {};
     }
     return _names[static_cast<std::size_t>(index)];
+}
+
+std::int32_t ServiceClassifier::service_for_asn(std::uint32_t asn) const noexcept {
+    const auto it = std::lower_bound(_asn_services.begin(), _asn_services.end(), asn,
+                                     [](const auto& e, std::uint32_t a) { return e.first < a; });
+    return it != _asn_services.end() && it->first == asn ? it->second : -1;
+}
+
+std::vector<std::uint32_t> ServiceClassifier::listed_asns() const {
+    std::vector<std::uint32_t> out;
+    out.reserve(_asn_services.size());
+    for (const auto& [asn, service] : _asn_services) {
+        out.push_back(asn);
+    }
+    return out;
 }
 
 std::string_view ServiceClassifier::service_category(std::int32_t index) const noexcept {

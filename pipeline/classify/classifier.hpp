@@ -52,6 +52,7 @@
 #include <variant>
 #include <vector>
 
+#include "pipeline/classify/hosting_ranges.hpp"
 #include "pipeline/classify/services.hpp"
 
 struct hs_database;
@@ -90,6 +91,21 @@ public:
     /// Empty for an index that is not a service (e.g. -1).
     [[nodiscard]] std::string_view service_name(std::int32_t index) const noexcept;
     [[nodiscard]] std::string_view service_category(std::int32_t index) const noexcept;
+    /// The service whose `asns` list `asn` (issue #14: hosting-derived fallback); -1 when none.
+    [[nodiscard]] std::int32_t service_for_asn(std::uint32_t asn) const noexcept;
+    /// Every AS number some service lists, ascending.
+    [[nodiscard]] std::vector<std::uint32_t> listed_asns() const;
+    /// Where those ASNs announce addresses (from IP data, built off the data path before the
+    /// classifier is handed to the workers).
+    void set_hosting_ranges(HostingRanges ranges) noexcept { _hosting = std::move(ranges); }
+    [[nodiscard]] const HostingRanges& hosting_ranges() const noexcept { return _hosting; }
+    /// The service of the AS announcing `address` (its `asns`), -1 when none; `asn` is set with it.
+    [[nodiscard]] std::int32_t service_for_address(const IpAddr& address, std::uint32_t& asn) const noexcept {
+        asn = _hosting.asn_of(address);
+        const std::int32_t service = asn != 0 ? service_for_asn(asn) : -1;
+        asn = service >= 0 ? asn : 0;
+        return service;
+    }
     /// literal_table_bytes() + regex_database_bytes(); 0 for an empty catalog.
     [[nodiscard]] std::size_t database_bytes() const noexcept;
     /// Hash table buckets (sized for every literal pattern, duplicates included) plus the side
@@ -134,6 +150,8 @@ private:
     std::size_t _regex_count = 0;
     std::vector<std::string> _names;
     std::vector<std::string> _categories;
+    std::vector<std::pair<std::uint32_t, std::int32_t>> _asn_services; ///< (asn, service), sorted by asn
+    HostingRanges _hosting;
 };
 
 class ClassifierScratch {

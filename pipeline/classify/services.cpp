@@ -36,7 +36,7 @@ constexpr std::size_t kMaxLabelLength = 63;
 // are ~50 MB); it also bounds the line loops below.
 constexpr std::size_t kMaxFileSize = std::size_t{512} << 20;
 
-constexpr std::array<std::string_view, 4> kServiceKeys = {"name", "category", "patterns", "domains_file"};
+constexpr std::array<std::string_view, 5> kServiceKeys = {"name", "category", "patterns", "domains_file", "asns"};
 
 // Hosts files start with entries for the machine itself; they are not services.
 constexpr std::array<std::string_view, 11> kHostsBoilerplate = {
@@ -356,8 +356,8 @@ private:
         }
         if (unknown != nullptr) {
             return error(line_of(unknown->second),
-                         fmt::format("unknown key in [[service]], expected name, category, patterns or "
-                                     "domains_file ({})", unknown->first));
+                         fmt::format("unknown key in [[service]], expected name, category, patterns, "
+                                     "domains_file or asns ({})", unknown->first));
         }
 
         Service svc;
@@ -418,10 +418,40 @@ private:
                 return err;
             }
         }
+        if (const auto asns = tab.find("asns"); asns != tab.end()) {
+            if (auto err = load_asns(asns->second, svc)) {
+                return err;
+            }
+        }
         if (replaces) {
             _catalog.services[*replaces] = std::move(svc);
         } else {
             _catalog.services.push_back(std::move(svc));
+        }
+        return std::nullopt;
+    }
+
+    // RFC 6793: 4-octet AS numbers, 1..4294967295 (0 is reserved, RFC 7607).
+    std::optional<ServicesError> load_asns(const toml::value& v, Service& svc) {
+        if (!v.is_array()) {
+            return error(line_of(v), fmt::format("'asns' must be an array of AS numbers, got {} (asns)",
+                                                 type_name(v.type())));
+        }
+        for (const toml::value& e : v.as_array()) {
+            const int line = line_of(e);
+            if (!e.is_integer() || e.as_integer() < 1 || e.as_integer() > 4294967295LL) {
+                return error(line, fmt::format("an AS number is an integer from 1 to 4294967295 (service {:?})",
+                                               svc.name));
+            }
+            const auto asn = static_cast<std::uint32_t>(e.as_integer());
+            const auto [owner, fresh] = _asn_owner.emplace(asn, svc.name);
+            if (!fresh && owner->second != svc.name) {
+                return error(line, fmt::format("AS{} is already in service {:?} (service {:?})", asn, owner->second,
+                                               svc.name));
+            }
+            if (std::find(svc.asns.begin(), svc.asns.end(), asn) == svc.asns.end()) {
+                svc.asns.push_back(asn);
+            }
         }
         return std::nullopt;
     }
@@ -577,6 +607,7 @@ private:
     ServiceCatalog _catalog;
     std::unordered_map<std::string, int> _names;  // case-folded service name -> line
     std::unordered_map<std::string, std::size_t> _included; // case-folded name of an included service -> index
+    std::unordered_map<std::uint32_t, std::string> _asn_owner; // AS number -> the service that claims it
     bool _included_default = false;
 };
 

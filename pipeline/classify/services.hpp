@@ -8,6 +8,10 @@
 //   patterns = ["maps.googleapis.com", "=maps.google.com", "*.gstatic.com",
 //               '/^khms[0-9]+\.google\.com$/']
 //   domains_file = "lists/ads.txt"   # optional, relative to the services file
+//   asns = [20940, 16625]            # optional: autonomous systems that are this service (a CDN or
+//                                    # cloud); a name no pattern matches, on an address one of them
+//                                    # announces in the IP data, is tallied as this service, marked
+//                                    # inferred (issue #14). Each ASN in one service only.
 //
 // Pattern forms (names are compared case-insensitively, one trailing dot ignored):
 //   example.com     the domain and all its subdomains (label boundary: "notexample.com" does not match)
@@ -58,6 +62,7 @@ struct Service {
     std::string name;
     std::string category;  ///< empty when not given
     std::vector<ServicePattern> patterns;
+    std::vector<std::uint32_t> asns;  ///< autonomous systems whose addresses are this service
     std::uint32_t line = 0;  ///< line of the [[service]] table in sources[0]
 };
 

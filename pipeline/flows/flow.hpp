@@ -208,7 +208,10 @@ struct FlowDetail {
     bool doq = false;
     // Which name the service matched: 0 the flow's name itself (or nothing matched), 1 the question
     // this client resolved to the server, 2 + i the i-th CNAME of name_chain().
-    std::uint8_t matched_by = 0;          // QUIC (or an attempt at it) to UDP 853: DNS over QUIC, RFC 9250 section 4.1.1
+    std::uint8_t matched_by = 0;
+    // Issue #14: the service was inferred from who hosts the server address (this AS, one a
+    // service lists in `asns`), no pattern matching the name or its chain; 0 when not.
+    std::uint32_t inferred_asn = 0;
     std::uint32_t quic_version = 0;
     DomainName sni;
     DomainName name;

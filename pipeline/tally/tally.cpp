@@ -245,6 +245,9 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
             !matched.empty() && (t->matched_by.empty() || matched < t->matched_by.view())) {
             t->matched_by.assign(matched);
         }
+        if (f.service >= 0) {
+            t->inferred_asn = kept_inferred_asn(t->inferred_asn, d->inferred_asn);
+        }
         if (const auto chain = chain_after_name(*d); !chain.empty()) {
             CnameChainText text;
             (void)cname_chain_text(chain, text);
@@ -328,6 +331,7 @@ bool CoreTally::restore_domain(const DomainKey& key, const DomainTally& tally) n
     if (better_cname_chain(tally.cnames.view(), t->cnames.view())) {
         t->cnames = tally.cnames;
     }
+    t->inferred_asn = kept_inferred_asn(t->inferred_asn, tally.inferred_asn);
     t->stats.merge(tally.stats);
     return true;
 }
@@ -409,7 +413,7 @@ void CoreTally::absorb(const CoreTally& other, std::span<const std::int32_t> ser
     _table_full += other._table_full;
 
     other._domains.for_each([&](const DomainKey& k, const DomainTally& t) {
-        restore_domain(k, DomainTally{mapped(t.service), t.matched_by, t.cnames, t.stats});
+        restore_domain(k, DomainTally{mapped(t.service), t.matched_by, t.cnames, t.inferred_asn, t.stats});
     });
     other._clients.for_each([&](const ClientServiceKey& k, const ClientTally& t) {
         restore_client(ClientServiceKey{k.client, mapped(k.service)}, t);
@@ -451,7 +455,8 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
             auto [it, fresh] = domain_index.try_emplace(name, out.domains.size());
             if (fresh) {
                 out.domains.push_back(
-                    MergedDomain{name, t.service, std::string(t.matched_by.view()), std::string(t.cnames.view()), {}});
+                    MergedDomain{name, t.service, std::string(t.matched_by.view()), std::string(t.cnames.view()),
+                                 t.inferred_asn, {}});
                 name_by_hash.emplace(DomainKeyHash{}(k), name);
             }
             MergedDomain& merged = out.domains[it->second];
@@ -465,6 +470,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
                 if (better_cname_chain(t.cnames.view(), merged.cnames)) {
                     merged.cnames = std::string(t.cnames.view());
                 }
+                merged.inferred_asn = kept_inferred_asn(merged.inferred_asn, t.inferred_asn);
             }
             merged.m.stats.merge(t.stats);
         });

@@ -142,8 +142,14 @@ struct DomainTally {
     std::int32_t service = -1;
     DomainName matched_by; // the CNAME chain name the service matched; empty: the name itself
     CnameChainText cnames; // where the name led in DNS (see CnameChainText); empty: no chain seen
+    std::uint32_t inferred_asn = 0; // the service was inferred from this AS hosting the name; 0: not
     TransferStats stats;
 };
+// Of two ASNs a domain's service was inferred from, the one a row keeps (the lower, so that the row
+// does not depend on the order its flows end in); 0 is "not inferred".
+[[nodiscard]] inline std::uint32_t kept_inferred_asn(std::uint32_t a, std::uint32_t b) noexcept {
+    return a == 0 ? b : b == 0 ? a : std::min(a, b);
+}
 
 struct ClientServiceKey {
     IpAddr client;
@@ -466,6 +472,7 @@ struct MergedDomain {
     std::int32_t service = -1;
     std::string matched_by; // empty: the service matched the name itself
     std::string cnames;     // CnameChainText form; empty: no chain seen
+    std::uint32_t inferred_asn = 0;
     MergedStats m;
 };
 struct MergedClient {

@@ -294,6 +294,46 @@ class Outputs(unittest.TestCase):
                                 for s in bare["servers"]))
             self.assertIn("hosting: no IP data", run("analyze", SAMPLE).stdout)
 
+    def test_a_name_no_pattern_knows_is_tallied_as_the_cdn_hosting_it(self):
+        # Issue #14: 10.77.1.80 (radar.weather-app.example, no pattern; connectivitycheck.gstatic.com,
+        # a pattern) sits in AS20940, which the default services list under Akamai.
+        with tempfile.TemporaryDirectory() as d:
+            asn = build_mmdb(d, "asn.mmdb", "asn", '10.77.1.64,10.77.1.127,20940,"Akamai International B.V."\n')
+            report = json.loads(run("analyze", SAMPLE, "--format", "json", "--ipdb", asn).stdout)
+            domains = {x["domain"]: x for x in report["domains"]}
+            radar = domains["radar.weather-app.example"]
+            self.assertEqual((radar["service"], radar["inferred_asn"], radar["matched_by"]), ("Akamai", 20940, None))
+            check = domains["connectivitycheck.gstatic.com"]
+            self.assertEqual((check["service"], check["inferred_asn"]), ("Connectivity Check", None),
+                             "a pattern beats the hosting")
+            self.assertIsNone(domains["maps.googleapis.com"]["inferred_asn"])
+            server = {s["address"]: s for s in report["servers"]}["10.77.1.80"]
+            self.assertEqual({n["name"]: n["service"] for n in server["names"]},
+                             {"radar.weather-app.example": "Akamai", "connectivitycheck.gstatic.com": "Connectivity Check"})
+            self.assertIn("Akamai", server["services"])
+            # Its DNS lookup went to the resolver, which no listed AS hosts: only the connection is inferred.
+            self.assertEqual(radar["dns"], 1)
+            table = run("analyze", SAMPLE, "--ipdb", asn).stdout
+            self.assertRegex(table, r"\nradar\.weather-app\.example +Akamai ~ ")
+            self.assertIn("~ no pattern names the domain: the service was inferred from the AS", table)
+            # A services file without asns infers nothing; one that lists the AS under its own service does.
+            def write(name, data):
+                path = os.path.join(d, name)
+                with open(path, "wb") as f:
+                    f.write(data)
+                return path
+            plain = write("plain.toml", b'[[service]]\nname = "Maps"\npatterns = ["maps.googleapis.com"]\n')
+            bare = json.loads(run("analyze", SAMPLE, "--format", "json", "--ipdb", asn, "--services", plain).stdout)
+            self.assertIsNone({x["domain"]: x for x in bare["domains"]}["radar.weather-app.example"]["service"])
+            own = write("own.toml", b'include = ["default"]\n[[service]]\nname = "Edge"\n'
+                                         b'patterns = ["edge.example"]\nasns = [64999]\n')
+            asn2 = build_mmdb(d, "asn2.mmdb", "asn", '10.77.1.64,10.77.1.127,64999,"Edge Co"\n')
+            mine = json.loads(run("analyze", SAMPLE, "--format", "json", "--ipdb", asn2, "--services", own).stdout)
+            self.assertEqual({x["domain"]: x for x in mine["domains"]}["radar.weather-app.example"]["service"], "Edge")
+        # Without IP data nothing is inferred.
+        none = json.loads(run("analyze", SAMPLE, "--format", "json").stdout)
+        self.assertTrue(all(x["inferred_asn"] is None for x in none["domains"]))
+
     def test_unwritable_flows_file(self):
         proc = run("analyze", SAMPLE, "--flows", "/nonexistent-dir/flows.jsonl")
         self.assertEqual(proc.returncode, 73)

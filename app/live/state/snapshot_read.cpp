@@ -471,6 +471,9 @@ private:
         if (const json* cnames = f.optional("cnames")) {
             tally.cnames = read_wire_name(*cnames, f.path_of("cnames"));
         }
+        if (const json* asn = f.optional("inferred_asn")) {
+            tally.inferred_asn = static_cast<std::uint32_t>(as_unsigned(*asn, f.path_of("inferred_asn"), 0xffffffffu));
+        }
         tally.stats = read_stats(f.required("stats"), f.path_of("stats"));
         f.finish();
         count_restored(_out.tally.restore_domain(key, tally));

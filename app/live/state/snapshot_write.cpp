@@ -241,6 +241,10 @@ private:
                 _b.append(std::string_view(",\"cnames\":"));
                 append_json_byte_string(_b, t.cnames.view());
             }
+            if (t.inferred_asn != 0) {
+                _b.append(std::string_view(",\"inferred_asn\":"));
+                _b.append(std::to_string(t.inferred_asn));
+            }
             _b.append(std::string_view(",\"stats\":"));
             append_stats(_b, t.stats);
             _b.push_back('}');

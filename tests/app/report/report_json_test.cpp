@@ -103,6 +103,7 @@ json reference_report(const Report& r) {
             from = space + 1;
         }
         e["cnames"] = chain.empty() ? json(nullptr) : chain;
+        e["inferred_asn"] = d->inferred_asn != 0 ? json(d->inferred_asn) : json(nullptr);
         e["service"] = d->service < 0 ? json(nullptr) : json(reference_service_label(r, d->service));
         e["distinct_clients"] = d->m.distinct_clients;
         domains.push_back(e);
@@ -256,6 +257,8 @@ Report rich_report() {
         d.service = name.size() % 2 == 0 ? 5 : -1; // 5: beyond the service names
         if (name.size() % 3 == 0) {
             d.cnames = name + ".edgekey.net e1.a.akamaiedge.net"; // a chain of two, in CnameChainText form
+        } else if (name.size() % 3 == 1) {
+            d.inferred_asn = 20940;
         }
         d.m.stats.connections = name.size();
         d.m.stats.bytes_up = 7 * name.size();

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <variant>
 
+#include "pipeline/classify/classifier.hpp"
 #include "pipeline/classify/services.hpp"
 
 namespace wt::pipeline {
@@ -261,7 +262,7 @@ TEST(LoadServicesErrors, TopLevel) {
 
 TEST(LoadServicesErrors, UnknownKeyInService) {
     EXPECT_EQ(load_error("[[service]]\nname = \"A\"\npatterns = [\"a.com\"]\npattern = [\"b.com\"]\nzzz = 1\n"),
-              "t.toml:4: unknown key in [[service]], expected name, category, patterns or domains_file (pattern)");
+              "t.toml:4: unknown key in [[service]], expected name, category, patterns, domains_file or asns (pattern)");
 }
 
 TEST(LoadServicesErrors, Name) {
@@ -419,4 +420,81 @@ TEST(LoadServices, IncludeDefaultExtendsTheDefaults) {
 }
 
 }  // namespace
+// Issue #14: asns = [...] names the autonomous systems that are a service (a CDN or cloud).
+TEST(LoadServices, Asns) {
+    const ServiceCatalog c = load_ok(R"([[service]]
+name = "Edge"
+patterns = ["edge.example"]
+asns = [20940, 16625, 20940]
+)");
+    ASSERT_EQ(c.services.size(), 1u);
+    EXPECT_EQ(c.services[0].asns, (std::vector<std::uint32_t>{20940, 16625})) << "duplicates merged";
+    EXPECT_EQ(load_error("[[service]]\nname = \"A\"\npatterns = [\"a.example\"]\nasns = 5\n"),
+              "t.toml:4: 'asns' must be an array of AS numbers, got an integer (asns)");
+    EXPECT_EQ(load_error("[[service]]\nname = \"A\"\npatterns = [\"a.example\"]\nasns = [0]\n"),
+              "t.toml:4: an AS number is an integer from 1 to 4294967295 (service \"A\")");
+    EXPECT_EQ(load_error("[[service]]\nname = \"A\"\npatterns = [\"a.example\"]\nasns = [\"AS1\"]\n"),
+              "t.toml:4: an AS number is an integer from 1 to 4294967295 (service \"A\")");
+    EXPECT_EQ(load_error("[[service]]\nname = \"A\"\npatterns = [\"a.example\"]\nasns = [4294967296]\n"),
+              "t.toml:4: an AS number is an integer from 1 to 4294967295 (service \"A\")");
+    EXPECT_EQ(load_error("[[service]]\nname = \"A\"\npatterns = [\"a.example\"]\nasns = [7]\n"
+                         "[[service]]\nname = \"B\"\npatterns = [\"b.example\"]\nasns = [7]\n"),
+              "t.toml:8: AS7 is already in service \"A\" (service \"B\")");
+}
+
+TEST(Classifier, ServiceForAsnAndAddress) {
+    const ServiceCatalog c = load_ok(R"([[service]]
+name = "Edge"
+patterns = ["edge.example"]
+asns = [20940]
+[[service]]
+name = "Cloud"
+patterns = ["cloud.example"]
+asns = [16509, 14618]
+)");
+    auto built = ServiceClassifier::build(c);
+    ASSERT_TRUE(std::holds_alternative<ServiceClassifier>(built));
+    auto& cls = std::get<ServiceClassifier>(built);
+    EXPECT_EQ(cls.service_for_asn(20940), 0);
+    EXPECT_EQ(cls.service_for_asn(14618), 1);
+    EXPECT_EQ(cls.service_for_asn(1), -1);
+    EXPECT_EQ(cls.listed_asns(), (std::vector<std::uint32_t>{14618, 16509, 20940}));
+    const auto v4 = [](std::uint8_t a, std::uint8_t b, std::uint8_t c3, std::uint8_t d) {
+        IpAddr ip;
+        ip.version = 4;
+        ip.bytes[0] = a, ip.bytes[1] = b, ip.bytes[2] = c3, ip.bytes[3] = d;
+        return ip;
+    };
+    IpAddr v6lo;
+    v6lo.version = 6;
+    v6lo.bytes[0] = 0x2a;
+    v6lo.bytes[1] = 0x02;
+    IpAddr v6hi = v6lo;
+    for (std::size_t i = 4; i < 16; ++i) {
+        v6hi.bytes[i] = 0xff;
+    }
+    HostingRanges ranges;
+    ranges.add(v4(23, 32, 0, 0), v4(23, 32, 255, 255), 20940);
+    ranges.add(v4(3, 0, 0, 0), v4(3, 0, 0, 255), 16509);
+    ranges.add(v4(23, 32, 1, 0), v4(23, 32, 1, 255), 64512); // overlaps the first: dropped
+    ranges.add(v6lo, v6hi, 14618);
+    ranges.finish();
+    EXPECT_EQ(ranges.size(), 3u);
+    cls.set_hosting_ranges(std::move(ranges));
+    std::uint32_t asn = 0;
+    EXPECT_EQ(cls.service_for_address(v4(23, 32, 1, 9), asn), 0);
+    EXPECT_EQ(asn, 20940u);
+    EXPECT_EQ(cls.service_for_address(v4(3, 0, 0, 255), asn), 1);
+    EXPECT_EQ(asn, 16509u);
+    EXPECT_EQ(cls.service_for_address(v4(3, 0, 1, 0), asn), -1);
+    EXPECT_EQ(asn, 0u);
+    EXPECT_EQ(cls.service_for_address(v4(2, 255, 255, 255), asn), -1);
+    IpAddr inside = v6lo;
+    inside.bytes[15] = 7;
+    EXPECT_EQ(cls.service_for_address(inside, asn), 1);
+    IpAddr outside = v6lo;
+    outside.bytes[1] = 0x03;
+    EXPECT_EQ(cls.service_for_address(outside, asn), -1);
+}
+
 }  // namespace wt::pipeline
