@@ -323,7 +323,8 @@ def check_services(rep, lab, fwd, ctx):
 
 
 def check_domains(rep, lab, fwd, ctx):
-    """(b) every fetched name is a domain row with the right service; the CNAME chain's names map to Shop."""
+    """(b) every fetched name is a domain row with the right service and its CNAME chain; the chain's names map
+    to Shop."""
     rc, doc, text = fwd.ctl("domains")
     if not rep.check("domains: ctl domains --json answers", rc == 0 and isinstance(doc, dict) and
                      isinstance(doc.get("domains"), list), text.strip()[:300]):
@@ -342,6 +343,10 @@ def check_domains(rep, lab, fwd, ctx):
                   row is not None and row.get("service") == n.service and num(row, "connections") >= count,
                   f"row={row}" if row else f"not listed; domains: {sorted(str(k) for k in rows)}")
     for n in L.NAMES:
+        if n.cname_chain and n.name in fetched:
+            row = rows.get(n.name) or {}
+            rep.check(f"domains: {n.name} shows its CNAME chain {' -> '.join(n.cname_chain)} (dnsmasq's answer)",
+                      row.get("cnames") == list(n.cname_chain), f"cnames={row.get('cnames')}")
         for cname in n.cname_chain:
             row = rows.get(cname)
             if row is None:
