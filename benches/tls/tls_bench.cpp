@@ -101,6 +101,27 @@ void BM_ServerHelloParse(benchmark::State& state) {
     finish(state, msg_copy.size(), a0);
 }
 
+// The ECHConfigList of the Chromium lab's HTTPS record (tests/data/ech/README.md): parsed once per
+// HTTPS answer that carries one, on the DNS path.
+void BM_EchConfigListParse(benchmark::State& state) {
+    static constexpr std::array<std::uint8_t, 77> kList = {
+        0x00, 0x4b, 0xfe, 0x0d, 0x00, 0x47, 0x42, 0x00, 0x20, 0x00, 0x20, 0x41, 0x53, 0x59, 0x67, 0xa6, 0x32, 0x7b,
+        0xd8, 0x4c, 0xf3, 0xd3, 0xd9, 0xa5, 0xf3, 0x36, 0x6b, 0x9a, 0xbc, 0x07, 0x90, 0xce, 0x25, 0x17, 0xa5, 0xe6,
+        0xa3, 0x7f, 0x20, 0xf7, 0xda, 0x47, 0x1e, 0x00, 0x04, 0x00, 0x01, 0x00, 0x01, 0x00, 0x18, 0x70, 0x75, 0x62,
+        0x6c, 0x69, 0x63, 0x2e, 0x65, 0x78, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x2d, 0x63, 0x61, 0x72, 0x73, 0x2e, 0x74,
+        0x65, 0x73, 0x74, 0x00, 0x00};
+    EchConfigSummary summary;
+    const std::size_t a0 = wt::testing::allocation_count();
+    for (auto _ : state) {
+        if (parse_ech_config_list(kList, summary) != ParseStatus::kOk || summary.config_count != 1) {
+            state.SkipWithError("parse failed");
+            break;
+        }
+        benchmark::DoNotOptimize(summary);
+    }
+    finish(state, kList.size(), a0);
+}
+
 void BM_FirstHandshakeOneRecord(benchmark::State& state) {
     const auto& cap = capture("curl_tls13");
     const std::size_t a0 = wt::testing::allocation_count();
@@ -139,6 +160,7 @@ BENCHMARK_CAPTURE(BM_ClientHelloParse, split_records, std::string_view("s_client
 BENCHMARK_CAPTURE(BM_ClientHelloParseJa4, curl_tls13, std::string_view("curl_tls13"));
 BENCHMARK_CAPTURE(BM_ClientHelloParseJa4, split_records, std::string_view("s_client_split_records"));
 BENCHMARK(BM_ServerHelloParse);
+BENCHMARK(BM_EchConfigListParse);
 BENCHMARK(BM_FirstHandshakeOneRecord);
 BENCHMARK(BM_FirstHandshakeThreeRecords);
 

@@ -659,5 +659,37 @@ TEST(DnsMessage, ReusedResultIsReset) {
     EXPECT_FALSE(m->question_ok);
 }
 
+// Issue #14, real bytes: dnsmasq's answer to Chromium's HTTPS query in the ECH lab
+// (tests/data/ech/README.md, frame 187): "1 . alpn=h2,http/1.1 ech=..." whose ECHConfigList holds
+// config_id 0x42 for the public name public.example-cars.test.
+TEST(DnsMessage, HttpsRecordEchConfigFromTheChromiumLab) {
+    constexpr std::string_view kHex =
+        "dfc7858000010001000000000a6563682d68696464656e0c6578616d706c652d6361727304746573740000410001c00c0041"
+        "00010000012c00640001000001000c02683208687474702f312e310005004d004bfe0d0047420020002041535967a6327bd8"
+        "4cf3d3d9a5f3366b9abc0790ce2517a5e6a37f20f7da471e00040001000100187075626c69632e6578616d706c652d636172"
+        "732e746573740000";
+    std::vector<std::uint8_t> bytes;
+    for (std::size_t i = 0; i + 1 < kHex.size(); i += 2) {
+        bytes.push_back(static_cast<std::uint8_t>(std::stoi(std::string(kHex.substr(i, 2)), nullptr, 16)));
+    }
+    auto m = std::make_unique<DnsMessage>();
+    ASSERT_EQ(parse_dns_message(bytes, *m), ParseStatus::kOk);
+    EXPECT_EQ(m->qname.view(), "ech-hidden.example-cars.test");
+    ASSERT_EQ(m->answer_count, 1);
+    EXPECT_TRUE(m->answers[0].svc_has_ech);
+    EXPECT_TRUE(m->answers[0].svc_has_alpn);
+    EXPECT_EQ(m->ech.public_name.view(), "public.example-cars.test");
+    ASSERT_EQ(m->ech.config_count, 1);
+    EXPECT_EQ(m->ech.config_ids[0], 0x42);
+    EXPECT_FALSE(m->ech_malformed);
+    // The ech value cut by one byte inside an intact RR: the list is malformed, the message is not.
+    auto cut = bytes;
+    cut[cut.size() - 76] = 0x4a; // the ECHConfigList's length, 0x004b -> 0x004a
+    ASSERT_EQ(parse_dns_message(cut, *m), ParseStatus::kOk);
+    EXPECT_TRUE(m->ech_malformed);
+    EXPECT_EQ(m->ech.config_count, 0);
+    EXPECT_TRUE(m->answers[0].svc_has_ech);
+}
+
 } // namespace
 } // namespace wt::parsers

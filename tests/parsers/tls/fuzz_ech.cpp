@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     EchClientHello e;
     const ParseStatus est = parse_ech_client_hello(Bytes(data, size), e);
-    if (est == ParseStatus::kOk && e.type == EchHelloType::kOuter && 9u + e.enc_length + e.payload_length != size) {
+    if (est == ParseStatus::kOk && e.type == EchHelloType::kOuter && 10u + e.enc_length + e.payload_length != size) {
         __builtin_trap();
     }
     return 0;
