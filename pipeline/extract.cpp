@@ -284,7 +284,6 @@ bool Worker::apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, P
     }
     if (msg.ech.config_count > 0) {
         learn_ech_configs(msg, res);
-        dns.ech_public_name = msg.ech.public_name;
     }
     _counters.dns_ech_malformed += msg.ech_malformed ? 1 : 0;
     return resolved; // after a failed lookup, keep looking at this flow's next response

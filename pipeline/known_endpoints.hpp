@@ -54,8 +54,9 @@ inline constexpr std::array<ResolverAddress, 22> kPublicResolverAddresses{{
 template <typename Address>
 [[nodiscard]] constexpr bool is_public_resolver_address(const Address& a) noexcept {
     for (const ResolverAddress& r : kPublicResolverAddresses) {
-        if (r.version == a.version && std::equal(r.bytes.begin(), r.bytes.begin() + (r.version == 4 ? 4 : 16),
-                                                 a.bytes.begin())) {
+        // The first byte rules out nearly every entry before a whole address is compared.
+        if (r.version == a.version && r.bytes[0] == a.bytes[0] &&
+            std::equal(r.bytes.begin(), r.bytes.begin() + (r.version == 4 ? 4 : 16), a.bytes.begin())) {
             return true;
         }
     }

@@ -553,11 +553,10 @@ void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexce
     // same over port 853 is DNS over TLS or QUIC, and a DNS lookup of a resolver's name is neither.
     const bool https = (d->app == AppProto::kTls || d->app == AppProto::kQuic) && f.server().port != kDotPort &&
                        !d->doq;
-    const bool resolver_service = scratch != nullptr && f.service >= 0 &&
-                                  scratch->classifier().service_category(f.service) == kResolverCategory;
-    const bool resolver_address = is_public_resolver_address(f.server().ip) &&
-                                  (offers_alpn(d->tls, "h2") || offers_alpn(d->tls, "h3"));
-    d->doh_endpoint = https && (resolver_service || resolver_address);
+    d->doh_endpoint =
+        https && ((scratch != nullptr && f.service >= 0 &&
+                   scratch->classifier().service_category(f.service) == kResolverCategory) ||
+                  (is_public_resolver_address(f.server().ip) && (offers_alpn(d->tls, "h2") || offers_alpn(d->tls, "h3"))));
 }
 
 bool Worker::decode_stage(parsers::LinkType link, parsers::Bytes frame, std::uint32_t wire_len,

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -291,6 +292,58 @@ std::uint32_t asn_of_entry(MMDB_entry_s entry) {
 
 using U128 = unsigned __int128;
 
+// Data record offset -> AS number, for the walk: open addressing with linear probing (a node-based
+// map's pointer chasing was most of the walk's time). Grows at half load.
+class AsnByOffset {
+public:
+    // The slot for `offset`: found (true) or where to insert it (false).
+    std::pair<std::uint32_t*, bool> find_or_slot(std::uint32_t offset) {
+        if ((_used + 1) * 2 > _keys.size()) {
+            grow();
+        }
+        const std::size_t mask = _keys.size() - 1;
+        for (std::size_t i = (offset * 0x9e3779b1u) & mask;; i = (i + 1) & mask) {
+            if (_keys[i] == kEmpty) {
+                _keys[i] = offset;
+                ++_used;
+                return {&_asns[i], false};
+            }
+            if (_keys[i] == offset) {
+                return {&_asns[i], true};
+            }
+        }
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return _used; }
+
+private:
+    static constexpr std::uint32_t kEmpty = std::numeric_limits<std::uint32_t>::max();
+    void grow() {
+        std::vector<std::uint32_t> keys(std::max<std::size_t>(1024, _keys.size() * 2), kEmpty);
+        std::vector<std::uint32_t> asns(keys.size(), 0);
+        const std::size_t mask = keys.size() - 1;
+        for (std::size_t j = 0; j < _keys.size(); ++j) {
+            if (_keys[j] == kEmpty) {
+                continue;
+            }
+            std::size_t i = (_keys[j] * 0x9e3779b1u) & mask;
+            while (keys[i] != kEmpty) {
+                i = (i + 1) & mask;
+            }
+            keys[i] = _keys[j];
+            asns[i] = _asns[j];
+        }
+        _keys.swap(keys);
+        _asns.swap(asns);
+    }
+    std::vector<std::uint32_t> _keys;
+    std::vector<std::uint32_t> _asns;
+    std::size_t _used = 0;
+};
+
+// A file whose first data records carry no AS number (a country or city file) is not walked on:
+// in an ASN file every record has one.
+constexpr std::size_t kRecordsToTellAnAsnFile = 16;
+
 pipeline::IpAddr address_of(U128 word, int bits) {
     pipeline::IpAddr a;
     a.version = bits == 32 ? 4 : 6;
@@ -312,7 +365,8 @@ pipeline::HostingRanges IpDatabases::asn_ranges(std::span<const std::uint32_t> a
     const auto fn = [&ranges](const pipeline::IpAddr& first, const pipeline::IpAddr& last, std::uint32_t asn) {
         ranges.add(first, last, asn);
     };
-    const std::unordered_set<std::uint32_t> wanted(asns.begin(), asns.end());
+    std::vector<std::uint32_t> wanted(asns.begin(), asns.end());
+    std::sort(wanted.begin(), wanted.end());
     for (const auto& db : _dbs) {
         const MMDB_s& mmdb = db->mmdb;
         const std::uint32_t node_count = mmdb.metadata.node_count;
@@ -332,15 +386,19 @@ pipeline::HostingRanges IpDatabases::asn_ranges(std::span<const std::uint32_t> a
             }
             ipv4_root = n;
         }
-        std::unordered_map<std::uint32_t, std::uint32_t> asn_at; // data offset -> AS number (0: none)
+        AsnByOffset asn_at; // data offset -> AS number (0: none)
         struct Item {
             std::uint32_t node;
             U128 prefix;
             int depth;
         };
         std::vector<Item> stack{{0, 0, 0}};
+        bool any_asn = false;
+        std::uint32_t last_offset = std::numeric_limits<std::uint32_t>::max();
+        std::uint32_t last_asn = 0;
+        bool last_wanted = false;
         // A search tree has node_count nodes, each visited once (aliases skipped): the walk ends.
-        while (!stack.empty()) {
+        while (!stack.empty() && (any_asn || asn_at.size() < kRecordsToTellAnAsnFile)) {
             const Item it = stack.back();
             stack.pop_back();
             MMDB_search_node_s node{};
@@ -363,20 +421,27 @@ pipeline::HostingRanges IpDatabases::asn_ranges(std::span<const std::uint32_t> a
                     continue;
                 }
                 const MMDB_entry_s entry = side == 1 ? node.right_record_entry : node.left_record_entry;
-                auto [cached, fresh] = asn_at.try_emplace(entry.offset, 0);
-                if (fresh) {
-                    cached->second = asn_of_entry(entry);
+                // Neighbouring leaves mostly share one record (one AS's adjacent prefixes).
+                if (entry.offset != last_offset) {
+                    auto [asn, known] = asn_at.find_or_slot(entry.offset);
+                    if (!known) {
+                        *asn = asn_of_entry(entry);
+                        any_asn |= *asn != 0;
+                    }
+                    last_offset = entry.offset;
+                    last_asn = *asn;
+                    last_wanted = last_asn != 0 && std::binary_search(wanted.begin(), wanted.end(), last_asn);
                 }
-                if (cached->second == 0 || !wanted.contains(cached->second)) {
+                if (!last_wanted) {
                     continue;
                 }
                 const U128 host_bits = depth >= bits ? U128{0} : (U128{1} << (bits - depth)) - 1;
                 if (bits == 128 && depth >= 96 && (prefix >> 32) == 0) {
-                    fn(address_of(prefix, 32), address_of(prefix | host_bits, 32), cached->second);
+                    fn(address_of(prefix, 32), address_of(prefix | host_bits, 32), last_asn);
                 } else if (bits == 128 && depth < 96 && (prefix >> 32) == 0) {
                     continue; // a range over ::/96 itself: not an IPv4 range, not a real IPv6 one
                 } else {
-                    fn(address_of(prefix, bits), address_of(prefix | host_bits, bits), cached->second);
+                    fn(address_of(prefix, bits), address_of(prefix | host_bits, bits), last_asn);
                 }
             }
         }

@@ -129,7 +129,6 @@ json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::s
         dns["cnames"] = cnames;
         if (dn.https_ech) {
             dns["https_ech"] = true;
-            dns["ech_public_name"] = dn.ech_public_name.empty() ? json(nullptr) : json(std::string(dn.ech_public_name.view()));
         }
         j["dns"] = dns;
     }

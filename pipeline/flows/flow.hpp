@@ -194,7 +194,6 @@ struct DnsDetail {
     std::uint8_t answer_count = 0;
     std::uint8_t cname_count = 0;
     bool https_ech = false;
-    DomainName ech_public_name; // of the ECH configuration an HTTPS answer gave (RFC 9849 section 4)
     DomainName query;
     std::array<IpAddr, kMaxFlowAnswers> answers{};
     std::array<DomainName, kMaxFlowCnames> cnames{};

@@ -248,11 +248,19 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
         if (f.service >= 0) {
             t->inferred_asn = kept_inferred_asn(t->inferred_asn, d->inferred_asn);
         }
+        // Most flows of a name bring the chain the row already has: the text is built only when it
+        // may be a better one (at least as long).
         if (const auto chain = chain_after_name(*d); !chain.empty()) {
-            CnameChainText text;
-            (void)cname_chain_text(chain, text);
-            if (better_cname_chain(text.view(), t->cnames.view())) {
-                t->cnames = text;
+            std::size_t length = chain.size() - 1;
+            for (const DomainName& name : chain) {
+                length += name.size();
+            }
+            if (length >= t->cnames.size()) {
+                CnameChainText text;
+                (void)cname_chain_text(chain, text);
+                if (better_cname_chain(text.view(), t->cnames.view())) {
+                    t->cnames = text;
+                }
             }
         }
         t->stats.add_flow(f, d, part);
