@@ -38,7 +38,7 @@
     X(dns_outbox_overflow, "DNS answers not posted to the other workers: outbox full")                    \
     X(classifier_scan_errors, "names left unclassified because the Hyperscan scan failed")                \
     X(dns_answers_not_read, "DNS answer records past the parser's limit (their addresses name no flow)") \
-    X(dns_cnames_not_kept, "CNAMEs past the ones a resolution keeps (a longer chain is cut)")            \
+    X(dns_cnames_not_kept, "CNAMEs left off a resolution's chain (past NameChain's 511 characters of names)")            \
     X(dns_ech_configs, "DNS answers that gave a client ECH configurations (HTTPS record, ech SvcParam)")  \
     X(dns_ech_malformed, "DNS answers whose ech SvcParam did not parse as an ECHConfigList")
 

@@ -247,7 +247,7 @@ bool Worker::apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, P
             return false; // another failure: keep the first, wait for one that resolves
         }
         dns.answer_count = 0;
-        dns.cname_count = 0;
+        dns.cnames.clear();
     }
     dns.response_seen = true;
     dns.rcode = msg.rcode;
@@ -260,12 +260,8 @@ bool Worker::apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, P
     for (std::size_t i = 0; i < msg.answer_count; ++i) {
         const parsers::DnsAnswer& a = msg.answers[i];
         if (a.type == kDnsTypeCname && !a.target.empty()) {
-            if (dns.cname_count < kMaxFlowCnames) {
-                dns.cnames[dns.cname_count++] = a.target;
-            }
-            if (res.cname_count < kMaxFlowCnames) {
-                res.cnames[res.cname_count++] = a.target;
-            } else {
+            (void)dns.cnames.push(a.target.view());
+            if (!res.cnames.push(a.target.view())) {
                 ++_counters.dns_cnames_not_kept;
             }
         } else if ((a.type == kDnsTypeA && a.addr_len == 4) || (a.type == kDnsTypeAaaa && a.addr_len == 16)) {
@@ -407,7 +403,7 @@ bool Worker::recover_ech_name(const Flow& f, FlowDetail& d) noexcept {
     d.name = r->query;
     d.name_source = NameSource::kEchDns;
     d.resolved_query.clear(); // the resolution to follow is the hidden name's, looked up next
-    d.resolution_cname_count = 0;
+    d.resolution_cnames.clear();
     return true;
 }
 
@@ -420,10 +416,7 @@ void Worker::resolve_name(Flow& f, FlowDetail& d, std::string_view prefer) noexc
         return; // no resolution names the flow's name: keep the one found when it started
     }
     d.resolved_query = r->query;
-    d.resolution_cname_count = r->cname_count;
-    for (std::size_t i = 0; i < r->cname_count; ++i) {
-        d.resolution_cnames[i] = r->cnames[i];
-    }
+    d.resolution_cnames = r->cnames;
     ++_counters.dns_resolutions;
 }
 

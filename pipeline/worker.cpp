@@ -531,12 +531,15 @@ void Worker::finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexce
         // Only the part of a chain after the flow's own name counts: another name's resolution of a
         // shared address says nothing about this one.
         if (f.service < 0) {
-            const auto chain = name_chain(*d);
-            const auto after = chain_after_name(*d);
-            const std::size_t from = chain.size() - after.size();
-            for (std::size_t i = from; f.service < 0 && i < chain.size(); ++i) {
-                f.service = scratch->classify(chain[i].view());
-                d->matched_by = f.service >= 0 ? static_cast<std::uint8_t>(2 + i) : 0;
+            const NameChain& chain = name_chain(*d);
+            const std::size_t from = chain_start_after_name(*d);
+            std::size_t i = 0;
+            for (std::string_view cname : chain) {
+                if (i >= from && f.service < 0 && i + 2 <= 0xff) {
+                    f.service = scratch->classify(cname);
+                    d->matched_by = f.service >= 0 ? static_cast<std::uint8_t>(2 + i) : 0;
+                }
+                ++i;
             }
         }
         _counters.classifier_scan_errors += scratch->scan_errors() - scan_errors;

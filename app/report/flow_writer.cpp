@@ -69,8 +69,8 @@ json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::s
     }
     if (!d->resolved_query.empty()) {
         json cn = json::array();
-        for (std::size_t i = 0; i < d->resolution_cname_count; ++i) {
-            cn.push_back(std::string(d->resolution_cnames[i].view()));
+        for (std::string_view c : d->resolution_cnames) {
+            cn.push_back(std::string(c));
         }
         j["resolved"] = {{"query", std::string(d->resolved_query.view())}, {"cnames", cn}};
     }
@@ -118,8 +118,8 @@ json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::s
             answers.push_back(ip_text(dn.answers[i]));
         }
         json cnames = json::array();
-        for (std::size_t i = 0; i < dn.cname_count; ++i) {
-            cnames.push_back(std::string(dn.cnames[i].view()));
+        for (std::string_view c : dn.cnames) {
+            cnames.push_back(std::string(c));
         }
         json dns;
         dns["query"] = std::string(dn.query.view());

@@ -6,7 +6,7 @@
 // replaced, so a resolver flood can only evict, never grow memory. One writer
 // (the worker that owns it). Every new flow looks here, so a set's tags (a hash
 // of the client/address pair and the answer's time, per way) share one cache line
-// and the 1.3 KB entries are read only on a tag match.
+// and the 0.8 KB entries are read only on a tag match.
 #pragma once
 
 #include "pipeline/flows/flow.hpp"
@@ -23,12 +23,9 @@ struct DnsResolution {
     IpAddr address;
     std::uint64_t ts_ns = 0;
     DomainName query;
-    std::uint8_t cname_count = 0;
-    std::array<DomainName, kMaxFlowCnames> cnames{};
+    NameChain cnames;
 
-    [[nodiscard]] bool names(std::string_view name) const noexcept {
-        return chain_has(query, {cnames.data(), std::min<std::size_t>(cname_count, kMaxFlowCnames)}, name);
-    }
+    [[nodiscard]] bool names(std::string_view name) const noexcept { return chain_has(query, cnames, name); }
 };
 
 // An ECH configuration a client received in an HTTPS record (RFC 9849 section 4) is filed in the

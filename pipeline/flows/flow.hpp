@@ -5,6 +5,7 @@
 #include "parsers/common/fixed_string.hpp"
 #include "parsers/net/packet.hpp"
 #include "pipeline/flows/hash.hpp"
+#include "pipeline/flows/name_chain.hpp"
 
 #include <algorithm>
 #include <span>
@@ -163,7 +164,6 @@ inline constexpr std::uint32_t kNoIndex = 0xffffffffu;
 inline constexpr std::size_t kMaxFlowAlpn = 8;
 inline constexpr std::size_t kMaxFlowVersions = 8;
 inline constexpr std::size_t kMaxFlowAnswers = 16;
-inline constexpr std::size_t kMaxFlowCnames = 4;
 
 struct TlsDetail {
     bool client_hello_seen = false;
@@ -192,11 +192,10 @@ struct DnsDetail {
     std::uint16_t qtype = 0;
     std::uint8_t rcode = 0;
     std::uint8_t answer_count = 0;
-    std::uint8_t cname_count = 0;
     bool https_ech = false;
     DomainName query;
     std::array<IpAddr, kMaxFlowAnswers> answers{};
-    std::array<DomainName, kMaxFlowCnames> cnames{};
+    NameChain cnames;
 };
 
 // Everything beyond the counters. Lives in a pool; a flow holds an index to it.
@@ -219,8 +218,7 @@ struct FlowDetail {
     DnsDetail dns;
     // The DNS question this client asked that answered with the server address.
     DomainName resolved_query;
-    std::uint8_t resolution_cname_count = 0;
-    std::array<DomainName, kMaxFlowCnames> resolution_cnames{};
+    NameChain resolution_cnames;
     // Parser state while the flow is inspected (pool indices).
     std::uint32_t stream_up = kNoIndex;   // StreamAssembler, client direction
     std::uint32_t stream_down = kNoIndex; // server direction
@@ -249,43 +247,37 @@ struct FlowDetail {
 }
 
 // Whether a DNS resolution asked for `name` or passed through it as a CNAME.
-[[nodiscard]] inline bool chain_has(const DomainName& query, std::span<const DomainName> cnames,
-                                    std::string_view name) noexcept {
-    return query.view() == name ||
-           std::any_of(cnames.begin(), cnames.end(), [name](const DomainName& c) { return c.view() == name; });
+[[nodiscard]] inline bool chain_has(const DomainName& query, const NameChain& cnames, std::string_view name) noexcept {
+    return query.view() == name || cnames.contains(name);
 }
 
 // The same for the resolution a flow followed.
 [[nodiscard]] inline bool resolution_names(const FlowDetail& d, std::string_view name) noexcept {
-    return chain_has(d.resolved_query,
-                     {d.resolution_cnames.data(), std::min<std::size_t>(d.resolution_cname_count, kMaxFlowCnames)},
-                     name);
+    return chain_has(d.resolved_query, d.resolution_cnames, name);
 }
 
 // The CNAME chain a flow's name leads through: a DNS flow's own answer, else the resolution its
 // client followed to the server address.
-[[nodiscard]] inline std::span<const DomainName> name_chain(const FlowDetail& d) noexcept {
-    if (d.name_source == NameSource::kDnsQuery) {
-        return {d.dns.cnames.data(), std::min<std::size_t>(d.dns.cname_count, d.dns.cnames.size())};
-    }
-    return {d.resolution_cnames.data(), std::min<std::size_t>(d.resolution_cname_count, d.resolution_cnames.size())};
+[[nodiscard]] inline const NameChain& name_chain(const FlowDetail& d) noexcept {
+    return d.name_source == NameSource::kDnsQuery ? d.dns.cnames : d.resolution_cnames;
 }
 
-// The part of name_chain() after the flow's own name: where that name leads. Another name's
-// resolution of a shared address says nothing about this one, so a chain that does not pass
-// through the name gives nothing (a DNS flow's own answer, or a resolution whose question is the
-// name, gives it whole).
-[[nodiscard]] inline std::span<const DomainName> chain_after_name(const FlowDetail& d) noexcept {
-    const auto chain = name_chain(d);
+// Where in name_chain() the part after the flow's own name begins: where that name leads. Another
+// name's resolution of a shared address says nothing about this one, so a chain that does not pass
+// through the name gives nothing (size(): a DNS flow's own answer, or a resolution whose question
+// is the name, gives it whole: 0).
+[[nodiscard]] inline std::size_t chain_start_after_name(const FlowDetail& d) noexcept {
+    const NameChain& chain = name_chain(d);
     if (d.name_source == NameSource::kDnsQuery || d.resolved_query.view() == d.name.view()) {
-        return chain;
+        return 0;
     }
-    for (std::size_t i = 0; i < chain.size(); ++i) {
-        if (chain[i].view() == d.name.view()) {
-            return chain.subspan(i + 1);
-        }
-    }
-    return {};
+    const std::size_t at = chain.index_of(d.name.view());
+    return at < chain.size() ? at + 1 : chain.size();
+}
+
+// That part as chain text (NameChain::text form; empty when there is none).
+[[nodiscard]] inline std::string_view chain_after_name(const FlowDetail& d) noexcept {
+    return name_chain(d).text_from(chain_start_after_name(d));
 }
 
 // The name a flow's service was matched on (see FlowDetail::matched_by); empty for the flow's own name.
@@ -293,9 +285,8 @@ struct FlowDetail {
     if (d.matched_by == 1) {
         return d.resolved_query.view();
     }
-    const auto chain = name_chain(d);
-    if (d.matched_by >= 2 && static_cast<std::size_t>(d.matched_by - 2) < chain.size()) {
-        return chain[d.matched_by - 2].view();
+    if (d.matched_by >= 2) {
+        return name_chain(d).at(static_cast<std::size_t>(d.matched_by - 2));
     }
     return {};
 }

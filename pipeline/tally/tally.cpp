@@ -160,27 +160,12 @@ void TransferStats::merge(const TransferStats& o) noexcept {
     cipher_other += o.cipher_other;
 }
 
-bool cname_chain_text(std::span<const DomainName> chain, CnameChainText& out) noexcept {
-    out.clear();
-    for (const DomainName& name : chain) {
-        const std::size_t need = name.size() + (out.empty() ? 0 : 1);
-        if (out.size() + need > CnameChainText::capacity()) {
-            return false;
-        }
-        if (!out.empty()) {
-            out.push_back(' ');
-        }
-        out.append(name.view());
-    }
-    return true;
-}
-
 std::vector<std::string> cname_chain_names(std::string_view text) {
+    NameChain chain;
+    (void)chain.assign_text(text.substr(0, NameChain::kCapacity));
     std::vector<std::string> names;
-    while (!text.empty()) {
-        const std::size_t space = text.find(' ');
-        names.emplace_back(text.substr(0, space));
-        text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
+    for (std::string_view name : chain) {
+        names.emplace_back(name);
     }
     return names;
 }
@@ -248,20 +233,9 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
         if (f.service >= 0) {
             t->inferred_asn = kept_inferred_asn(t->inferred_asn, d->inferred_asn);
         }
-        // Most flows of a name bring the chain the row already has: the text is built only when it
-        // may be a better one (at least as long).
-        if (const auto chain = chain_after_name(*d); !chain.empty()) {
-            std::size_t length = chain.size() - 1;
-            for (const DomainName& name : chain) {
-                length += name.size();
-            }
-            if (length >= t->cnames.size()) {
-                CnameChainText text;
-                (void)cname_chain_text(chain, text);
-                if (better_cname_chain(text.view(), t->cnames.view())) {
-                    t->cnames = text;
-                }
-            }
+        if (const std::string_view chain = chain_after_name(*d);
+            !chain.empty() && better_cname_chain(chain, t->cnames.text())) {
+            (void)t->cnames.assign_text(chain);
         }
         t->stats.add_flow(f, d, part);
     } else {
@@ -336,7 +310,7 @@ bool CoreTally::restore_domain(const DomainKey& key, const DomainTally& tally) n
     if (!tally.matched_by.empty() && (t->matched_by.empty() || tally.matched_by.view() < t->matched_by.view())) {
         t->matched_by = tally.matched_by;
     }
-    if (better_cname_chain(tally.cnames.view(), t->cnames.view())) {
+    if (better_cname_chain(tally.cnames.text(), t->cnames.text())) {
         t->cnames = tally.cnames;
     }
     t->inferred_asn = kept_inferred_asn(t->inferred_asn, tally.inferred_asn);
@@ -463,7 +437,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
             auto [it, fresh] = domain_index.try_emplace(name, out.domains.size());
             if (fresh) {
                 out.domains.push_back(
-                    MergedDomain{name, t.service, std::string(t.matched_by.view()), std::string(t.cnames.view()),
+                    MergedDomain{name, t.service, std::string(t.matched_by.view()), std::string(t.cnames.text()),
                                  t.inferred_asn, {}});
                 name_by_hash.emplace(DomainKeyHash{}(k), name);
             }
@@ -475,8 +449,8 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
                 if (!t.matched_by.empty() && (merged.matched_by.empty() || t.matched_by.view() < merged.matched_by)) {
                     merged.matched_by = std::string(t.matched_by.view());
                 }
-                if (better_cname_chain(t.cnames.view(), merged.cnames)) {
-                    merged.cnames = std::string(t.cnames.view());
+                if (better_cname_chain(t.cnames.text(), merged.cnames)) {
+                    merged.cnames = std::string(t.cnames.text());
                 }
                 merged.inferred_asn = kept_inferred_asn(merged.inferred_asn, t.inferred_asn);
             }

@@ -123,25 +123,18 @@ struct DomainKeyHash {
         return hash_bytes(k.name.view().data(), k.name.size());
     }
 };
-// A domain's CNAME chain (RFC 1034 section 3.6.2) as one text: the names after the domain, in
-// order, separated by a space (DNS name text never holds one: the DNS parser writes it as \032).
-// 255 characters hold the chains resolvers give (2 or 3 names); names that do not fit whole are
-// left off, never cut.
-using CnameChainText = FixedString<255>;
-// The chain text of `chain`; false when a name was left off.
-bool cname_chain_text(std::span<const DomainName> chain, CnameChainText& out) noexcept;
-// Of two chains seen for one domain, the one a row keeps: the longer, then the lower (so that the
-// row does not depend on the order its flows end in).
+// Of two CNAME chains (NameChain::text form) seen for one domain, the one a row keeps: the longer,
+// then the lower (so that the row does not depend on the order its flows end in).
 [[nodiscard]] inline bool better_cname_chain(std::string_view candidate, std::string_view kept) noexcept {
     return candidate.size() != kept.size() ? candidate.size() > kept.size() : candidate < kept;
 }
-// The names of a chain text.
+// The names of a chain in NameChain::text form.
 [[nodiscard]] std::vector<std::string> cname_chain_names(std::string_view text);
 
 struct DomainTally {
     std::int32_t service = -1;
     DomainName matched_by; // the CNAME chain name the service matched; empty: the name itself
-    CnameChainText cnames; // where the name led in DNS (see CnameChainText); empty: no chain seen
+    NameChain cnames;      // where the name led in DNS, after the name; empty: no chain seen
     std::uint32_t inferred_asn = 0; // the service was inferred from this AS hosting the name; 0: not
     TransferStats stats;
 };
@@ -471,7 +464,7 @@ struct MergedDomain {
     std::string name;
     std::int32_t service = -1;
     std::string matched_by; // empty: the service matched the name itself
-    std::string cnames;     // CnameChainText form; empty: no chain seen
+    std::string cnames;     // NameChain::text form; empty: no chain seen
     std::uint32_t inferred_asn = 0;
     MergedStats m;
 };

@@ -199,12 +199,12 @@ TEST(Worker, DnsAnswerNamesALaterConnectionWithoutSni) {
     EXPECT_EQ(dns->detail.app, AppProto::kDns);
     EXPECT_EQ(dns->detail.name.view(), "api.vendor.example");
     EXPECT_EQ(dns->detail.name_source, NameSource::kDnsQuery);
-    EXPECT_EQ(dns->detail.dns.cname_count, 2);
-    EXPECT_EQ(dns->detail.dns.cnames[1].view(), "edge7.cdn.example");
+    EXPECT_EQ(dns->detail.dns.cnames.size(), 2u);
+    EXPECT_EQ(dns->detail.dns.cnames.at(1), "edge7.cdn.example");
     const CollectedFlow* tls = by_port.at(40100);
     EXPECT_EQ(tls->detail.name.view(), "api.vendor.example");
     EXPECT_EQ(tls->detail.name_source, NameSource::kDnsResolution);
-    EXPECT_EQ(tls->detail.resolution_cname_count, 2);
+    EXPECT_EQ(tls->detail.resolution_cnames.size(), 2u);
     const CollectedFlow* other = by_port.at(40200);
     EXPECT_TRUE(!other->has_detail || other->detail.name.empty());
 }
@@ -297,16 +297,36 @@ patterns = ["=other.example"]
     EXPECT_EQ(other->cnames, "") << "no chain: the resolution of another name on the same address is not this one's";
 }
 
-TEST(Tally, CnameChainTextKeepsWholeNamesAndTheLongerChain) {
-    std::array<DomainName, 3> chain;
-    chain[0].assign("a.example.edgekey.net");
-    chain[1].assign("e1.a.akamaiedge.net");
-    chain[2].assign(std::string(250, 'x'));
-    CnameChainText text;
-    EXPECT_TRUE(cname_chain_text({chain.data(), 2}, text));
-    EXPECT_EQ(text.view(), "a.example.edgekey.net e1.a.akamaiedge.net");
-    EXPECT_FALSE(cname_chain_text(chain, text)) << "a name that does not fit is left off whole";
-    EXPECT_EQ(text.view(), "a.example.edgekey.net e1.a.akamaiedge.net");
+// NameChain keeps whole names with one space between them; a name that does not fit is left off.
+TEST(NameChain, WholeNamesInOrderAndTheLongerChainKept) {
+    NameChain chain;
+    EXPECT_TRUE(chain.push("a.example.edgekey.net"));
+    EXPECT_TRUE(chain.push("e1.a.akamaiedge.net"));
+    EXPECT_EQ(chain.text(), "a.example.edgekey.net e1.a.akamaiedge.net");
+    EXPECT_EQ(chain.size(), 2u);
+    EXPECT_EQ(chain.at(1), "e1.a.akamaiedge.net");
+    EXPECT_EQ(chain.at(2), "");
+    EXPECT_EQ(chain.text_from(1), "e1.a.akamaiedge.net");
+    EXPECT_EQ(chain.text_from(5), "");
+    EXPECT_EQ(chain.index_of("e1.a.akamaiedge.net"), 1u);
+    EXPECT_EQ(chain.index_of("x"), 2u);
+    EXPECT_TRUE(chain.contains("a.example.edgekey.net"));
+    EXPECT_FALSE(chain.push("")) << "no empty name";
+    EXPECT_FALSE(chain.push("has space")) << "a space would split it";
+    // Eight names of 60 characters fit (what resolvers send); the name past 511 characters does not.
+    NameChain long_chain;
+    std::size_t kept = 0;
+    for (int i = 0; i < 9; ++i) {
+        kept += long_chain.push(std::string(59, static_cast<char>('a' + i)) + "x") ? 1 : 0;
+    }
+    EXPECT_EQ(kept, 8u);
+    EXPECT_LE(long_chain.text().size(), NameChain::kCapacity);
+    NameChain copy;
+    EXPECT_TRUE(copy.assign_text(long_chain.text()));
+    EXPECT_EQ(copy, long_chain);
+    EXPECT_FALSE(copy.assign_text("a  b")) << "an empty name between two spaces";
+    EXPECT_TRUE(copy.empty());
+    EXPECT_EQ(cname_chain_names("a b c"), (std::vector<std::string>{"a", "b", "c"}));
     EXPECT_TRUE(better_cname_chain("a b", "a"));
     EXPECT_FALSE(better_cname_chain("a", "a b"));
     EXPECT_TRUE(better_cname_chain("a b", "a c"));

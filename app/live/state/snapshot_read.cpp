@@ -185,7 +185,7 @@ TransferStats read_stats(const json& v, const std::string& path) {
 }
 
 // Inverse of append_wire_name: every code point must be one byte value.
-pipeline::DomainName read_wire_name(const json& v, const std::string& path) {
+std::string read_wire_bytes(const json& v, const std::string& path) {
     const std::string& utf8 = as_string(v, path);
     std::string bytes;
     bytes.reserve(utf8.size());
@@ -201,6 +201,11 @@ pipeline::DomainName read_wire_name(const json& v, const std::string& path) {
             fail(path, "a name character above U+00FF (names are stored one byte per character)");
         }
     }
+    return bytes;
+}
+
+pipeline::DomainName read_wire_name(const json& v, const std::string& path) {
+    const std::string bytes = read_wire_bytes(v, path);
     if (bytes.empty()) {
         fail(path, "empty name");
     }
@@ -469,7 +474,9 @@ private:
             tally.matched_by = read_wire_name(*matched, f.path_of("matched_by"));
         }
         if (const json* cnames = f.optional("cnames")) {
-            tally.cnames = read_wire_name(*cnames, f.path_of("cnames"));
+            if (!tally.cnames.assign_text(read_wire_bytes(*cnames, f.path_of("cnames")))) {
+                fail(f.path_of("cnames"), "not a CNAME chain (names separated by one space, at most 511 characters)");
+            }
         }
         if (const json* asn = f.optional("inferred_asn")) {
             tally.inferred_asn = static_cast<std::uint32_t>(as_unsigned(*asn, f.path_of("inferred_asn"), 0xffffffffu));

@@ -239,7 +239,7 @@ private:
             }
             if (!t.cnames.empty()) {
                 _b.append(std::string_view(",\"cnames\":"));
-                append_json_byte_string(_b, t.cnames.view());
+                append_json_byte_string(_b, t.cnames.text());
             }
             if (t.inferred_asn != 0) {
                 _b.append(std::string_view(",\"inferred_asn\":"));

@@ -256,7 +256,7 @@ Report rich_report() {
         d.name = name;
         d.service = name.size() % 2 == 0 ? 5 : -1; // 5: beyond the service names
         if (name.size() % 3 == 0) {
-            d.cnames = name + ".edgekey.net e1.a.akamaiedge.net"; // a chain of two, in CnameChainText form
+            d.cnames = name + ".edgekey.net e1.a.akamaiedge.net"; // a chain of two, in NameChain::text form
         } else if (name.size() % 3 == 1) {
             d.inferred_asn = 20940;
         }

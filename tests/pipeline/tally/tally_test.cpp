@@ -131,13 +131,12 @@ TEST(DnsCache, SeveralNamesForOneAddressAndTheSniPicks) {
     api.address = v4(203, 0, 113, 10);
     api.ts_ns = 100;
     api.query.assign("owner-api.example-cars.com");
-    api.cname_count = 1;
-    api.cnames[0].assign("owner-api.vn.example-cars.services");
+    api.cnames.push("owner-api.vn.example-cars.services");
     cache.insert(api);
     DnsResolution vehicle = api;
     vehicle.ts_ns = 200;
     vehicle.query.assign("vehicle-api.example-cars.com");
-    vehicle.cname_count = 0;
+    vehicle.cnames.clear();
     cache.insert(vehicle);
     EXPECT_EQ(cache.lookup(api.client, api.address, 300)->query.view(), "vehicle-api.example-cars.com")
         << "without a name to prefer, the newest";
