@@ -244,7 +244,8 @@ def ours_values(flows, ndpi_a, ndpi_b=None):
         'ja4': first(lambda f: tls(f).get('ja4')),
         'quic_version': first(lambda f: (f.get('quic') or {}).get('version')),
         'supported_versions': first(lambda f: tls(f).get('supported_versions')),
-        'ech': bool(first(lambda f: tls(f).get('ech'))),
+        # nDPI reports the extension's presence; tls.ech says what it was ("none" when absent).
+        'ech': bool(first(lambda f: tls(f).get('ech') not in (None, False, 'none'))),
         'packets': [a2b, b2a] if flows else None,
     }
 
