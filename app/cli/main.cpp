@@ -57,10 +57,12 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     analyze->add_option("--ipdb", opt.ipdb_files,
                         "MaxMind DB file for who hosts each server: ASN, country or city data (GeoLite2, DB-IP, "
-                        "IPinfo, ip-location-db); repeatable, asked in order; default: the data set "
+                        "IPinfo, ip-location-db), also used to infer a CDN's service for names no pattern knows "
+                        "(services' asns); repeatable, asked in order; default: the data set "
                         "scripts/ipdb/install.sh installs in " + wt::app::default_ipdb_directory());
     analyze->add_flag("--no-ipdb", [&opt](std::int64_t) { opt.use_default_ipdb = false; },
-                      "no hosting data unless --ipdb names some (the servers view keeps its names and bytes)");
+                      "no hosting data unless --ipdb names some (the servers view keeps its names and bytes; "
+                      "no service is inferred from hosting)");
     analyze->add_option("--flows", opt.flows_out, "write one JSON object per flow to this file ('-' for stdout)");
     analyze->add_option("--top", opt.top_domains, "domains shown in the table report")->capture_default_str();
     analyze->add_option("--workers", opt.workers,

@@ -397,8 +397,11 @@ pipeline::HostingRanges IpDatabases::asn_ranges(std::span<const std::uint32_t> a
         std::uint32_t last_offset = std::numeric_limits<std::uint32_t>::max();
         std::uint32_t last_asn = 0;
         bool last_wanted = false;
-        // A search tree has node_count nodes, each visited once (aliases skipped): the walk ends.
-        while (!stack.empty() && (any_asn || asn_at.size() < kRecordsToTellAnAsnFile)) {
+        // A well-formed tree has node_count nodes, each reached once (aliases skipped). A crafted file
+        // whose records point back or share children could make the walk loop or explode: depth is
+        // bounded by the address size, and the nodes visited by twice the node count.
+        std::uint64_t budget = 2 * std::uint64_t{node_count} + 1024;
+        while (!stack.empty() && budget-- != 0 && (any_asn || asn_at.size() < kRecordsToTellAnAsnFile)) {
             const Item it = stack.back();
             stack.pop_back();
             MMDB_search_node_s node{};

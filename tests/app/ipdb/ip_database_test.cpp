@@ -91,6 +91,37 @@ TEST_F(IpDatabaseTest, AsnAndCountryFromTwoFiles) {
     EXPECT_FALSE(dbs.lookup(pipeline::IpAddr{}).known()) << "an unset address has no hosting";
 }
 
+// Issue #14: the walk of the search tree finds exactly the ranges of the ASes asked for, IPv4 once
+// (not again under the IPv6 tree's IPv4 aliases), and agrees with lookups; a country file is not walked.
+TEST_F(IpDatabaseTest, AsnRangesAgreeWithLookups) {
+    IpDatabases dbs;
+    std::string error;
+    ASSERT_TRUE(dbs.add_file(path("country.mmdb"), error)) << error;
+    ASSERT_TRUE(dbs.add_file(path("asn.mmdb"), error)) << error;
+    const std::vector<std::uint32_t> wanted = {64501, 64502, 64999};
+    const pipeline::HostingRanges ranges = dbs.asn_ranges(wanted);
+    EXPECT_EQ(ranges.asn_of(v4(203, 0, 113, 0)), 64501u);
+    EXPECT_EQ(ranges.asn_of(v4(203, 0, 113, 127)), 64501u);
+    EXPECT_EQ(ranges.asn_of(v4(203, 0, 113, 128)), 0u) << "past the AS file's range";
+    EXPECT_EQ(ranges.asn_of(v4(198, 51, 100, 7)), 0u) << "AS64500 was not asked for";
+    EXPECT_EQ(ranges.asn_of(v6({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1})), 64502u);
+    EXPECT_EQ(ranges.asn_of(v6({0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0})), 0u);
+    // ::ffff:203.0.113.5 and 2002:cb00:7105:: (6to4) are the same IPv4 tree in the file: not listed twice.
+    EXPECT_EQ(ranges.asn_of(v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 203, 0, 113, 5})), 0u);
+    EXPECT_EQ(ranges.asn_of(v6({0x20, 0x02, 203, 0, 113, 5})), 0u);
+    // Every address the ranges give agrees with a lookup.
+    for (int last = 0; last < 256; last += 5) {
+        const auto a = v4(203, 0, 113, static_cast<std::uint8_t>(last));
+        const Hosting h = dbs.lookup(a);
+        const std::uint32_t expect = h.asn && (*h.asn == 64501 || *h.asn == 64502) ? *h.asn : 0;
+        EXPECT_EQ(ranges.asn_of(a), expect) << last;
+    }
+    EXPECT_TRUE(dbs.asn_ranges({}).empty());
+    IpDatabases countries;
+    ASSERT_TRUE(countries.add_file(path("country.mmdb"), error)) << error;
+    EXPECT_TRUE(countries.asn_ranges(wanted).empty());
+}
+
 TEST_F(IpDatabaseTest, IpinfoLayoutAndFileOrder) {
     IpDatabases ipinfo_first;
     std::string error;
