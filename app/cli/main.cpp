@@ -16,11 +16,12 @@ constexpr const char* kTopExitCodes = R"(Exit codes: see wiretally COMMAND --hel
 constexpr const char* kAnalyzeExitCodes = R"(Exit codes:
   0   success
   64  usage error (bad command line)
-  65  the capture is corrupt or not a pcap/pcapng file
+  65  the capture is corrupt, not a pcap/pcapng file (gzip or zstd compressed or not), truncated
+      compressed data, or of a link type wiretally does not decode
   66  the capture is missing or unreadable
   70  internal failure (DPDK EAL, memory)
   73  an output file (--flows) cannot be written
-  78  bad services or marks file (the message gives FILE:LINE))";
+  78  bad services, marks or IP data file (the message gives FILE:LINE))";
 
 constexpr const char* kRunExitCodes = R"(Exit codes:
   0   stopped by SIGINT or SIGTERM after draining, snapshot written (--check: the configuration is valid)
@@ -42,7 +43,10 @@ int main(int argc, char** argv) {
     std::string format = "table";
     auto* analyze = app.add_subcommand("analyze", "Analyse a pcap or pcapng capture file offline");
     analyze->footer(kAnalyzeExitCodes);
-    analyze->add_option("FILE", opt.capture, "capture file (pcap or pcapng)")->required();
+    analyze->add_option("FILE", opt.capture,
+                        "capture file: pcap or pcapng, gzip or zstd compressed or not (told by its first bytes); "
+                        "'-' reads standard input")
+        ->required();
     analyze->add_option("--services", opt.services,
                         "services file (TOML domain sets); default: the embedded default set");
     auto* marks = analyze->add_option("--marks", opt.marks,

@@ -1,6 +1,7 @@
 #include "app/offline/analyze.hpp"
 
 #include "app/eal/eal_session.hpp"
+#include "app/offline/capture_input.hpp"
 #include "app/report/flow_writer.hpp"
 #include "app/report/report.hpp"
 #include "app/config/services_loader.hpp"
@@ -37,59 +38,6 @@ constexpr std::size_t kMaxFrame = UINT16_MAX - RTE_PKTMBUF_HEADROOM;
 void error_line(const std::string& file, const std::string& message) {
     fmt::print(stderr, "wiretally: {}: {}\n", file, message);
 }
-
-// A read-only mapping of the capture file, unmapped on scope exit.
-class MappedFile {
-public:
-    ~MappedFile() {
-        if (_data != nullptr && _data != MAP_FAILED) {
-            ::munmap(_data, _size);
-        }
-        if (_fd >= 0) {
-            ::close(_fd);
-        }
-    }
-    // Returns an empty string on success, else the reason.
-    std::string open(const std::string& path) {
-        _fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (_fd < 0) {
-            return std::strerror(errno);
-        }
-        struct stat st {};
-        if (::fstat(_fd, &st) != 0) {
-            return std::strerror(errno);
-        }
-        if (S_ISDIR(st.st_mode)) {
-            return "is a directory, not a capture file";
-        }
-        if (!S_ISREG(st.st_mode)) {
-            return "not a regular file";
-        }
-        _size = static_cast<std::size_t>(st.st_size);
-        if (_size == 0) {
-            return "empty file";
-        }
-        _data = ::mmap(nullptr, _size, PROT_READ, MAP_PRIVATE, _fd, 0);
-        if (_data == MAP_FAILED) {
-            return fmt::format("cannot map the file: {}", std::strerror(errno));
-        }
-        ::madvise(_data, _size, MADV_SEQUENTIAL);
-        return {};
-    }
-    // Maps the whole file in (page tables, not copies) ahead of the reader: one
-    // pass of the kernel instead of a page fault every few records. Best effort:
-    // kernels before 5.14 refuse MADV_POPULATE_READ, and the reader then faults
-    // the pages in as before.
-    void populate() const noexcept { ::madvise(_data, _size, MADV_POPULATE_READ); }
-    [[nodiscard]] parsers::Bytes bytes() const noexcept {
-        return {static_cast<const std::uint8_t*>(_data), _size};
-    }
-
-private:
-    int _fd = -1;
-    void* _data = nullptr;
-    std::size_t _size = 0;
-};
 
 // The worker reads frames in place from the file mapping: each mbuf gets the
 // record's bytes as an external buffer instead of a copy (a copy of every byte
@@ -134,14 +82,18 @@ int run_analyze(const AnalyzeOptions& options) {
         return kExitConfig;
     }
 
-    MappedFile file;
-    if (std::string why = file.open(options.capture); !why.empty()) {
-        error_line(options.capture, why);
-        return why == "empty file" ? kExitDataError : kExitNoInput;
+    CaptureInput file;
+    const std::string input_name = options.capture == "-" ? std::string("standard input") : options.capture;
+    CaptureInput::Failure failure = CaptureInput::Failure::kNone;
+    if (std::string why = file.open(options.capture, failure); !why.empty()) {
+        error_line(input_name, why);
+        return failure == CaptureInput::Failure::kData        ? kExitDataError
+               : failure == CaptureInput::Failure::kResources ? kExitSoftware
+                                                              : kExitNoInput;
     }
     parsers::CaptureReader reader = parsers::CaptureReader::open(file.bytes());
     if (reader.status() != parsers::CaptureStatus::kOk) {
-        error_line(options.capture, std::string(reader.error()));
+        error_line(input_name, std::string(reader.error()));
         return kExitDataError;
     }
 
@@ -220,8 +172,11 @@ int run_analyze(const AnalyzeOptions& options) {
     std::array<std::uint16_t, kBurst> target{};
 
     Report report;
-    report.input.file = options.capture;
+    report.input.file = input_name;
     report.input.format = std::string(parsers::to_string(reader.format()));
+    if (!file.compression().empty()) {
+        report.input.format += fmt::format(" ({})", file.compression());
+    }
     report.services_origin = services.origin;
 
     std::array<rte_mbuf*, kBurst> mbufs{};
@@ -318,6 +273,19 @@ int run_analyze(const AnalyzeOptions& options) {
     }
     add_hosting(report, ip_databases);
     workers.clear();
+    // Every record was of a link type the decoder does not know: an error naming it, not an empty report.
+    const std::uint64_t unsupported =
+        report.decode_drops[static_cast<std::size_t>(parsers::DecodeStatus::kUnsupportedLinkType)];
+    if (report.input.records != 0 && unsupported == report.input.records) {
+        rte_mempool_free(pool);
+        EalSession::stop();
+        error_line(input_name,
+                   fmt::format("link type {} is not supported, so no packet could be read (wiretally decodes "
+                               "Ethernet, Linux cooked v1/v2, raw IP, BSD null/loopback, PPP, Cisco HDLC and "
+                               "802.11 data frames)",
+                               static_cast<unsigned>(reader.link_type())));
+        return kExitDataError;
+    }
     rte_mempool_free(pool);
     EalSession::stop();
 
@@ -355,7 +323,7 @@ int run_analyze(const AnalyzeOptions& options) {
         break;
     }
     if (!report.input.stopped_early.empty()) {
-        error_line(options.capture, report.input.stopped_early);
+        error_line(input_name, report.input.stopped_early);
     }
     return exit_code;
 }

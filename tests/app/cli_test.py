@@ -6,6 +6,7 @@ Every case runs the real binary (EAL with --no-huge, no NIC, no root needed). Th
 directory is pointed at an empty one, so reports do not depend on what the machine has installed;
 the hosting cases build their own MaxMind DB files with CSV_TO_MMDB.
 """
+import gzip
 import json
 import os
 import struct
@@ -149,6 +150,73 @@ class BadInput(unittest.TestCase):
         report = json.loads(proc.stdout)
         self.assertEqual(report["counters"]["decode_errors"], 2)
         self.assertEqual(sum(report["drops"].values()), 2, report["drops"])
+
+    # Issue #15: the captures people have. gzip (several members too) and zstd read directly, told by
+    # their magic bytes; standard input as "-"; truncated or corrupt compressed data and a link type
+    # the decoder does not know are one-line errors (65).
+    def analyze_json(self, *args, stdin=None):
+        env = dict(os.environ, WIRETALLY_IPDB_DIR=NO_IPDB_DIR)
+        proc = subprocess.run([BIN, "analyze", *args, "--format", "json"], input=stdin, capture_output=True,
+                              timeout=60, env=env)
+        return proc
+
+    def test_compressed_captures_and_stdin(self):
+        with open(SAMPLE, "rb") as f:
+            raw = f.read()
+        plain = json.loads(run("analyze", SAMPLE, "--format", "json").stdout)
+        half = len(raw) // 2
+        gz = self.write("sample.cap", gzip.compress(raw[:half]) + gzip.compress(raw[half:]))  # two members
+        zst_path = os.path.join(self.dir, "sample.pcap.zst")
+        subprocess.run(["zstd", "-q", "-f", SAMPLE, "-o", zst_path], check=True, timeout=60)
+        for path, kind in ((gz, "gzip"), (zst_path, "zstd")):
+            proc = self.analyze_json(path)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            report = json.loads(proc.stdout)
+            self.assertEqual(report["input"]["format"], f"pcap ({kind})")
+            for key in ("total", "services", "domains", "servers"):
+                self.assertEqual(report[key], plain[key], (kind, key))
+        piped = self.analyze_json("-", stdin=gzip.compress(raw))
+        self.assertEqual(piped.returncode, 0, piped.stderr)
+        report = json.loads(piped.stdout)
+        self.assertEqual(report["input"]["file"], "standard input")
+        self.assertEqual(report["total"], plain["total"])
+        raw_stdin = self.analyze_json("-", stdin=raw)
+        self.assertEqual(json.loads(raw_stdin.stdout)["total"], plain["total"])
+
+    def test_broken_compressed_captures_are_one_line_errors(self):
+        with open(SAMPLE, "rb") as f:
+            packed = gzip.compress(f.read())
+        cut = self.write("cut.pcap.gz", packed[: len(packed) // 2])
+        self.assert_one_line_error(run("analyze", cut), cut, 65, "truncated")
+        bad = bytearray(packed)
+        bad[200:260] = b"\xff" * 60
+        corrupt = self.write("corrupt.pcap.gz", bytes(bad))
+        self.assert_one_line_error(run("analyze", corrupt), corrupt, 65, "corrupt gzip data")
+        zst = self.write("bad.pcap.zst", b"\x28\xb5\x2f\xfd" + b"\x00" * 40)
+        self.assert_one_line_error(run("analyze", zst), zst, 65, "zstd")
+        empty = self.analyze_json("-", stdin=b"")
+        self.assertEqual(empty.returncode, 65, empty.stderr)
+        self.assertIn(b"standard input: empty input", empty.stderr)
+
+    def test_unsupported_link_type_is_an_error_naming_it(self):
+        frame = udp_dns_query_frame()
+        only = self.write("dvb.pcap", pcap_header(linktype=147) + pcap_record(frame) + pcap_record(frame))
+        self.assert_one_line_error(run("analyze", only), only, 65, "link type 147 is not supported")
+        # In a pcapng with another interface that decodes, it is a counted drop and the rest is analysed.
+        shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack("<I", 28)
+        def idb(link):
+            return struct.pack("<IIHHI", 1, 20, link, 0, 65535) + struct.pack("<I", 20)
+        def epb(iface, data):
+            pad = (4 - len(data) % 4) % 4
+            total = 32 + len(data) + pad
+            return (struct.pack("<IIIIIII", 6, total, iface, 0, 0, len(data), len(data)) + data + b"\0" * pad +
+                    struct.pack("<I", total))
+        mixed = self.write("mixed.pcapng", shb + idb(1) + idb(147) + epb(0, frame) + epb(1, frame))
+        proc = self.analyze_json(mixed)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        report = json.loads(proc.stdout)
+        self.assertEqual(report["counters"]["ip_packets"], 1)
+        self.assertEqual(sum(report["drops"].values()), 1, report["drops"])
 
     def test_bad_services_file_names_file_and_line(self):
         path = self.write("services.toml", b'[[service]]\nname = "x"\npatterns = ["ok.example", "bad domain!"]\n')
