@@ -162,9 +162,9 @@ void render_domains_section(const Report& r, std::FILE* out, std::size_t top_dom
                 break;
             }
             // A service matched through the name's CNAME chain is marked "<" (the JSON names the CNAME),
-            // one inferred from who hosts the address "~" (the JSON gives the AS).
+            // one inferred from who hosts the address "*" (the JSON gives the AS; "~" ends a name cut at the right).
             const std::string service = service_label(r, d->service) + (!d->matched_by.empty() ? " <"
-                                                                         : d->inferred_asn != 0 ? " ~"
+                                                                         : d->inferred_asn != 0 ? " *"
                                                                                                 : "");
             fmt::print(out, "{:<{}}{:<{}}{:>7}{:>11}{:>11}{:>8}\n", clip(d->name, n - 1), n,
                        clip(service, w - 1), w,
@@ -183,7 +183,7 @@ void render_domains_section(const Report& r, std::FILE* out, std::size_t top_dom
             fmt::print(out, "< the service matched a name in the domain's CNAME chain (JSON: matched_by)\n");
         }
         if (std::any_of(domains.begin(), domains.end(), [](const auto* d) { return d->inferred_asn != 0; })) {
-            fmt::print(out, "~ no pattern names the domain: the service was inferred from the AS that hosts its "
+            fmt::print(out, "* no pattern names the domain: the service was inferred from the AS that hosts its "
                             "server (JSON: inferred_asn)\n");
         }
     }
