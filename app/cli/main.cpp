@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
                                       "packet; each flow carries the action under way when it started");
     auto* every = analyze->add_option("--marks-every", opt.marks_every,
                                       "one action per interval from the first packet, e.g. "
-                                      "30s:\"App launch,Climate,Location\"");
+                                      "30s:\"App launch,Climate,Location\"; a label is needed for every interval "
+                                      "of the capture");
     marks->excludes(every);
     analyze->add_option("--format", format, "report format")
         ->check(CLI::IsMember({"table", "json", "csv"}))

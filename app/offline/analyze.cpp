@@ -96,6 +96,25 @@ int run_analyze(const AnalyzeOptions& options) {
         error_line(input_name, std::string(reader.error()));
         return kExitDataError;
     }
+    // --marks-every must have a label for every interval of the capture: its span is read first
+    // (record headers only), so that a short list is refused before any work, not lumped into its
+    // last label.
+    if (actions && !options.marks_every.empty()) {
+        parsers::CaptureReader scan = parsers::CaptureReader::open(file.bytes());
+        parsers::CaptureRecord record;
+        std::uint64_t first_ns = 0;
+        std::uint64_t last_ns = 0;
+        bool any = false;
+        while (scan.next(record) == parsers::CaptureStatus::kOk) {
+            first_ns = any ? first_ns : record.ts_ns;
+            last_ns = std::max(last_ns, record.ts_ns);
+            any = true;
+        }
+        if (const auto e = any ? actions->check_every_covers(first_ns, last_ns) : std::nullopt) {
+            fmt::print(stderr, "wiretally: {}\n", e->format());
+            return kExitConfig;
+        }
+    }
 
     std::unique_ptr<FlowJsonWriter> flow_writer;
     std::FILE* flows_file = nullptr;

@@ -134,6 +134,7 @@ std::variant<ActionSchedule, ActionError> ActionSchedule::from_every_spec(std::s
     }
     seconds *= multiplier;
     ActionSchedule schedule;
+    schedule._every_s = seconds;
     std::string_view rest = spec.substr(colon + 1);
     double offset = 0;
     while (true) {
@@ -150,6 +151,23 @@ std::variant<ActionSchedule, ActionError> ActionSchedule::from_every_spec(std::s
         rest = rest.substr(comma + 1);
     }
     return schedule;
+}
+
+std::optional<ActionError> ActionSchedule::check_every_covers(std::uint64_t first_ns, std::uint64_t last_ns) const {
+    if (_every_s <= 0 || last_ns < first_ns) {
+        return std::nullopt;
+    }
+    const double span_s = static_cast<double>(last_ns - first_ns) / 1e9;
+    // A packet at exactly k intervals after the first belongs to interval k + 1.
+    const auto intervals = static_cast<std::uint64_t>(std::floor(span_s / _every_s)) + 1;
+    if (intervals <= _marks.size()) {
+        return std::nullopt;
+    }
+    return ActionError{"--marks-every", 0,
+                       fmt::format("{} labels cover {:g} s, but the capture lasts {:.1f} s: {} intervals of {:g} s; "
+                                   "give {} labels, or a longer interval",
+                                   _marks.size(), _every_s * static_cast<double>(_marks.size()), span_s, intervals,
+                                   _every_s, intervals)};
 }
 
 std::uint16_t ActionSchedule::label_index(const std::string& label) {

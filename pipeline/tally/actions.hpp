@@ -33,9 +33,14 @@ public:
     // A header line, blank lines and '#' comments are skipped. Labels may be quoted.
     static std::variant<ActionSchedule, ActionError> from_csv_text(std::string_view text, std::string_view origin);
     static std::variant<ActionSchedule, ActionError> from_csv_file(const std::string& path);
-    // "30s:App launch,Climate,Location": one action per interval from the first packet;
-    // the last label stays under way after its interval ends.
+    // "30s:App launch,Climate,Location": one action per interval from the first packet. A capture
+    // longer than the labels cover is refused by check_every_covers (issue #15: the rest must not be
+    // lumped silently into the last label).
     static std::variant<ActionSchedule, ActionError> from_every_spec(std::string_view spec);
+    // For a schedule from from_every_spec: an error giving both counts when a capture spanning
+    // first_ns..last_ns has more intervals than the schedule has labels; nullopt otherwise (and
+    // for a schedule from a marks file).
+    [[nodiscard]] std::optional<ActionError> check_every_covers(std::uint64_t first_ns, std::uint64_t last_ns) const;
 
     // Fixes relative marks once the capture's first timestamp is known.
     void anchor(std::uint64_t first_packet_ns);
@@ -58,6 +63,7 @@ private:
     std::vector<std::uint16_t> _mark_label; // label index per resolved mark
     std::vector<std::string> _labels;
     bool _anchored = false;
+    double _every_s = 0; // from_every_spec's interval; 0 for marks from a file
 };
 
 } // namespace wt::pipeline

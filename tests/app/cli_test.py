@@ -247,6 +247,11 @@ class BadInput(unittest.TestCase):
         self.assertEqual(run("analyze").returncode, 64)
         self.assertEqual(run("analyze", SAMPLE, "--format", "xml").returncode, 64)
         self.assertEqual(run("analyze", SAMPLE, "--marks", "a", "--marks-every", "30s:A").returncode, 64)
+        # The 60.9 s sample has three 30 s intervals: two labels are refused with both counts, three are fine.
+        short = run("analyze", SAMPLE, "--marks-every", "30s:Launch,Climate")
+        self.assertEqual(short.returncode, 78, short.stderr)
+        self.assertIn("2 labels cover 60 s, but the capture lasts 60.9 s: 3 intervals of 30 s", short.stderr)
+        self.assertEqual(run("analyze", SAMPLE, "--marks-every", "30s:Launch,Climate,Map").returncode, 0)
         self.assertEqual(run("frobnicate").returncode, 64)
 
 

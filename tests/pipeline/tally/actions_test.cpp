@@ -21,6 +21,27 @@ TEST(ActionSchedule, EverySpecLabelsIntervalsFromTheFirstPacket) {
     EXPECT_EQ(s.label(s.action_at(t0 + 600 * kSec)), "Location") << "the last action stays under way";
 }
 
+// Issue #15: fewer labels than the capture has intervals is an error giving both counts.
+TEST(ActionSchedule, EverySpecMustCoverTheCapture) {
+    auto r = ActionSchedule::from_every_spec("30s:App launch,Climate,Location");
+    ASSERT_TRUE(std::holds_alternative<ActionSchedule>(r));
+    const auto& s = std::get<ActionSchedule>(r);
+    const std::uint64_t t0 = 1700000000ull * kSec;
+    EXPECT_FALSE(s.check_every_covers(t0, t0 + 89 * kSec).has_value());
+    EXPECT_FALSE(s.check_every_covers(t0, t0).has_value());
+    const auto e = s.check_every_covers(t0, t0 + 90 * kSec); // a packet at 90 s starts a fourth interval
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->format(), "--marks-every: 3 labels cover 90 s, but the capture lasts 90.0 s: 4 intervals of 30 s; "
+                           "give 4 labels, or a longer interval");
+    const auto longer = s.check_every_covers(t0, t0 + 151 * kSec);
+    ASSERT_TRUE(longer.has_value());
+    EXPECT_NE(longer->message.find("6 intervals"), std::string::npos) << longer->message;
+    auto csv = ActionSchedule::from_csv_text("+0,A\n", "m.csv");
+    ASSERT_TRUE(std::holds_alternative<ActionSchedule>(csv));
+    EXPECT_FALSE(std::get<ActionSchedule>(csv).check_every_covers(t0, t0 + 1000 * kSec).has_value())
+        << "marks from a file stay under way";
+}
+
 TEST(ActionSchedule, CsvWithHeaderEpochAndOffsets) {
     auto r = ActionSchedule::from_csv_text("timestamp,label\n1700000000.5,Open app\n+10,\"Tap, then scroll\"\n",
                                            "marks.csv");
