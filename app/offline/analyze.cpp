@@ -29,6 +29,7 @@ namespace wt::app {
 namespace {
 
 constexpr std::uint16_t kBurst = 32;
+constexpr std::string_view kMarksFromComments = "pcapng";
 constexpr std::size_t kDnsOutbox = 1024;
 // Longer frames are clipped and counted (capture_oversized_frames_clipped): an
 // mbuf buffer length is 16 bits, and this is the room that frames copied into a
@@ -66,7 +67,10 @@ int run_analyze(const AnalyzeOptions& options) {
         return kExitConfig;
     }
     std::unique_ptr<pipeline::ActionSchedule> actions;
-    if (!options.marks.empty() || !options.marks_every.empty()) {
+    // "--marks pcapng": the actions are the capture's packet comments (read once the capture is open).
+    const bool marks_from_comments = options.marks == kMarksFromComments;
+    std::string marks_origin = !options.marks_every.empty() ? "--marks-every " + options.marks_every : options.marks;
+    if ((!options.marks.empty() && !marks_from_comments) || !options.marks_every.empty()) {
         auto loaded = !options.marks.empty() ? pipeline::ActionSchedule::from_csv_file(options.marks)
                                              : pipeline::ActionSchedule::from_every_spec(options.marks_every);
         if (auto* e = std::get_if<pipeline::ActionError>(&loaded)) {
@@ -95,6 +99,30 @@ int run_analyze(const AnalyzeOptions& options) {
     if (reader.status() != parsers::CaptureStatus::kOk) {
         error_line(input_name, std::string(reader.error()));
         return kExitDataError;
+    }
+    // pcapng packet comments are the natural way to mark an action in Wireshark: with --marks pcapng,
+    // and whenever no marks are given and the capture has some, they become the actions.
+    if (!actions && reader.format() == parsers::CaptureFormat::kPcapng &&
+        (marks_from_comments || options.marks_every.empty())) {
+        parsers::CaptureReader scan = parsers::CaptureReader::open(file.bytes());
+        parsers::CaptureRecord record;
+        std::vector<std::pair<std::uint64_t, std::string>> comments;
+        while (scan.next(record) == parsers::CaptureStatus::kOk) {
+            if (!record.comment.empty()) {
+                comments.emplace_back(record.ts_ns, std::string(reinterpret_cast<const char*>(record.comment.data()),
+                                                                record.comment.size()));
+            }
+        }
+        if (!comments.empty()) {
+            marks_origin = fmt::format("{} pcapng packet comment{}", comments.size(), comments.size() == 1 ? "" : "s");
+            actions = std::make_unique<pipeline::ActionSchedule>(
+                pipeline::ActionSchedule::from_timed_labels(std::move(comments)));
+        }
+    }
+    if (marks_from_comments && !actions) {
+        fmt::print(stderr, "wiretally: --marks pcapng: {} has no packet comments{}\n", input_name,
+                   reader.format() == parsers::CaptureFormat::kPcapng ? "" : " (it is a pcap file, not pcapng)");
+        return kExitConfig;
     }
     // --marks-every must have a label for every interval of the capture: its span is read first
     // (record headers only), so that a short list is refused before any work, not lumped into its
@@ -192,6 +220,7 @@ int run_analyze(const AnalyzeOptions& options) {
 
     Report report;
     report.input.file = input_name;
+    report.input.marks = actions ? marks_origin : std::string();
     report.input.format = std::string(parsers::to_string(reader.format()));
     if (!file.compression().empty()) {
         report.input.format += fmt::format(" ({})", file.compression());

@@ -24,6 +24,7 @@ struct InputSummary {
     std::uint64_t first_ns = 0;
     std::uint64_t last_ns = 0;
     std::string stopped_early; // error that ended reading before the end, if any
+    std::string marks;         // where the actions came from ("marks.csv", "3 pcapng packet comments"); empty: none
 };
 
 struct Report {

@@ -302,6 +302,11 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
     w.field("first_ts", static_cast<double>(r.input.first_ns) / 1e9);
     w.field("format", r.input.format);
     w.field("last_ts", static_cast<double>(r.input.last_ns) / 1e9);
+    if (r.input.marks.empty()) {
+        w.null_field("marks");
+    } else {
+        w.field("marks", r.input.marks);
+    }
     w.field("records", r.input.records);
     if (r.input.stopped_early.empty()) {
         w.null_field("stopped_early");

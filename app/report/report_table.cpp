@@ -92,6 +92,9 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
             fmt::print(out, ", from {} UTC", utc_time(r.input.first_ns));
         }
         fmt::print(out, "\n");
+        if (!r.input.marks.empty()) {
+            fmt::print(out, "actions from {}\n", r.input.marks);
+        }
         fmt::print(out, "flows {}  clients {}  bytes up {}  down {}  services: {}\n\n", tot.connections,
                    r.tally.total.distinct_clients, human_bytes(tot.bytes_up), human_bytes(tot.bytes_down),
                    r.services_origin);

@@ -26,6 +26,7 @@ constexpr std::uint32_t kBlockIdb = 0x00000001;
 constexpr std::uint32_t kBlockOpb = 0x00000002; // obsolete Packet Block (appendix)
 constexpr std::uint32_t kBlockSpb = 0x00000003;
 constexpr std::uint32_t kBlockEpb = 0x00000006;
+constexpr std::uint16_t kOptComment = 1; // opt_comment (section 3.5)
 constexpr std::uint32_t kByteOrderMagic = 0x1a2b3c4d;
 constexpr std::size_t kBlockOverhead = 12; // type + total length + trailing total length
 constexpr std::uint16_t kOptEndOfOpt = 0;
@@ -472,6 +473,28 @@ CaptureStatus CaptureReader::packet_block(std::uint32_t type, Bytes body, Captur
     out.interface_id = iface;
     out.link = itf.link;
     out.data = data;
+    out.comment = {};
+    // Section 4.3: the packet data is padded to 32 bits, options follow. Only opt_comment (section
+    // 3.5, code 1: how Wireshark users mark a packet) is read; options that overrun the block are
+    // ignored, since they never change the packet.
+    if (type == kBlockEpb && r.skip(pad4(caplen) - caplen)) {
+        for (std::size_t i = 0; i < limits::kMaxPcapngOptions; ++i) {
+            Bytes head;
+            Bytes value;
+            if (!r.read_bytes(4, head)) {
+                break;
+            }
+            const std::uint16_t code = u16(head.data());
+            const std::uint16_t len = u16(head.data() + 2);
+            if (code == kOptEndOfOpt || !r.read_bytes(len, value) || !r.skip(pad4(len) - len)) {
+                break;
+            }
+            if (code == kOptComment && len != 0) {
+                out.comment = value;
+                break;
+            }
+        }
+    }
     ++_records_read;
     return CaptureStatus::kOk;
 }

@@ -50,6 +50,7 @@ struct CaptureRecord {
     std::uint32_t interface_id = 0; ///< pcapng interface id within the section; 0 for pcap
     LinkType link = LinkType::kEthernet;
     Bytes data;                     ///< captured bytes (data.size() is the captured length)
+    Bytes comment;                  ///< pcapng EPB opt_comment (section 3.5), as written; empty when none
 };
 
 enum class CaptureStatus : std::uint8_t {

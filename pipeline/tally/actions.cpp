@@ -153,6 +153,17 @@ std::variant<ActionSchedule, ActionError> ActionSchedule::from_every_spec(std::s
     return schedule;
 }
 
+ActionSchedule ActionSchedule::from_timed_labels(std::vector<std::pair<std::uint64_t, std::string>> marks) {
+    std::stable_sort(marks.begin(), marks.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    ActionSchedule schedule;
+    for (auto& [ns, label] : marks) {
+        if (!label.empty()) {
+            schedule._marks.push_back(Mark{false, static_cast<double>(ns) / 1e9, std::move(label), ns});
+        }
+    }
+    return schedule;
+}
+
 std::optional<ActionError> ActionSchedule::check_every_covers(std::uint64_t first_ns, std::uint64_t last_ns) const {
     if (_every_s <= 0 || last_ns < first_ns) {
         return std::nullopt;
@@ -183,7 +194,8 @@ void ActionSchedule::anchor(std::uint64_t first_packet_ns) {
     std::vector<std::pair<std::uint64_t, std::uint16_t>> resolved;
     for (const Mark& m : _marks) {
         const double ns = m.relative ? static_cast<double>(first_packet_ns) + m.seconds * 1e9 : m.seconds * 1e9;
-        resolved.emplace_back(static_cast<std::uint64_t>(std::llround(ns)), label_index(m.label));
+        resolved.emplace_back(m.exact_ns != 0 ? m.exact_ns : static_cast<std::uint64_t>(std::llround(ns)),
+                              label_index(m.label));
     }
     std::stable_sort(resolved.begin(), resolved.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });

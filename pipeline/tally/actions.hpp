@@ -26,6 +26,7 @@ public:
         bool relative = false;
         double seconds = 0; // epoch seconds, or offset seconds when relative
         std::string label;
+        std::uint64_t exact_ns = 0; // an absolute time known to the nanosecond (a packet's); 0: use seconds
     };
 
     // CSV: "timestamp,label" per line; timestamp is epoch seconds (with fraction),
@@ -37,6 +38,9 @@ public:
     // longer than the labels cover is refused by check_every_covers (issue #15: the rest must not be
     // lumped silently into the last label).
     static std::variant<ActionSchedule, ActionError> from_every_spec(std::string_view spec);
+    // Marks at packets' own times (pcapng packet comments, issue #15): each action starts with the
+    // packet that carries its label. Any order; empty labels are skipped.
+    static ActionSchedule from_timed_labels(std::vector<std::pair<std::uint64_t, std::string>> marks);
     // For a schedule from from_every_spec: an error giving both counts when a capture spanning
     // first_ns..last_ns has more intervals than the schedule has labels; nullopt otherwise (and
     // for a schedule from a marks file).

@@ -218,6 +218,30 @@ class BadInput(unittest.TestCase):
         self.assertEqual(report["counters"]["ip_packets"], 1)
         self.assertEqual(sum(report["drops"].values()), 1, report["drops"])
 
+    def test_pcapng_packet_comments_are_the_actions(self):
+        # Wireshark's way to mark an action: a packet comment (editcap -a FRAME:TEXT). Used when no marks
+        # are given, or with --marks pcapng; the report says where the actions came from.
+        first_after_30s = subprocess.run(["tshark", "-r", SAMPLE, "-Y", "frame.time_relative >= 30", "-T", "fields",
+                                          "-e", "frame.number"], capture_output=True, text=True,
+                                         timeout=60).stdout.split()[0]
+        marked = os.path.join(self.dir, "marked.pcapng")
+        subprocess.run(["editcap", "-F", "pcapng", "-a", "1:App launch", "-a", f"{first_after_30s}:Climate", SAMPLE,
+                        marked], check=True, capture_output=True, timeout=60)
+        for extra in ([], ["--marks", "pcapng"]):
+            proc = self.analyze_json(marked, *extra)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            report = json.loads(proc.stdout)
+            self.assertEqual(report["input"]["marks"], "2 pcapng packet comments")
+            self.assertEqual(sorted({a["action"] for a in report["actions"]}), ["App launch", "Climate"])
+        # The same times from a marks file give the same actions.
+        with_csv = json.loads(self.analyze_json(marked, "--marks", os.path.join(os.path.dirname(SAMPLE),
+                                                                                 "marks.csv")).stdout)
+        self.assertEqual(with_csv["input"]["marks"].endswith("marks.csv"), True)
+        table = run("analyze", marked).stdout
+        self.assertIn("actions from 2 pcapng packet comments", table)
+        self.assert_one_line_error(run("analyze", SAMPLE, "--marks", "pcapng"), SAMPLE, 78, "has no packet comments")
+        self.assertIsNone(json.loads(run("analyze", SAMPLE, "--format", "json").stdout)["input"]["marks"])
+
     def test_bad_services_file_names_file_and_line(self):
         path = self.write("services.toml", b'[[service]]\nname = "x"\npatterns = ["ok.example", "bad domain!"]\n')
         proc = run("analyze", SAMPLE, "--services", path)

@@ -74,7 +74,8 @@ json reference_report(const Report& r) {
                   {"truncated_records", r.input.truncated_records},
                   {"first_ts", static_cast<double>(r.input.first_ns) / 1e9},
                   {"last_ts", static_cast<double>(r.input.last_ns) / 1e9},
-                  {"stopped_early", r.input.stopped_early.empty() ? json(nullptr) : json(r.input.stopped_early)}};
+                  {"stopped_early", r.input.stopped_early.empty() ? json(nullptr) : json(r.input.stopped_early)},
+                  {"marks", r.input.marks.empty() ? json(nullptr) : json(r.input.marks)}};
     j["services_file"] = r.services_origin;
     j["workers"] = r.workers;
     j["total"] = stats_json(r.tally.total.stats);
@@ -288,6 +289,7 @@ Report rich_report() {
     r.input.first_ns = 1'700'000'000'000'000'000ull;
     r.input.last_ns = 1'700'000'007'946'972'000ull;
     r.input.stopped_early = "record at offset 99: bad block";
+    r.input.marks = "3 pcapng packet comments";
     r.counters.packets = 1234;
     r.counters.tls_errors = 3;
     r.decode_drops[1] = 5;

@@ -80,7 +80,8 @@ ReadAll read_all(Bytes file) {
 
 const char* const kFiles[] = {"tcp4.pcap",   "tcp4_be.pcap",   "tcp6_nano.pcap",   "udp.pcap",        "frag.pcap",
                               "ext6.pcap",   "vlan.pcap",      "qinq.pcap",        "tunnel.pcap",     "sll.pcap",
-                              "sll2.pcap",   "tcp4.pcapng",    "tcp6_nano.pcapng", "multi_if.pcapng", "sections.pcapng"};
+                              "sll2.pcap",   "tcp4.pcapng",    "tcp6_nano.pcapng", "multi_if.pcapng", "sections.pcapng",
+                              "comments.pcapng"};
 
 TEST(CaptureFile, EveryRecordedFileReadsToTheEndAndDecodes) {
     for (const char* name : kFiles) {
@@ -169,6 +170,30 @@ TEST(CaptureFile, PcapngTwoInterfacesWithDifferentLinkTypes) {
 }
 
 // sections.pcapng is described in tests/data/net/gen_pcapng.py.
+// Issue #15: packet comments (EPB opt_comment, section 3.5), written by editcap as a Wireshark user
+// would: `editcap -F pcapng -a '1:Open app' -a '3:Climate page' tcp4.pcap comments.pcapng`.
+TEST(CaptureFile, PcapngPacketCommentsAreRead) {
+    const ReadAll plain = read_all(data_file("tcp4.pcap"));
+    const auto bytes = data_file("comments.pcapng");
+    CaptureReader r = CaptureReader::open(bytes);
+    ASSERT_EQ(r.status(), CaptureStatus::kOk) << r.error();
+    CaptureRecord rec;
+    std::vector<std::string> comments;
+    std::size_t i = 0;
+    while (r.next(rec) == CaptureStatus::kOk) {
+        comments.emplace_back(reinterpret_cast<const char*>(rec.comment.data()), rec.comment.size());
+        ASSERT_LT(i, plain.recs.size());
+        EXPECT_TRUE(std::equal(rec.data.begin(), rec.data.end(), plain.recs[i].data.begin(), plain.recs[i].data.end()));
+        EXPECT_EQ(rec.ts_ns, plain.recs[i].ts_ns);
+        ++i;
+    }
+    ASSERT_EQ(comments.size(), plain.recs.size());
+    EXPECT_EQ(comments[0], "Open app");
+    EXPECT_EQ(comments[1], "");
+    EXPECT_EQ(comments[2], "Climate page");
+    EXPECT_EQ(std::count_if(comments.begin(), comments.end(), [](const auto& c) { return !c.empty(); }), 2);
+}
+
 TEST(CaptureFile, PcapngSectionsBlocksAndTimestampResolutions) {
     const ReadAll eth = read_all(data_file("tcp4.pcap"));
     const ReadAll sll2 = read_all(data_file("sll2.pcap"));
