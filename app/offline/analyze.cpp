@@ -330,7 +330,7 @@ int run_analyze(const AnalyzeOptions& options) {
         error_line(input_name,
                    fmt::format("link type {} is not supported, so no packet could be read (wiretally decodes "
                                "Ethernet, Linux cooked v1/v2, raw IP, BSD null/loopback, PPP, Cisco HDLC and "
-                               "802.11 data frames)",
+                               "802.11 data frames, bare or behind radiotap or PPI)",
                                static_cast<unsigned>(reader.link_type())));
         return kExitDataError;
     }

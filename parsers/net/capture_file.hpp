@@ -36,6 +36,8 @@ enum class LinkType : std::uint16_t {
     kCHdlc = 104,       ///< Cisco HDLC: address, control, 2-byte ethertype
     kIeee80211 = 105,   ///< IEEE 802.11 without radio header (data frames with LLC/SNAP are decoded)
     kLoop = 108,        ///< OpenBSD loopback: 4-byte address family
+    kIeee80211Radiotap = 127, ///< 802.11 behind a radiotap header (radiotap.org: version 0, LE length)
+    kPpi = 192,         ///< Per-Packet Information header (PPI 1.0.10: version 0, LE length, LE DLT), 802.11 inside
     kLinuxSll = 113,    ///< Linux cooked capture v1 (16-byte header)
     kIpv4 = 228,        ///< raw IPv4
     kIpv6 = 229,        ///< raw IPv6

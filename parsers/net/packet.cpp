@@ -566,6 +566,38 @@ DecodeStatus decode_packet_general(LinkType link, Bytes frame, DecodedPacket& ou
         return decode_chdlc(c, frame);
     case LinkType::kIeee80211:
         return decode_80211(c, frame, false);
+    case LinkType::kIeee80211Radiotap: {
+        // radiotap.org "Radiotap header": it_version(1) = 0, it_pad(1), it_len(2, little-endian, the
+        // whole header), it_present(4)... The 802.11 frame follows; a trailing FCS, when the flags say
+        // so, lies past the IP packet's own length and is not read.
+        if (frame.size() < kRadiotapMinHeader) {
+            return finish(out, DecodeStatus::kTruncatedLink);
+        }
+        const std::size_t len = static_cast<std::size_t>(frame[2]) | static_cast<std::size_t>(frame[3]) << 8;
+        if (frame[0] != 0) {
+            return finish(out, DecodeStatus::kUnsupportedLinkType); // a radiotap version we do not know
+        }
+        if (len < kRadiotapMinHeader || len > frame.size()) {
+            return finish(out, DecodeStatus::kTruncatedLink);
+        }
+        return decode_80211(c, frame.subspan(len), false);
+    }
+    case LinkType::kPpi: {
+        // PPI 1.0.10 section 3.1: pph_version(1) = 0, pph_flags(1), pph_len(2, LE), pph_dlt(4, LE).
+        if (frame.size() < kPpiHeader) {
+            return finish(out, DecodeStatus::kTruncatedLink);
+        }
+        const std::size_t len = static_cast<std::size_t>(frame[2]) | static_cast<std::size_t>(frame[3]) << 8;
+        const std::uint32_t dlt = static_cast<std::uint32_t>(frame[4]) | static_cast<std::uint32_t>(frame[5]) << 8 |
+                                  static_cast<std::uint32_t>(frame[6]) << 16 | static_cast<std::uint32_t>(frame[7]) << 24;
+        if (frame[0] != 0 || dlt != static_cast<std::uint32_t>(LinkType::kIeee80211)) {
+            return finish(out, DecodeStatus::kUnsupportedLinkType); // only 802.11 is carried in PPI in practice
+        }
+        if (len < kPpiHeader || len > frame.size()) {
+            return finish(out, DecodeStatus::kTruncatedLink);
+        }
+        return decode_80211(c, frame.subspan(len), false);
+    }
     }
     return finish(out, DecodeStatus::kUnsupportedLinkType);
 }

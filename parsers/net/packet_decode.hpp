@@ -49,6 +49,8 @@ constexpr std::size_t kGtpOptionalSize = 4;    // sequence number, N-PDU number,
 constexpr std::uint8_t kGtpGpdu = 255;         // TS 29.281 section 6.1: G-PDU carries a T-PDU
 constexpr std::size_t kVxlanHeaderSize = 8;    // RFC 7348 section 5
 constexpr std::size_t kCapwapMinHeader = 8;    // RFC 5415 section 4.3: HLEN >= 2 words
+constexpr std::size_t kRadiotapMinHeader = 8;  // version, pad, length, one present word
+constexpr std::size_t kPpiHeader = 8;          // PPI 1.0.10 section 3.1: version, flags, length, DLT
 constexpr std::size_t kIeee80211Header = 24;   // IEEE 802.11-2020 section 9.3.2.1: FC .. sequence control
 constexpr std::size_t kLlcSnapSize = 8;        // RFC 1042: AA AA 03, OUI, ethertype
 

@@ -183,6 +183,40 @@ class BadInput(unittest.TestCase):
         raw_stdin = self.analyze_json("-", stdin=raw)
         self.assertEqual(json.loads(raw_stdin.stdout)["total"], plain["total"])
 
+    def test_monitor_mode_802_11_behind_radiotap_and_ppi(self):
+        # The bundled sample's Ethernet frames rewritten as a monitor-mode capture would hold them: an 802.11
+        # data frame (ToDS, SA in address 2, DA in address 3) with LLC/SNAP, behind a radiotap header (with
+        # an FCS flagged and appended) or a PPI header. The analysis must be the Ethernet one.
+        with open(SAMPLE, "rb") as f:
+            raw = f.read()
+        header, body = raw[:24], raw[24:]
+        little = header[:4] == bytes.fromhex("d4c3b2a1")
+        endian = "<" if little else ">"
+        frames = []
+        while len(body) >= 16:
+            ts_s, ts_us, caplen, origlen = struct.unpack(endian + "IIII", body[:16])
+            frames.append((ts_s, ts_us, body[16:16 + caplen]))
+            body = body[16 + caplen:]
+        def wlan(eth):
+            dst, src, ethertype, payload = eth[:6], eth[6:12], eth[12:14], eth[14:]
+            return (b"\x08\x01" + b"\0\0" + b"\x02\0\0\0\0\x01" + src + dst + b"\0\0" +
+                    b"\xaa\xaa\x03\0\0\0" + ethertype + payload)
+        radiotap = b"\0\0\x0c\0\x02\0\0\0\x10\0\0\0"
+        ppi = b"\0\0\x08\0" + struct.pack("<I", 105)
+        for link, wrap, name in ((127, lambda e: radiotap + wlan(e) + b"\xde\xad\xbe\xef", "radiotap"),
+                                 (192, lambda e: ppi + wlan(e), "ppi")):
+            out = pcap_header(linktype=link, snaplen=262144)
+            for ts_s, ts_us, eth in frames:
+                frame = wrap(eth)
+                out += struct.pack("<IIII", ts_s, ts_us, len(frame), len(frame)) + frame
+            path = self.write(f"{name}.pcap", out)
+            proc = self.analyze_json(path)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            report = json.loads(proc.stdout)
+            plain = json.loads(run("analyze", SAMPLE, "--format", "json").stdout)
+            for key in ("services", "domains", "servers"):
+                self.assertEqual(report[key], plain[key], (name, key))
+
     def test_broken_compressed_captures_are_one_line_errors(self):
         with open(SAMPLE, "rb") as f:
             packed = gzip.compress(f.read())

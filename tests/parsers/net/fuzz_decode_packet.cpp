@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                           LinkType::kRaw,      LinkType::kIpv4,     LinkType::kIpv6,
                                           LinkType::kNull,     LinkType::kLoop,     static_cast<LinkType>(147),
                                           LinkType::kPpp,      LinkType::kPppHdlc,  LinkType::kCHdlc,
-                                          LinkType::kIeee80211};
+                                          LinkType::kIeee80211, LinkType::kIeee80211Radiotap, LinkType::kPpi};
     const LinkType link = kLinks[data[0] % std::size(kLinks)];
     const Bytes frame(data + 2, size - 2);
     const std::uint32_t wire_len = data[1] == 0 ? 0 : static_cast<std::uint32_t>(frame.size() + data[1]);

@@ -683,6 +683,30 @@ TEST(LinkTypes, Ieee80211) {
     EXPECT_EQ(decode(LinkType::kIeee80211, Frame().u16(0x0801).zeros(28)).status, DecodeStatus::kTruncatedLink);
 }
 
+// Issue #15: 802.11 captured in monitor mode comes behind a radiotap or a PPI header.
+TEST(LinkTypes, RadiotapAndPpi) {
+    const Frame data = wlan(0x08, 0x01, 0x0800, inner4());
+    // Radiotap: version 0, pad, length 12 (little-endian), present = flags (bit 1), flags 0x10 (FCS at end),
+    // 3 bytes of padding; the frame then ends with a 4-byte FCS.
+    Frame rt = Frame().u8(0).u8(0).u8(12).u8(0).u8(0x02).u8(0).u8(0).u8(0).u8(0x10).zeros(3).append(data).u32(0xdeadbeef);
+    DecodedPacket p = decode(LinkType::kIeee80211Radiotap, rt);
+    expect_inner4(p, false);
+    EXPECT_EQ(p.src_mac[0], 0x0b);
+    expect_every_cut_fails(LinkType::kIeee80211Radiotap, Frame().u8(0).u8(0).u8(8).u8(0).u32(0).append(data));
+    EXPECT_EQ(decode(LinkType::kIeee80211Radiotap, Frame().u8(1).u8(0).u8(8).u8(0).u32(0).append(data)).status,
+              DecodeStatus::kUnsupportedLinkType);
+    EXPECT_EQ(decode(LinkType::kIeee80211Radiotap, Frame().u8(0).u8(0).u8(4).u8(0).u32(0).append(data)).status,
+              DecodeStatus::kTruncatedLink) << "a length below the fixed header";
+    EXPECT_EQ(decode(LinkType::kIeee80211Radiotap, Frame().u8(0).u8(0).u8(0xff).u8(0x7f).u32(0).append(data)).status,
+              DecodeStatus::kTruncatedLink) << "a length past the frame";
+    // PPI: version 0, flags 0, length 8, DLT 105 (LE).
+    Frame ppi = Frame().u8(0).u8(0).u8(8).u8(0).u8(105).u8(0).u8(0).u8(0).append(data);
+    expect_inner4(decode(LinkType::kPpi, ppi), false);
+    expect_every_cut_fails(LinkType::kPpi, ppi);
+    EXPECT_EQ(decode(LinkType::kPpi, Frame().u8(0).u8(0).u8(8).u8(0).u8(1).u8(0).u8(0).u8(0).append(data)).status,
+              DecodeStatus::kUnsupportedLinkType) << "PPI around Ethernet is not decoded";
+}
+
 TEST(Tunnel, StatusNames) {
     EXPECT_EQ(to_string(DecodeStatus::kTunnelMalformed), "tunnel_malformed");
     EXPECT_EQ(to_string(DecodeStatus::kMplsTooDeep), "mpls_too_deep");
