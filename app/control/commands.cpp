@@ -139,6 +139,9 @@ std::string dispatch(const ControlRequest& request, ControlResponder& responder)
     if (name == "mark") {
         return responder.mark(request);
     }
+    if (name == "actions") {
+        return responder.actions(request);
+    }
     if (name == "reload") {
         return responder.reload(request);
     }

@@ -41,7 +41,7 @@ struct ControlCommand {
     std::string_view rows;  // what --top counts, for its help ("domains")
 };
 
-inline constexpr std::array<ControlCommand, 14> kControlCommands = {{
+inline constexpr std::array<ControlCommand, 15> kControlCommands = {{
     {"stats", kArgNone, "",
      "ports (rx/tx, drops, imissed, rx_nombuf), workers (pps, busy share), flow tables, parse errors", ""},
     {"services", kArgNone, "", "per-service connections, clients, bytes each way, TLS versions, QUIC, DNS, ECH, DoT, HTTP",
@@ -57,6 +57,8 @@ inline constexpr std::array<ControlCommand, 14> kControlCommands = {{
     {"timeline", kArgService | kArgLast, "[--service S] [--last SECONDS]",
      "per-service bytes and flows per stats interval", ""},
     {"mark", kArgLabel, "LABEL", "new flows from now on carry this action label", ""},
+    {"actions", kArgTop, "[--top N]",
+     "the action under way and the labels marked so far; per action and domain, connections and bytes", "rows"},
     {"reload", kArgNone, "", "re-read the configuration's [services]; on error the current services stay", ""},
     {"snapshot", kArgNone, "", "write the tallies to the snapshot file now", ""},
     {"version", kArgNone, "", "wiretally and DPDK versions, uptime", ""},
@@ -99,6 +101,7 @@ public:
     virtual std::string flows(const ControlRequest& request) = 0;
     virtual std::string timeline(const ControlRequest& request) = 0;
     virtual std::string mark(const ControlRequest& request) = 0;
+    virtual std::string actions(const ControlRequest& request) = 0;
     virtual std::string reload(const ControlRequest& request) = 0;
     virtual std::string snapshot(const ControlRequest& request) = 0;
     virtual std::string version(const ControlRequest& request) = 0;

@@ -201,6 +201,7 @@ public:
     std::string flows(const ControlRequest& request) override;
     std::string timeline(const ControlRequest& request) override;
     std::string mark(const ControlRequest& request) override;
+    std::string actions(const ControlRequest& request) override;
     std::string reload(const ControlRequest& request) override;
     std::string snapshot(const ControlRequest& request) override;
     std::string version(const ControlRequest& request) override;

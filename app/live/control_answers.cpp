@@ -338,6 +338,30 @@ std::string Appliance::clients(const ControlRequest& request) { return report_ro
 
 std::string Appliance::servers(const ControlRequest& request) { return report_rows(request, kSectionServers, "servers"); }
 
+// The analyst marks actions live: the label under way shows at once, before any flow carries it.
+std::string Appliance::actions(const ControlRequest& request) {
+    const Report r = build_report();
+    const std::uint16_t current = _current_action.load(std::memory_order_relaxed);
+    const std::string under_way = current != 0 && current <= _labels.size() ? _labels[current - 1] : std::string();
+    if (request.table) {
+        TableOptions opt;
+        opt.sections = kSectionActions;
+        opt.top_domains = request.top;
+        return control_text(fmt::format("action under way: {}\n", under_way.empty() ? "(none marked)" : under_way) +
+                            render_table_text(r, opt));
+    }
+    json rows = report_to_json(r)["actions"];
+    const std::size_t total = rows.size();
+    std::vector<json> kept(rows.begin(), rows.end());
+    if (kept.size() > request.top) {
+        kept.resize(request.top);
+    }
+    return control_result(json{{"current", under_way.empty() ? json(nullptr) : json(under_way)},
+                               {"labels", _labels},
+                               {"actions", kept},
+                               {"total_rows", total}});
+}
+
 std::string Appliance::dns(const ControlRequest& request) {
     const Report r = build_report();
     if (request.table) {

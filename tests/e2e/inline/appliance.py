@@ -398,6 +398,14 @@ def check_mark(rep, lab, fwd, ctx):
     rc, _, text = fwd.ctl("mark", "Checkout", json_out=False)
     if not rep.check("mark: ctl mark Checkout", rc == 0, text.strip()[:300]):
         return
+    # Issue #15: the mark shows in ctl actions at once, before any flow carries it.
+    rc, doc, text = fwd.ctl("actions")
+    rep.check("mark: ctl actions --json names Checkout as the action under way at once",
+              rc == 0 and isinstance(doc, dict) and doc.get("current") == "Checkout" and
+              "Checkout" in (doc.get("labels") or []), text.strip()[:300])
+    rc, _, table = fwd.ctl("actions", json_out=False)
+    rep.check("mark: ctl actions prints the action under way", rc == 0 and "action under way: Checkout" in table,
+              table.strip()[:300])
     n = L.Lab.name("api.shop.example")
     # Rate-limited so that the flow is still open (not yet lingered out) while we look at ctl flows.
     p, finish = lab.curl(n.name, L.BODY_PATH, "1.3", limit_rate=n.body_size // 2, popen=True)
@@ -429,6 +437,17 @@ def check_mark(rep, lab, fwd, ctx):
         rep.check("mark: the flow's fields (service Shop, client, server_port 443, TLSv1.3)",
                   seen.get("service") == "Shop" and seen.get("client") == L.CLIENT4 and
                   seen.get("server_port") == 443 and seen.get("tls_version") == "TLSv1.3", f"flow={seen}")
+    # Once tallied (a stats interval later), ctl actions has the row Checkout / api.shop.example.
+    row, doc = None, None
+    deadline = L.now() + 8
+    while L.now() < deadline and row is None:
+        rc, doc, _ = fwd.ctl("actions", "--top", "1000")
+        rows = doc.get("actions", []) if rc == 0 and isinstance(doc, dict) else []
+        row = next((a for a in rows if a.get("action") == "Checkout" and a.get("domain") == n.name), None)
+        time.sleep(0.3)
+    rep.check("mark: ctl actions --json has the row Checkout / api.shop.example with its bytes",
+              row is not None and row.get("connections", 0) >= 1 and row.get("bytes_down", 0) >= n.body_size,
+              f"row={row} answer={str(doc)[:300]}")
 
 
 def check_reload(rep, lab, fwd, ctx):
