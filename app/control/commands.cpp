@@ -142,6 +142,9 @@ std::string dispatch(const ControlRequest& request, ControlResponder& responder)
     if (name == "actions") {
         return responder.actions(request);
     }
+    if (name == "devices") {
+        return responder.devices(request);
+    }
     if (name == "reload") {
         return responder.reload(request);
     }

@@ -41,7 +41,7 @@ struct ControlCommand {
     std::string_view rows;  // what --top counts, for its help ("domains")
 };
 
-inline constexpr std::array<ControlCommand, 15> kControlCommands = {{
+inline constexpr std::array<ControlCommand, 16> kControlCommands = {{
     {"stats", kArgNone, "",
      "ports (rx/tx, drops, imissed, rx_nombuf), workers (pps, busy share), flow tables, parse errors", ""},
     {"services", kArgNone, "", "per-service connections, clients, bytes each way, TLS versions, QUIC, DNS, ECH, DoT, HTTP",
@@ -50,6 +50,9 @@ inline constexpr std::array<ControlCommand, 15> kControlCommands = {{
     {"clients", kArgTop, "[--top N]", "per (client, service) connections and bytes, largest first", "clients"},
     {"servers", kArgTop, "[--top N]",
      "per server address: the names used for it, flows, bytes each way, AS, organisation, country", "servers"},
+    {"devices", kArgTop, "[--top N]",
+     "clients grouped by MAC address: vendor (IEEE registry) or randomised, addresses, flows, bytes, services",
+     "devices"},
     {"dns", kArgNone, "",
      "encrypted DNS: DoT attempts and their fate, DoH and DoQ per server, plain DNS after a failed DoT attempt", ""},
     {"flows", kArgTop | kArgService, "[--top N] [--service S]", "flows in progress and recently ended, largest first",
@@ -102,6 +105,7 @@ public:
     virtual std::string timeline(const ControlRequest& request) = 0;
     virtual std::string mark(const ControlRequest& request) = 0;
     virtual std::string actions(const ControlRequest& request) = 0;
+    virtual std::string devices(const ControlRequest& request) = 0;
     virtual std::string reload(const ControlRequest& request) = 0;
     virtual std::string snapshot(const ControlRequest& request) = 0;
     virtual std::string version(const ControlRequest& request) = 0;

@@ -119,6 +119,9 @@ bool Appliance::start(std::string& error) {
     if (!open_ip_databases(_settings.ipdb_files, _settings.use_default_ipdb, _ip_databases, error)) {
         return false;
     }
+    if (std::string oui_error; !_oui.load_directory(std::string(OuiRegistry::kDefaultDirectory), oui_error)) {
+        fmt::print(stderr, "wiretally: warning: {} (device vendors unknown)\n", oui_error);
+    }
     // EAL first: it owns the lcores and the devices.
     if (!EalSession::start_appliance(_settings.eal_args, error)) {
         return false;

@@ -202,6 +202,7 @@ public:
     std::string timeline(const ControlRequest& request) override;
     std::string mark(const ControlRequest& request) override;
     std::string actions(const ControlRequest& request) override;
+    std::string devices(const ControlRequest& request) override;
     std::string reload(const ControlRequest& request) override;
     std::string snapshot(const ControlRequest& request) override;
     std::string version(const ControlRequest& request) override;
@@ -254,6 +255,7 @@ private:
     std::vector<std::string> _registry_categories; // by stable id, from the newest services file naming it
     std::vector<std::string> _labels;              // action labels (1-based in flows)
     IpDatabases _ip_databases;                     // hosting of server addresses, looked up per view
+    OuiRegistry _oui;                              // device vendors (IEEE registries), read at start
     std::map<std::uint32_t, std::unique_ptr<ClassifierGeneration>> _generations;
     std::uint32_t _current_generation = 0;
     bool _reload_pending = false;                  // a worker has not adopted the newest generation yet

@@ -59,6 +59,7 @@ Report Appliance::build_report() const {
     r.services_origin = gen != _generations.end() ? gen->second->origin : std::string();
     r.workers = _workers.size();
     add_hosting(r, _ip_databases);
+    add_devices(r, _oui);
     return r;
 }
 
@@ -337,6 +338,8 @@ std::string Appliance::domains(const ControlRequest& request) { return report_ro
 std::string Appliance::clients(const ControlRequest& request) { return report_rows(request, kSectionClients, "clients"); }
 
 std::string Appliance::servers(const ControlRequest& request) { return report_rows(request, kSectionServers, "servers"); }
+
+std::string Appliance::devices(const ControlRequest& request) { return report_rows(request, kSectionDevices, "devices"); }
 
 // The analyst marks actions live: the label under way shows at once, before any flow carries it.
 std::string Appliance::actions(const ControlRequest& request) {

@@ -184,6 +184,13 @@ int run_analyze(const AnalyzeOptions& options) {
     auto hosting = std::async(std::launch::async, [&] {
         return ip_databases.asn_ranges(services.classifier->listed_asns());
     });
+    // The IEEE registries name each device's maker (read once, off the packet path, meanwhile).
+    std::string oui_error;
+    auto oui = std::async(std::launch::async, [&] {
+        OuiRegistry registry;
+        (void)registry.load_directory(std::string(OuiRegistry::kDefaultDirectory), oui_error);
+        return registry;
+    });
     auto prepared = std::async(std::launch::async, [&] {
         std::vector<std::unique_ptr<pipeline::Worker>> built;
         for (std::size_t i = 0; i < options.workers; ++i) {
@@ -320,6 +327,11 @@ int run_analyze(const AnalyzeOptions& options) {
         report.actions = actions->labels();
     }
     add_hosting(report, ip_databases);
+    const OuiRegistry registry = oui.get();
+    if (!oui_error.empty()) {
+        fmt::print(stderr, "wiretally: warning: {} (device vendors unknown)\n", oui_error);
+    }
+    add_devices(report, registry);
     workers.clear();
     // Every record was of a link type the decoder does not know: an error naming it, not an empty report.
     const std::uint64_t unsupported =

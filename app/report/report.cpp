@@ -2,6 +2,8 @@
 // report_json.cpp, report_csv.cpp and the live views).
 #include "app/report/report.hpp"
 
+#include <map>
+
 #include <fmt/ranges.h>
 
 #include "app/report/names.hpp"
@@ -86,13 +88,60 @@ std::vector<std::pair<std::string, std::uint64_t>> drop_rows(const Report& r) {
     return rows;
 }
 
+std::string mac_text(const std::uint8_t* mac) {
+    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
 std::string client_text(const pipeline::MergedClient& c) {
     std::string who = ip_text(c.client);
     if (c.has_mac) {
-        who += fmt::format(" {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", c.mac[0], c.mac[1], c.mac[2], c.mac[3], c.mac[4],
-                           c.mac[5]);
+        who += " " + mac_text(c.mac);
     }
     return who;
+}
+
+void add_devices(Report& r, const OuiRegistry& registry) {
+    r.devices.clear();
+    std::map<std::pair<bool, std::array<std::uint8_t, 16>>, std::size_t> index;
+    std::vector<std::map<std::int32_t, std::uint64_t>> per_service; // service -> connections, per device
+    for (const pipeline::MergedClient& c : r.tally.clients) {
+        std::array<std::uint8_t, 16> key{};
+        if (c.has_mac) {
+            std::copy(std::begin(c.mac), std::end(c.mac), key.begin());
+        } else {
+            key = c.client.bytes;
+            key[15] ^= c.client.version; // an IPv4 address and the IPv6 one with the same bytes differ
+        }
+        auto [it, fresh] = index.try_emplace({c.has_mac, key}, r.devices.size());
+        if (fresh) {
+            Device d;
+            d.has_mac = c.has_mac;
+            if (c.has_mac) {
+                std::copy(std::begin(c.mac), std::end(c.mac), d.mac.begin());
+                d.randomized = OuiRegistry::locally_administered(d.mac);
+                d.vendor = std::string(registry.vendor(d.mac));
+            }
+            r.devices.push_back(std::move(d));
+            per_service.emplace_back();
+        }
+        Device& d = r.devices[it->second];
+        if (std::find(d.addresses.begin(), d.addresses.end(), c.client) == d.addresses.end()) {
+            d.addresses.push_back(c.client);
+        }
+        d.stats.merge(c.stats);
+        per_service[it->second][c.service] += c.stats.connections;
+    }
+    for (std::size_t i = 0; i < r.devices.size(); ++i) {
+        std::vector<std::pair<std::int32_t, std::uint64_t>> services(per_service[i].begin(), per_service[i].end());
+        std::stable_sort(services.begin(), services.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+        for (const auto& [service, connections] : services) {
+            r.devices[i].services.push_back(service);
+        }
+        std::sort(r.devices[i].addresses.begin(), r.devices[i].addresses.end());
+    }
+    std::stable_sort(r.devices.begin(), r.devices.end(), [](const Device& a, const Device& b) {
+        return a.stats.bytes_up + a.stats.bytes_down > b.stats.bytes_up + b.stats.bytes_down;
+    });
 }
 
 std::string action_label(const Report& r, std::uint16_t action) {

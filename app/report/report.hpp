@@ -3,6 +3,7 @@
 #pragma once
 
 #include "app/ipdb/ip_database.hpp"
+#include "app/ipdb/oui_registry.hpp"
 #include "pipeline/counters.hpp"
 #include "pipeline/tally/tally.hpp"
 #include "pipeline/worker.hpp"
@@ -27,6 +28,18 @@ struct InputSummary {
     std::string marks;         // where the actions came from ("marks.csv", "3 pcapng packet comments"); empty: none
 };
 
+// A device: the client addresses seen with one MAC address (a phone's IPv4 and IPv6 addresses
+// together), or one address seen without a MAC (raw IP captures, tunnels).
+struct Device {
+    bool has_mac = false;
+    std::array<std::uint8_t, 6> mac{};
+    std::string vendor;      // IEEE registry organisation; empty: unknown or randomised
+    bool randomized = false; // a locally administered MAC (IEEE 802: phones' private addresses)
+    std::vector<pipeline::IpAddr> addresses;
+    pipeline::TransferStats stats;
+    std::vector<std::int32_t> services; // by connections, largest first
+};
+
 struct Report {
     InputSummary input;
     pipeline::WorkerCounters counters;
@@ -40,7 +53,14 @@ struct Report {
     std::size_t workers = 1;
     std::vector<Hosting> server_hosting; // one per tally.servers entry; empty when no IP data was given
     std::vector<IpDataSet> ipdb;         // the IP data sets the hosting came from
+    std::vector<Device> devices;         // add_devices: largest first
 };
+
+// Groups the report's clients into devices by MAC address, with each MAC's vendor from the IEEE
+// registries (registry may be empty: vendors stay unknown). Off the packet path.
+void add_devices(Report& r, const OuiRegistry& registry);
+// "aa:bb:cc:dd:ee:ff".
+[[nodiscard]] std::string mac_text(const std::uint8_t* mac);
 
 // Looks up who hosts each server of the report (AS, organisation, country). Off the packet
 // path: offline after the capture, live when a view is built.
@@ -58,7 +78,9 @@ enum TableSection : unsigned {
     kSectionClients = 1u << 6,
     kSectionServers = 1u << 7,
     kSectionEncryptedDns = 1u << 8,
-    kAllSections = kSectionHeader | kSectionServices | kSectionDomains | kSectionServers | kSectionActions |
+    kSectionDevices = 1u << 9,
+    kAllSections = kSectionHeader | kSectionServices | kSectionDomains | kSectionServers | kSectionDevices |
+                   kSectionActions |
                    kSectionTls | kSectionEncryptedDns | kSectionCounters,
 };
 

@@ -185,8 +185,7 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
         StatsExtras x;
         x.client = &client;
         if (c.has_mac) {
-            mac = fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", c.mac[0], c.mac[1], c.mac[2], c.mac[3],
-                              c.mac[4], c.mac[5]);
+            mac = mac_text(c.mac);
             x.mac = &mac;
         }
         x.has_service = true;
@@ -199,6 +198,42 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
     r.counters.for_each([&](std::string_view name, std::string_view, std::uint64_t v) { scratch.add(std::string(name), v); });
     scratch.add("multi_segment_mbufs", r.mbuf.multi_segment);
     scratch.write(w);
+
+    w.key("devices");
+    w.begin_array();
+    for (const Device& d : r.devices) {
+        w.begin_object();
+        w.key("addresses");
+        w.begin_array();
+        for (const auto& a : d.addresses) {
+            w.value(ip_text(a));
+        }
+        w.end_array();
+        w.field("bytes_down", d.stats.bytes_down);
+        w.field("bytes_up", d.stats.bytes_up);
+        w.field("flows", d.stats.connections);
+        if (d.has_mac) {
+            w.field("mac", mac_text(d.mac.data()));
+        } else {
+            w.null_field("mac");
+        }
+        w.field("randomized", d.randomized);
+        w.key("services");
+        w.begin_array();
+        for (const std::int32_t service : d.services) {
+            if (const std::string* l = label(service)) {
+                w.value(*l);
+            }
+        }
+        w.end_array();
+        if (d.vendor.empty()) {
+            w.null_field("vendor");
+        } else {
+            w.field("vendor", d.vendor);
+        }
+        w.end_object();
+    }
+    w.end_array();
 
     w.key("domains");
     w.begin_array();

@@ -69,6 +69,7 @@ void render_domains_section(const Report& r, std::FILE* out, std::size_t top_dom
 void render_clients_section(const Report& r, std::FILE* out, std::size_t top_clients, const TableLayout& l);
 void render_actions_section(const Report& r, std::FILE* out, const TableLayout& l);
 void render_servers_section(const Report& r, std::FILE* out, std::size_t top_servers, std::size_t width);
+void render_devices_section(const Report& r, std::FILE* out, std::size_t width);
 void render_tls_section(const TransferStats& tot, std::FILE* out);
 void render_counters_section(const Report& r, std::FILE* out);
 
@@ -108,6 +109,9 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
     }
     if (opt.sections & kSectionServers) {
         render_servers_section(r, out, opt.top_servers, opt.width);
+    }
+    if (opt.sections & kSectionDevices) {
+        render_devices_section(r, out, opt.width);
     }
     if (opt.sections & kSectionClients) {
         render_clients_section(r, out, opt.top_clients, layout);
@@ -212,6 +216,54 @@ void render_clients_section(const Report& r, std::FILE* out, std::size_t top_cli
 
 // A row per server address, then the names it was used by on the lines below it, whole
 // (wrapped between names, never cut), so names behind one load balancer read together.
+// One row per device (its MAC, vendor, flows, bytes), then its addresses and its services, wrapped.
+void render_devices_section(const Report& r, std::FILE* out, std::size_t width) {
+    if (r.devices.empty()) {
+        return;
+    }
+    // DEVICE(18) VENDOR(rest) FLOWS(7) UP(11) DOWN(11)
+    const std::size_t fixed = 18 + 7 + 11 + 11;
+    const std::size_t vendor_width = width > fixed + 12 ? width - fixed : 12;
+    fmt::print(out, "\n{:<18}{:<{}}{:>7}{:>11}{:>11}\n", "DEVICE", "VENDOR", vendor_width, "FLOWS", "BYTES UP",
+               "BYTES DOWN");
+    const auto wrapped = [&](std::string_view head, const std::vector<std::string>& items) {
+        std::string line = std::string(head);
+        for (const std::string& item : items) {
+            if (line.size() > head.size() && line.size() + 2 + item.size() > width) {
+                fmt::print(out, "{}\n", line);
+                line = std::string(head.size(), ' ');
+            }
+            line += line.size() > head.size() && line.find_first_not_of(' ', head.size()) != std::string::npos
+                        ? ", " + item
+                        : item;
+        }
+        fmt::print(out, "{}\n", line);
+    };
+    for (const Device& d : r.devices) {
+        const std::string vendor = d.randomized        ? "(randomised address)"
+                                   : !d.vendor.empty() ? d.vendor
+                                   : d.has_mac         ? "-"
+                                                       : "(no MAC in the capture)";
+        fmt::print(out, "{:<18}{:<{}}{:>7}{:>11}{:>11}\n", d.has_mac ? mac_text(d.mac.data()) : "-",
+                   clip(vendor, vendor_width - 1), vendor_width, d.stats.connections, human_bytes(d.stats.bytes_up),
+                   human_bytes(d.stats.bytes_down));
+        std::vector<std::string> addresses;
+        for (const auto& a : d.addresses) {
+            addresses.push_back(ip_text(a));
+        }
+        wrapped("    addresses: ", addresses);
+        std::vector<std::string> services;
+        for (const std::int32_t s : d.services) {
+            if (s >= 0) { // as in the JSON: unclassified traffic is no service
+                services.push_back(service_label(r, s));
+            }
+        }
+        if (!services.empty()) {
+            wrapped("    services: ", services);
+        }
+    }
+}
+
 void render_servers_section(const Report& r, std::FILE* out, std::size_t top_servers, std::size_t width) {
     const auto rows = servers_by_size(r);
     if (rows.empty()) {

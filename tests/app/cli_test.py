@@ -465,6 +465,24 @@ class Outputs(unittest.TestCase):
         none = json.loads(run("analyze", SAMPLE, "--format", "json").stdout)
         self.assertTrue(all(x["inferred_asn"] is None for x in none["domains"]))
 
+    def test_devices_group_a_phones_addresses_by_mac(self):
+        # Issue #15: the sample's phone has an IPv4, a ULA and a link-local IPv6 address behind one
+        # locally administered (randomised) MAC: one device, not three clients.
+        report = json.loads(run("analyze", SAMPLE, "--format", "json").stdout)
+        self.assertEqual(len(report["devices"]), 1, report["devices"])
+        d = report["devices"][0]
+        self.assertEqual(d["mac"], "02:77:00:00:00:02")
+        self.assertTrue(d["randomized"])
+        self.assertIsNone(d["vendor"])
+        self.assertEqual(d["addresses"], ["10.77.0.2", "fd77::2", "fe80::77:ff:fe00:2"])
+        self.assertEqual(d["flows"], report["total"]["connections"])
+        self.assertEqual((d["bytes_up"], d["bytes_down"]), (report["total"]["bytes_up"], report["total"]["bytes_down"]))
+        self.assertIn("Google Maps", d["services"])
+        self.assertNotIn(None, d["services"])
+        table = run("analyze", SAMPLE).stdout
+        self.assertRegex(table, r"\nDEVICE +VENDOR +FLOWS +BYTES UP +BYTES DOWN\n02:77:00:00:00:02 +\(randomised address\)")
+        self.assertIn("    addresses: 10.77.0.2, fd77::2, fe80::77:ff:fe00:2\n", table)
+
     def test_unwritable_flows_file(self):
         proc = run("analyze", SAMPLE, "--flows", "/nonexistent-dir/flows.jsonl")
         self.assertEqual(proc.returncode, 73)

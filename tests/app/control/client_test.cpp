@@ -66,7 +66,7 @@ TEST(CtlCommandLine, EveryCommandIsKnown) {
     EXPECT_NE(parse({"ctl"}).error, "") << "a command is required";
     // The message names the word and the commands there are.
     EXPECT_EQ(parse({"ctl", "bogus"}).error,
-              "unknown command 'bogus'; the commands are stats, services, domains, clients, servers, dns, flows, timeline, mark, "
+              "unknown command 'bogus'; the commands are stats, services, domains, clients, servers, devices, dns, flows, timeline, mark, "
               "actions, reload, snapshot, version, config, help");
     EXPECT_EQ(parse({"ctl", "stats", "--top", "3"}).error, "unexpected argument '--top'; see wiretally ctl stats --help");
 }

@@ -141,6 +141,31 @@ json reference_report(const Report& r) {
         drops[name] = n;
     }
     j["drops"] = drops;
+    json devices = json::array();
+    for (const Device& d : r.devices) {
+        json addresses = json::array();
+        for (const auto& a : d.addresses) {
+            addresses.push_back(ip_text(a));
+        }
+        json services = json::array();
+        for (const std::int32_t s : d.services) {
+            if (s >= 0) { // as in servers[].services, unclassified traffic is no service
+                services.push_back(reference_service_label(r, s));
+            }
+        }
+        char mac[18];
+        std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", d.mac[0], d.mac[1], d.mac[2], d.mac[3], d.mac[4],
+                      d.mac[5]);
+        devices.push_back({{"addresses", addresses},
+                           {"bytes_down", d.stats.bytes_down},
+                           {"bytes_up", d.stats.bytes_up},
+                           {"flows", d.stats.connections},
+                           {"mac", d.has_mac ? json(mac) : json(nullptr)},
+                           {"randomized", d.randomized},
+                           {"services", services},
+                           {"vendor", d.vendor.empty() ? json(nullptr) : json(d.vendor)}});
+    }
+    j["devices"] = devices;
     json ipdb = json::array();
     const auto text_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
     for (const IpDataSet& set : r.ipdb) {
@@ -312,6 +337,14 @@ Report rich_report() {
     r.ipdb.push_back(IpDataSet{"/usr/share/ipdb/asn.mmdb", "ip-location-db asn", "npm @ip-location-db/asn 2.3",
                                "CC BY 4.0", "2026-06-17", ""});
     r.ipdb.push_back(IpDataSet{"user.mmdb", "", "", "", "", "GeoLite2 ASN"});
+    // Devices from the clients, with a registry that knows one maker (a vendor that needs escaping).
+    OuiRegistry registry;
+    std::string error;
+    EXPECT_TRUE(registry.load_csv("Registry,Assignment,Organization Name\nMA-L,BACADA,\"Maker \"\"B\"\", Inc\"\n",
+                                  "oui.csv", error))
+        << error;
+    add_devices(r, registry);
+    EXPECT_FALSE(r.devices.empty());
     return r;
 }
 

@@ -382,6 +382,13 @@ def check_servers(rep, lab, fwd, ctx):
     rc, _, table = fwd.ctl("servers", json_out=False)
     rep.check("servers: ctl servers prints the table", rc == 0 and "SERVER" in table and "ORGANISATION" in table,
               table.strip()[:300])
+    # Issue #15: the phone's IPv4 and IPv6 addresses are one device in ctl devices (one MAC).
+    rc, doc, text = fwd.ctl("devices")
+    devices = doc.get("devices") if isinstance(doc, dict) else None
+    mine = [d for d in devices or [] if L.CLIENT4 in d.get("addresses", [])]
+    rep.check("devices: ctl devices --json: the phone's addresses under one MAC, with its flows and services",
+              len(mine) == 1 and mine[0].get("mac") and L.CLIENT6 in mine[0].get("addresses", []) and
+              mine[0].get("flows", 0) > 0 and "Shop" in mine[0].get("services", []), text.strip()[:400])
     # The lab's phone uses plain DNS (dnsmasq) only: the encrypted DNS view must say so, live as offline.
     rc, doc, text = fwd.ctl("dns")
     edns = doc.get("encrypted_dns") if isinstance(doc, dict) else None
