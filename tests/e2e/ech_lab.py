@@ -47,6 +47,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import wt_skips  # noqa: E402
+from netns import in_ns, sh  # noqa: E402
 
 SFX = f"wtech{os.getpid() % 100000}"
 CLIENT, SERVER = f"{SFX}-c", f"{SFX}-s"
@@ -76,17 +77,6 @@ CHROMIUM_EXTRA_FLAGS = [
     "--ignore-certificate-errors",
     "--enable-features=AsyncDns,UseDnsHttpsSvcb,EncryptedClientHello",
 ]
-
-
-def sh(*cmd, check_rc=True, timeout=30, **kw):
-    p = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, **kw)
-    if check_rc and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} -> {p.returncode}: {p.stderr.strip()}")
-    return p
-
-
-def in_ns(ns, *cmd, **kw):
-    return sh("ip", "netns", "exec", ns, *cmd, **kw)
 
 
 # ---- the records

@@ -24,6 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import wt_skips  # noqa: E402
+from netns import in_ns, sh  # noqa: E402
 
 WIRETALLY = sys.argv[1] if len(sys.argv) > 1 else None
 SFX = f"wtedns{os.getpid() % 100000}"
@@ -38,17 +39,6 @@ results = []
 def check(what, ok, detail=""):
     results.append(ok)
     print(f"{'PASS' if ok else 'FAIL'} {what}" + ("" if ok else f": {detail}"), flush=True)
-
-
-def sh(*cmd, check_rc=True, timeout=30, **kw):
-    p = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, **kw)
-    if check_rc and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} -> {p.returncode}: {p.stderr.strip()}")
-    return p
-
-
-def in_ns(ns, *cmd, **kw):
-    return sh("ip", "netns", "exec", ns, *cmd, **kw)
 
 
 def main():
