@@ -96,9 +96,13 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
         if (!r.input.marks.empty()) {
             fmt::print(out, "actions from {}\n", r.input.marks);
         }
-        fmt::print(out, "flows {}  clients {}  bytes up {}  down {}  services: {}\n\n", tot.connections,
-                   r.tally.total.distinct_clients, human_bytes(tot.bytes_up), human_bytes(tot.bytes_down),
-                   r.services_origin);
+        // Devices, where they are known (a phone's IPv4 and IPv6 addresses are one), then client addresses.
+        const std::string who = r.devices.empty()
+                                    ? fmt::format("clients {}", r.tally.total.distinct_clients)
+                                    : fmt::format("devices {} ({} addresses)", r.devices.size(),
+                                                  r.tally.total.distinct_clients);
+        fmt::print(out, "flows {}  {}  bytes up {}  down {}  services: {}\n\n", tot.connections, who,
+                   human_bytes(tot.bytes_up), human_bytes(tot.bytes_down), r.services_origin);
     }
     const TableLayout layout = layout_of(r, opt);
     if (opt.sections & kSectionServices) {

@@ -482,6 +482,7 @@ class Outputs(unittest.TestCase):
         table = run("analyze", SAMPLE).stdout
         self.assertRegex(table, r"\nDEVICE +VENDOR +FLOWS +BYTES UP +BYTES DOWN\n02:77:00:00:00:02 +\(randomised address\)")
         self.assertIn("    addresses: 10.77.0.2, fd77::2, fe80::77:ff:fe00:2\n", table)
+        self.assertRegex(table, r"\nflows 33  devices 1 \(3 addresses\)  bytes up ")
 
     def test_unwritable_flows_file(self):
         proc = run("analyze", SAMPLE, "--flows", "/nonexistent-dir/flows.jsonl")
