@@ -141,14 +141,15 @@ std::string CaptureInput::open(const std::string& path, Failure& failure) {
 }
 
 std::string CaptureInput::read_whole(int fd, Failure& failure) {
-    Output out(decompressed_limit(machine_memory()));
+    const std::size_t limit = decompressed_limit(machine_memory());
+    Output out(limit);
     for (;;) {
         bool out_of_memory = false;
         if (!out.reserve_more(std::size_t{1} << 20, out_of_memory)) {
             failure = out_of_memory ? Failure::kResources : Failure::kData;
             return out_of_memory ? "out of memory reading the input"
                                  : fmt::format("the input is larger than {} MB (half of this machine's memory)",
-                                               decompressed_limit(machine_memory()) >> 20);
+                                               limit >> 20);
         }
         const ssize_t n = ::read(fd, out.tail(), std::min(out.room(), kChunk));
         if (n < 0) {

@@ -47,7 +47,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import wt_skips  # noqa: E402
-from netns import in_ns, sh  # noqa: E402
+from netns import in_ns, sh, tear_down  # noqa: E402
 
 SFX = f"wtech{os.getpid() % 100000}"
 CLIENT, SERVER = f"{SFX}-c", f"{SFX}-s"
@@ -444,15 +444,7 @@ def main(argv=None):
     except (RuntimeError, subprocess.SubprocessError, OSError) as e:
         failures = [f"the lab did not run: {e}"]
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for ns in (CLIENT, SERVER):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        tear_down(procs, (CLIENT, SERVER))
         shutil.rmtree(etc_netns, ignore_errors=True)
         if made_etc_netns:
             try:

@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import wt_skips  # noqa: E402
-from netns import in_ns, sh  # noqa: E402
+from netns import in_ns, sh, tear_down  # noqa: E402
 
 WIRETALLY = sys.argv[1] if len(sys.argv) > 1 else None
 SFX = f"wtedns{os.getpid() % 100000}"
@@ -133,14 +133,7 @@ def main():
               table[table.find("Encrypted DNS"):][:400])
         print(table[table.find("Encrypted DNS"):table.find("Encrypted DNS") + 700], flush=True)
     finally:
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for ns in (PHONE, RES):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        tear_down(procs, (PHONE, RES))
         subprocess.run(["rm", "-rf", work])
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed", flush=True)
