@@ -168,7 +168,7 @@ inline constexpr std::size_t kMaxFlowAnswers = 16;
 struct TlsDetail {
     bool client_hello_seen = false;
     bool server_hello_seen = false;
-    EchKind ech = EchKind::kNone;   // kNone until a hello with the extension is judged (Worker::judge_ech)
+    EchKind ech = EchKind::kNone;   // judged when the flow is named (Worker::finalize, recover_ech_name)
     bool ech_offered = false;       // the hello carried encrypted_client_hello
     bool ech_outer = false;         // ... of type outer, well formed: ech_config_id is valid
     std::uint8_t ech_config_id = 0;
