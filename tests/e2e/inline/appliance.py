@@ -427,7 +427,9 @@ def check_mark(rep, lab, fwd, ctx):
                     last = fl
                     if fl.get("action") == "Checkout":
                         seen = fl
-            if seen:
+            # A flow in progress is listed from its first packet; its TLS fields come with the
+            # handshake: wait for them (or for the fetch to end) before checking them.
+            if seen and seen.get("tls_version"):
                 break
         else:
             last = text.strip()[:300]
