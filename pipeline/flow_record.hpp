@@ -29,9 +29,11 @@ struct FlowRecord {
     FixedString<32> alpn;           // negotiated, else the first offered
 };
 
-[[nodiscard]] inline FlowRecord make_flow_record(const Flow& f, const FlowDetail* d, std::uint32_t generation) noexcept {
+[[nodiscard]] inline FlowRecord make_flow_record(const Flow& f, const FlowDetail* d, std::uint32_t generation,
+                                                 std::uint16_t opened_in) noexcept {
     FlowRecord r;
     r.flow = f;
+    r.flow.action = opened_in; // a record tells the action the flow was opened in
     r.generation = generation;
     if (d != nullptr) {
         r.app = d->app;
@@ -65,8 +67,8 @@ struct FlowRecord {
 class RingFlowSink final : public FlowSink {
 public:
     explicit RingFlowSink(std::size_t capacity) : _ring(capacity) {}
-    void on_flow_end(const Flow& flow, const FlowDetail* detail, std::string_view) override {
-        if (!_ring.push(make_flow_record(flow, detail, generation))) {
+    void on_flow_end(const Flow& flow, const FlowDetail* detail, std::string_view, std::uint16_t opened_in) override {
+        if (!_ring.push(make_flow_record(flow, detail, generation, opened_in))) {
             _dropped.store(_dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         }
     }

@@ -58,6 +58,17 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
     if (_classifier != nullptr) {
         _scratch = std::make_unique<ClassifierScratch>(*_classifier);
     }
+    if (actions != nullptr) {
+        _tracks = ZeroedArray<ActionTrack>(config.max_flows);
+        _action_parts.resize(config.action_parts);
+        for (std::size_t i = config.action_parts; i-- > 0;) {
+            _action_parts[i].next = _free_action_part;
+            _free_action_part = static_cast<std::uint32_t>(i);
+        }
+    } else {
+        _action_from_ns = 0; // no actions: one stretch, all time, action 0
+        _action_span_ns = std::numeric_limits<std::uint64_t>::max();
+    }
     if (config.prefault) {
         _table.prefault();
         _flows.prefault();
@@ -81,8 +92,125 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
 
 Worker::~Worker() = default;
 
+void Worker::set_live_action(const std::atomic<std::uint16_t>* action) {
+    _live_action = action;
+    if (_tracks.size() == 0) {
+        _tracks = ZeroedArray<ActionTrack>(_config.max_flows);
+        _action_parts.resize(_config.action_parts);
+        for (std::size_t i = _config.action_parts; i-- > 0;) {
+            _action_parts[i].next = _free_action_part;
+            _free_action_part = static_cast<std::uint32_t>(i);
+        }
+    }
+    // Live, the action is read once per burst (process_burst): one stretch for all time.
+    _action_from_ns = 0;
+    _action_span_ns = std::numeric_limits<std::uint64_t>::max();
+    _action_now = action->load(std::memory_order_relaxed);
+}
+
+void Worker::refresh_action(std::uint64_t ts_ns) noexcept {
+    if (_actions == nullptr) {
+        return;
+    }
+    const ActionSchedule::Span span = _actions->span_at(ts_ns);
+    _action_now = span.action;
+    _action_from_ns = span.from_ns;
+    _action_span_ns = span.until_ns - span.from_ns;
+}
+
+void Worker::start_action_track(Flow& f, std::uint32_t index) noexcept {
+    f.action = _action_now;
+    if (_tracks.size() != 0) {
+        ActionTrack& t = _tracks[index];
+        t = ActionTrack{};
+        t.opened_in = _action_now;
+    }
+}
+
+void Worker::change_action(Flow& f, const parsers::DecodedPacket& pkt) noexcept {
+    // Only data uses a connection in an action: ACKs, FINs and keep-alives without payload stay with
+    // the stretch under way.
+    if (pkt.l4_payload.empty() || _tracks.size() == 0) {
+        return;
+    }
+    const auto index = static_cast<std::size_t>(&f - &_flows[0]);
+    ActionTrack& t = _tracks[index];
+    if (t.opening && !t.counted && f.inspected == 0 && !(f.flags & kFlowAppDone)) {
+        // The flow's first data: a connection belongs to the action its data starts in (a handshake
+        // done just before a mark opens the next action's connection).
+        t.opened_in = _action_now;
+        f.action = _action_now;
+        return;
+    }
+    ActionPart part;
+    part.action = f.action;
+    part.counted = t.counted;
+    part.opening = t.opening;
+    part.bytes_up = f.bytes_up - t.base_bytes_up;
+    part.bytes_down = f.bytes_down - t.base_bytes_down;
+    part.pkts_up = f.pkts_up - t.base_pkts_up;
+    part.pkts_down = f.pkts_down - t.base_pkts_down;
+    if (_free_action_part != kNoIndex) {
+        const std::uint32_t at = _free_action_part;
+        _free_action_part = _action_parts[at].next;
+        part.next = t.parts;
+        _action_parts[at] = part;
+        t.parts = at;
+        t.base_bytes_up = f.bytes_up;
+        t.base_bytes_down = f.bytes_down;
+        t.base_pkts_up = f.pkts_up;
+        t.base_pkts_down = f.pkts_down;
+    } else {
+        // No room to wait for the flow's end: the stretch is tallied now, named as the flow is now.
+        FlowDetail* d = detail_for_tally(f);
+        finalize(f, d, _scratch.get());
+        tally_action_parts(f, d, _tally);
+        ++_counters.action_parts_early;
+    }
+    t.counted = false;
+    t.opening = false;
+    f.action = _action_now;
+}
+
+void Worker::tally_action_parts(Flow& f, const FlowDetail* d, CoreTally& into) noexcept {
+    if (_tracks.size() == 0) {
+        return;
+    }
+    ActionTrack& t = _tracks[static_cast<std::size_t>(&f - &_flows[0])];
+    const auto use_of = [&t](bool counted, bool opening) {
+        return counted ? ActionUse::kMore : opening ? ActionUse::kNew : ActionUse::kReused;
+    };
+    Flow part = f;
+    for (std::uint32_t i = t.parts; i != kNoIndex;) {
+        ActionPart& p = _action_parts[i];
+        part.bytes_up = p.bytes_up;
+        part.bytes_down = p.bytes_down;
+        part.pkts_up = p.pkts_up;
+        part.pkts_down = p.pkts_down;
+        into.add_action_part(part, d, p.action, use_of(p.counted, p.opening), t.opened_in);
+        const std::uint32_t next = p.next;
+        p.next = _free_action_part;
+        _free_action_part = i;
+        i = next;
+    }
+    t.parts = kNoIndex;
+    part.bytes_up = f.bytes_up - t.base_bytes_up;
+    part.bytes_down = f.bytes_down - t.base_bytes_down;
+    part.pkts_up = f.pkts_up - t.base_pkts_up;
+    part.pkts_down = f.pkts_down - t.base_pkts_down;
+    if (!t.counted || (part.pkts_up | part.pkts_down) != 0) {
+        into.add_action_part(part, d, f.action, use_of(t.counted, t.opening), t.opened_in);
+    }
+    t.counted = true;
+    t.base_bytes_up = f.bytes_up;
+    t.base_bytes_down = f.bytes_down;
+    t.base_pkts_up = f.pkts_up;
+    t.base_pkts_down = f.pkts_down;
+}
+
 std::size_t Worker::memory_bytes() const noexcept {
-    return _table.memory_bytes() + _flows.memory_bytes() + _marks.memory_bytes() + _details.memory_bytes() +
+    return _table.memory_bytes() + _flows.memory_bytes() + _marks.memory_bytes() + _tracks.memory_bytes() +
+           _action_parts.capacity() * sizeof(ActionPart) + _details.memory_bytes() +
            _free_details.capacity() * sizeof(std::uint32_t) + _streams.capacity() * sizeof(StreamAssembler) +
            _free_streams.capacity() * sizeof(std::uint32_t) + _quic_states.size() * sizeof(parsers::QuicFlowState) +
            _scratch_buf.capacity() + _dns_cache.memory_bytes() + _dns_outbox.capacity() * sizeof(DnsResolution) +
@@ -261,11 +389,7 @@ std::uint32_t Worker::lookup_or_create(const parsers::DecodedPacket& pkt, const 
     if (pkt.has_mac) {
         std::memcpy(f.client_mac, from_client ? pkt.src_mac.data() : pkt.dst_mac.data(), 6);
     }
-    if (_live_action != nullptr) {
-        f.action = _live_action->load(std::memory_order_relaxed);
-    } else if (_actions != nullptr) {
-        f.action = _actions->action_at(ts_ns);
-    }
+    start_action_track(f, index);
     // Name the flow from DNS now, while the answer that led here is surely in the cache.
     if (_dns_cache.lookup(f.client().ip, f.server().ip, ts_ns) != nullptr) {
         if (FlowDetail* d = ensure_detail(f)) {
@@ -423,6 +547,7 @@ bool Worker::tally_part(Flow& f, CoreTally& into, ClassifierScratch* scratch, Pa
     part.bytes_up = static_cast<std::uint32_t>(f.bytes_up) - mark.bytes_up;
     part.bytes_down = static_cast<std::uint32_t>(f.bytes_down) - mark.bytes_down;
     into.add_flow(part, d, !mark.any() ? (last ? TallyPart::kWhole : TallyPart::kOpening) : TallyPart::kContinuation);
+    tally_action_parts(f, d, into);
     mark.pkts_up = f.pkts_up;
     mark.pkts_down = f.pkts_down;
     mark.bytes_up = static_cast<std::uint32_t>(f.bytes_up);
@@ -451,13 +576,14 @@ void Worker::end_flow(std::uint32_t index) noexcept {
     } else {
         finalize(f, d, _scratch.get());
         _tally.add_flow(f, d);
+        tally_action_parts(f, d, _tally);
     }
     if (_sink != nullptr) {
         std::string_view service;
         if (_classifier != nullptr && f.service >= 0) {
             service = _classifier->service_name(f.service);
         }
-        _sink->on_flow_end(f, d, service);
+        _sink->on_flow_end(f, d, service, opened_in(index));
     }
     release_resources(d);
     if (f.detail != kNoIndex) {
@@ -589,6 +715,9 @@ bool Worker::decode_stage(parsers::LinkType link, parsers::Bytes frame, std::uin
 void Worker::process_packet(parsers::LinkType link, parsers::Bytes frame, std::uint64_t ts_ns,
                             std::uint32_t wire_len) noexcept {
     _now_ns = ts_ns;
+    if (_live_action != nullptr) {
+        _action_now = _live_action->load(std::memory_order_relaxed);
+    }
     parsers::DecodedPacket pkt;
     if (!decode_stage(link, frame, wire_len, pkt)) {
         return;
@@ -600,6 +729,9 @@ void Worker::process_packet(parsers::LinkType link, parsers::Bytes frame, std::u
 }
 
 void Worker::process_burst(std::span<const FrameRef> frames) noexcept {
+    if (_live_action != nullptr) {
+        _action_now = _live_action->load(std::memory_order_relaxed); // a live mark holds from the next burst
+    }
     for (std::size_t base = 0; base < frames.size(); base += kBurstBatch) {
         const std::size_t n = std::min(kBurstBatch, frames.size() - base);
         const FrameRef* batch = frames.data() + base;
@@ -642,6 +774,7 @@ void Worker::process_burst(std::span<const FrameRef> frames) noexcept {
 void Worker::flow_stage(const parsers::DecodedPacket& pkt, const FlowKey& key, std::uint64_t hash, bool src_is_lo,
                         std::uint64_t ts_ns) noexcept {
     bool from_client = true;
+    const std::uint16_t action = action_now(ts_ns);
     const std::uint32_t index = lookup_or_create(pkt, key, hash, src_is_lo, ts_ns, from_client);
     if (index == kNoIndex) {
         return;
@@ -649,6 +782,9 @@ void Worker::flow_stage(const parsers::DecodedPacket& pkt, const FlowKey& key, s
     Flow& f = _flows[index];
     if (f.tally_epoch != _epoch && _config.live_tally) [[unlikely]] {
         enter_interval(f); // before this packet is counted: it belongs to the new interval
+    }
+    if (f.action != action) [[unlikely]] {
+        change_action(f, pkt); // before this packet is counted: it belongs to the new action
     }
     f.ts_last_ns = std::max(f.ts_last_ns, ts_ns);
     f.ts_first_ns = std::min(f.ts_first_ns, ts_ns);

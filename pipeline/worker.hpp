@@ -68,7 +68,36 @@ struct WorkerConfig {
     // Touch the flow table and records at start so that the OS backs them before the
     // first packet (live appliance); else pages are backed as flows first use them.
     bool prefault = false;
+    // Issue #15: parts of flows that ended an action's stretch and wait for the flow's tally to be
+    // counted with its final name. When none is free, the part is tallied at once with the name
+    // the flow has then (counted in action_parts_early).
+    std::size_t action_parts = 1u << 14;
     TallyLimits tally;
+};
+
+// Action attribution (issue #15), beside each flow record when actions are marked (32 bytes a
+// flow, touched only when a flow opens, changes action or is tallied). Flow::action is the action
+// of the stretch under way; what the flow moved in earlier actions waits in ActionParts until the
+// flow is tallied, so that it counts under the name and TLS facts the flow ends with.
+struct ActionTrack {
+    std::uint64_t base_bytes_up = 0; // the flow's counts when the stretch under way began (or was last tallied)
+    std::uint64_t base_bytes_down = 0;
+    std::uint32_t base_pkts_up = 0;
+    std::uint32_t base_pkts_down = 0;
+    std::uint32_t parts = kNoIndex; // earlier stretches not yet tallied (ActionPart list)
+    std::uint16_t opened_in = 0;    // the action the flow was opened in
+    bool counted = false;           // the stretch under way has counted its connection (new or reused)
+    bool opening = true;            // the stretch under way is the flow's first
+};
+struct ActionPart {
+    std::uint64_t bytes_up = 0;
+    std::uint64_t bytes_down = 0;
+    std::uint32_t pkts_up = 0;
+    std::uint32_t pkts_down = 0;
+    std::uint32_t next = kNoIndex;
+    std::uint16_t action = 0;
+    bool counted = false;
+    bool opening = false;
 };
 
 // One frame of a burst, as the input hands it over.
@@ -83,7 +112,9 @@ struct FrameRef {
 class FlowSink {
 public:
     virtual ~FlowSink() = default;
-    virtual void on_flow_end(const Flow& flow, const FlowDetail* detail, std::string_view service) = 0;
+    // opened_in: the action the flow was opened in (0: none).
+    virtual void on_flow_end(const Flow& flow, const FlowDetail* detail, std::string_view service,
+                             std::uint16_t opened_in) = 0;
 };
 
 using DecodeDropCounts = std::array<std::uint64_t, static_cast<std::size_t>(parsers::DecodeStatus::kCount)>;
@@ -144,10 +175,12 @@ public:
     [[nodiscard]] bool interval_complete() const noexcept { return _retiring == nullptr; }
     // Live `mark LABEL`: new flows take the action from this cell (written by the control
     // thread) instead of a capture's schedule.
-    void set_live_action(const std::atomic<std::uint16_t>* action) noexcept { _live_action = action; }
+    // Allocates the per-flow action records (set-up, not the data path).
+    void set_live_action(const std::atomic<std::uint16_t>* action);
 
     // The live `flows` view: visits up to `budget` flow records from `cursor` (advanced past them),
-    // calling fn(const Flow&, const FlowDetail*) for each flow alive; true once every record was seen.
+    // calling fn(const Flow&, const FlowDetail*, std::uint16_t opened_in) for each flow alive (opened_in:
+    // the action it was opened in); true once every record was seen.
     // A snapshot of the flows in progress is taken this way a slice per burst, on the worker's own
     // thread (the stats core never reads the table).
     template <typename Fn>
@@ -157,10 +190,14 @@ public:
         for (; cursor < end; ++cursor) {
             const Flow& f = _flows[cursor];
             if (f.flags & kFlowLive) {
-                fn(f, f.detail == kNoIndex ? nullptr : &_details[f.detail]);
+                fn(f, f.detail == kNoIndex ? nullptr : &_details[f.detail], opened_in(cursor));
             }
         }
         return cursor >= touched;
+    }
+    // The action flow record `index` was opened in (Flow::action is the action of its stretch under way).
+    [[nodiscard]] std::uint16_t opened_in(std::size_t index) const noexcept {
+        return _tracks.size() != 0 ? _tracks[index].opened_in : _flows[index].action;
     }
     [[nodiscard]] static bool is_closing(const Flow& f) noexcept {
         return (f.flags & kFlowRst) != 0 || ((f.flags & kFlowClientFin) && (f.flags & kFlowServerFin));
@@ -208,6 +245,21 @@ private:
     enum class PartKind : std::uint8_t { kInterval, kForced, kLast };
     bool tally_part(Flow& f, CoreTally& into, ClassifierScratch* scratch, PartKind kind) noexcept;
 
+    // Issue #15. The action under way at ts_ns (a look at the schedule only when ts_ns leaves the
+    // stretch last found).
+    std::uint16_t action_now(std::uint64_t ts_ns) noexcept {
+        if (ts_ns - _action_from_ns >= _action_span_ns) [[unlikely]] {
+            refresh_action(ts_ns);
+        }
+        return _action_now;
+    }
+    void refresh_action(std::uint64_t ts_ns) noexcept;
+    // A packet of flow f passes in an action other than the flow's stretch (before it is counted).
+    void change_action(Flow& f, const parsers::DecodedPacket& pkt) noexcept;
+    // Tallies into `into` what f moved in each action since its last tally (the name settled).
+    void tally_action_parts(Flow& f, const FlowDetail* d, CoreTally& into) noexcept;
+    void start_action_track(Flow& f, std::uint32_t index) noexcept;
+
     FlowDetail* detail_of(Flow& f) noexcept;
     // The detail record a flow is tallied with: its own, or one made at its end for a flow that is
     // named or typed without payload inspection (DNS-resolved UDP, port 853); null when neither.
@@ -250,6 +302,13 @@ private:
     const ActionSchedule* _actions;
     const std::atomic<std::uint16_t>* _live_action = nullptr;
     FlowSink* _sink;
+    // Issue #15: per-action attribution, when there are actions (a schedule, or live marks).
+    ZeroedArray<ActionTrack> _tracks;
+    std::vector<ActionPart> _action_parts;
+    std::uint32_t _free_action_part = kNoIndex;
+    std::uint16_t _action_now = 0;
+    std::uint64_t _action_from_ns = 1; // [from, from + span): the stretch _action_now holds; none yet
+    std::uint64_t _action_span_ns = 0;
 
     FlowTable _table;
     ZeroedArray<Flow> _flows;

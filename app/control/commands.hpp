@@ -59,9 +59,13 @@ inline constexpr std::array<ControlCommand, 16> kControlCommands = {{
      "flows"},
     {"timeline", kArgService | kArgLast, "[--service S] [--last SECONDS]",
      "per-service bytes and flows per stats interval", ""},
-    {"mark", kArgLabel, "LABEL", "new flows from now on carry this action label", ""},
+    {"mark", kArgLabel, "LABEL",
+     "the action under way from now on: connections opened from now on are new in it, and the bytes of every flow "
+     "(new or reused) count in it while they pass", ""},
     {"actions", kArgTop, "[--top N]",
-     "the action under way and the labels marked so far; per action and domain, connections and bytes", "rows"},
+     "the action under way and the labels marked so far; per action, its N largest names (or unnamed servers): "
+     "connections new and reused, DNS lookups, bytes moved during the action, TLS versions, ciphers and notes",
+     "rows"},
     {"reload", kArgNone, "", "re-read the configuration's [services]; on error the current services stay", ""},
     {"snapshot", kArgNone, "", "write the tallies to the snapshot file now", ""},
     {"version", kArgNone, "", "wiretally and DPDK versions, uptime", ""},

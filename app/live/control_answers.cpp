@@ -353,15 +353,19 @@ std::string Appliance::actions(const ControlRequest& request) {
         return control_text(fmt::format("action under way: {}\n", under_way.empty() ? "(none marked)" : under_way) +
                             render_table_text(r, opt));
     }
-    json rows = report_to_json(r)["actions"];
-    const std::size_t total = rows.size();
-    std::vector<json> kept(rows.begin(), rows.end());
-    if (kept.size() > request.top) {
-        kept.resize(request.top);
+    // Every action, each with its `top` largest names.
+    json actions = report_to_json(r)["actions"];
+    std::size_t total = 0;
+    for (json& a : actions) {
+        json& domains = a["domains"];
+        total += domains.size();
+        if (domains.size() > request.top) {
+            domains.erase(domains.begin() + static_cast<std::ptrdiff_t>(request.top), domains.end());
+        }
     }
     return control_result(json{{"current", under_way.empty() ? json(nullptr) : json(under_way)},
                                {"labels", _labels},
-                               {"actions", kept},
+                               {"actions", actions},
                                {"total_rows", total}});
 }
 

@@ -115,9 +115,9 @@ int Appliance::worker_main(WorkerContext& ctx) {
         if (snap.begun != snap.done.load(std::memory_order_relaxed)) {
             const bool finished = worker.visit_flows(
                 snap.cursor, received != 0 ? kSnapshotBudgetBusy : kSnapshotBudgetIdle,
-                [&](const pipeline::Flow& f, const pipeline::FlowDetail* d) {
+                [&](const pipeline::Flow& f, const pipeline::FlowDetail* d, std::uint16_t opened_in) {
                     if (snap.flows.size() < snap.flows.capacity()) {
-                        snap.flows.push_back(pipeline::make_flow_record(f, d, ctx.worker_generation));
+                        snap.flows.push_back(pipeline::make_flow_record(f, d, ctx.worker_generation, opened_in));
                     } else {
                         ++snap.truncated;
                     }

@@ -30,7 +30,7 @@ const char* proto_name(std::uint8_t p) {
 } // namespace
 
 json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::string_view service,
-                  const pipeline::ActionSchedule* actions) {
+                  const pipeline::ActionSchedule* actions, std::uint16_t opened_in) {
     json j;
     j["ts_first"] = seconds(f.ts_first_ns);
     j["ts_last"] = seconds(f.ts_last_ns);
@@ -51,7 +51,7 @@ json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::s
     j["name"] = d != nullptr ? std::string(d->name.view()) : "";
     j["name_source"] = d != nullptr ? pipeline::to_string(d->name_source) : "";
     j["service"] = std::string(service);
-    j["action"] = actions != nullptr ? std::string(actions->label(f.action)) : "";
+    j["action"] = actions != nullptr ? std::string(actions->label(opened_in)) : "";
     if (d == nullptr) {
         return j;
     }
@@ -139,11 +139,11 @@ json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::s
 }
 
 void FlowJsonWriter::on_flow_end(const pipeline::Flow& flow, const pipeline::FlowDetail* detail,
-                                 std::string_view service) {
+                                 std::string_view service, std::uint16_t opened_in) {
     if (_failed) {
         return;
     }
-    const std::string line = flow_to_json(flow, detail, service, _actions).dump(-1, ' ', false,
+    const std::string line = flow_to_json(flow, detail, service, _actions, opened_in).dump(-1, ' ', false,
                                                                                json::error_handler_t::replace);
     if (std::fputs(line.c_str(), _out) < 0 || std::fputc('\n', _out) == EOF) {
         _failed = true;

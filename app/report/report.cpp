@@ -3,6 +3,7 @@
 #include "app/report/report.hpp"
 
 #include <map>
+#include <span>
 
 #include <fmt/ranges.h>
 
@@ -142,6 +143,218 @@ void add_devices(Report& r, const OuiRegistry& registry) {
     std::stable_sort(r.devices.begin(), r.devices.end(), [](const Device& a, const Device& b) {
         return a.stats.bytes_up + a.stats.bytes_down > b.stats.bytes_up + b.stats.bytes_down;
     });
+}
+
+std::string hosting_text(const Hosting* h, const pipeline::IpAddr& address) {
+    if (h != nullptr && !h->as_org.empty()) {
+        return h->asn ? fmt::format("{} (AS{})", h->as_org, *h->asn) : h->as_org;
+    }
+    if (h != nullptr && h->asn) {
+        return fmt::format("AS{}", *h->asn);
+    }
+    const std::string_view scope = address_scope(address);
+    return scope.empty() ? std::string() : fmt::format("({} address)", scope);
+}
+
+namespace {
+
+// The most frequent slot of a histogram (the first on a tie); -1 when all are zero.
+template <typename Counts>
+int usual_slot(const Counts& counts) {
+    int best = -1;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+        if (counts[i] != 0 && (best < 0 || counts[i] > counts[static_cast<std::size_t>(best)])) {
+            best = static_cast<int>(i);
+        }
+    }
+    return best;
+}
+
+// "1.3 TLS_AES_128_GCM_SHA256": the negotiated version and the cipher most of a row's connections
+// used (a version only where a ServerHello was seen: QUIC's is encrypted); empty when none.
+std::string usual_tls(const pipeline::TransferStats& s) {
+    auto versions = s.tls_versions;
+    versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kNone)] = 0;
+    const int version = usual_slot(versions);
+    if (version < 0) {
+        return {};
+    }
+    std::string_view text = pipeline::to_string(static_cast<pipeline::TlsVersionSlot>(version));
+    if (text.starts_with("TLSv")) {
+        text.remove_prefix(4);
+    }
+    const int cipher = usual_slot(s.cipher_counts);
+    return cipher < 0 ? std::string(text)
+                      : fmt::format("{} {}", text, tls_cipher_text(s.cipher_ids[static_cast<std::size_t>(cipher)]));
+}
+
+// What the whole capture says about each name: the servers it was used with, and the domain row
+// (CNAME chain, inferred service). Built once per view.
+struct NameEvidence {
+    std::map<std::string, std::vector<std::size_t>, std::less<>> servers_of; // name -> tally.servers indices
+    std::map<std::string, const pipeline::MergedDomain*, std::less<>> domain_of;
+    std::map<pipeline::IpAddr, std::size_t> server_at;
+};
+
+NameEvidence gather_evidence(const Report& r) {
+    NameEvidence e;
+    for (std::size_t i = 0; i < r.tally.servers.size(); ++i) {
+        e.server_at.emplace(r.tally.servers[i].address, i);
+        for (const auto& n : r.tally.servers[i].names) {
+            if (!n.name.empty()) {
+                e.servers_of[n.name].push_back(i);
+            }
+        }
+    }
+    for (const auto& d : r.tally.domains) {
+        e.domain_of.emplace(d.name, &d);
+    }
+    return e;
+}
+
+// Up to two organisations hosting the servers, in order of first use; "" when none is known (an
+// address's scope, "private", is said for unnamed servers only: a name says more).
+std::string hosting_of(const Report& r, std::span<const std::size_t> servers) {
+    std::vector<std::string> orgs;
+    for (const std::size_t i : servers) {
+        const Hosting* h = i < r.server_hosting.size() ? &r.server_hosting[i] : nullptr;
+        std::string text = h != nullptr && h->known() ? hosting_text(h, r.tally.servers[i].address) : std::string();
+        if (!text.empty() && std::find(orgs.begin(), orgs.end(), text) == orgs.end()) {
+            orgs.push_back(std::move(text));
+        }
+    }
+    if (orgs.size() > 2) {
+        return fmt::format("{}, {} and {} more", orgs[0], orgs[1], orgs.size() - 2);
+    }
+    return fmt::format("{}", fmt::join(orgs, ", "));
+}
+
+std::vector<std::string> action_notes(const Report& r, const NameEvidence& e, const pipeline::MergedActionDomain& a) {
+    std::vector<std::string> notes;
+    const pipeline::TransferStats& s = a.stats;
+    if (s.connections != 0) {
+        notes.emplace_back("new");
+    }
+    if (a.connections_reused != 0) {
+        notes.push_back(a.reused_from == 0 ? std::string("reused: opened before the first mark")
+                                           : fmt::format("reused from {}", action_label(r, a.reused_from)));
+    }
+    if (a.name.empty()) {
+        const auto at = e.server_at.find(a.server);
+        const std::size_t i = at != e.server_at.end() ? at->second : r.tally.servers.size();
+        if (std::string h = hosting_text(i < r.server_hosting.size() ? &r.server_hosting[i] : nullptr, a.server);
+            !h.empty()) {
+            notes.push_back(std::move(h));
+        }
+    } else {
+        const auto servers = e.servers_of.find(a.name);
+        if (servers != e.servers_of.end()) {
+            if (std::string h = hosting_of(r, servers->second); !h.empty()) {
+                notes.push_back(std::move(h));
+            }
+        }
+        if (const auto d = e.domain_of.find(a.name); d != e.domain_of.end()) {
+            if (!d->second->cnames.empty()) {
+                const auto chain = pipeline::cname_chain_names(d->second->cnames);
+                if (!chain.empty()) {
+                    notes.push_back(fmt::format("CNAME {}", chain.back()));
+                }
+            }
+            if (d->second->inferred_asn != 0 && a.service >= 0) {
+                notes.push_back(fmt::format("service inferred from AS{}", d->second->inferred_asn));
+            }
+        }
+        // SNI routing: other names the same server addresses answered for, in the whole capture.
+        std::vector<std::string> shared;
+        if (servers != e.servers_of.end()) {
+            for (const std::size_t i : servers->second) {
+                for (const auto& n : r.tally.servers[i].names) {
+                    if (!n.name.empty() && n.name != a.name &&
+                        std::find(shared.begin(), shared.end(), n.name) == shared.end()) {
+                        shared.push_back(n.name);
+                    }
+                }
+            }
+        }
+        if (!shared.empty()) {
+            const std::size_t shown = std::min<std::size_t>(shared.size(), 2);
+            notes.push_back(fmt::format("same address as {}{}", fmt::join(shared.begin(), shared.begin() + static_cast<std::ptrdiff_t>(shown), ", "),
+                                        shared.size() > shown ? fmt::format(" and {} more", shared.size() - shown) : ""));
+        }
+    }
+    if (s.tls_without_sni != 0) {
+        notes.emplace_back(a.name.empty() ? "no SNI" : "no SNI: named from DNS");
+    }
+    if (s.ech_real != 0) {
+        notes.emplace_back("ECH: name recovered from the DNS HTTPS record");
+    }
+    if (s.ech_grease != 0) {
+        notes.emplace_back("ECH GREASE");
+    }
+    if (s.ech > s.ech_real + s.ech_grease) {
+        notes.emplace_back("ECH offered");
+    }
+    if (s.esni != 0) {
+        notes.emplace_back("ESNI offered");
+    }
+    if (s.cleartext_http != 0) {
+        notes.emplace_back("cleartext HTTP");
+    }
+    if (s.dot_refused != 0) {
+        notes.emplace_back("DoT refused (RST)");
+    }
+    if (s.dot_unanswered != 0) {
+        notes.emplace_back("DoT unanswered");
+    }
+    if (s.dot > s.dot_refused + s.dot_unanswered) {
+        notes.emplace_back("DNS over TLS");
+    }
+    if (s.doh != 0) {
+        notes.emplace_back("DNS over HTTPS");
+    }
+    if (s.doq != 0) {
+        notes.emplace_back("DNS over QUIC");
+    }
+    if (s.quic != 0) {
+        notes.emplace_back("QUIC");
+    }
+    return notes;
+}
+
+} // namespace
+
+std::vector<ActionBlock> action_view(const Report& r) {
+    const NameEvidence evidence = gather_evidence(r);
+    std::vector<ActionBlock> blocks;
+    std::map<std::uint16_t, std::size_t> block_of;
+    for (const auto& a : r.tally.actions) {
+        const auto [at, fresh] = block_of.try_emplace(a.action, blocks.size());
+        if (fresh) {
+            ActionBlock& b = blocks.emplace_back();
+            b.action = a.action;
+            b.label = action_label(r, a.action);
+        }
+        ActionBlock& b = blocks[at->second];
+        b.stats.merge(a.stats);
+        b.connections_reused += a.connections_reused;
+        b.dns_lookups += a.dns_lookups;
+        ActionRow& row = b.rows.emplace_back();
+        row.row = &a;
+        row.label = a.name.empty() ? fmt::format("(no name) {}", ip_text(a.server)) : a.name;
+        row.tls = usual_tls(a.stats);
+        row.notes = action_notes(r, evidence, a);
+    }
+    std::sort(blocks.begin(), blocks.end(), [](const ActionBlock& x, const ActionBlock& y) { return x.action < y.action; });
+    for (ActionBlock& b : blocks) {
+        std::stable_sort(b.rows.begin(), b.rows.end(), [](const ActionRow& x, const ActionRow& y) {
+            const std::uint64_t bx = total_bytes(x.row->stats), by = total_bytes(y.row->stats);
+            if (bx != by) {
+                return bx > by;
+            }
+            return x.row->dns_lookups > y.row->dns_lookups;
+        });
+    }
+    return blocks;
 }
 
 std::string action_label(const Report& r, std::uint16_t action) {

@@ -130,6 +130,28 @@ struct EncryptedDnsView {
 };
 [[nodiscard]] EncryptedDnsView encrypted_dns_view(const Report& r);
 
+// The action table as the analyst writes it (issue #15): one block per action, in the order the
+// actions were first marked; in each, its names (and unnamed servers) by bytes moved during the
+// action, largest first, with notes written from what the capture shows.
+struct ActionRow {
+    const pipeline::MergedActionDomain* row = nullptr;
+    std::string label;              // the name, or "(no name) ADDRESS"
+    std::string tls;                // the usual TLS version and cipher, e.g. "1.3 TLS_AES_128_GCM_SHA256"; empty: none
+    std::vector<std::string> notes; // new / reused from, hosting, CNAME target, shared address, ECH, ...
+};
+struct ActionBlock {
+    std::uint16_t action = 0;
+    std::string label;
+    pipeline::TransferStats stats; // the rows' sum
+    std::uint64_t connections_reused = 0;
+    std::uint64_t dns_lookups = 0;
+    std::vector<ActionRow> rows;
+};
+[[nodiscard]] std::vector<ActionBlock> action_view(const Report& r);
+// A hosting's short text: "Akamai International B.V. (AS20940)"; "(private address)" for an address
+// no AS announces; empty when unknown.
+[[nodiscard]] std::string hosting_text(const Hosting* h, const pipeline::IpAddr& address);
+
 // The names a server was used by (empty names left out), as "name (sni, dns)".
 std::vector<std::string> server_name_labels(const pipeline::MergedServer& s);
 // The ways a name was learnt (bits 1 << NameSource), e.g. {"sni", "dns"}.

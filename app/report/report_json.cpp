@@ -43,6 +43,27 @@ struct StatsMember {
     const std::vector<std::string>* list = nullptr;
 };
 
+// A TransferStats' ciphers and TLS versions as objects name -> count.
+void write_ciphers(JsonWriter& w, const TransferStats& s, SortedFields& scratch) {
+    for (std::size_t c = 0; c < pipeline::kCipherSlots; ++c) {
+        if (s.cipher_counts[c] != 0) {
+            scratch.add(tls_cipher_text(s.cipher_ids[c]), s.cipher_counts[c]);
+        }
+    }
+    if (s.cipher_other != 0) {
+        scratch.add("other", s.cipher_other);
+    }
+    scratch.write(w);
+}
+void write_tls_versions(JsonWriter& w, const TransferStats& s, SortedFields& scratch) {
+    for (std::size_t v = 0; v < s.tls_versions.size(); ++v) {
+        if (s.tls_versions[v] != 0) {
+            scratch.add(pipeline::to_string(static_cast<pipeline::TlsVersionSlot>(v)), s.tls_versions[v]);
+        }
+    }
+    scratch.write(w);
+}
+
 // One TransferStats object with its extras. The counts come from WT_TRANSFER_COUNTS; keys are
 // written in byte order (see JsonWriter), so the members are gathered, then sorted.
 void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, SortedFields& scratch) {
@@ -113,25 +134,8 @@ void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, So
             }
             scratch.write(w);
             break;
-        case Kind::kCiphers:
-            for (std::size_t c = 0; c < pipeline::kCipherSlots; ++c) {
-                if (s.cipher_counts[c] != 0) {
-                    scratch.add(tls_cipher_text(s.cipher_ids[c]), s.cipher_counts[c]);
-                }
-            }
-            if (s.cipher_other != 0) {
-                scratch.add("other", s.cipher_other);
-            }
-            scratch.write(w);
-            break;
-        case Kind::kTlsVersions:
-            for (std::size_t v = 0; v < s.tls_versions.size(); ++v) {
-                if (s.tls_versions[v] != 0) {
-                    scratch.add(pipeline::to_string(static_cast<pipeline::TlsVersionSlot>(v)), s.tls_versions[v]);
-                }
-            }
-            scratch.write(w);
-            break;
+        case Kind::kCiphers: write_ciphers(w, s, scratch); break;
+        case Kind::kTlsVersions: write_tls_versions(w, s, scratch); break;
         }
     }
     w.end_object();
@@ -156,23 +160,61 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
         return static_cast<std::size_t>(service) < labels.size() ? &labels[static_cast<std::size_t>(service)]
                                                                  : &kUnclassified;
     };
-    static const std::string kNoAction;
-
     w.begin_object();
+    // Issue #15: one object per action, its names by bytes moved during it (action_view).
     w.key("actions");
     w.begin_array();
-    for (const auto& a : r.tally.actions) {
+    for (const ActionBlock& b : action_view(r)) {
         w.begin_object();
-        w.field("action", a.action >= 1 && a.action <= r.actions.size() ? r.actions[a.action - 1] : kNoAction);
-        w.field("bytes_down", a.bytes_down);
-        w.field("bytes_up", a.bytes_up);
-        w.field("connections", a.connections);
-        w.field("domain", a.name);
-        if (const std::string* l = label(a.service)) {
-            w.field("service", *l);
-        } else {
-            w.null_field("service");
+        w.field("action", b.label);
+        w.field("bytes_down", b.stats.bytes_down);
+        w.field("bytes_up", b.stats.bytes_up);
+        w.field("connections_new", b.stats.connections);
+        w.field("connections_reused", b.connections_reused);
+        w.field("dns_lookups", b.dns_lookups);
+        w.key("domains");
+        w.begin_array();
+        for (const ActionRow& row : b.rows) {
+            const pipeline::MergedActionDomain& a = *row.row;
+            w.begin_object();
+            w.field("bytes_down", a.stats.bytes_down);
+            w.field("bytes_up", a.stats.bytes_up);
+            w.key("ciphers");
+            write_ciphers(w, a.stats, scratch);
+            w.field("connections_new", a.stats.connections);
+            w.field("connections_reused", a.connections_reused);
+            w.field("dns_lookups", a.dns_lookups);
+            if (a.name.empty()) {
+                w.null_field("name");
+            } else {
+                w.field("name", a.name);
+            }
+            w.key("notes");
+            w.begin_array();
+            for (const std::string& note : row.notes) {
+                w.value(note);
+            }
+            w.end_array();
+            if (a.connections_reused == 0 || a.reused_from == pipeline::kNoAction) {
+                w.null_field("reused_from");
+            } else {
+                w.field("reused_from", a.reused_from == 0 ? std::string("(before the first mark)") : action_label(r, a.reused_from));
+            }
+            if (a.name.empty()) {
+                w.field("server", ip_text(a.server));
+            } else {
+                w.null_field("server");
+            }
+            if (const std::string* l = label(a.service)) {
+                w.field("service", *l);
+            } else {
+                w.null_field("service");
+            }
+            w.key("tls_versions");
+            write_tls_versions(w, a.stats, scratch);
+            w.end_object();
         }
+        w.end_array();
         w.end_object();
     }
     w.end_array();

@@ -8,6 +8,7 @@
 #include <array>
 #include <span>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace wt::app {
 
@@ -26,13 +27,11 @@ struct TableLayout {
     std::size_t service = 0;
     std::size_t domain = 0;       // domains table
     std::size_t client = 0;       // clients table (address and MAC)
-    std::size_t action = 0;       // actions table: the label
-    std::size_t action_domain = 0;
 };
 
 constexpr std::size_t kNameCap = 41;      // a domain or client column: 40 characters and a space
 constexpr std::size_t kServiceMin = 12;   // "Public DNS~" at the narrowest
-constexpr std::size_t kServiceTableFixed = 74, kDomainTableFixed = 37, kClientTableFixed = 29, kActionTableFixed = 28;
+constexpr std::size_t kServiceTableFixed = 74, kDomainTableFixed = 37, kClientTableFixed = 29;
 
 TableLayout layout_of(const Report& r, const TableOptions& opt) {
     TableLayout l;
@@ -44,8 +43,6 @@ TableLayout layout_of(const Report& r, const TableOptions& opt) {
     const std::span<const pipeline::MergedClient* const> client_rows(clients.data(),
                                                                      std::min(clients.size(), opt.top_clients));
     l.client = column_width(client_rows, [](const auto* c) { return client_text(*c); }, 7, kNameCap);
-    l.action = column_width(r.tally.actions, [&r](const auto& a) { return action_label(r, a.action); }, 7, 19);
-    l.action_domain = column_width(r.tally.actions, [](const auto& a) { return a.name; }, 7, kNameCap);
 
     std::size_t want = std::string_view("(unclassified)").size() + 1;
     for (std::size_t i = 1; i < r.tally.services.size(); ++i) {
@@ -57,9 +54,6 @@ TableLayout layout_of(const Report& r, const TableOptions& opt) {
     const auto leaves = [&](std::size_t used) { return used < opt.width ? opt.width - used : 0; };
     room = std::min(room, leaves(kDomainTableFixed + l.domain));
     room = std::min(room, leaves(kClientTableFixed + l.client));
-    if (!r.tally.actions.empty()) {
-        room = std::min(room, leaves(kActionTableFixed + l.action + l.action_domain));
-    }
     l.service = std::max(kServiceMin, std::min(want, room));
     return l;
 }
@@ -67,7 +61,7 @@ TableLayout layout_of(const Report& r, const TableOptions& opt) {
 void render_services_section(const Report& r, std::FILE* out, const TableLayout& l);
 void render_domains_section(const Report& r, std::FILE* out, std::size_t top_domains, const TableLayout& l);
 void render_clients_section(const Report& r, std::FILE* out, std::size_t top_clients, const TableLayout& l);
-void render_actions_section(const Report& r, std::FILE* out, const TableLayout& l);
+void render_actions_section(const Report& r, std::FILE* out, std::size_t top_rows);
 void render_servers_section(const Report& r, std::FILE* out, std::size_t top_servers, std::size_t width);
 void render_devices_section(const Report& r, std::FILE* out, std::size_t width);
 void render_tls_section(const TransferStats& tot, std::FILE* out);
@@ -121,7 +115,7 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
         render_clients_section(r, out, opt.top_clients, layout);
     }
     if (opt.sections & kSectionActions) {
-        render_actions_section(r, out, layout);
+        render_actions_section(r, out, opt.top_domains);
     }
     if (opt.sections & kSectionTls) {
         render_tls_section(tot, out);
@@ -317,27 +311,41 @@ void render_servers_section(const Report& r, std::FILE* out, std::size_t top_ser
     }
 }
 
-void render_actions_section(const Report& r, std::FILE* out, const TableLayout& lay) {
-    if (!r.tally.actions.empty()) {
-        auto rows = r.tally.actions;
-        std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-            if (a.action != b.action) {
-                return a.action < b.action;
-            }
-            return a.bytes_up + a.bytes_down > b.bytes_up + b.bytes_down;
-        });
-        // ACTION(l) DOMAIN(n) SERVICE(w) CONNS(6) UP(11) DOWN(11)
-        const std::size_t l = lay.action;
-        const std::size_t n = lay.action_domain;
-        const std::size_t w = lay.service;
-        fmt::print(out, "\n{:<{}}{:<{}}{:<{}}{:>6}{:>11}{:>11}\n", "ACTION", l, "DOMAIN", n, "SERVICE", w, "CONNS",
-                   "BYTES UP", "BYTES DOWN");
-        std::uint16_t last = 0xffff;
-        for (const auto& a : rows) {
-            fmt::print(out, "{:<{}}{:<{}}{:<{}}{:>6}{:>11}{:>11}\n", a.action == last ? "" : clip(action_label(r, a.action), l - 1),
-                       l, clip(a.name, n - 1), n, clip(service_label(r, a.service), w - 1), w, a.connections,
-                       human_bytes(a.bytes_up), human_bytes(a.bytes_down));
-            last = a.action;
+// The analyst's table (issue #15): one block per action, its names largest first, notes last;
+// at most top_rows names per action.
+void render_actions_section(const Report& r, std::FILE* out, std::size_t top_rows) {
+    const std::vector<ActionBlock> blocks = action_view(r);
+    if (blocks.empty()) {
+        return;
+    }
+    // ACTION(l) DOMAIN(n) NEW(5) REUSED(7) DNS(5) UP(11) DOWN(11) TLS(t) NOTES
+    std::size_t l = 7, n = 7, t = 4;
+    for (const ActionBlock& b : blocks) {
+        l = std::max(l, b.label.size() + 1);
+        for (const ActionRow& row : b.rows) {
+            n = std::max(n, row.label.size() + 1);
+            t = std::max(t, row.tls.size() + 1);
+        }
+    }
+    l = std::min<std::size_t>(l, 21);
+    n = std::min(n, kNameCap);
+    t = std::min<std::size_t>(t, 52); // "1.2 " and the longest IANA cipher names
+    fmt::print(out, "\n{:<{}}{:<{}}{:>5}{:>7}{:>5}{:>11}{:>11} {:<{}}{}\n", "ACTION", l, "DOMAIN", n, "NEW", "REUSED", "DNS",
+               "BYTES UP", "BYTES DOWN", "TLS", t, "NOTES");
+    for (const ActionBlock& b : blocks) {
+        bool first = true;
+        for (std::size_t i = 0; i < b.rows.size() && i < top_rows; ++i) {
+            const ActionRow& row = b.rows[i];
+            const pipeline::MergedActionDomain& a = *row.row;
+            fmt::print(out, "{:<{}}{:<{}}{:>5}{:>7}{:>5}{:>11}{:>11} {:<{}}{}\n", first ? clip(b.label, l - 1) : "", l,
+                       clip(row.label, n - 1), n, a.stats.connections, a.connections_reused, a.dns_lookups,
+                       human_bytes(a.stats.bytes_up), human_bytes(a.stats.bytes_down), clip(row.tls, t - 1), t,
+                       fmt::join(row.notes, "; "));
+            first = false;
+        }
+        if (b.rows.size() > top_rows) {
+            fmt::print(out, "{:<{}}... {} more in this action (the JSON output lists them all)\n", "", l,
+                       b.rows.size() - top_rows);
         }
     }
 }

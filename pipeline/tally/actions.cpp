@@ -2,6 +2,7 @@
 #include "parsers/common/text.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <charconv>
 #include <cmath>
 #include <fmt/format.h>
@@ -224,6 +225,18 @@ std::uint16_t ActionSchedule::action_at(std::uint64_t ts_ns) const noexcept {
         return 0;
     }
     return static_cast<std::uint16_t>(_mark_label[static_cast<std::size_t>(it - _times.begin()) - 1] + 1);
+}
+
+ActionSchedule::Span ActionSchedule::span_at(std::uint64_t ts_ns) const noexcept {
+    const auto it = std::upper_bound(_times.begin(), _times.end(), ts_ns);
+    Span span;
+    span.until_ns = it == _times.end() ? std::numeric_limits<std::uint64_t>::max() : *it;
+    if (it != _times.begin()) {
+        const auto at = static_cast<std::size_t>(it - _times.begin()) - 1;
+        span.action = static_cast<std::uint16_t>(_mark_label[at] + 1);
+        span.from_ns = _times[at];
+    }
+    return span;
 }
 
 std::string_view ActionSchedule::label(std::uint16_t action) const noexcept {

@@ -1,6 +1,6 @@
-// ActionSchedule: the analyst's on-screen actions on a time line. A flow carries
-// the action under way when it started: the last mark at or before its first
-// packet. Flows before the first mark carry none.
+// ActionSchedule: the analyst's on-screen actions on a time line. The action under way at a time
+// is the last mark at or before it; before the first mark there is none. A flow is opened in the
+// action under way at its first packet, and its bytes go to the actions under way as they pass.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +53,15 @@ public:
 
     // 0 = no action, else 1 + index into labels().
     [[nodiscard]] std::uint16_t action_at(std::uint64_t ts_ns) const noexcept;
+    // The action under way at ts_ns and the stretch of time it holds, [from_ns, until_ns): a worker
+    // keeps it and looks again only for a packet outside it (issue #15: bytes go to the action
+    // under way when they pass, so every packet needs it).
+    struct Span {
+        std::uint16_t action = 0;
+        std::uint64_t from_ns = 0;
+        std::uint64_t until_ns = 0;
+    };
+    [[nodiscard]] Span span_at(std::uint64_t ts_ns) const noexcept;
     [[nodiscard]] const std::vector<std::string>& labels() const noexcept { return _labels; }
     [[nodiscard]] std::string_view label(std::uint16_t action) const noexcept;
     [[nodiscard]] bool empty() const noexcept { return _marks.empty(); }

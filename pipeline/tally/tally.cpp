@@ -247,15 +247,44 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
         _client_domains.find_or_insert(ClientDomainKey{f.client().ip, dhash}, inserted) == nullptr) {
         ++_table_full;
     }
-    if (f.action != 0) {
-        if (ActionDomainTally* a = _actions.find_or_insert(ActionDomainKey{f.action, d->name}, inserted)) {
-            a->service = f.service;
-            a->connections += part == TallyPart::kContinuation ? 0 : 1;
-            a->bytes_up += f.bytes_up;
-            a->bytes_down += f.bytes_down;
-        } else {
-            ++_table_full;
-        }
+}
+
+void CoreTally::add_action_part(const Flow& part, const FlowDetail* d, std::uint16_t action, ActionUse use,
+                                std::uint16_t opened_in) noexcept {
+    if (action == 0) {
+        return;
+    }
+    const bool dns = d != nullptr && d->name_source == NameSource::kDnsQuery;
+    if (dns && use == ActionUse::kMore) {
+        return;
+    }
+    ActionDomainKey key;
+    key.action = action;
+    if (d != nullptr && !d->name.empty()) {
+        key.name = d->name;
+    } else {
+        key.server = part.server().ip;
+    }
+    bool inserted = false;
+    ActionDomainTally* a = _actions.find_or_insert(key, inserted);
+    if (a == nullptr) {
+        ++_table_full;
+        return;
+    }
+    if (dns) {
+        ++a->dns_lookups;
+        return;
+    }
+    if (part.service >= 0 || a->service < 0) {
+        a->service = part.service;
+    }
+    a->stats.add_flow(part, d, use == ActionUse::kMore ? TallyPart::kContinuation : TallyPart::kOpening);
+    if (use == ActionUse::kReused) {
+        // The TLS facts count for a reused connection as for a new one; the connection itself
+        // is counted as reused, not opened.
+        --a->stats.connections;
+        ++a->connections_reused;
+        a->reused_from = std::min(a->reused_from, opened_in);
     }
 }
 
@@ -349,10 +378,13 @@ bool CoreTally::restore_action(const ActionDomainKey& key, const ActionDomainTal
         ++_table_full;
         return false;
     }
-    a->service = tally.service;
-    a->connections += tally.connections;
-    a->bytes_up += tally.bytes_up;
-    a->bytes_down += tally.bytes_down;
+    if (tally.service >= 0 || a->service < 0) {
+        a->service = tally.service;
+    }
+    a->connections_reused += tally.connections_reused;
+    a->dns_lookups += tally.dns_lookups;
+    a->reused_from = std::min(a->reused_from, tally.reused_from);
+    a->stats.merge(tally.stats);
     return true;
 }
 
@@ -420,7 +452,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
     std::unordered_map<std::uint64_t, std::string> name_by_hash;
     std::map<std::pair<IpAddr, std::int32_t>, std::size_t> client_index;
     std::set<std::pair<IpAddr, std::uint64_t>> client_domain_pairs;
-    std::map<std::pair<std::uint16_t, std::string>, std::size_t> action_index;
+    std::map<std::tuple<std::uint16_t, std::string, IpAddr>, std::size_t> action_index;
     std::map<IpAddr, std::map<std::string, MergedServerName>> server_names;
 
     for (const CoreTally* core : cores) {
@@ -473,14 +505,21 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
         });
         core->actions().for_each([&](const ActionDomainKey& k, const ActionDomainTally& t) {
             std::string name(k.name.view());
-            auto [it, fresh] = action_index.try_emplace({k.action, name}, out.actions.size());
+            auto [it, fresh] = action_index.try_emplace({k.action, name, k.server}, out.actions.size());
             if (fresh) {
-                out.actions.push_back(MergedActionDomain{k.action, name, t.service, 0, 0, 0});
+                MergedActionDomain& a = out.actions.emplace_back();
+                a.action = k.action;
+                a.name = std::move(name);
+                a.server = k.server;
             }
             MergedActionDomain& a = out.actions[it->second];
-            a.connections += t.connections;
-            a.bytes_up += t.bytes_up;
-            a.bytes_down += t.bytes_down;
+            if (t.service >= 0 || a.service < 0) {
+                a.service = t.service;
+            }
+            a.connections_reused += t.connections_reused;
+            a.dns_lookups += t.dns_lookups;
+            a.reused_from = std::min(a.reused_from, t.reused_from);
+            a.stats.merge(t.stats);
         });
         core->server_names().for_each([&](const ServerNameKey& k, const ServerNameTally& t) {
             MergedServerName& n = server_names[k.server][std::string(t.name.view())];
@@ -529,7 +568,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
         return std::tie(a.client, a.service) < std::tie(b.client, b.service);
     });
     std::sort(out.actions.begin(), out.actions.end(), [](const MergedActionDomain& a, const MergedActionDomain& b) {
-        return std::tie(a.action, a.name) < std::tie(b.action, b.name);
+        return std::tie(a.action, a.name, a.server) < std::tie(b.action, b.name, b.server);
     });
     return out;
 }

@@ -170,21 +170,36 @@ struct ClientDomainKeyHash {
     std::uint64_t operator()(const ClientDomainKey& k) const noexcept { return mix64(ip_hash(k.client) ^ k.domain_hash); }
 };
 
+// The action table (issue #15): per action, per name (or, for a flow without one, per server
+// address), what the action did. A flow's bytes go to the actions under way while they pass, so a
+// connection kept open splits across the actions it serves; it counts as new in the action it was
+// opened in and as reused in each later action in which it carried data.
 struct ActionDomainKey {
     std::uint16_t action = 0;
-    DomainName name;
+    DomainName name; // empty: a flow without a name, under its server address
+    IpAddr server;   // only for the unnamed (zero otherwise)
     friend bool operator==(const ActionDomainKey&, const ActionDomainKey&) = default;
 };
 struct ActionDomainKeyHash {
     std::uint64_t operator()(const ActionDomainKey& k) const noexcept {
-        return hash_bytes(k.name.view().data(), k.name.size(), k.action);
+        return k.name.empty() ? mix64(ip_hash(k.server) ^ k.action) : hash_bytes(k.name.view().data(), k.name.size(), k.action);
     }
 };
+inline constexpr std::uint16_t kNoAction = 0xffff;
 struct ActionDomainTally {
     std::int32_t service = -1;
-    std::uint64_t connections = 0;
-    std::uint64_t bytes_up = 0;
-    std::uint64_t bytes_down = 0;
+    std::uint32_t connections_reused = 0; // opened in an earlier action (or before the first mark)
+    std::uint32_t dns_lookups = 0;        // DNS flows asking for the name: lookups, not connections
+    std::uint16_t reused_from = kNoAction; // the earliest action a reused connection was opened in (0: before the first mark)
+    // connections = connections opened in this action; bytes and packets = those that passed during it;
+    // TLS facts and flow kinds = of every connection counted here, new or reused.
+    TransferStats stats;
+};
+// How a part of a flow tallied into an action counts its connection.
+enum class ActionUse : std::uint8_t {
+    kMore,   // more of a use already counted (a live interval's part, a segment's rest)
+    kNew,    // the flow was opened in this action
+    kReused, // the flow was opened earlier and carries data in this action
 };
 
 // (server address, name) pairs: which names were used for each server address (SNI routing
@@ -377,6 +392,12 @@ public:
 
     // Tallies one finished flow. No allocation.
     void add_flow(const Flow& f, const FlowDetail* d, TallyPart part = TallyPart::kWhole) noexcept;
+    // Tallies what flow f did during one action: `part` holds the packets and bytes that passed in it
+    // (its other fields are the flow's), `opened_in` the action the flow was opened in. Action 0
+    // (before the first mark) has no row. A DNS flow counts one lookup of its question, not a
+    // connection, and its bytes (to a resolver) are not the name's. No allocation.
+    void add_action_part(const Flow& part, const FlowDetail* d, std::uint16_t action, ActionUse use,
+                         std::uint16_t opened_in) noexcept;
 
     // ---- stats side only -------------------------------------------------------
     // Adds every table of `other` into this one. A service index i of `other`
@@ -477,11 +498,13 @@ struct MergedClient {
 };
 struct MergedActionDomain {
     std::uint16_t action = 0;
-    std::string name;
+    std::string name; // empty: flows without a name, to `server`
+    IpAddr server;
     std::int32_t service = -1;
-    std::uint64_t connections = 0;
-    std::uint64_t bytes_up = 0;
-    std::uint64_t bytes_down = 0;
+    std::uint32_t connections_reused = 0;
+    std::uint32_t dns_lookups = 0;
+    std::uint16_t reused_from = kNoAction;
+    TransferStats stats; // as ActionDomainTally's
 };
 struct MergedServerName {
     std::string name;               // empty: the server's flows that had no name

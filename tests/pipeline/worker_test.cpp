@@ -28,11 +28,12 @@ struct CollectedFlow {
     bool has_detail = false;
     FlowDetail detail;
     std::string service;
+    std::uint16_t opened_in = 0;
 };
 
 class Collector final : public FlowSink {
 public:
-    void on_flow_end(const Flow& f, const FlowDetail* d, std::string_view service) override {
+    void on_flow_end(const Flow& f, const FlowDetail* d, std::string_view service, std::uint16_t opened_in) override {
         CollectedFlow c;
         c.flow = f;
         c.has_detail = d != nullptr;
@@ -40,6 +41,7 @@ public:
             c.detail = *d;
         }
         c.service = std::string(service);
+        c.opened_in = opened_in;
         flows.push_back(c);
     }
     std::vector<CollectedFlow> flows;
@@ -885,7 +887,7 @@ TEST(WorkerLive, LiveActionLabelsFlowsCreatedAfterTheMark) {
     ASSERT_EQ(h.sink.flows.size(), 2u);
     std::map<std::uint16_t, std::uint16_t> action_by_port;
     for (const auto& f : h.sink.flows) {
-        action_by_port[f.flow.client().port] = f.flow.action;
+        action_by_port[f.flow.client().port] = f.opened_in;
     }
     EXPECT_EQ(action_by_port[30001], 0u);
     EXPECT_EQ(action_by_port[30002], 3u);

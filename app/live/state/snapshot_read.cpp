@@ -528,12 +528,31 @@ private:
         }
         ActionDomainKey key;
         key.action = action_of(label, f.path_of("action"));
-        key.name = read_wire_name(f.required("domain"), f.path_of("domain"));
+        if (const json& domain = f.required("domain"); !domain.is_null()) {
+            key.name = read_wire_name(domain, f.path_of("domain"));
+        } else {
+            const json* server = f.optional("server");
+            if (server == nullptr) {
+                fail(path, "an entry without a domain needs its \"server\"");
+            }
+            key.server = read_ip(*server, f.path_of("server"));
+        }
         ActionDomainTally tally;
         tally.service = service_of(f);
-        tally.connections = f.number("connections", kU64Max);
-        tally.bytes_up = f.number("bytes_up", kU64Max);
-        tally.bytes_down = f.number("bytes_down", kU64Max);
+        if (const json* stats = f.optional("stats")) {
+            tally.stats = read_stats(*stats, f.path_of("stats"));
+            tally.connections_reused = static_cast<std::uint32_t>(f.number("connections_reused", 0xffffffffu));
+            tally.dns_lookups = static_cast<std::uint32_t>(f.number("dns_lookups", 0xffffffffu));
+            if (const json& from = f.required("reused_from"); !from.is_null()) {
+                const std::string& text = as_string(from, f.path_of("reused_from"));
+                tally.reused_from = text.empty() ? 0 : action_of(text, f.path_of("reused_from"));
+            }
+        } else {
+            // Snapshots from before issue #15 kept a connection count and bytes per action.
+            tally.stats.connections = f.number("connections", kU64Max);
+            tally.stats.bytes_up = f.number("bytes_up", kU64Max);
+            tally.stats.bytes_down = f.number("bytes_down", kU64Max);
+        }
         f.finish();
         count_restored(_out.tally.restore_action(key, tally));
     }

@@ -203,9 +203,14 @@ private:
         _src.tally.clients().for_each([&](const ClientServiceKey& k, const ClientTally&) { check_service(k.service); });
         _src.tally.actions().for_each([&](const ActionDomainKey& k, const ActionDomainTally& t) {
             check_service(t.service);
-            if (k.action == 0 || k.action > _src.action_labels.size()) {
-                throw SaveError(fmt::format("an entry refers to action {} but there are {} action labels", k.action,
-                                            _src.action_labels.size()));
+            for (const std::uint16_t action : {k.action, t.reused_from}) {
+                if (action != pipeline::kNoAction && action != 0 && action > _src.action_labels.size()) {
+                    throw SaveError(fmt::format("an entry refers to action {} but there are {} action labels", action,
+                                                _src.action_labels.size()));
+                }
+            }
+            if (k.action == 0) {
+                throw SaveError("an action entry has no action");
             }
         });
     }
@@ -312,12 +317,28 @@ private:
             separator(first);
             _b.append(std::string_view("{\"action\":"));
             append_json_string(_b, _src.action_labels[k.action - 1u]);
-            _b.append(std::string_view(",\"domain\":"));
-            append_json_byte_string(_b, k.name.view());
+            if (k.name.empty()) {
+                fmt::format_to(std::back_inserter(_b), ",\"domain\":null,\"server\":\"{}\"",
+                               parsers::to_string(k.server).view());
+            } else {
+                _b.append(std::string_view(",\"domain\":"));
+                append_json_byte_string(_b, k.name.view());
+            }
             _b.append(std::string_view(",\"service\":"));
             service_ref(t.service);
-            fmt::format_to(std::back_inserter(_b), ",\"connections\":{},\"bytes_up\":{},\"bytes_down\":{}}}",
-                           t.connections, t.bytes_up, t.bytes_down);
+            fmt::format_to(std::back_inserter(_b), ",\"connections_reused\":{},\"dns_lookups\":{},\"reused_from\":",
+                           t.connections_reused, t.dns_lookups);
+            if (t.reused_from == pipeline::kNoAction) {
+                _b.append(std::string_view("null"));
+            } else if (t.reused_from == 0) {
+                _b.append(std::string_view("\"\""));
+            } else {
+                append_json_string(_b, _src.action_labels[t.reused_from - 1u]);
+            }
+            _b.append(std::string_view(",\"stats\":"));
+            append_stats(_b, t.stats);
+            _b.push_back('}');
+            _out.flush_if_large();
         });
         _b.push_back(']');
     }

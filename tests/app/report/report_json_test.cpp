@@ -122,14 +122,36 @@ json reference_report(const Report& r) {
         clients.push_back(e);
     }
     j["clients"] = clients;
+    // The blocks, their row order and notes come from action_view (shared by every rendering).
     json actions = json::array();
-    for (const auto& a : r.tally.actions) {
-        actions.push_back({{"action", a.action >= 1 && a.action <= r.actions.size() ? r.actions[a.action - 1] : ""},
-                           {"domain", a.name},
-                           {"service", a.service < 0 ? json(nullptr) : json(reference_service_label(r, a.service))},
-                           {"connections", a.connections},
-                           {"bytes_up", a.bytes_up},
-                           {"bytes_down", a.bytes_down}});
+    for (const ActionBlock& b : action_view(r)) {
+        json rows = json::array();
+        for (const ActionRow& row : b.rows) {
+            const pipeline::MergedActionDomain& a = *row.row;
+            const json stats = stats_json(a.stats);
+            rows.push_back(
+                {{"name", a.name.empty() ? json(nullptr) : json(a.name)},
+                 {"server", a.name.empty() ? json(ip_text(a.server)) : json(nullptr)},
+                 {"service", a.service < 0 ? json(nullptr) : json(reference_service_label(r, a.service))},
+                 {"connections_new", a.stats.connections},
+                 {"connections_reused", a.connections_reused},
+                 {"reused_from", a.connections_reused == 0 || a.reused_from == pipeline::kNoAction ? json(nullptr)
+                                 : a.reused_from == 0 ? json("(before the first mark)")
+                                                      : json(action_label(r, a.reused_from))},
+                 {"dns_lookups", a.dns_lookups},
+                 {"bytes_up", a.stats.bytes_up},
+                 {"bytes_down", a.stats.bytes_down},
+                 {"tls_versions", stats["tls_versions"]},
+                 {"ciphers", stats["ciphers"]},
+                 {"notes", row.notes}});
+        }
+        actions.push_back({{"action", b.label},
+                           {"bytes_up", b.stats.bytes_up},
+                           {"bytes_down", b.stats.bytes_down},
+                           {"connections_new", b.stats.connections},
+                           {"connections_reused", b.connections_reused},
+                           {"dns_lookups", b.dns_lookups},
+                           {"domains", rows}});
     }
     j["actions"] = actions;
     json counters = json::object();
@@ -298,8 +320,26 @@ Report rich_report() {
         act.action = static_cast<std::uint16_t>(name.size() % 6); // 0 and 5: no label
         act.name = name;
         act.service = d.service;
-        act.connections = 1;
+        act.stats.connections = 1;
+        act.stats.bytes_down = 100 * name.size();
+        act.stats.add_cipher(0x1301, 1);
+        act.stats.tls_versions[static_cast<std::size_t>(pipeline::TlsVersionSlot::kTls13)] = 1;
+        if (name.size() % 2 == 0) {
+            act.connections_reused = 2;
+            act.reused_from = static_cast<std::uint16_t>(name.size() % 3);
+            act.dns_lookups = 1;
+        }
         r.tally.actions.push_back(act);
+        if (name.size() % 4 == 1) {
+            pipeline::MergedActionDomain bare; // a flow without a name, under its server
+            bare.action = act.action;
+            bare.server.version = 4;
+            bare.server.bytes[0] = 203;
+            bare.server.bytes[3] = static_cast<std::uint8_t>(name.size());
+            bare.stats.connections = 1;
+            bare.stats.bytes_up = 5;
+            r.tally.actions.push_back(bare);
+        }
     }
     // A cipher histogram that overflowed into "other".
     TransferStats& total = r.tally.total.stats;

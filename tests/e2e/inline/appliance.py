@@ -451,11 +451,13 @@ def check_mark(rep, lab, fwd, ctx):
     deadline = L.now() + 8
     while L.now() < deadline and row is None:
         rc, doc, _ = fwd.ctl("actions", "--top", "1000")
-        rows = doc.get("actions", []) if rc == 0 and isinstance(doc, dict) else []
-        row = next((a for a in rows if a.get("action") == "Checkout" and a.get("domain") == n.name), None)
+        actions = doc.get("actions", []) if rc == 0 and isinstance(doc, dict) else []
+        block = next((a for a in actions if isinstance(a, dict) and a.get("action") == "Checkout"), None)
+        row = next((d for d in (block or {}).get("domains", []) if d.get("name") == n.name), None)
         time.sleep(0.3)
-    rep.check("mark: ctl actions --json has the row Checkout / api.shop.example with its bytes",
-              row is not None and row.get("connections", 0) >= 1 and row.get("bytes_down", 0) >= n.body_size,
+    rep.check("mark: ctl actions --json has the row Checkout / api.shop.example, new, with its bytes and TLS 1.3",
+              row is not None and row.get("connections_new", 0) >= 1 and row.get("bytes_down", 0) >= n.body_size
+              and (row.get("tls_versions") or {}).get("TLSv1.3", 0) >= 1,
               f"row={row} answer={str(doc)[:300]}")
 
 

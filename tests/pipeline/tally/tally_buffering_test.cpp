@@ -132,6 +132,7 @@ TEST(TallyAbsorb, RemapsServicesAndGrowsTheServiceSlots) {
     Flow video = make_flow(v4(10, 0, 0, 1), v4(1, 1, 1, 1), 1, 10, 1000);
     video.action = 1;
     worker.add_flow(video, &d);
+    worker.add_action_part(video, &d, 1, ActionUse::kNew, 1);
     worker.add_flow(make_flow(v4(10, 0, 0, 2), v4(1, 1, 1, 2), 0, 20, 2000), nullptr);
     worker.add_flow(make_flow(v4(10, 0, 0, 3), v4(1, 1, 1, 3), 2, 30, 3000), nullptr);
     worker.add_flow(make_flow(v4(10, 0, 0, 4), v4(1, 1, 1, 4), 3, 40, 4000), nullptr); // outside the map

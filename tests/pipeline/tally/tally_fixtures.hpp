@@ -135,8 +135,11 @@ inline void feed_realistic_flows(CoreTally& t, int seed, int flows = 60) {
         } else if (k % 10 == 4) {
             t.add_flow(f, &d, TallyPart::kOpening);
             t.add_flow(f, &d, TallyPart::kContinuation);
+            t.add_action_part(f, &d, f.action, ActionUse::kReused, static_cast<std::uint16_t>(k % 2));
+            t.add_action_part(f, &d, f.action, ActionUse::kMore, static_cast<std::uint16_t>(k % 2));
         } else {
             t.add_flow(f, &d);
+            t.add_action_part(f, &d, f.action, ActionUse::kNew, f.action);
         }
     }
 }
@@ -167,8 +170,9 @@ inline std::string describe(const MergedTally& m) {
                            c.has_mac, c.mac, describe(c.stats));
     }
     for (const MergedActionDomain& a : m.actions) {
-        out += fmt::format("action {} {} svc={} conn={} bytes={}/{}\n", a.action, a.name, a.service, a.connections,
-                           a.bytes_up, a.bytes_down);
+        out += fmt::format("action {} {} {} v{} svc={} reused={} from={} dns={} {}\n", a.action, a.name, a.server.bytes,
+                           a.server.version, a.service, a.connections_reused, a.reused_from, a.dns_lookups,
+                           describe(a.stats));
     }
     for (const MergedServer& s : m.servers) {
         out += fmt::format("server {} v{} {}\n", s.address.bytes, s.address.version, describe(s.stats));

@@ -79,19 +79,54 @@ TEST(Tally, MergeOfTwoCoresEqualsOneCoreWithEverything) {
     EXPECT_EQ(split.total.stats.bytes_up, 307u);
 }
 
-TEST(Tally, ActionsTallyPerDomain) {
+TEST(Tally, ActionPartsCountNewReusedLookupsAndBytesPerAction) {
     CoreTally t(1, TallyLimits{});
     FlowDetail d;
     d.name.assign("api.example");
+    d.name_source = NameSource::kSni;
+    d.app = AppProto::kTls;
+    d.tls.client_hello_seen = true;
+    d.tls.server_hello_seen = true;
+    d.tls.negotiated_version = 0x0304;
+    d.tls.cipher = 0x1301;
     Flow f = make_flow(v4(10, 0, 0, 1), v4(1, 1, 1, 1), 0, 10, 20);
-    f.action = 2;
-    t.add_flow(f, &d);
-    t.add_flow(f, &d);
+    t.add_action_part(f, &d, 2, ActionUse::kNew, 2);
+    t.add_action_part(f, &d, 2, ActionUse::kMore, 2); // a live interval's rest of the same stretch
+    t.add_action_part(f, &d, 3, ActionUse::kReused, 2);
+    t.add_action_part(f, &d, 0, ActionUse::kNew, 0); // before the first mark: no row
+    FlowDetail dns;
+    dns.name.assign("api.example");
+    dns.name_source = NameSource::kDnsQuery;
+    dns.app = AppProto::kDns;
+    const Flow lookup = make_flow(v4(10, 0, 0, 1), v4(9, 9, 9, 9), 0, 70, 90);
+    t.add_action_part(lookup, &dns, 2, ActionUse::kNew, 2);
+    t.add_action_part(lookup, &dns, 2, ActionUse::kMore, 2);
+    const Flow unnamed = make_flow(v4(10, 0, 0, 1), v4(203, 0, 113, 7), -1, 5, 6);
+    t.add_action_part(unnamed, nullptr, 3, ActionUse::kNew, 3);
+
     const MergedTally m = merge_tallies({&t});
-    ASSERT_EQ(m.actions.size(), 1u);
-    EXPECT_EQ(m.actions[0].action, 2);
-    EXPECT_EQ(m.actions[0].connections, 2u);
-    EXPECT_EQ(m.actions[0].bytes_down, 40u);
+    ASSERT_EQ(m.actions.size(), 3u);
+    const MergedActionDomain& in2 = m.actions[0];
+    EXPECT_EQ(in2.action, 2);
+    EXPECT_EQ(in2.name, "api.example");
+    EXPECT_EQ(in2.stats.connections, 1u) << "kMore adds bytes, not a connection";
+    EXPECT_EQ(in2.connections_reused, 0u);
+    EXPECT_EQ(in2.dns_lookups, 1u) << "a lookup is its own column, counted once per DNS flow";
+    EXPECT_EQ(in2.stats.bytes_up, 20u) << "a DNS flow's bytes go to the resolver, not the name";
+    EXPECT_EQ(in2.stats.bytes_down, 40u);
+    EXPECT_EQ(in2.stats.tls_versions[static_cast<std::size_t>(TlsVersionSlot::kTls13)], 1u);
+    const MergedActionDomain& in3 = m.actions[1].name.empty() ? m.actions[2] : m.actions[1];
+    EXPECT_EQ(in3.action, 3);
+    EXPECT_EQ(in3.stats.connections, 0u);
+    EXPECT_EQ(in3.connections_reused, 1u);
+    EXPECT_EQ(in3.reused_from, 2);
+    EXPECT_EQ(in3.stats.bytes_down, 20u);
+    EXPECT_EQ(in3.stats.tls_versions[static_cast<std::size_t>(TlsVersionSlot::kTls13)], 1u)
+        << "a reused connection's TLS facts count in the action it serves";
+    const MergedActionDomain& bare = m.actions[1].name.empty() ? m.actions[1] : m.actions[2];
+    EXPECT_TRUE(bare.name.empty());
+    EXPECT_EQ(bare.server, v4(203, 0, 113, 7)) << "a flow without a name is listed under its server";
+    EXPECT_EQ(bare.stats.connections, 1u);
 }
 
 TEST(Tally, FullTablesCountInsteadOfGrowing) {

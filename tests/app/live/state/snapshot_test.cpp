@@ -303,6 +303,8 @@ TEST_F(SnapshotTest, EveryPrefixAndByteFlipIsHandled) {
     pipeline::Flow f = make_flow(v4(10, 0, 0, 1), v4(1, 1, 1, 1), 0, 10, 20);
     f.action = 1;
     small.tally.add_flow(f, &d);
+    small.tally.add_action_part(f, &d, 1, pipeline::ActionUse::kReused, 0);
+    small.tally.add_action_part(f, nullptr, 1, pipeline::ActionUse::kNew, 1); // unnamed: under its server
     std::string error;
     ASSERT_TRUE(save_snapshot(path("snap.json"), small, error)) << error;
     const std::string text = read_text(path("snap.json"));
