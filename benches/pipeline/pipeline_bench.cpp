@@ -50,6 +50,7 @@
 #include "pipeline/classify/classifier.hpp"
 #include "pipeline/dpdk/mbuf_input.hpp"
 #include "pipeline/classify/services.hpp"
+#include "pipeline/tally/actions.hpp"
 #include "pipeline/worker.hpp"
 #include "tests/support/packet_builder.hpp"
 
@@ -210,6 +211,7 @@ struct Measure {
 struct Fixture {
     std::string key;
     std::string error;
+    std::unique_ptr<pipeline::ActionSchedule> actions; // established_actions: the marks (outlives the worker)
     std::unique_ptr<pipeline::Worker> worker;
     pipeline::MbufInput input;
     std::unique_ptr<Pool> pool;
@@ -249,13 +251,25 @@ bool is_data_packet(std::span<const std::uint8_t> frame) {
     return d.l4_proto == 17 && (d.l4_payload[0] & 0x80) == 0; // QUIC short header
 }
 
-std::unique_ptr<Fixture> build_established(std::size_t flows, gen::SizeMode size, bool live) {
+// mark_every_ns: issue #15's per-action attribution, with a mark every so much capture time from
+// the first flow's start for 30 s (0: no marks, no attribution).
+std::unique_ptr<Fixture> build_established(std::size_t flows, gen::SizeMode size, bool live,
+                                           std::uint64_t mark_every_ns = 0) {
     const auto t0 = std::chrono::steady_clock::now();
     auto fx = std::make_unique<Fixture>();
     const std::size_t capacity = flows + flows / 4 + 1024;
     pipeline::WorkerConfig wc = worker_config(capacity);
     wc.live_tally = live;
-    fx->worker = std::make_unique<pipeline::Worker>(wc, g_classifier.get(), nullptr, nullptr);
+    if (mark_every_ns != 0) {
+        std::vector<std::pair<std::uint64_t, std::string>> marks;
+        const std::uint64_t start = gen::TrafficConfig{}.start_ns;
+        for (std::uint64_t t = start, i = 0; t < start + 30 * 1000 * kMs && i < 60000; t += mark_every_ns, ++i) {
+            marks.emplace_back(t, "action " + std::to_string(i));
+        }
+        fx->actions = std::make_unique<pipeline::ActionSchedule>(pipeline::ActionSchedule::from_timed_labels(std::move(marks)));
+        fx->actions->anchor(start);
+    }
+    fx->worker = std::make_unique<pipeline::Worker>(wc, g_classifier.get(), fx->actions.get(), nullptr);
     if (live) {
         fx->spare = std::make_unique<pipeline::CoreTally>(g_classifier->service_count(), wc.tally);
     }
@@ -538,9 +552,11 @@ void report(benchmark::State& state, const Fixture& fx, const Measure& m) {
     state.counters["flows"] = static_cast<double>(fx.worker->active_flows());
 }
 
-void established(benchmark::State& state, std::size_t flows, gen::SizeMode size, bool live) {
-    const std::string key = std::string(live ? "live/" : "est/") + std::to_string(flows) + "/" + size_name(size);
-    Fixture& fx = *fixture_for(key, [&] { return build_established(flows, size, live); });
+void established(benchmark::State& state, std::size_t flows, gen::SizeMode size, bool live,
+                 std::uint64_t mark_every_ns = 0) {
+    const std::string key = std::string(live ? "live/" : "est/") + std::to_string(flows) + "/" + size_name(size) +
+                            "/marks:" + std::to_string(mark_every_ns);
+    Fixture& fx = *fixture_for(key, [&] { return build_established(flows, size, live, mark_every_ns); });
     if (!fx.error.empty()) {
         state.SkipWithError(fx.error.c_str());
         return;
@@ -556,6 +572,10 @@ void established(benchmark::State& state, std::size_t flows, gen::SizeMode size,
     }
     const pipeline::WorkerCounters& now = fx.worker->counters();
     using C = pipeline::WorkerCounters;
+    if (fx.actions) {
+        state.counters["early_parts/pkt"] = static_cast<double>(counter_delta(now, m.before, &C::action_parts_early)) /
+                                            static_cast<double>(std::max<std::uint64_t>(m.packets, 1));
+    }
     if (fx.worker->active_flows() != fx.table_flows || counter_delta(now, m.before, &C::flows_created) != 0 ||
         counter_delta(now, m.before, &C::flows_evicted) != 0 ||
         counter_delta(now, m.before, &C::flows_idle_expired) != 0 ||
@@ -611,6 +631,14 @@ void register_all() {
         const std::size_t n = effective_flows(flows);
         add("established_live/flows:" + std::to_string(n) + "/64B",
             [n](benchmark::State& st) { established(st, n, gen::SizeMode::k64, true); });
+    }
+    // Issue #15: the same with actions marked. marks:30s is the analyst's pace (no mark falls in the
+    // timed part: the figure is the per-packet check); marks:1ms changes every flow's action every
+    // few of its packets (the worst case: the pool of parts runs dry and stretches are tallied at once).
+    for (const auto& [every, name] : {std::pair{30 * 1000 * kMs, "30s"}, std::pair{kMs, "1ms"}}) {
+        const std::size_t n = effective_flows(10000);
+        add("established_actions/flows:" + std::to_string(n) + "/64B/marks:" + name,
+            [n, every](benchmark::State& st) { established(st, n, gen::SizeMode::k64, false, every); });
     }
     for (std::size_t capacity : {std::size_t{10000}, std::size_t{1000000}}) {
         const std::size_t c = effective_flows(capacity);
