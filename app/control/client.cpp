@@ -127,6 +127,14 @@ CLI::App* add_ctl_command(CLI::App& parent, CtlInvocation& inv) {
                 ->type_name("SERVICE")
                 ->check(non_empty());
         }
+        if ((c.args & kArgDevice) != 0) {
+            command
+                ->add_option_function<std::string>(
+                    "--device", [&inv](const std::string& v) { inv.args["device"] = v; },
+                    "only this device (its MAC, aa:bb:cc:dd:ee:ff), with the domains it talked to")
+                ->type_name("MAC")
+                ->check(non_empty());
+        }
         if ((c.args & kArgLast) != 0) {
             command
                 ->add_option_function<std::uint64_t>(

@@ -88,7 +88,8 @@ std::optional<ControlRequest> parse_request(std::string_view line, std::string& 
     if (((takes & kArgTop) != 0 && !size_arg(args, "top", out.top, error)) ||
         ((takes & kArgService) != 0 && !string_arg(args, "service", out.service, error)) ||
         ((takes & kArgLast) != 0 && !size_arg(args, "last", out.last_s, error)) ||
-        ((takes & kArgLabel) != 0 && !string_arg(args, "label", out.label, error))) {
+        ((takes & kArgLabel) != 0 && !string_arg(args, "label", out.label, error)) ||
+        ((takes & kArgDevice) != 0 && !string_arg(args, "device", out.device, error))) {
         error_answer = control_error(error);
         return std::nullopt;
     }

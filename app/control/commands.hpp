@@ -31,6 +31,7 @@ enum ControlArg : unsigned {
     kArgService = 1u << 1, // --service S: one service, by name (case-insensitive)
     kArgLast = 1u << 2,    // --last SECONDS: only the newest intervals
     kArgLabel = 1u << 3,   // LABEL: an action's name
+    kArgDevice = 1u << 4,  // --device MAC: one device
 };
 
 struct ControlCommand {
@@ -50,8 +51,9 @@ inline constexpr std::array<ControlCommand, 16> kControlCommands = {{
     {"clients", kArgTop, "[--top N]", "per (client, service) connections and bytes, largest first", "clients"},
     {"servers", kArgTop, "[--top N]",
      "per server address: the names used for it, flows, bytes each way, AS, organisation, country", "servers"},
-    {"devices", kArgTop, "[--top N]",
-     "clients grouped by MAC address: vendor (IEEE registry) or randomised, addresses, flows, bytes, services",
+    {"devices", kArgTop | kArgDevice, "[--top N] [--device MAC]",
+     "clients grouped by MAC address: vendor (IEEE registry) or randomised, addresses, flows, bytes, services; "
+     "with --device, that device alone with the domains it talked to",
      "devices"},
     {"dns", kArgNone, "",
      "encrypted DNS: DoT attempts and their fate, DoH and DoQ per server, plain DNS after a failed DoT attempt", ""},
@@ -85,6 +87,7 @@ struct ControlRequest {
     std::size_t last_s = kDefaultTimelineSeconds;
     std::string service; // "" = all
     std::string label;
+    std::string device; // a MAC as given; "" = all
 };
 
 // Answer lines.

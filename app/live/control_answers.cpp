@@ -339,7 +339,36 @@ std::string Appliance::clients(const ControlRequest& request) { return report_ro
 
 std::string Appliance::servers(const ControlRequest& request) { return report_rows(request, kSectionServers, "servers"); }
 
-std::string Appliance::devices(const ControlRequest& request) { return report_rows(request, kSectionDevices, "devices"); }
+std::string Appliance::devices(const ControlRequest& request) {
+    if (request.device.empty()) {
+        return report_rows(request, kSectionDevices, "devices");
+    }
+    const auto mac = parse_mac(request.device);
+    if (!mac) {
+        return control_error(fmt::format("--device: \"{}\" is not a MAC address (aa:bb:cc:dd:ee:ff)",
+                                         request.device.substr(0, 64)));
+    }
+    const std::string wanted = mac_text(mac->data());
+    const Report r = build_report();
+    const auto found = std::find_if(r.devices.begin(), r.devices.end(),
+                                    [&](const Device& d) { return d.has_mac && d.mac == *mac; });
+    if (found == r.devices.end()) {
+        return control_error(fmt::format("no device with MAC {} (ctl devices lists them)", wanted));
+    }
+    if (request.table) {
+        TableOptions opt;
+        opt.sections = kSectionDevices;
+        opt.device = wanted;
+        return control_text(render_table_text(r, opt));
+    }
+    const json all = report_to_json(r)["devices"];
+    for (const json& d : all) {
+        if (d.value("mac", json()) == wanted) {
+            return control_result(json{{"device", d}});
+        }
+    }
+    return control_error(fmt::format("no device with MAC {} (ctl devices lists them)", wanted));
+}
 
 // The analyst marks actions live: the label under way shows at once, before any flow carries it.
 std::string Appliance::actions(const ControlRequest& request) {

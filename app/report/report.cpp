@@ -93,6 +93,28 @@ std::string mac_text(const std::uint8_t* mac) {
     return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 }
 
+std::optional<std::array<std::uint8_t, 6>> parse_mac(std::string_view text) {
+    if (text.size() != 17) {
+        return std::nullopt;
+    }
+    std::array<std::uint8_t, 6> mac{};
+    const auto hex = [](char c) -> int {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    };
+    const char separator = text[2];
+    if (separator != ':' && separator != '-') {
+        return std::nullopt;
+    }
+    for (std::size_t i = 0; i < 6; ++i) {
+        const int hi = hex(text[3 * i]), lo = hex(text[3 * i + 1]);
+        if (hi < 0 || lo < 0 || (i < 5 && text[3 * i + 2] != separator)) {
+            return std::nullopt;
+        }
+        mac[i] = static_cast<std::uint8_t>(hi * 16 + lo);
+    }
+    return mac;
+}
+
 std::string client_text(const pipeline::MergedClient& c) {
     std::string who = ip_text(c.client);
     if (c.has_mac) {
@@ -132,7 +154,21 @@ void add_devices(Report& r, const OuiRegistry& registry) {
         d.stats.merge(c.stats);
         per_service[it->second][c.service] += c.stats.connections;
     }
+    std::map<pipeline::IpAddr, std::size_t> device_of;
     for (std::size_t i = 0; i < r.devices.size(); ++i) {
+        for (const auto& a : r.devices[i].addresses) {
+            device_of.emplace(a, i);
+        }
+    }
+    for (const auto& [client, name] : r.tally.client_domains) {
+        if (const auto it = device_of.find(client); it != device_of.end()) {
+            r.devices[it->second].domains.push_back(name);
+        }
+    }
+    for (std::size_t i = 0; i < r.devices.size(); ++i) {
+        std::vector<std::string>& domains = r.devices[i].domains;
+        std::sort(domains.begin(), domains.end());
+        domains.erase(std::unique(domains.begin(), domains.end()), domains.end());
         std::vector<std::pair<std::int32_t, std::uint64_t>> services(per_service[i].begin(), per_service[i].end());
         std::stable_sort(services.begin(), services.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
         for (const auto& [service, connections] : services) {

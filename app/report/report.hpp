@@ -38,6 +38,7 @@ struct Device {
     std::vector<pipeline::IpAddr> addresses;
     pipeline::TransferStats stats;
     std::vector<std::int32_t> services; // by connections, largest first
+    std::vector<std::string> domains;   // the names its addresses talked to, sorted
 };
 
 struct Report {
@@ -61,6 +62,8 @@ struct Report {
 void add_devices(Report& r, const OuiRegistry& registry);
 // "aa:bb:cc:dd:ee:ff".
 [[nodiscard]] std::string mac_text(const std::uint8_t* mac);
+// A MAC address written with ':' or '-' between six hex pairs, either case; nullopt otherwise.
+[[nodiscard]] std::optional<std::array<std::uint8_t, 6>> parse_mac(std::string_view text);
 
 // Looks up who hosts each server of the report (AS, organisation, country). Off the packet
 // path: offline after the capture, live when a view is built.
@@ -90,6 +93,7 @@ struct TableOptions {
     unsigned sections = kAllSections;
     std::size_t top_clients = 40;
     std::size_t top_servers = 40;
+    std::string device; // a MAC (mac_text form): the devices section shows that device only, with its domains
 };
 
 void render_table(const Report& r, std::FILE* out, const TableOptions& opt);

@@ -253,6 +253,12 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
         w.end_array();
         w.field("bytes_down", d.stats.bytes_down);
         w.field("bytes_up", d.stats.bytes_up);
+        w.key("domains");
+        w.begin_array();
+        for (const std::string& name : d.domains) {
+            w.value(name);
+        }
+        w.end_array();
         w.field("flows", d.stats.connections);
         if (d.has_mac) {
             w.field("mac", mac_text(d.mac.data()));

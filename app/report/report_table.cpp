@@ -63,7 +63,7 @@ void render_domains_section(const Report& r, std::FILE* out, std::size_t top_dom
 void render_clients_section(const Report& r, std::FILE* out, std::size_t top_clients, const TableLayout& l);
 void render_actions_section(const Report& r, std::FILE* out, std::size_t top_rows);
 void render_servers_section(const Report& r, std::FILE* out, std::size_t top_servers, std::size_t width);
-void render_devices_section(const Report& r, std::FILE* out, std::size_t width);
+void render_devices_section(const Report& r, std::FILE* out, std::size_t width, const std::string& device);
 void render_tls_section(const TransferStats& tot, std::FILE* out);
 void render_counters_section(const Report& r, std::FILE* out);
 
@@ -109,7 +109,7 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
         render_servers_section(r, out, opt.top_servers, opt.width);
     }
     if (opt.sections & kSectionDevices) {
-        render_devices_section(r, out, opt.width);
+        render_devices_section(r, out, opt.width, opt.device);
     }
     if (opt.sections & kSectionClients) {
         render_clients_section(r, out, opt.top_clients, layout);
@@ -215,7 +215,8 @@ void render_clients_section(const Report& r, std::FILE* out, std::size_t top_cli
 // A row per server address, then the names it was used by on the lines below it, whole
 // (wrapped between names, never cut), so names behind one load balancer read together.
 // One row per device (its MAC, vendor, flows, bytes), then its addresses and its services, wrapped.
-void render_devices_section(const Report& r, std::FILE* out, std::size_t width) {
+// device: one device's MAC (mac_text form), shown alone with the domains it talked to; "" for all.
+void render_devices_section(const Report& r, std::FILE* out, std::size_t width, const std::string& device) {
     if (r.devices.empty()) {
         return;
     }
@@ -238,6 +239,9 @@ void render_devices_section(const Report& r, std::FILE* out, std::size_t width) 
         fmt::print(out, "{}\n", line);
     };
     for (const Device& d : r.devices) {
+        if (!device.empty() && (!d.has_mac || mac_text(d.mac.data()) != device)) {
+            continue;
+        }
         const std::string vendor = d.randomized        ? "(randomised address)"
                                    : !d.vendor.empty() ? d.vendor
                                    : d.has_mac         ? "-"
@@ -258,6 +262,9 @@ void render_devices_section(const Report& r, std::FILE* out, std::size_t width) 
         }
         if (!services.empty()) {
             wrapped("    services: ", services);
+        }
+        if (!device.empty() && !d.domains.empty()) {
+            wrapped("    domains: ", d.domains);
         }
     }
 }

@@ -555,8 +555,10 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
     for (const auto& [client, hash] : client_domain_pairs) {
         if (auto it = name_by_hash.find(hash); it != name_by_hash.end()) {
             ++clients_per_domain[it->second];
+            out.client_domains.emplace_back(client, it->second);
         }
     }
+    std::sort(out.client_domains.begin(), out.client_domains.end());
     for (MergedDomain& d : out.domains) {
         d.m.distinct_clients = clients_per_domain[d.name];
     }

@@ -525,6 +525,7 @@ struct MergedTally {
     std::vector<MergedClient> clients;
     std::vector<MergedActionDomain> actions;
     std::vector<MergedServer> servers; // by address
+    std::vector<std::pair<IpAddr, std::string>> client_domains; // the (client, domain) pairs seen, sorted
     std::uint64_t table_full_drops = 0;
 };
 

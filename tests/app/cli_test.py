@@ -479,6 +479,8 @@ class Outputs(unittest.TestCase):
         self.assertEqual((d["bytes_up"], d["bytes_down"]), (report["total"]["bytes_up"], report["total"]["bytes_down"]))
         self.assertIn("Google Maps", d["services"])
         self.assertNotIn(None, d["services"])
+        self.assertIn("maps.googleapis.com", d["domains"])
+        self.assertEqual(d["domains"], sorted(set(d["domains"])))
         table = run("analyze", SAMPLE).stdout
         self.assertRegex(table, r"\nDEVICE +VENDOR +FLOWS +BYTES UP +BYTES DOWN\n02:77:00:00:00:02 +\(randomised address\)")
         self.assertIn("    addresses: 10.77.0.2, fd77::2, fe80::77:ff:fe00:2\n", table)

@@ -181,6 +181,7 @@ json reference_report(const Report& r) {
         devices.push_back({{"addresses", addresses},
                            {"bytes_down", d.stats.bytes_down},
                            {"bytes_up", d.stats.bytes_up},
+                           {"domains", d.domains},
                            {"flows", d.stats.connections},
                            {"mac", d.has_mac ? json(mac) : json(nullptr)},
                            {"randomized", d.randomized},
@@ -517,6 +518,24 @@ TEST(JsonWriter, SortedFieldsSortAndKeepTheLastOfADuplicateKey) {
         f.write(w);
     });
     EXPECT_EQ(got, ref.dump(2));
+}
+
+} // namespace
+} // namespace wt::app
+
+namespace wt::app {
+namespace {
+
+// `ctl devices --device MAC` takes a MAC as people write it.
+TEST(ParseMac, ColonsOrDashesEitherCaseAndNothingElse) {
+    const std::array<std::uint8_t, 6> want{0x02, 0x77, 0x00, 0xab, 0xcd, 0xef};
+    EXPECT_EQ(parse_mac("02:77:00:ab:cd:ef"), want);
+    EXPECT_EQ(parse_mac("02-77-00-AB-CD-EF"), want);
+    EXPECT_EQ(mac_text(parse_mac("02:77:00:AB:cd:EF")->data()), "02:77:00:ab:cd:ef");
+    for (const char* bad : {"", "02:77:00:ab:cd", "02:77:00:ab:cd:ef:", "02:77-00:ab:cd:ef", "02:77:00:ab:cd:eg",
+                            "0277.00ab.cdef", "02:77:00:ab:cd:e"}) {
+        EXPECT_FALSE(parse_mac(bad).has_value()) << bad;
+    }
 }
 
 } // namespace

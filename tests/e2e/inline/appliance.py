@@ -389,6 +389,23 @@ def check_servers(rep, lab, fwd, ctx):
     rep.check("devices: ctl devices --json: the phone's addresses under one MAC, with its flows and services",
               len(mine) == 1 and mine[0].get("mac") and L.CLIENT6 in mine[0].get("addresses", []) and
               mine[0].get("flows", 0) > 0 and "Shop" in mine[0].get("services", []), text.strip()[:400])
+    if mine:
+        mac = mine[0]["mac"]
+        rc, doc, text = fwd.ctl("devices", "--device", mac.upper())
+        one = doc.get("device") if isinstance(doc, dict) else None
+        rep.check("devices: ctl devices --device MAC (any case) --json: that device with the domains it talked to",
+                  rc == 0 and isinstance(one, dict) and one.get("mac") == mac and
+                  "api.shop.example" in (one.get("domains") or []), text.strip()[:400])
+        rc, _, table = fwd.ctl("devices", "--device", mac, json_out=False)
+        rep.check("devices: ctl devices --device MAC prints that device and its domains",
+                  rc == 0 and mac in table and "domains: " in table and "api.shop.example" in table,
+                  table.strip()[:400])
+    rc, _, text = fwd.ctl("devices", "--device", "not-a-mac", json_out=False)
+    rep.check("devices: --device with a malformed MAC is an error that says so",
+              rc != 0 and "is not a MAC address" in text, text.strip()[:300])
+    rc, _, text = fwd.ctl("devices", "--device", "0e:00:00:00:00:99", json_out=False)
+    rep.check("devices: --device with an unknown MAC is an error that says so",
+              rc != 0 and "no device with MAC 0e:00:00:00:00:99" in text, text.strip()[:300])
     # The lab's phone uses plain DNS (dnsmasq) only: the encrypted DNS view must say so, live as offline.
     rc, doc, text = fwd.ctl("dns")
     edns = doc.get("encrypted_dns") if isinstance(doc, dict) else None
