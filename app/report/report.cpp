@@ -318,6 +318,12 @@ std::vector<std::string> action_notes(const Report& r, const NameEvidence& e, co
                                         shared.size() > shown ? fmt::format(" and {} more", shared.size() - shown) : ""));
         }
     }
+    if (a.dns_failed != 0) {
+        notes.push_back(a.dns_failed == a.dns_lookups
+                            ? fmt::format("lookup failed ({})", dns_rcode_text(a.dns_failed_rcode))
+                            : fmt::format("{} of {} lookups failed ({})", a.dns_failed, a.dns_lookups,
+                                          dns_rcode_text(a.dns_failed_rcode)));
+    }
     if (s.tls_without_sni != 0) {
         notes.emplace_back(a.name.empty() ? "no SNI" : "no SNI: named from DNS");
     }

@@ -207,7 +207,13 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
         if (inserted && names_server) {
             s->name = d->name;
         }
-        s->service = f.service;
+        // A DNS flow's service is its question's, not the resolver's; a classified flow is not undone by
+        // an unclassified one (so that the row does not depend on the order its flows end in).
+        if (names_server || d == nullptr || d->name_source != NameSource::kDnsQuery) {
+            if (f.service >= 0 || s->service < 0) {
+                s->service = f.service;
+            }
+        }
         if (names_server) {
             s->name_sources |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(d->name_source));
         }
@@ -273,6 +279,10 @@ void CoreTally::add_action_part(const Flow& part, const FlowDetail* d, std::uint
     }
     if (dns) {
         ++a->dns_lookups;
+        if (d->dns.response_seen && d->dns.rcode != 0) {
+            a->dns_failed_rcode = a->dns_failed == 0 ? d->dns.rcode : std::min(a->dns_failed_rcode, d->dns.rcode);
+            ++a->dns_failed;
+        }
         return;
     }
     if (part.service >= 0 || a->service < 0) {
@@ -383,6 +393,10 @@ bool CoreTally::restore_action(const ActionDomainKey& key, const ActionDomainTal
     }
     a->connections_reused += tally.connections_reused;
     a->dns_lookups += tally.dns_lookups;
+    if (tally.dns_failed != 0) {
+        a->dns_failed_rcode = a->dns_failed == 0 ? tally.dns_failed_rcode : std::min(a->dns_failed_rcode, tally.dns_failed_rcode);
+        a->dns_failed += tally.dns_failed;
+    }
     a->reused_from = std::min(a->reused_from, tally.reused_from);
     a->stats.merge(tally.stats);
     return true;
@@ -398,7 +412,9 @@ bool CoreTally::restore_server_name(const ServerNameKey& key, const ServerNameTa
     if (inserted) {
         s->name = tally.name;
     }
-    s->service = tally.service;
+    if (tally.service >= 0 || s->service < 0) {
+        s->service = tally.service;
+    }
     s->name_sources |= tally.name_sources;
     s->stats.merge(tally.stats);
     return true;
@@ -518,12 +534,18 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
             }
             a.connections_reused += t.connections_reused;
             a.dns_lookups += t.dns_lookups;
+            if (t.dns_failed != 0) {
+                a.dns_failed_rcode = a.dns_failed == 0 ? t.dns_failed_rcode : std::min(a.dns_failed_rcode, t.dns_failed_rcode);
+                a.dns_failed += t.dns_failed;
+            }
             a.reused_from = std::min(a.reused_from, t.reused_from);
             a.stats.merge(t.stats);
         });
         core->server_names().for_each([&](const ServerNameKey& k, const ServerNameTally& t) {
             MergedServerName& n = server_names[k.server][std::string(t.name.view())];
-            n.service = t.service;
+            if (t.service >= 0 || n.service < 0) {
+                n.service = t.service;
+            }
             n.name_sources |= t.name_sources;
             n.stats.merge(t.stats);
         });

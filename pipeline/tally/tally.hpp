@@ -190,6 +190,8 @@ struct ActionDomainTally {
     std::int32_t service = -1;
     std::uint32_t connections_reused = 0; // opened in an earlier action (or before the first mark)
     std::uint32_t dns_lookups = 0;        // DNS flows asking for the name: lookups, not connections
+    std::uint32_t dns_failed = 0;         // of them, answered with an error (NXDOMAIN, SERVFAIL, ...)
+    std::uint8_t dns_failed_rcode = 0;    // the lowest such RCODE (a row does not depend on flow order)
     std::uint16_t reused_from = kNoAction; // the earliest action a reused connection was opened in (0: before the first mark)
     // connections = connections opened in this action; bytes and packets = those that passed during it;
     // TLS facts and flow kinds = of every connection counted here, new or reused.
@@ -503,6 +505,8 @@ struct MergedActionDomain {
     std::int32_t service = -1;
     std::uint32_t connections_reused = 0;
     std::uint32_t dns_lookups = 0;
+    std::uint32_t dns_failed = 0;
+    std::uint8_t dns_failed_rcode = 0;
     std::uint16_t reused_from = kNoAction;
     TransferStats stats; // as ActionDomainTally's
 };

@@ -305,10 +305,10 @@ class BadInput(unittest.TestCase):
         self.assertEqual(run("analyze").returncode, 64)
         self.assertEqual(run("analyze", SAMPLE, "--format", "xml").returncode, 64)
         self.assertEqual(run("analyze", SAMPLE, "--marks", "a", "--marks-every", "30s:A").returncode, 64)
-        # The 60.9 s sample has three 30 s intervals: two labels are refused with both counts, three are fine.
+        # The 62.5 s sample has three 30 s intervals: two labels are refused with both counts, three are fine.
         short = run("analyze", SAMPLE, "--marks-every", "30s:Launch,Climate")
         self.assertEqual(short.returncode, 78, short.stderr)
-        self.assertIn("2 labels cover 60 s, but the capture lasts 60.9 s: 3 intervals of 30 s", short.stderr)
+        self.assertIn("2 labels cover 60 s, but the capture lasts 62.5 s: 3 intervals of 30 s", short.stderr)
         self.assertEqual(run("analyze", SAMPLE, "--marks-every", "30s:Launch,Climate,Map").returncode, 0)
         self.assertEqual(run("frobnicate").returncode, 64)
 
@@ -467,24 +467,31 @@ class Outputs(unittest.TestCase):
 
     def test_devices_group_a_phones_addresses_by_mac(self):
         # Issue #15: the sample's phone has an IPv4, a ULA and a link-local IPv6 address behind one
-        # locally administered (randomised) MAC: one device, not three clients.
+        # locally administered (randomised) MAC: one device, not three clients. The lab's router, which
+        # sent the phone one ICMPv6 message from its own MAC, is a device of its own.
         report = json.loads(run("analyze", SAMPLE, "--format", "json").stdout)
-        self.assertEqual(len(report["devices"]), 1, report["devices"])
-        d = report["devices"][0]
-        self.assertEqual(d["mac"], "02:77:00:00:00:02")
+        by_mac = {d["mac"]: d for d in report["devices"]}
+        self.assertEqual(sorted(by_mac), ["02:77:00:00:00:01", "02:77:00:00:00:02"], report["devices"])
+        d = by_mac["02:77:00:00:00:02"]
+        self.assertEqual(report["devices"][0], d, "largest first")
         self.assertTrue(d["randomized"])
         self.assertIsNone(d["vendor"])
         self.assertEqual(d["addresses"], ["10.77.0.2", "fd77::2", "fe80::77:ff:fe00:2"])
-        self.assertEqual(d["flows"], report["total"]["connections"])
-        self.assertEqual((d["bytes_up"], d["bytes_down"]), (report["total"]["bytes_up"], report["total"]["bytes_down"]))
+        router = by_mac["02:77:00:00:00:01"]
+        self.assertEqual(router["addresses"], ["fe80::77:ff:fe00:1"])
+        self.assertEqual(d["flows"] + router["flows"], report["total"]["connections"])
+        self.assertEqual((d["bytes_up"] + router["bytes_up"], d["bytes_down"] + router["bytes_down"]),
+                         (report["total"]["bytes_up"], report["total"]["bytes_down"]))
         self.assertIn("Google Maps", d["services"])
         self.assertNotIn(None, d["services"])
         self.assertIn("maps.googleapis.com", d["domains"])
+        self.assertIn("events.weather-app.example", d["domains"])
         self.assertEqual(d["domains"], sorted(set(d["domains"])))
+        self.assertEqual(router["domains"], [])
         table = run("analyze", SAMPLE).stdout
         self.assertRegex(table, r"\nDEVICE +VENDOR +FLOWS +BYTES UP +BYTES DOWN\n02:77:00:00:00:02 +\(randomised address\)")
         self.assertIn("    addresses: 10.77.0.2, fd77::2, fe80::77:ff:fe00:2\n", table)
-        self.assertRegex(table, r"\nflows 33  devices 1 \(3 addresses\)  bytes up ")
+        self.assertRegex(table, r"\nflows %d  devices 2 \(4 addresses\)  bytes up " % report["total"]["connections"])
 
     def test_unwritable_flows_file(self):
         proc = run("analyze", SAMPLE, "--flows", "/nonexistent-dir/flows.jsonl")

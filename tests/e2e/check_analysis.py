@@ -7,6 +7,8 @@ Usage: check_analysis.py WIRETALLY [--capture-dir DIR]   (records a fresh captur
 Needs root for the namespaces when it records.
 """
 import argparse
+import bisect
+import csv
 import json
 import os
 import subprocess
@@ -41,6 +43,7 @@ def setUpModule():
         out = DATA["tmp"].name
         subprocess.run([os.path.join(HERE, "make_capture.sh"), out, "--action-interval", "4",
                         "--suffix", f"ci{os.getpid() % 10000}"], check=True, timeout=600)
+    DATA["dir"] = out
     with open(os.path.join(out, "manifest.json")) as f:
         DATA["manifest"] = json.load(f)
     DATA["flows_dir"] = tempfile.TemporaryDirectory(prefix="wt-e2e-flows-")
@@ -86,7 +89,104 @@ def flow_for(conn):
     return None
 
 
+def read_marks(path):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows and rows[0] == ["timestamp", "label"], "marks.csv must start with 'timestamp,label'"
+    return [(float(r[0]), r[1]) for r in rows[1:] if r]
+
+
+def tshark_split_by_action(conn, marks):
+    """tshark's per-packet view of one TCP connection split by the marks, with the report's rule: a packet
+    with TCP payload passes in the action under way at its time (the last mark at or before it) and the
+    connection is in that action from then on; a packet without payload (SYN, bare ACK, FIN) stays with the
+    action already under way for the connection; the connection's first stretch begins with its first payload
+    packet (its handshake goes with that packet's action). Returns ({label: [bytes_up, bytes_down]}, order of
+    the labels as the connection entered them). Bytes are IP bytes: ip.len, or 40 + ipv6.plen."""
+    cip, cport = conn["client"]["ip"], conn["client"]["port"]
+    sip, sport = conn["server"]["ip"], conn["server"]["port"]
+    fam = "ipv6" if ":" in sip else "ip"
+    flt = (f"{fam}.addr=={cip} && {fam}.addr=={sip} && tcp.port=={cport} && tcp.port=={sport} "
+           f"&& !icmp && !icmpv6")
+    out = subprocess.run(["tshark", "-r", os.path.join(DATA["dir"], "capture.pcap"), "-n", "-Y", flt, "-T",
+                          "fields", "-E", "separator=/t", "-e", "frame.time_epoch", "-e", "ip.src", "-e", "ipv6.src",
+                          "-e", "ip.len", "-e", "ipv6.plen", "-e", "tcp.len", "-e", "tcp.stream"],
+                         capture_output=True, text=True, check=True).stdout
+    times = [t for t, _ in marks]
+    split, order, pending, cur, streams = {}, [], [0, 0], None, set()
+    for line in out.splitlines():
+        ts, src4, src6, len4, plen6, tcp_len, stream = line.split("\t")
+        streams.add(stream)
+        up = (src4 or src6) == cip
+        size = int(len4) if len4 else 40 + int(plen6)
+        if int(tcp_len) > 0:
+            i = bisect.bisect_right(times, float(ts)) - 1
+            assert i >= 0, "payload before the first mark"
+            if marks[i][1] != cur:
+                cur = marks[i][1]
+                order.append(cur)
+                split.setdefault(cur, [0, 0])
+                split[cur][0] += pending[0]
+                split[cur][1] += pending[1]
+                pending = [0, 0]
+        if cur is None:
+            pending[0 if up else 1] += size
+        else:
+            split[cur][0 if up else 1] += size
+    assert len(streams) == 1, f"the 5-tuple is {len(streams)} TCP streams in the capture"
+    assert pending == [0, 0], "packets after the last payload without any payload before"
+    return split, order
+
+
 class Session(unittest.TestCase):
+    def test_kept_open_connection_splits_across_actions_by_packet_time(self):
+        kept = [c for c in DATA["manifest"]["connections"] if c.get("kept_open")]
+        self.assertEqual(len(kept), 1, "the session has one kept-open API connection")
+        conn = kept[0]
+        marks = read_marks(os.path.join(DATA["dir"], "marks.csv"))
+        labels = [label for _, label in marks]
+        # The manifest: opened in the first action, one request in each action (App launch, Climate, Location),
+        # each answered in full, closed after the last one.
+        self.assertEqual(conn["action"], labels[0])
+        self.assertEqual([r["action"] for r in conn["requests"]], labels)
+        for r in conn["requests"]:
+            self.assertEqual(r["response_body_bytes"], r["expected_body_bytes"])
+        self.assertEqual(conn["closed"]["action"], labels[-1])
+        self.assertEqual(conn["observed"]["tls_version"], "1.3")
+
+        split, order = tshark_split_by_action(conn, marks)
+        self.assertEqual(order, labels, "tshark: the connection carries payload in each action, in turn")
+        lookups = {}
+        for c in DATA["manifest"]["connections"]:
+            if c["app"] == "dns" and c["name"] == conn["name"]:
+                lookups[c["action"]] = lookups.get(c["action"], 0) + 1
+        rows = {}
+        for block in DATA["report"]["actions"]:
+            for row in block["domains"]:
+                if row["name"] == conn["name"]:
+                    self.assertNotIn(block["action"], rows, "one row per action and name")
+                    rows[block["action"]] = row
+        self.assertEqual(sorted(rows), sorted(labels))
+        for label in labels:
+            row = rows[label]
+            with self.subTest(action=label):
+                if label == conn["action"]:
+                    self.assertEqual((row["connections_new"], row["connections_reused"]), (1, 0))
+                    self.assertIsNone(row["reused_from"])
+                else:
+                    self.assertEqual((row["connections_new"], row["connections_reused"]), (0, 1))
+                    self.assertEqual(row["reused_from"], conn["action"])
+                self.assertEqual(row["dns_lookups"], lookups.get(label, 0))
+                self.assertEqual([row["bytes_up"], row["bytes_down"]], split[label])
+                self.assertIsNone(row["server"])
+                self.assertEqual(row["tls_versions"], {"TLSv1.3": 1})
+                self.assertEqual(row["ciphers"], {DATA["iana"].get(conn["observed"]["cipher"],
+                                                                   conn["observed"]["cipher"]): 1})
+        # The three stretches are the whole flow.
+        fl = flow_for(conn)
+        self.assertEqual([fl["bytes_up"], fl["bytes_down"]],
+                         [sum(v[0] for v in split.values()), sum(v[1] for v in split.values())])
+
     def test_every_connection_is_a_flow_with_its_name_app_and_action(self):
         for conn in DATA["manifest"]["connections"]:
             with self.subTest(id=conn["id"], name=conn["name"], app=conn["app"]):

@@ -85,6 +85,7 @@ readonly IP_APNS=10.77.1.40
 readonly IP_FACEBOOK=10.77.1.50 IP6_FACEBOOK=fd77:1::50
 readonly IP_NOSNI=10.77.1.60
 readonly IP_HTTP=10.77.1.80
+readonly IP_EVENTS=10.77.1.70 EVENTS_NAME=events.weather-app.example
 readonly DOT_NAME=dns.google
 
 WORK=$(mktemp -d /tmp/wte2e-work.XXXXXX)
@@ -170,7 +171,7 @@ setup_topology() {
     ip -n "$NS_RES" addr add "$DNS6/64" dev rs0 nodad
     local a
     for a in $IP_CLOUDFRONT $IP_AKAMAI $IP_GOOGLEAPIS $IP_GSTATIC $IP_CRASHLYTICS $IP_MEASUREMENT $IP_APNS \
-        $IP_FACEBOOK $IP_NOSNI $IP_HTTP; do
+        $IP_FACEBOOK $IP_NOSNI $IP_HTTP $IP_EVENTS; do
         ip -n "$NS_CLOUD" addr add "$a/32" dev lo
     done
     for a in $IP6_CLOUDFRONT $IP6_AKAMAI $IP6_GOOGLEAPIS $IP6_GSTATIC $IP6_FACEBOOK; do
@@ -248,6 +249,8 @@ make_pki_and_content() {
     make_cert nosni rsa "IP:$IP_NOSNI" &
     pids+=($!)
     make_cert dot ec "DNS:$DOT_NAME,IP:$DOT4" &
+    pids+=($!)
+    make_cert events ec "DNS:$EVENTS_NAME" &
     pids+=($!)
     for pid in "${pids[@]}"; do
         wait "$pid" || { log "certificate generation failed"; cat "$d"/*.err >&2; return 1; }
@@ -328,6 +331,7 @@ start_servers() {
         --host-record="star.c10r.facebook.com,$IP_FACEBOOK,$IP6_FACEBOOK" \
         --cname=graph.facebook.com,star.c10r.facebook.com \
         --host-record="$DOT_NAME,$DOT4" \
+        --host-record="$EVENTS_NAME,$IP_EVENTS" \
         --local=/weather-app.example/
     expect_listen "$NS_RES" udp "$DNS4" 53
     expect_listen "$NS_RES" udp "$DNS6" 53
@@ -387,6 +391,11 @@ http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_foreve
 EOF
     start_bg "$WORK/www-http" http ip netns exec "$NS_CLOUD" "$PY" "$WORK/http_server.py" "$IP_HTTP" 80
     expect_listen "$NS_CLOUD" tcp "$IP_HTTP" 80
+
+    # ---- the app's kept-open API connection: HTTP/1.1 keep-alive over TLS 1.3 (python3 http.server + ssl).
+    start_bg "$WORK" events ip netns exec "$NS_CLOUD" "$PY" "$SCRIPT_DIR/keepalive_https.py" serve "$IP_EVENTS" 443 \
+        "$p/events.pem" "$p/events.key"
+    expect_listen "$NS_CLOUD" tcp "$IP_EVENTS" 443
 
     # ---- QUIC v1 + HTTP/3: ngtcp2's example server (GnuTLS build), one per address.
     start_bg "$WORK" quic-googleapis ip netns exec "$NS_CLOUD" gtlsserver -q --timeout=5s \
@@ -570,8 +579,89 @@ quic_get() {
     if [[ $rc -ne 0 || $got != "$expect" ]]; then fail "QUIC https://$name$path (rc=$rc, $got bytes)" "$dl.log"; fi
 }
 
+# ---------------------------------------------------------------- the kept-open API connection
+# One openssl s_client stays connected to EVENTS_NAME across the actions, as a phone app's API connection does:
+# its stdin is a FIFO that this script holds open on fd 8, each action writes one HTTP/1.1 GET into it, and closing
+# fd 8 (after the last action) makes the client send close_notify and end (-no_ign_eof). records.tsv gets the
+# connection (kind=tls, kept_open=1, conn_ref=events) in the action that opens it, one kind=request line per GET
+# and one kind=close line; manifest.py joins them by conn_ref.
+KA_PID=""
+KA_OUT=""
+KA_REQS=0
+
+keepalive_open() { # name ip
+    local name=$1 ip=$2 fifo="$WORK/keepalive.in" start i lport=""
+    KA_OUT="$WORK/keepalive.out"
+    KA_REQS=0
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    exec 8<>"$fifo" # read-write: never blocks, and the FIFO has a writer until fd 8 is closed
+    start=$(now)
+    in_ns "$NS_PHONE" openssl s_client -quiet -no_ign_eof -nocommands -CAfile "$WORK/pki/ca.pem" \
+        -verify_return_error -tls1_3 -connect "$ip:443" -servername "$name" <"$fifo" >"$KA_OUT" 2>"$KA_OUT.err" 8>&- &
+    KA_PID=$!
+    PIDS+=("$KA_PID")
+    for ((i = 0; i < 50; i++)); do
+        lport=$(in_ns "$NS_PHONE" ss -Htn state established dst "$ip:443" | awk '{split($3, a, ":"); print a[2]; exit}')
+        [[ -n $lport ]] && break
+        kill -0 "$KA_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    rec "kind=tls" "action=$CUR_ACTION" "start=$start" "app=tls" "proto=tcp" "client=openssl-s_client" \
+        "client_ip=$PHONE4" "client_port=$lport" "server_ip=$ip" "server_port=443" "name=$name" "sni=$name" \
+        "tls_version_requested=1.3" "cipher_requested=default" "alpn_requested=" "kept_open=1" "conn_ref=events"
+    [[ -n $lport ]] || fail "kept-open s_client to $name at $ip:443 did not connect" "$KA_OUT.err"
+}
+
+keepalive_get() { # path expected_body_bytes : one GET on the kept-open connection, waits for its whole response
+    local path=$1 expect=$2 start end i status="" got="" last
+    if [[ -z $KA_PID ]]; then # no action opened it yet (labels that do not start with an app launch)
+        dns_query "$EVENTS_NAME" A
+        keepalive_open "$EVENTS_NAME" "$RESOLVED"
+    fi
+    start=$(now)
+    printf 'GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: wte2e\r\nAccept: */*\r\n\r\n' "$path" "$EVENTS_NAME" >&8
+    KA_REQS=$((KA_REQS + 1))
+    for ((i = 0; i < 100; i++)); do
+        last=$("$PY" "$SCRIPT_DIR/keepalive_https.py" count "$KA_OUT" | sed -n "${KA_REQS}p")
+        [[ -n $last ]] && break
+        kill -0 "$KA_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    end=$(now)
+    status=${last%%:*} got=${last#*:}
+    rec "kind=request" "action=$CUR_ACTION" "start=$start" "end=$end" "conn_ref=events" "name=$EVENTS_NAME" \
+        "path=$path" "http_status=$status" "response_bytes=$got" "expected_body_bytes=$expect"
+    if [[ $status != 200 || $got != "$expect" ]]; then
+        fail "kept-open GET https://$EVENTS_NAME$path: status '$status', $got bytes, expected $expect" "$KA_OUT.err"
+    fi
+}
+
+keepalive_close() { # closes the FIFO: the client sends close_notify and ends
+    [[ -n $KA_PID ]] || return 0
+    local start rc=0 i
+    start=$(now)
+    exec 8>&-
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$KA_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$KA_PID" 2>/dev/null; then
+        rc=124
+        stop_pid "$KA_PID" TERM 2
+    else
+        wait "$KA_PID" || rc=$?
+    fi
+    KA_PID=""
+    rec "kind=close" "action=$CUR_ACTION" "start=$start" "conn_ref=events" "name=$EVENTS_NAME" "requests=$KA_REQS" \
+        "rc=$rc"
+    [[ $rc -eq 0 ]] || fail "kept-open s_client to $EVENTS_NAME ended with rc=$rc" "$KA_OUT.err"
+}
+
 # ---------------------------------------------------------------- the three action profiles
 profile_app_launch() {
+    # The app's API connection: opened now, kept open for the next actions' requests.
+    keepalive_get /bytes/20480 20480
     dns_query connectivitycheck.gstatic.com A
     http_get connectivitycheck.gstatic.com "$RESOLVED" /generate_204 0
     dns_query "$DOT_NAME" A
@@ -589,6 +679,7 @@ profile_app_launch() {
 }
 
 profile_climate() {
+    keepalive_get /bytes/40960 40960 # on the connection App launch opened
     dns_query api.weather-app.example A
     curl_tls api.weather-app.example "$RESOLVED" 443 '/v2/forecast?lat=48.85&lon=2.35' 1.3 default http1.1 ""
     dns_query radar.weather-app.example A
@@ -602,6 +693,7 @@ profile_climate() {
 }
 
 profile_location() {
+    keepalive_get /bytes/81920 81920 # on the connection App launch opened
     dns_query maps.googleapis.com A
     dns_query maps.googleapis.com AAAA
     curl_tls maps.googleapis.com "$IP_GOOGLEAPIS" 443 '/maps/api/geocode/json?latlng=48.85,2.35' 1.3 \
@@ -652,6 +744,8 @@ main() {
         esac
         rec "kind=action_end" "action=$CUR_ACTION" "start=$(now)"
     done
+    # The last action's request has completed: the app closes its API connection before the capture stops.
+    keepalive_close
     # Keep the capture open until the last action's window ends (at least TAIL_MIN seconds): late packets
     # (session tickets, FINs, QUIC close) belong to the session.
     target=$(awk -v t="$t0" -v n="${#ACTIONS[@]}" -v s="$INTERVAL" -v m="$TAIL_MIN" -v now="$(now)" \

@@ -278,6 +278,33 @@ def check_connection(rec, flow, entry, dns_entries):
     return problems
 
 
+def check_kept_open(entry, flows):
+    """A connection kept open across actions: every request answered in full on it, in order, then closed."""
+    problems = []
+    obs = entry["observed"]
+    if not entry["requests"]:
+        problems.append("no request on the kept-open connection")
+    for r in entry["requests"]:
+        if r["http_status"] != 200 or r["response_body_bytes"] != r["expected_body_bytes"]:
+            problems.append("request %s in %s: status %s, %s body bytes, expected %d" % (
+                r["path"], r["action"], r["http_status"], r["response_body_bytes"], r["expected_body_bytes"]))
+        if obs and not (obs["first_ts"] <= r["start"] and r["end"] <= obs["last_ts"] + 0.05):
+            problems.append("request %s in %s at %.6f-%.6f outside the flow (%.6f-%.6f)" % (
+                r["path"], r["action"], r["start"], r["end"], obs["first_ts"], obs["last_ts"]))
+    starts = [r["start"] for r in entry["requests"]]
+    if starts != sorted(starts):
+        problems.append("requests out of order")
+    closed = entry.get("closed")
+    if closed is None:
+        problems.append("never closed")
+    else:
+        if closed["rc"] != 0:
+            problems.append("client ended with rc=%d" % closed["rc"])
+        if entry["requests"] and closed["start"] < entry["requests"][-1]["end"]:
+            problems.append("closed before its last request completed")
+    return problems
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", required=True)
@@ -297,10 +324,33 @@ def main():
 
     connections, dns_entries, problems_total = [], [], []
     burst_end = {}
+    kept_open = {}  # conn_ref -> (record, entry) of a connection kept open across actions
+    late = []  # (record, message): requests or closes without their connection
     for rec in records:
         kind = rec["kind"]
         if kind == "action_end":
             burst_end[int(rec["action_index"])] = float(rec["start"])
+            continue
+        if kind in ("request", "close"):
+            # A request on (or the close of) a connection kept open: it belongs to that connection's entry.
+            ref = kept_open.get(rec.get("conn_ref"))
+            if ref is None:
+                late.append("%s %s in %s: no kept-open connection %r" % (kind, rec.get("name"), rec["action"],
+                                                                         rec.get("conn_ref")))
+                continue
+            conn_rec, entry = ref
+            item = {"action": rec["action"], "action_index": int(rec["action_index"]),
+                    "start": round(float(rec["start"]), 6)}
+            if kind == "request":
+                item.update({"end": round(float(rec["end"]), 6), "path": rec["path"],
+                             "http_status": int(rec["http_status"]) if rec.get("http_status", "").isdigit() else None,
+                             "response_body_bytes": int(rec["response_bytes"])
+                             if rec.get("response_bytes", "").isdigit() else None,
+                             "expected_body_bytes": int(rec["expected_body_bytes"])})
+                entry["requests"].append(item)
+            else:
+                item["rc"] = int(rec.get("rc", "0") or 0)
+                entry["closed"] = item
             continue
         flow = match_flow(rec, flows)
         entry = {
@@ -330,6 +380,11 @@ def main():
                               "answers": split_list(rec.get("answers", ""))}
         if kind == "http":
             entry["host_header"] = rec.get("host_header")
+        if rec.get("kept_open") == "1":
+            entry["kept_open"] = True
+            entry["requests"] = []  # filled by the kind=request records: action, time, path, body bytes
+            entry["closed"] = None  # the kind=close record: action and time the client closed it
+            kept_open[rec["conn_ref"]] = (rec, entry)
         for key in ("path", "http_status"):
             if rec.get(key):
                 entry[key] = int(rec[key]) if key == "http_status" else rec[key]
@@ -353,6 +408,14 @@ def main():
         connections.append(entry)
         if kind == "dns":
             dns_entries.append(entry)
+
+    for conn_rec, entry in kept_open.values():
+        problems = check_kept_open(entry, flows)
+        if problems:
+            entry.setdefault("problems", []).extend(problems)
+            problems_total.append("#%d %s %s %s (kept open): %s" % (entry["id"], entry["app"], entry["name"],
+                                                                    entry["action"], "; ".join(problems)))
+    problems_total += late
 
     unmatched = [f for f in flows.values() if not f["used"]]
     names = {}
@@ -417,6 +480,11 @@ def main():
     print("connections by app: " + ", ".join("%s=%d" % kv for kv in sorted(by_app.items())))
     dns_names = sorted({(c["name"], c["query"]["type"], c["query"]["rcode"]) for c in connections if c["app"] == "dns"})
     print("DNS: " + ", ".join("%s/%s/%s" % t for t in dns_names))
+    for _, entry in kept_open.values():
+        print("kept open: %s %s:%s opened in %s, requests %s, closed in %s" % (
+            entry["name"], entry["server"]["ip"], entry["server"]["port"], entry["action"],
+            ", ".join("%s %d B" % (r["action"], r["expected_body_bytes"]) for r in entry["requests"]),
+            entry["closed"]["action"] if entry.get("closed") else "-"))
     for f in manifest["unmatched_flows"]:
         print("warning: flow not made by a recorded client: %s" % f)
     for a in actions:

@@ -543,6 +543,8 @@ private:
             tally.stats = read_stats(*stats, f.path_of("stats"));
             tally.connections_reused = static_cast<std::uint32_t>(f.number("connections_reused", 0xffffffffu));
             tally.dns_lookups = static_cast<std::uint32_t>(f.number("dns_lookups", 0xffffffffu));
+            tally.dns_failed = static_cast<std::uint32_t>(f.number("dns_failed", tally.dns_lookups));
+            tally.dns_failed_rcode = static_cast<std::uint8_t>(f.number("dns_failed_rcode", 15));
             if (const json& from = f.required("reused_from"); !from.is_null()) {
                 const std::string& text = as_string(from, f.path_of("reused_from"));
                 tally.reused_from = text.empty() ? 0 : action_of(text, f.path_of("reused_from"));

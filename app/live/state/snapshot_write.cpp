@@ -326,8 +326,10 @@ private:
             }
             _b.append(std::string_view(",\"service\":"));
             service_ref(t.service);
-            fmt::format_to(std::back_inserter(_b), ",\"connections_reused\":{},\"dns_lookups\":{},\"reused_from\":",
-                           t.connections_reused, t.dns_lookups);
+            fmt::format_to(std::back_inserter(_b),
+                           ",\"connections_reused\":{},\"dns_lookups\":{},\"dns_failed\":{},\"dns_failed_rcode\":{},"
+                           "\"reused_from\":",
+                           t.connections_reused, t.dns_lookups, t.dns_failed, t.dns_failed_rcode);
             if (t.reused_from == pipeline::kNoAction) {
                 _b.append(std::string_view("null"));
             } else if (t.reused_from == 0) {

@@ -126,7 +126,10 @@ inline void feed_realistic_flows(CoreTally& t, int seed, int flows = 60) {
         FlowDetail d;
         switch (k % 5) {
         case 0: d = quic_detail(name); break;
-        case 1: d = dns_detail(name); break;
+        case 1:
+            d = dns_detail(name);
+            d.dns.rcode = static_cast<std::uint8_t>(k % 3 == 0 ? 3 + k % 2 : 0); // some NXDOMAIN, some NOTIMP
+            break;
         case 2: d = tls_detail(name, 0x0303, kCiphers[static_cast<std::size_t>(k) % 5], "http/1.1"); break;
         default: d = tls_detail(name, 0x0304, kCiphers[static_cast<std::size_t>(k) % 3], "h2", k % 7 == 0); break;
         }
@@ -170,8 +173,9 @@ inline std::string describe(const MergedTally& m) {
                            c.has_mac, c.mac, describe(c.stats));
     }
     for (const MergedActionDomain& a : m.actions) {
-        out += fmt::format("action {} {} {} v{} svc={} reused={} from={} dns={} {}\n", a.action, a.name, a.server.bytes,
-                           a.server.version, a.service, a.connections_reused, a.reused_from, a.dns_lookups,
+        out += fmt::format("action {} {} {} v{} svc={} reused={} from={} dns={} failed={}/{} {}\n", a.action, a.name,
+                           a.server.bytes, a.server.version, a.service, a.connections_reused, a.reused_from, a.dns_lookups,
+                           a.dns_failed, a.dns_failed_rcode,
                            describe(a.stats));
     }
     for (const MergedServer& s : m.servers) {

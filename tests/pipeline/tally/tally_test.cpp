@@ -101,6 +101,9 @@ TEST(Tally, ActionPartsCountNewReusedLookupsAndBytesPerAction) {
     const Flow lookup = make_flow(v4(10, 0, 0, 1), v4(9, 9, 9, 9), 0, 70, 90);
     t.add_action_part(lookup, &dns, 2, ActionUse::kNew, 2);
     t.add_action_part(lookup, &dns, 2, ActionUse::kMore, 2);
+    dns.dns.response_seen = true;
+    dns.dns.rcode = 3; // NXDOMAIN
+    t.add_action_part(lookup, &dns, 2, ActionUse::kNew, 2);
     const Flow unnamed = make_flow(v4(10, 0, 0, 1), v4(203, 0, 113, 7), -1, 5, 6);
     t.add_action_part(unnamed, nullptr, 3, ActionUse::kNew, 3);
 
@@ -111,7 +114,9 @@ TEST(Tally, ActionPartsCountNewReusedLookupsAndBytesPerAction) {
     EXPECT_EQ(in2.name, "api.example");
     EXPECT_EQ(in2.stats.connections, 1u) << "kMore adds bytes, not a connection";
     EXPECT_EQ(in2.connections_reused, 0u);
-    EXPECT_EQ(in2.dns_lookups, 1u) << "a lookup is its own column, counted once per DNS flow";
+    EXPECT_EQ(in2.dns_lookups, 2u) << "a lookup is its own column, counted once per DNS flow";
+    EXPECT_EQ(in2.dns_failed, 1u);
+    EXPECT_EQ(in2.dns_failed_rcode, 3);
     EXPECT_EQ(in2.stats.bytes_up, 20u) << "a DNS flow's bytes go to the resolver, not the name";
     EXPECT_EQ(in2.stats.bytes_down, 40u);
     EXPECT_EQ(in2.stats.tls_versions[static_cast<std::size_t>(TlsVersionSlot::kTls13)], 1u);
@@ -127,6 +132,34 @@ TEST(Tally, ActionPartsCountNewReusedLookupsAndBytesPerAction) {
     EXPECT_TRUE(bare.name.empty());
     EXPECT_EQ(bare.server, v4(203, 0, 113, 7)) << "a flow without a name is listed under its server";
     EXPECT_EQ(bare.stats.connections, 1u);
+}
+
+// A resolver's row in the servers view: its DNS flows are classified by their questions, which say
+// nothing of the resolver, so the row has no service whatever order the flows end in (a report with
+// one worker and with four must agree).
+TEST(Tally, DnsFlowsGiveTheResolverNoService) {
+    for (const bool classified_last : {false, true}) {
+        CoreTally t(2, TallyLimits{});
+        FlowDetail firebase, other;
+        for (auto [d, q] : {std::pair{&firebase, "firebase-settings.crashlytics.com"}, std::pair{&other, "legacy-api.example"}}) {
+            d->app = AppProto::kDns;
+            d->name_source = NameSource::kDnsQuery;
+            d->name.assign(q);
+        }
+        const Flow a = make_flow(v4(10, 0, 0, 2), v4(10, 0, 0, 53), 1, 60, 90);
+        const Flow b = make_flow(v4(10, 0, 0, 2), v4(10, 0, 0, 53), -1, 60, 90);
+        if (classified_last) {
+            t.add_flow(b, &other);
+            t.add_flow(a, &firebase);
+        } else {
+            t.add_flow(a, &firebase);
+            t.add_flow(b, &other);
+        }
+        const MergedTally m = merge_tallies({&t});
+        ASSERT_EQ(m.servers.size(), 1u);
+        ASSERT_EQ(m.servers[0].names.size(), 1u);
+        EXPECT_EQ(m.servers[0].names[0].service, -1) << "classified last: " << classified_last;
+    }
 }
 
 TEST(Tally, FullTablesCountInsteadOfGrowing) {
