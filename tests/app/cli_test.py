@@ -309,6 +309,12 @@ class BadInput(unittest.TestCase):
         short = run("analyze", SAMPLE, "--marks-every", "30s:Launch,Climate")
         self.assertEqual(short.returncode, 78, short.stderr)
         self.assertIn("2 labels cover 60 s, but the capture lasts 62.5 s: 3 intervals of 30 s", short.stderr)
+        self.assertEqual(short.stdout, "", "a refused run prints no report")
+        with tempfile.TemporaryDirectory() as tmp:
+            flows = os.path.join(tmp, "flows.jsonl")
+            refused = run("analyze", SAMPLE, "--marks-every", "30s:Launch,Climate", "--flows", flows)
+            self.assertEqual(refused.returncode, 78, refused.stderr)
+            self.assertFalse(os.path.exists(flows), "a refused run leaves no flows file")
         self.assertEqual(run("analyze", SAMPLE, "--marks-every", "30s:Launch,Climate,Map").returncode, 0)
         self.assertEqual(run("frobnicate").returncode, 64)
 
