@@ -41,7 +41,8 @@
     X(dns_cnames_not_kept, "CNAMEs left off a resolution's chain (past NameChain's 511 characters of names)")            \
     X(dns_ech_configs, "DNS answers that gave a client ECH configurations (HTTPS record, ech SvcParam)")  \
     X(dns_ech_malformed, "DNS answers whose ech SvcParam did not parse as an ECHConfigList")                \
-    X(action_parts_early, "flows' stretches in an action tallied before the flow ended (no free action part), named as the flow was then")
+    X(action_parts_early, "flows' stretches in an action tallied before the flow ended (no free action part), named as the flow was then") \
+    X(neighbour_hints, "ARP, Neighbour Discovery and DHCP messages that tied an address or a name to a device's MAC")
 
 namespace wt::pipeline {
 

@@ -695,6 +695,9 @@ bool Worker::decode_stage(parsers::LinkType link, parsers::Bytes frame, std::uin
     const parsers::DecodeStatus st = parsers::decode_packet(link, frame, pkt, wire_len);
     if (st == parsers::DecodeStatus::kNotIp) {
         ++_counters.non_ip_packets;
+        if (pkt.ethertype == parsers::kEtherTypeArpFrame) [[unlikely]] {
+            learn_neighbours(pkt);
+        }
         return false;
     }
     if (st != parsers::DecodeStatus::kOk) {
@@ -709,7 +712,53 @@ bool Worker::decode_stage(parsers::LinkType link, parsers::Bytes frame, std::uin
             ++_counters.non_first_fragments;
         }
     }
+    // Neighbour Discovery, and DHCP between its two ports (RFC 2131 section 4.1): who is on the link.
+    if (pkt.l4_proto == parsers::kIpProtoIcmpv6 ||
+        (pkt.l4_proto == parsers::kIpProtoUdp && static_cast<std::uint16_t>(pkt.src_port - 67) <= 1 &&
+         static_cast<std::uint16_t>(pkt.dst_port - 67) <= 1 && pkt.src_port != pkt.dst_port)) [[unlikely]] {
+        learn_neighbours(pkt);
+    }
     return true;
+}
+
+void Worker::learn_neighbours(const parsers::DecodedPacket& pkt) noexcept {
+    if (pkt.tunneled || !pkt.has_mac || (pkt.fragmented && !pkt.first_fragment)) {
+        return; // the link-layer addresses are not those of the messages' devices
+    }
+    const auto hint = [this](const parsers::MacAddress& mac, const IpAddr& address, DeviceHintSource source,
+                             std::string_view host_name = {}, std::string_view vendor_class = {}) {
+        if (std::all_of(mac.begin(), mac.end(), [](std::uint8_t b) { return b == 0; }) || (mac[0] & 1) != 0) {
+            return; // no address, or a group address: no device
+        }
+        _tally.add_device_hint(DeviceHintKey{mac}, address, source, host_name, vendor_class);
+        ++_counters.neighbour_hints;
+    };
+    if (pkt.ethertype == parsers::kEtherTypeArpFrame && pkt.status == parsers::DecodeStatus::kNotIp) {
+        parsers::ArpMessage arp;
+        if (parsers::parse_arp(pkt.l4_payload, arp) == parsers::ParseStatus::kOk) {
+            const bool probe = std::all_of(arp.sender_ip.bytes.begin(), arp.sender_ip.bytes.end(),
+                                           [](std::uint8_t b) { return b == 0; });
+            hint(arp.sender_mac, probe ? IpAddr{} : arp.sender_ip, kHintArp);
+        }
+        return;
+    }
+    if (pkt.l4_proto == parsers::kIpProtoIcmpv6) {
+        parsers::NdpMessage nd;
+        if (parsers::parse_ndp(pkt.l4_payload, pkt.src, nd) == parsers::ParseStatus::kOk) {
+            if (nd.has_mac) {
+                hint(nd.mac, nd.address, kHintNdp);
+            } else if (nd.type == 136 && nd.address.version != 0) {
+                // A solicited advertisement may leave out its target's link-layer address (RFC 4861
+                // section 7.2.4): the node that owns the target sent it.
+                hint(pkt.src_mac, nd.address, kHintNdp);
+            }
+        }
+        return;
+    }
+    parsers::DhcpMessage dhcp;
+    if (parsers::parse_dhcp(pkt.l4_payload, dhcp) == parsers::ParseStatus::kOk && dhcp.has_client_mac) {
+        hint(dhcp.client_mac, dhcp.address, kHintDhcp, dhcp.host_name.view(), dhcp.vendor_class.view());
+    }
 }
 
 void Worker::process_packet(parsers::LinkType link, parsers::Bytes frame, std::uint64_t ts_ns,

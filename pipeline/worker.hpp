@@ -16,6 +16,7 @@
 #include "parsers/net/packet.hpp"
 #include "pipeline/tally/actions.hpp"
 #include "pipeline/counters.hpp"
+#include "parsers/net/neighbours.hpp"
 #include "pipeline/flows/dns_cache.hpp"
 #include "pipeline/flows/hash.hpp"
 #include "pipeline/flows/flow.hpp"
@@ -259,6 +260,8 @@ private:
     // Tallies into `into` what f moved in each action since its last tally (the name settled).
     void tally_action_parts(Flow& f, const FlowDetail* d, CoreTally& into) noexcept;
     void start_action_track(Flow& f, std::uint32_t index) noexcept;
+    // ARP, Neighbour Discovery and DHCP: what they say of the devices on the link (issue #15).
+    void learn_neighbours(const parsers::DecodedPacket& pkt) noexcept;
 
     FlowDetail* detail_of(Flow& f) noexcept;
     // The detail record a flow is tallied with: its own, or one made at its end for a flow that is

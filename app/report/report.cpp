@@ -148,11 +148,46 @@ void add_devices(Report& r, const OuiRegistry& registry) {
             per_service.emplace_back();
         }
         Device& d = r.devices[it->second];
-        if (std::find(d.addresses.begin(), d.addresses.end(), c.client) == d.addresses.end()) {
+        // A DHCP client before its lease speaks from 0.0.0.0 (RFC 2131 section 4.1): no address of its own.
+        const bool unspecified = std::all_of(c.client.bytes.begin(), c.client.bytes.end(), [](std::uint8_t b) { return b == 0; });
+        if (!unspecified && std::find(d.addresses.begin(), d.addresses.end(), c.client) == d.addresses.end()) {
             d.addresses.push_back(c.client);
+        }
+        if (d.learned_from.empty()) {
+            d.learned_from.emplace_back("flows");
         }
         d.stats.merge(c.stats);
         per_service[it->second][c.service] += c.stats.connections;
+    }
+    // ARP, ND and DHCP: the addresses and names each MAC's messages vouched for, also of devices whose
+    // flows were not seen (or had none).
+    for (const pipeline::MergedDeviceHint& h : r.tally.device_hints) {
+        std::array<std::uint8_t, 16> key{};
+        std::copy(h.mac.begin(), h.mac.end(), key.begin());
+        auto [it, fresh] = index.try_emplace({true, key}, r.devices.size());
+        if (fresh) {
+            Device d;
+            d.has_mac = true;
+            d.mac = h.mac;
+            d.randomized = OuiRegistry::locally_administered(d.mac);
+            d.vendor = std::string(registry.vendor(d.mac));
+            r.devices.push_back(std::move(d));
+            per_service.emplace_back();
+        }
+        Device& d = r.devices[it->second];
+        for (const auto& a : h.addresses) {
+            if (std::find(d.addresses.begin(), d.addresses.end(), a) == d.addresses.end()) {
+                d.addresses.push_back(a);
+            }
+        }
+        d.host_name = h.host_name;
+        d.dhcp_vendor_class = h.vendor_class;
+        for (const auto& [bit, name] : {std::pair{pipeline::kHintDhcp, "dhcp"}, std::pair{pipeline::kHintArp, "arp"},
+                                        std::pair{pipeline::kHintNdp, "nd"}}) {
+            if (h.sources & bit) {
+                d.learned_from.emplace_back(name);
+            }
+        }
     }
     std::map<pipeline::IpAddr, std::size_t> device_of;
     for (std::size_t i = 0; i < r.devices.size(); ++i) {

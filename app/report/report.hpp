@@ -39,6 +39,9 @@ struct Device {
     pipeline::TransferStats stats;
     std::vector<std::int32_t> services; // by connections, largest first
     std::vector<std::string> domains;   // the names its addresses talked to, sorted
+    std::string host_name;              // DHCP option 12; empty: none seen
+    std::string dhcp_vendor_class;      // DHCP option 60; empty: none seen
+    std::vector<std::string> learned_from; // "flows", "dhcp", "arp", "nd": where its addresses came from
 };
 
 struct Report {

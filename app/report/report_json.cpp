@@ -253,6 +253,11 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
         w.end_array();
         w.field("bytes_down", d.stats.bytes_down);
         w.field("bytes_up", d.stats.bytes_up);
+        if (d.dhcp_vendor_class.empty()) {
+            w.null_field("dhcp_vendor_class");
+        } else {
+            w.field("dhcp_vendor_class", d.dhcp_vendor_class);
+        }
         w.key("domains");
         w.begin_array();
         for (const std::string& name : d.domains) {
@@ -260,6 +265,17 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
         }
         w.end_array();
         w.field("flows", d.stats.connections);
+        if (d.host_name.empty()) {
+            w.null_field("host_name");
+        } else {
+            w.field("host_name", d.host_name);
+        }
+        w.key("learned_from");
+        w.begin_array();
+        for (const std::string& source : d.learned_from) {
+            w.value(source);
+        }
+        w.end_array();
         if (d.has_mac) {
             w.field("mac", mac_text(d.mac.data()));
         } else {

@@ -91,10 +91,13 @@ void render_table(const Report& r, std::FILE* out, const TableOptions& opt) {
             fmt::print(out, "actions from {}\n", r.input.marks);
         }
         // Devices, where they are known (a phone's IPv4 and IPv6 addresses are one), then client addresses.
+        std::size_t device_addresses = 0;
+        for (const Device& d : r.devices) {
+            device_addresses += d.addresses.size();
+        }
         const std::string who = r.devices.empty()
                                     ? fmt::format("clients {}", r.tally.total.distinct_clients)
-                                    : fmt::format("devices {} ({} addresses)", r.devices.size(),
-                                                  r.tally.total.distinct_clients);
+                                    : fmt::format("devices {} ({} addresses)", r.devices.size(), device_addresses);
         fmt::print(out, "flows {}  {}  bytes up {}  down {}  services: {}\n\n", tot.connections, who,
                    human_bytes(tot.bytes_up), human_bytes(tot.bytes_down), r.services_origin);
     }
@@ -254,6 +257,10 @@ void render_devices_section(const Report& r, std::FILE* out, std::size_t width, 
             addresses.push_back(ip_text(a));
         }
         wrapped("    addresses: ", addresses);
+        if (!d.host_name.empty() || !d.dhcp_vendor_class.empty()) {
+            fmt::print(out, "    DHCP: {}{}{}\n", d.host_name.empty() ? "(no host name)" : d.host_name,
+                       d.dhcp_vendor_class.empty() ? "" : ", vendor class ", d.dhcp_vendor_class);
+        }
         std::vector<std::string> services;
         for (const std::int32_t s : d.services) {
             if (s >= 0) { // as in the JSON: unclassified traffic is no service

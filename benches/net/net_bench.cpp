@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "parsers/net/capture_file.hpp"
+#include "parsers/net/neighbours.hpp"
 #include "parsers/net/offload.hpp"
 #include "parsers/net/packet.hpp"
+#include "tests/parsers/net/neighbours_vectors.hpp"
 #include "tests/parsers/net/vectors.hpp"
 #include "tests/support/pcap_frames.hpp"
 
@@ -51,6 +53,37 @@ void BM_DecodePppoe(benchmark::State& state) { decode_bench(state, LinkType::kEt
 void BM_DecodeChdlcMpls(benchmark::State& state) { decode_bench(state, LinkType::kCHdlc, kChdlcMpls, 49433); }
 void BM_DecodePpp(benchmark::State& state) { decode_bench(state, LinkType::kPpp, kPppQuic, 443); }
 void BM_DecodeSll2Tcp(benchmark::State& state) { decode_bench(state, LinkType::kLinuxSll2, kSll2TcpSyn, 8080); }
+
+// Issue #15, devices: what ARP, Neighbour Discovery and DHCP tie to a MAC (real messages).
+void BM_ParseArp(benchmark::State& state) {
+    for (auto _ : state) {
+        ArpMessage m;
+        benchmark::DoNotOptimize(parse_arp(test_vectors::kArpRequest, m));
+        benchmark::DoNotOptimize(m);
+    }
+}
+void BM_ParseNdpSolicitation(benchmark::State& state) {
+    IpAddress source;
+    source.version = 6;
+    source.bytes[0] = 0xfe;
+    source.bytes[1] = 0x80;
+    source.bytes[15] = 1;
+    for (auto _ : state) {
+        NdpMessage m;
+        benchmark::DoNotOptimize(parse_ndp(test_vectors::kNeighbourSolicitation, source, m));
+        benchmark::DoNotOptimize(m);
+    }
+}
+void BM_ParseDhcpRequest(benchmark::State& state) {
+    for (auto _ : state) {
+        DhcpMessage m;
+        benchmark::DoNotOptimize(parse_dhcp(test_vectors::kDhcpRequest, m));
+        benchmark::DoNotOptimize(m);
+    }
+}
+BENCHMARK(BM_ParseArp);
+BENCHMARK(BM_ParseNdpSolicitation);
+BENCHMARK(BM_ParseDhcpRequest);
 
 BENCHMARK(BM_DecodeTcp4Data);
 BENCHMARK(BM_DecodeTcp6Data);

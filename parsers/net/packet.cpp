@@ -325,8 +325,11 @@ DecodeStatus decode_ethertype(Ctx& c, std::uint16_t ethertype, Bytes rest) noexc
         return decode_mpls(c, r.rest());
     case kEtherTypePppoeSession:
         return decode_pppoe(c, r.rest());
+    case kEtherTypeArpFrame:
+        out.l4_payload = r.rest(); // the ARP message, for the devices view (parsers/net/neighbours.hpp)
+        return finish(out, DecodeStatus::kNotIp);
     default:
-        // ARP, LLDP, PPPoE discovery, ..., and 802.3 frames, whose "ethertype" is a
+        // LLDP, PPPoE discovery, ..., and 802.3 frames, whose "ethertype" is a
         // length below 0x0600 (IEEE 802.3 section 3.2.6).
         return finish(out, DecodeStatus::kNotIp);
     }

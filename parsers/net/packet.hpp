@@ -122,6 +122,7 @@ inline constexpr std::uint16_t kEtherTypeIpv6 = 0x86dd;
 inline constexpr std::uint16_t kEtherTypeVlan = 0x8100;    // 802.1Q C-tag
 inline constexpr std::uint16_t kEtherTypeQinQ = 0x88a8;    // 802.1ad S-tag
 inline constexpr std::uint16_t kEtherTypeQinQOld = 0x9100; // pre-standard S-tag, still seen
+inline constexpr std::uint16_t kEtherTypeArpFrame = 0x0806; // RFC 826; decoded as kNotIp with its message
 
 inline constexpr std::uint8_t kIpProtoTcp = 6;
 inline constexpr std::uint8_t kIpProtoUdp = 17;
@@ -153,7 +154,8 @@ struct DecodedPacket {
     IpAddress src;
     IpAddress dst;
     // TCP/UDP payload, or the IP payload for other protocols and non-first fragments;
-    // clipped to the IP (or UDP) length and to the captured bytes.
+    // clipped to the IP (or UDP) length and to the captured bytes. For an ARP frame (kNotIp,
+    // ethertype kEtherTypeArpFrame): the ARP message.
     Bytes l4_payload;
 };
 

@@ -176,7 +176,53 @@ CoreTally::CoreTally(std::size_t service_count, const TallyLimits& limits)
       _clients(limits.client_services),
       _client_domains(limits.client_domains),
       _actions(limits.action_domains),
-      _server_names(limits.server_names) {}
+      _server_names(limits.server_names),
+      _device_hints(limits.device_hints) {}
+
+void DeviceHint::merge(const DeviceHint& o) noexcept {
+    for (std::uint8_t i = 0; i < o.address_count; ++i) {
+        add_address(o.addresses[i]);
+    }
+    sources |= o.sources;
+    // Two tallies naming the device differently keep the lower name, so that the merged view does not
+    // depend on how its messages were spread over workers.
+    if (!o.host_name.empty() && (host_name.empty() || o.host_name.view() < host_name.view())) {
+        host_name = o.host_name;
+    }
+    if (!o.vendor_class.empty() && (vendor_class.empty() || o.vendor_class.view() < vendor_class.view())) {
+        vendor_class = o.vendor_class;
+    }
+}
+
+void CoreTally::add_device_hint(const DeviceHintKey& mac, const IpAddr& address, DeviceHintSource source,
+                                std::string_view host_name, std::string_view vendor_class) noexcept {
+    bool inserted = false;
+    DeviceHint* h = _device_hints.find_or_insert(mac, inserted);
+    if (h == nullptr) {
+        ++_table_full;
+        return;
+    }
+    // The same rule as merging two tallies, so that one tally and many give the same view.
+    DeviceHint said;
+    if (address.version != 0) {
+        said.add_address(address);
+    }
+    said.sources = source;
+    said.host_name.assign(host_name);
+    said.vendor_class.assign(vendor_class);
+    h->merge(said);
+}
+
+bool CoreTally::restore_device_hint(const DeviceHintKey& key, const DeviceHint& hint) noexcept {
+    bool inserted = false;
+    DeviceHint* h = _device_hints.find_or_insert(key, inserted);
+    if (h == nullptr) {
+        ++_table_full;
+        return false;
+    }
+    h->merge(hint);
+    return true;
+}
 
 void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noexcept {
     const std::size_t slot = static_cast<std::size_t>(f.service + 1);
@@ -307,6 +353,7 @@ void swap(CoreTally& a, CoreTally& b) noexcept {
     swap(a._client_domains, b._client_domains);
     swap(a._actions, b._actions);
     swap(a._server_names, b._server_names);
+    swap(a._device_hints, b._device_hints);
     swap(a._table_full, b._table_full);
 }
 
@@ -318,6 +365,7 @@ void CoreTally::clear() noexcept {
     _client_domains.clear();
     _actions.clear();
     _server_names.clear();
+    _device_hints.clear();
     _table_full = 0;
 }
 
@@ -455,6 +503,7 @@ void CoreTally::absorb(const CoreTally& other, std::span<const std::int32_t> ser
         remapped.service = mapped(t.service);
         restore_action(k, remapped);
     });
+    other._device_hints.for_each([&](const DeviceHintKey& k, const DeviceHint& h) { restore_device_hint(k, h); });
     other._server_names.for_each([&](const ServerNameKey& k, const ServerNameTally& t) {
         ServerNameTally remapped = t;
         remapped.service = mapped(t.service);
@@ -469,6 +518,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
     std::map<std::pair<IpAddr, std::int32_t>, std::size_t> client_index;
     std::set<std::pair<IpAddr, std::uint64_t>> client_domain_pairs;
     std::map<std::tuple<std::uint16_t, std::string, IpAddr>, std::size_t> action_index;
+    std::map<std::array<std::uint8_t, 6>, DeviceHint> hints; // by MAC: the merged view's order
     std::map<IpAddr, std::map<std::string, MergedServerName>> server_names;
 
     for (const CoreTally* core : cores) {
@@ -541,6 +591,12 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
             a.reused_from = std::min(a.reused_from, t.reused_from);
             a.stats.merge(t.stats);
         });
+        core->device_hints().for_each([&](const DeviceHintKey& k, const DeviceHint& h) {
+            auto [it, fresh] = hints.try_emplace(k.mac, h);
+            if (!fresh) {
+                it->second.merge(h);
+            }
+        });
         core->server_names().for_each([&](const ServerNameKey& k, const ServerNameTally& t) {
             MergedServerName& n = server_names[k.server][std::string(t.name.view())];
             if (t.service >= 0 || n.service < 0) {
@@ -581,6 +637,15 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
         }
     }
     std::sort(out.client_domains.begin(), out.client_domains.end());
+    for (const auto& [mac, h] : hints) {
+        MergedDeviceHint& m = out.device_hints.emplace_back();
+        m.mac = mac;
+        m.addresses.assign(h.addresses.begin(), h.addresses.begin() + h.address_count);
+        std::sort(m.addresses.begin(), m.addresses.end());
+        m.sources = h.sources;
+        m.host_name = std::string(h.host_name.view());
+        m.vendor_class = std::string(h.vendor_class.view());
+    }
     for (MergedDomain& d : out.domains) {
         d.m.distinct_clients = clients_per_domain[d.name];
     }

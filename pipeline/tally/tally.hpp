@@ -229,6 +229,38 @@ struct ServerNameTally {
     TransferStats stats;           // as a domain's: volume, TLS, and the kinds (DoT and its fate, DoH, DoQ)
 };
 
+// Who is on the link (issue #15, devices): per MAC address, the addresses and the DHCP names that
+// ARP, Neighbour Discovery and DHCP tie to it (parsers/net/neighbours.hpp), so that a device's
+// addresses come together even when some carry no flow, and a device has its DHCP host name.
+enum DeviceHintSource : std::uint8_t { kHintDhcp = 1u << 0, kHintArp = 1u << 1, kHintNdp = 1u << 2 };
+struct DeviceHintKey {
+    std::array<std::uint8_t, 6> mac{};
+    friend bool operator==(const DeviceHintKey&, const DeviceHintKey&) = default;
+};
+struct DeviceHintKeyHash {
+    std::uint64_t operator()(const DeviceHintKey& k) const noexcept { return hash_bytes(k.mac.data(), k.mac.size()); }
+};
+struct DeviceHint {
+    static constexpr std::size_t kMaxAddresses = 8; // a device's IPv4, link-local and a few global IPv6
+    std::array<IpAddr, kMaxAddresses> addresses{};
+    std::uint8_t address_count = 0;
+    std::uint8_t sources = 0; // DeviceHintSource bits
+    parsers::FixedString<64> host_name;    // DHCP option 12 (the latest); empty: none
+    parsers::FixedString<64> vendor_class; // DHCP option 60
+    // Adds an address once; one past kMaxAddresses is left out (a bounded record).
+    void add_address(const IpAddr& a) noexcept {
+        for (std::uint8_t i = 0; i < address_count; ++i) {
+            if (addresses[i] == a) {
+                return;
+            }
+        }
+        if (address_count < kMaxAddresses) {
+            addresses[address_count++] = a;
+        }
+    }
+    void merge(const DeviceHint& o) noexcept;
+};
+
 // TallyMap: the tally tables. Capacity is fixed at construction (no allocation
 // after it; a full table refuses inserts and the caller counts them), and the entries sit densely in insertion order behind an index of 8-byte
 // slots (entry number + 1, 0 = empty, and the top half of the hash so that most
@@ -373,6 +405,7 @@ struct TallyLimits {
     std::size_t client_domains = 1u << 17;
     std::size_t action_domains = 1u << 15;
     std::size_t server_names = 1u << 16;
+    std::size_t device_hints = 1u << 10;
 };
 
 // Live double buffering: the worker tallies into its active CoreTally and, at a
@@ -400,6 +433,10 @@ public:
     // connection, and its bytes (to a resolver) are not the name's. No allocation.
     void add_action_part(const Flow& part, const FlowDetail* d, std::uint16_t action, ActionUse use,
                          std::uint16_t opened_in) noexcept;
+    // What an ARP, ND or DHCP message says of the device with this MAC: an address (version 0:
+    // none), and for DHCP its host name and vendor class (empty: none). No allocation.
+    void add_device_hint(const DeviceHintKey& mac, const IpAddr& address, DeviceHintSource source,
+                         std::string_view host_name = {}, std::string_view vendor_class = {}) noexcept;
 
     // ---- stats side only -------------------------------------------------------
     // Adds every table of `other` into this one. A service index i of `other`
@@ -436,6 +473,7 @@ public:
     bool restore_client_domain(const ClientDomainKey& key) noexcept;
     bool restore_action(const ActionDomainKey& key, const ActionDomainTally& tally) noexcept;
     bool restore_server_name(const ServerNameKey& key, const ServerNameTally& tally) noexcept;
+    bool restore_device_hint(const DeviceHintKey& key, const DeviceHint& hint) noexcept;
     // The same from a name (snapshots): the key is made from it.
     bool restore_server_name(const IpAddr& server, const ServerNameTally& tally) noexcept {
         return restore_server_name(ServerNameKey{server, name_key_hash(tally.name.view())}, tally);
@@ -457,11 +495,15 @@ public:
     [[nodiscard]] const TallyMap<ServerNameKey, ServerNameTally, ServerNameKeyHash>& server_names() const noexcept {
         return _server_names;
     }
+    [[nodiscard]] const TallyMap<DeviceHintKey, DeviceHint, DeviceHintKeyHash>& device_hints() const noexcept {
+        return _device_hints;
+    }
     [[nodiscard]] std::uint64_t table_full_drops() const noexcept { return _table_full; }
     // Bytes held by the tables (fixed at construction) and the per-service rows.
     [[nodiscard]] std::size_t memory_bytes() const noexcept {
         return _domains.memory_bytes() + _clients.memory_bytes() + _client_domains.memory_bytes() +
-               _actions.memory_bytes() + _server_names.memory_bytes() + _services.capacity() * sizeof(TransferStats);
+               _actions.memory_bytes() + _server_names.memory_bytes() + _device_hints.memory_bytes() +
+               _services.capacity() * sizeof(TransferStats);
     }
 
 private:
@@ -472,6 +514,7 @@ private:
     TallyMap<ClientDomainKey, std::uint8_t, ClientDomainKeyHash> _client_domains;
     TallyMap<ActionDomainKey, ActionDomainTally, ActionDomainKeyHash> _actions;
     TallyMap<ServerNameKey, ServerNameTally, ServerNameKeyHash> _server_names;
+    TallyMap<DeviceHintKey, DeviceHint, DeviceHintKeyHash> _device_hints;
     std::uint64_t _table_full = 0;
 };
 
@@ -516,6 +559,13 @@ struct MergedServerName {
     std::uint8_t name_sources = 0;  // bit (1 << NameSource)
     TransferStats stats;
 };
+struct MergedDeviceHint {
+    std::array<std::uint8_t, 6> mac{};
+    std::vector<IpAddr> addresses; // sorted
+    std::uint8_t sources = 0;
+    std::string host_name;
+    std::string vendor_class;
+};
 // One server address: the names used for it, largest first, and their sum.
 struct MergedServer {
     IpAddr address;
@@ -530,6 +580,7 @@ struct MergedTally {
     std::vector<MergedActionDomain> actions;
     std::vector<MergedServer> servers; // by address
     std::vector<std::pair<IpAddr, std::string>> client_domains; // the (client, domain) pairs seen, sorted
+    std::vector<MergedDeviceHint> device_hints;                  // by MAC
     std::uint64_t table_full_drops = 0;
 };
 

@@ -474,7 +474,8 @@ class Outputs(unittest.TestCase):
     def test_devices_group_a_phones_addresses_by_mac(self):
         # Issue #15: the sample's phone has an IPv4, a ULA and a link-local IPv6 address behind one
         # locally administered (randomised) MAC: one device, not three clients. The lab's router, which
-        # sent the phone one ICMPv6 message from its own MAC, is a device of its own.
+        # sent the phone one ICMPv6 message from its own MAC, is a device of its own, with the addresses
+        # its ARP and Neighbour Discovery messages vouched for (it is the client of none of the flows).
         report = json.loads(run("analyze", SAMPLE, "--format", "json").stdout)
         by_mac = {d["mac"]: d for d in report["devices"]}
         self.assertEqual(sorted(by_mac), ["02:77:00:00:00:01", "02:77:00:00:00:02"], report["devices"])
@@ -484,7 +485,10 @@ class Outputs(unittest.TestCase):
         self.assertIsNone(d["vendor"])
         self.assertEqual(d["addresses"], ["10.77.0.2", "fd77::2", "fe80::77:ff:fe00:2"])
         router = by_mac["02:77:00:00:00:01"]
-        self.assertEqual(router["addresses"], ["fe80::77:ff:fe00:1"])
+        self.assertEqual(router["addresses"], ["10.77.0.1", "fd77::1", "fe80::77:ff:fe00:1"])
+        self.assertEqual(router["learned_from"], ["flows", "arp", "nd"])
+        self.assertEqual(d["learned_from"], ["flows", "arp", "nd"])
+        self.assertIsNone(d["host_name"], "the lab's phone does not use DHCP")
         self.assertEqual(d["flows"] + router["flows"], report["total"]["connections"])
         self.assertEqual((d["bytes_up"] + router["bytes_up"], d["bytes_down"] + router["bytes_down"]),
                          (report["total"]["bytes_up"], report["total"]["bytes_down"]))
@@ -497,7 +501,26 @@ class Outputs(unittest.TestCase):
         table = run("analyze", SAMPLE).stdout
         self.assertRegex(table, r"\nDEVICE +VENDOR +FLOWS +BYTES UP +BYTES DOWN\n02:77:00:00:00:02 +\(randomised address\)")
         self.assertIn("    addresses: 10.77.0.2, fd77::2, fe80::77:ff:fe00:2\n", table)
-        self.assertRegex(table, r"\nflows %d  devices 2 \(4 addresses\)  bytes up " % report["total"]["connections"])
+        self.assertRegex(table, r"\nflows %d  devices 2 \(6 addresses\)  bytes up " % report["total"]["connections"])
+
+    def test_devices_take_dhcp_host_names_and_arp_nd_addresses(self):
+        # An Android phone's real DHCP request (nDPI corpus, alexa-app.pcapng): the device gets its host
+        # name, vendor class and leased address, and its IPv6 link-local address from Neighbour Discovery.
+        corpus = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "corpus", "ndpi",
+                              "pcap", "alexa-app.pcapng")
+        if not os.path.exists(corpus):
+            self.skipTest("no nDPI corpus beside the source tree")
+        report = json.loads(run("analyze", corpus, "--format", "json").stdout)
+        phone = next(d for d in report["devices"] if d["mac"] == "78:f8:82:d3:fb:c2")
+        self.assertEqual(phone["host_name"], "android-1c1335ec95a27318")
+        self.assertEqual(phone["dhcp_vendor_class"], "dhcpcd-5.5.6")
+        self.assertIn("172.16.42.216", phone["addresses"])
+        self.assertIn("fe80::7af8:82ff:fed3:fbc2", phone["addresses"])
+        self.assertEqual(phone["learned_from"], ["flows", "dhcp", "arp", "nd"])
+        self.assertNotIn("0.0.0.0", phone["addresses"], "a DHCP client's 0.0.0.0 is no address of its own")
+        self.assertGreater(report["counters"]["neighbour_hints"], 0)
+        table = run("analyze", corpus).stdout
+        self.assertIn("    DHCP: android-1c1335ec95a27318, vendor class dhcpcd-5.5.6\n", table)
 
     def test_unwritable_flows_file(self):
         proc = run("analyze", SAMPLE, "--flows", "/nonexistent-dir/flows.jsonl")

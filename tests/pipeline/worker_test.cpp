@@ -7,6 +7,7 @@
 #include "pipeline/worker.hpp"
 #include "tests/parsers/tls/tls_builder.hpp"
 #include "tests/parsers/tls/vectors.hpp"
+#include "tests/parsers/net/neighbours_vectors.hpp"
 #include "tests/support/packet_builder.hpp"
 
 #include <algorithm>
@@ -891,6 +892,48 @@ TEST(WorkerLive, LiveActionLabelsFlowsCreatedAfterTheMark) {
     }
     EXPECT_EQ(action_by_port[30001], 0u);
     EXPECT_EQ(action_by_port[30002], 3u);
+}
+
+// Issue #15, devices: ARP, Neighbour Discovery and DHCP tie addresses and a host name to a MAC, also
+// of a device whose own flows were not seen (the worker learns them beside its flows).
+TEST(WorkerDevices, ArpNdAndDhcpTieAddressesAndANameToAMac) {
+    namespace tv = parsers::test_vectors;
+    Harness h;
+    // ARP: an Ethernet header (broadcast, the sender's MAC), ethertype 0x0806, the real request.
+    std::vector<std::uint8_t> arp = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x77, 0, 0, 0, 0x01, 0x08, 0x06};
+    arp.insert(arp.end(), std::begin(tv::kArpRequest), std::end(tv::kArpRequest));
+    h.send(arp);
+    // DHCP: the Android phone's real request, 0.0.0.0:68 -> 255.255.255.255:67.
+    h.send(tb::udp({tb::ip4(0, 0, 0, 0), 68}, {tb::ip4(255, 255, 255, 255), 67}, tv::kDhcpRequest));
+    // A solicited NA without its option: the frame's source MAC (tb::frame's 02:00:00:00:00:01) owns it.
+    tb::Addr target = tb::ip6(2);
+    h.send(tb::frame({target, 0}, {tb::ip6(1), 0}, parsers::kIpProtoIcmpv6, tv::kNeighbourAdvertisementNoOption));
+    // A DHCP-looking datagram between other ports is not read.
+    h.send(tb::udp({tb::ip4(10, 0, 0, 9), 68}, {tb::ip4(10, 0, 0, 1), 68}, tv::kDhcpRequest));
+    h.worker.flush_all();
+    EXPECT_EQ(h.worker.counters().neighbour_hints, 3u);
+    const MergedTally m = merge_tallies({&h.worker.tally()});
+    std::map<std::string, const MergedDeviceHint*> by_mac;
+    for (const auto& d : m.device_hints) {
+        char mac[18];
+        std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", d.mac[0], d.mac[1], d.mac[2], d.mac[3], d.mac[4],
+                      d.mac[5]);
+        by_mac[mac] = &d;
+    }
+    ASSERT_EQ(by_mac.size(), 3u);
+    const MergedDeviceHint* router = by_mac.at("02:77:00:00:00:01");
+    ASSERT_EQ(router->addresses.size(), 1u);
+    EXPECT_EQ(std::string(parsers::to_string(router->addresses[0]).view()), "10.77.0.1");
+    EXPECT_EQ(router->sources, kHintArp);
+    const MergedDeviceHint* phone = by_mac.at("78:f8:82:d3:fb:c2");
+    EXPECT_EQ(phone->host_name, "android-1c1335ec95a27318");
+    EXPECT_EQ(phone->vendor_class, "dhcpcd-5.5.6");
+    ASSERT_EQ(phone->addresses.size(), 1u);
+    EXPECT_EQ(std::string(parsers::to_string(phone->addresses[0]).view()), "172.16.42.216");
+    const MergedDeviceHint* node = by_mac.at("02:00:00:00:00:01");
+    ASSERT_EQ(node->addresses.size(), 1u);
+    EXPECT_EQ(std::string(parsers::to_string(node->addresses[0]).view()), "fd77::2");
+    EXPECT_EQ(node->sources, kHintNdp);
 }
 
 } // namespace

@@ -13,6 +13,11 @@ namespace wt::app::state::snapshot_format {
 
 using pipeline::ActionDomainKey;
 using pipeline::ActionDomainTally;
+using pipeline::DeviceHint;
+using pipeline::DeviceHintKey;
+using pipeline::kHintArp;
+using pipeline::kHintDhcp;
+using pipeline::kHintNdp;
 using pipeline::AlpnSlot;
 using pipeline::ClientDomainKey;
 using pipeline::ClientServiceKey;

@@ -273,16 +273,17 @@ private:
 // The document's top-level keys, all required.
 enum class TopKey : std::uint8_t {
     kFormat, kVersion, kMeta, kServices, kUnclassified, kTotal, kTableFullDrops, kActionLabels,
-    kDomains, kClients, kClientDomains, kActions, kServerNames, kCount
+    kDomains, kClients, kClientDomains, kActions, kServerNames, kDeviceHints, kCount
 };
 constexpr std::string_view kTopKeyNames[] = {"format", "version", "meta", "services", "unclassified", "total",
                                              "table_full_drops", "action_labels", "domains", "clients",
-                                             "client_domains", "actions", "server_names"};
+                                             "client_domains", "actions", "server_names", "device_hints"};
 static_assert(std::size(kTopKeyNames) == static_cast<std::size_t>(TopKey::kCount));
 
 constexpr bool is_entry_array(TopKey k) noexcept {
     return k == TopKey::kServices || k == TopKey::kActionLabels || k == TopKey::kDomains || k == TopKey::kClients ||
-           k == TopKey::kClientDomains || k == TopKey::kActions || k == TopKey::kServerNames;
+           k == TopKey::kClientDomains || k == TopKey::kActions || k == TopKey::kServerNames ||
+           k == TopKey::kDeviceHints;
 }
 
 // Reads the document while nlohmann parses it (parser callback): each element of
@@ -328,8 +329,9 @@ public:
 
     void finish() {
         for (std::size_t k = 0; k < _seen.size(); ++k) {
-            // server_names came with the servers view: older snapshots have none.
-            if (!_seen[k] && static_cast<TopKey>(k) != TopKey::kServerNames) {
+            // server_names came with the servers view, device_hints with the devices: older snapshots have none.
+            if (!_seen[k] && static_cast<TopKey>(k) != TopKey::kServerNames &&
+                static_cast<TopKey>(k) != TopKey::kDeviceHints) {
                 fail(std::string(kTopKeyNames[k]), "missing");
             }
         }
@@ -392,6 +394,7 @@ private:
         case TopKey::kClientDomains: read_client_domain_group(v, path); break;
         case TopKey::kActions: read_action(v, path); break;
         case TopKey::kServerNames: read_server_name(v, path); break;
+        case TopKey::kDeviceHints: read_device_hint(v, path); break;
         default: break;
         }
     }
@@ -557,6 +560,51 @@ private:
         }
         f.finish();
         count_restored(_out.tally.restore_action(key, tally));
+    }
+
+    void read_device_hint(const json& v, const std::string& path) {
+        Fields f(v, path);
+        DeviceHintKey key;
+        const std::string& mac = f.string("mac");
+        unsigned b[6];
+        char tail = 0;
+        if (mac.size() != 17 || std::sscanf(mac.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
+                                            &b[5], &tail) != 6) {
+            fail(f.path_of("mac"), "not a MAC address (aa:bb:cc:dd:ee:ff)");
+        }
+        for (std::size_t i = 0; i < 6; ++i) {
+            key.mac[i] = static_cast<std::uint8_t>(b[i]);
+        }
+        DeviceHint hint;
+        const std::string addresses_path = f.path_of("addresses");
+        const json& addresses = f.array("addresses");
+        if (addresses.size() > DeviceHint::kMaxAddresses) {
+            fail(addresses_path, fmt::format("more than {} addresses", DeviceHint::kMaxAddresses));
+        }
+        for (std::size_t i = 0; i < addresses.size(); ++i) {
+            hint.add_address(read_ip(addresses[i], element_path(addresses_path, i)));
+        }
+        const std::string sources_path = f.path_of("sources");
+        const json& sources = f.array("sources");
+        for (std::size_t i = 0; i < sources.size(); ++i) {
+            const std::string& text = as_string(sources[i], element_path(sources_path, i));
+            const std::uint8_t bit = text == "dhcp" ? kHintDhcp : text == "arp" ? kHintArp : text == "nd" ? kHintNdp : 0;
+            if (bit == 0) {
+                fail(element_path(sources_path, i), fmt::format("unknown source \"{}\" (dhcp, arp, nd)", text.substr(0, 32)));
+            }
+            hint.sources |= bit;
+        }
+        for (const auto& [name, field] : {std::pair{"host_name", &hint.host_name}, std::pair{"vendor_class", &hint.vendor_class}}) {
+            if (const json& value = f.required(name); !value.is_null()) {
+                const std::string& text = as_string(value, f.path_of(name));
+                if (text.size() > field->capacity()) {
+                    fail(f.path_of(name), fmt::format("longer than {} characters", field->capacity()));
+                }
+                field->assign(text);
+            }
+        }
+        f.finish();
+        count_restored(_out.tally.restore_device_hint(key, hint));
     }
 
     void read_server_name(const json& v, const std::string& path) {

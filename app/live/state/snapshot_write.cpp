@@ -176,6 +176,7 @@ public:
         write_client_domains();
         write_actions();
         write_server_names();
+        write_device_hints();
         _b.append(std::string_view("}\n"));
         _out.flush();
     }
@@ -339,6 +340,39 @@ private:
             }
             _b.append(std::string_view(",\"stats\":"));
             append_stats(_b, t.stats);
+            _b.push_back('}');
+            _out.flush_if_large();
+        });
+        _b.push_back(']');
+    }
+
+    // Snapshots written before the devices have no device_hints (the reader accepts that).
+    void write_device_hints() {
+        _b.append(std::string_view(",\n\"device_hints\":["));
+        bool first = true;
+        _src.tally.device_hints().for_each([&](const DeviceHintKey& k, const DeviceHint& h) {
+            separator(first);
+            fmt::format_to(std::back_inserter(_b), "{{\"mac\":\"{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\",\"addresses\":[",
+                           k.mac[0], k.mac[1], k.mac[2], k.mac[3], k.mac[4], k.mac[5]);
+            for (std::uint8_t i = 0; i < h.address_count; ++i) {
+                fmt::format_to(std::back_inserter(_b), "{}\"{}\"", i == 0 ? "" : ",", parsers::to_string(h.addresses[i]).view());
+            }
+            _b.append(std::string_view("],\"sources\":["));
+            bool first_source = true;
+            for (const auto& [bit, name] : {std::pair{kHintDhcp, "dhcp"}, std::pair{kHintArp, "arp"}, std::pair{kHintNdp, "nd"}}) {
+                if (h.sources & bit) {
+                    separator(first_source);
+                    append_json_string(_b, name);
+                }
+            }
+            for (const auto& [name, text] : {std::pair{"host_name", h.host_name.view()}, std::pair{"vendor_class", h.vendor_class.view()}}) {
+                fmt::format_to(std::back_inserter(_b), "{}\"{}\":", name[0] == 'h' ? "]," : ",", name);
+                if (text.empty()) {
+                    _b.append(std::string_view("null"));
+                } else {
+                    append_json_byte_string(_b, text);
+                }
+            }
             _b.push_back('}');
             _out.flush_if_large();
         });

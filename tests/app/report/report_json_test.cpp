@@ -182,6 +182,9 @@ json reference_report(const Report& r) {
                            {"bytes_down", d.stats.bytes_down},
                            {"bytes_up", d.stats.bytes_up},
                            {"domains", d.domains},
+                           {"dhcp_vendor_class", d.dhcp_vendor_class.empty() ? json(nullptr) : json(d.dhcp_vendor_class)},
+                           {"host_name", d.host_name.empty() ? json(nullptr) : json(d.host_name)},
+                           {"learned_from", d.learned_from},
                            {"flows", d.stats.connections},
                            {"mac", d.has_mac ? json(mac) : json(nullptr)},
                            {"randomized", d.randomized},
@@ -384,6 +387,22 @@ Report rich_report() {
     EXPECT_TRUE(registry.load_csv("Registry,Assignment,Organization Name\nMA-L,BACADA,\"Maker \"\"B\"\", Inc\"\n",
                                   "oui.csv", error))
         << error;
+    // What ARP and DHCP said: a device seen only there (a host name that needs escaping), and an
+    // address for a device with flows.
+    pipeline::MergedDeviceHint dhcp;
+    dhcp.mac = {0xba, 0xca, 0xda, 0, 0, 9};
+    dhcp.addresses = {pipeline::IpAddr{{192, 168, 1, 77}, 4}};
+    dhcp.sources = pipeline::kHintDhcp | pipeline::kHintArp;
+    dhcp.host_name = "Lucas \"iMac\"";
+    dhcp.vendor_class = "dhcpcd-5.5.6";
+    r.tally.device_hints.push_back(dhcp);
+    if (!r.tally.clients.empty() && r.tally.clients[0].has_mac) {
+        pipeline::MergedDeviceHint arp;
+        std::copy(std::begin(r.tally.clients[0].mac), std::end(r.tally.clients[0].mac), arp.mac.begin());
+        arp.addresses = {pipeline::IpAddr{{10, 9, 8, 7}, 4}};
+        arp.sources = pipeline::kHintArp;
+        r.tally.device_hints.push_back(arp);
+    }
     add_devices(r, registry);
     EXPECT_FALSE(r.devices.empty());
     return r;

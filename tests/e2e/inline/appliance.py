@@ -476,6 +476,11 @@ def check_mark(rep, lab, fwd, ctx):
               row is not None and row.get("connections_new", 0) >= 1 and row.get("bytes_down", 0) >= n.body_size
               and (row.get("tls_versions") or {}).get("TLSv1.3", 0) >= 1,
               f"row={row} answer={str(doc)[:300]}")
+    rc, _, table = fwd.ctl("actions", json_out=False)
+    rep.check("mark: ctl actions prints the analyst's table with the Checkout block and its name",
+              rc == 0 and "NEW REUSED" in table and "NOTES" in table and
+              any(line.startswith("Checkout") for line in table.splitlines()) and n.name in table,
+              table.strip()[:600])
 
 
 def check_reload(rep, lab, fwd, ctx):

@@ -216,6 +216,8 @@ TEST(TallyRestore, EntriesRebuildAnEqualTally) {
         [&](const ActionDomainKey& k, const ActionDomainTally& t) { EXPECT_TRUE(rebuilt.restore_action(k, t)); });
     original.server_names().for_each(
         [&](const ServerNameKey& k, const ServerNameTally& t) { EXPECT_TRUE(rebuilt.restore_server_name(k, t)); });
+    original.device_hints().for_each(
+        [&](const DeviceHintKey& k, const DeviceHint& h) { EXPECT_TRUE(rebuilt.restore_device_hint(k, h)); });
     EXPECT_EQ(describe(rebuilt), describe(original));
 }
 

@@ -133,6 +133,13 @@ inline void feed_realistic_flows(CoreTally& t, int seed, int flows = 60) {
         case 2: d = tls_detail(name, 0x0303, kCiphers[static_cast<std::size_t>(k) % 5], "http/1.1"); break;
         default: d = tls_detail(name, 0x0304, kCiphers[static_cast<std::size_t>(k) % 3], "h2", k % 7 == 0); break;
         }
+        // What ARP, ND and DHCP said of the client's MAC (issue #15, devices).
+        if (k % 6 == 1) {
+            DeviceHintKey mac;
+            std::copy(std::begin(f.client_mac), std::end(f.client_mac), mac.mac.begin());
+            t.add_device_hint(mac, client, k % 12 == 1 ? kHintDhcp : kHintArp, k % 12 == 1 ? "phone-\"" + std::to_string(k % 5) : "",
+                              k % 12 == 1 ? "android-dhcp-13" : "");
+        }
         if (k % 13 == 0) {
             t.add_flow(f, nullptr); // no detail: counts, no domain
         } else if (k % 10 == 4) {
@@ -177,6 +184,13 @@ inline std::string describe(const MergedTally& m) {
                            a.server.bytes, a.server.version, a.service, a.connections_reused, a.reused_from, a.dns_lookups,
                            a.dns_failed, a.dns_failed_rcode,
                            describe(a.stats));
+    }
+    for (const MergedDeviceHint& h : m.device_hints) {
+        out += fmt::format("device {} {} sources={} name={} vendor={}\n", h.mac, h.addresses.size(), h.sources, h.host_name,
+                           h.vendor_class);
+        for (const IpAddr& a : h.addresses) {
+            out += fmt::format("  {} v{}\n", a.bytes, a.version);
+        }
     }
     for (const MergedServer& s : m.servers) {
         out += fmt::format("server {} v{} {}\n", s.address.bytes, s.address.version, describe(s.stats));

@@ -254,6 +254,19 @@ TEST_F(SnapshotTest, DamagedDocumentsAreRejectedWithTheirPath) {
         {"cipher id > 16 bits", [](json& d) { d["total"]["ciphers"][0]["id"] = 70000; }, "total.ciphers[0].id"},
         {"both domain and hash", [](json& d) { d["client_domains"][0]["domain_hash"] = 5; }, "exactly one of"},
         {"action without label", [](json& d) { d["actions"][0].erase("action"); }, "actions[0].action: missing"},
+        {"device hint with a bad MAC", [](json& d) { d["device_hints"][0]["mac"] = "02:77:00:00:00"; }, "device_hints[0].mac"},
+        {"device hint from nowhere", [](json& d) { d["device_hints"][0]["sources"] = json::array({"lldp"}); },
+         "unknown source \"lldp\""},
+        {"device hint with a long name", [](json& d) { d["device_hints"][0]["host_name"] = std::string(65, 'x'); },
+         "longer than 64 characters"},
+        {"device hint with ten addresses",
+         [](json& d) {
+             for (int i = 0; i < 10; ++i) {
+                 d["device_hints"][0]["addresses"].push_back("10.0.0." + std::to_string(i));
+             }
+         },
+         "more than 8 addresses"},
+        {"action with a stranger reused_from", [](json& d) { d["actions"][0]["reused_from"] = "Nobody"; }, "actions[0].reused_from"},
         {"root not an object", [](json& d) { d = json::array(); }, "expected an object"},
     };
     for (const Damage& damage : damages) {
