@@ -178,6 +178,14 @@ public:
     // thread) instead of a capture's schedule.
     // Allocates the per-flow action records (set-up, not the data path).
     void set_live_action(const std::atomic<std::uint16_t>* action);
+    // The schedule gained a mark (a pcapng packet comment read with the capture): the next packet
+    // looks its action up again.
+    void actions_changed() noexcept {
+        if (_actions != nullptr) {
+            _action_from_ns = 1;
+            _action_span_ns = 0;
+        }
+    }
 
     // The live `flows` view: visits up to `budget` flow records from `cursor` (advanced past them),
     // calling fn(const Flow&, const FlowDetail*, std::uint16_t opened_in) for each flow alive (opened_in:

@@ -101,29 +101,21 @@ int run_analyze(const AnalyzeOptions& options) {
         return kExitDataError;
     }
     // pcapng packet comments are the natural way to mark an action in Wireshark: with --marks pcapng,
-    // and whenever no marks are given and the capture has some, they become the actions.
-    if (!actions && reader.format() == parsers::CaptureFormat::kPcapng &&
-        (marks_from_comments || options.marks_every.empty())) {
-        parsers::CaptureReader scan = parsers::CaptureReader::open(file.bytes());
-        parsers::CaptureRecord record;
-        std::vector<std::pair<std::uint64_t, std::string>> comments;
-        while (scan.next(record) == parsers::CaptureStatus::kOk) {
-            if (!record.comment.empty()) {
-                comments.emplace_back(record.ts_ns, std::string(reinterpret_cast<const char*>(record.comment.data()),
-                                                                record.comment.size()));
-            }
-        }
-        if (!comments.empty()) {
-            marks_origin = fmt::format("{} pcapng packet comment{}", comments.size(), comments.size() == 1 ? "" : "s");
-            actions = std::make_unique<pipeline::ActionSchedule>(
-                pipeline::ActionSchedule::from_timed_labels(std::move(comments)));
-        }
-    }
-    if (marks_from_comments && !actions) {
-        fmt::print(stderr, "wiretally: --marks pcapng: {} has no packet comments{}\n", input_name,
-                   reader.format() == parsers::CaptureFormat::kPcapng ? "" : " (it is a pcap file, not pcapng)");
+    // and whenever no marks are given and the capture has some, they become the actions. They are
+    // learnt while the capture is read (each one a mark at its packet's time, before that packet
+    // reaches a worker): a pass of its own to find them first would fault the whole file in twice.
+    const bool comments_as_marks = !actions && reader.format() == parsers::CaptureFormat::kPcapng &&
+                                   (marks_from_comments || options.marks_every.empty());
+    if (marks_from_comments && !comments_as_marks) {
+        fmt::print(stderr, "wiretally: --marks pcapng: {} is a pcap file, not pcapng: it has no packet comments\n",
+                   input_name);
         return kExitConfig;
     }
+    if (comments_as_marks) {
+        actions = std::make_unique<pipeline::ActionSchedule>(pipeline::ActionSchedule::from_timed_labels({}));
+    }
+    std::size_t comment_marks = 0;
+
     std::unique_ptr<FlowJsonWriter> flow_writer;
     std::FILE* flows_file = nullptr;
     if (!options.flows_out.empty()) {
@@ -207,7 +199,7 @@ int run_analyze(const AnalyzeOptions& options) {
 
     Report report;
     report.input.file = input_name;
-    report.input.marks = actions ? marks_origin : std::string();
+    report.input.marks = actions && !comments_as_marks ? marks_origin : std::string();
     report.input.format = std::string(parsers::to_string(reader.format()));
     if (!file.compression().empty()) {
         report.input.format += fmt::format(" ({})", file.compression());
@@ -238,6 +230,14 @@ int run_analyze(const AnalyzeOptions& options) {
                         actions->anchor(record.ts_ns);
                     }
                     anchored = true;
+                }
+                if (comments_as_marks && !record.comment.empty()) {
+                    actions->add(record.ts_ns, std::string(reinterpret_cast<const char*>(record.comment.data()),
+                                                           record.comment.size()));
+                    ++comment_marks;
+                    for (const auto& w : workers) {
+                        w->actions_changed();
+                    }
                 }
                 report.input.last_ns = std::max(report.input.last_ns, record.ts_ns);
                 rte_mbuf* m = mbufs[n];
@@ -303,6 +303,9 @@ int run_analyze(const AnalyzeOptions& options) {
     report.tally = pipeline::merge_tallies(tallies);
     report.services = services.names;
     report.categories = services.categories;
+    if (comments_as_marks && comment_marks != 0) {
+        report.input.marks = fmt::format("{} pcapng packet comment{}", comment_marks, comment_marks == 1 ? "" : "s");
+    }
     if (actions) {
         report.actions = actions->labels();
     }
@@ -333,6 +336,14 @@ int run_analyze(const AnalyzeOptions& options) {
     // into its last label. The capture's span is known once it was read (a pass of its own to learn
     // it first would fault in the whole file twice: a quarter more time on a 300 MB capture); a
     // refused run prints no report and leaves no flows file.
+    if (marks_from_comments && comment_marks == 0) {
+        if (flows_file != nullptr && flows_file != stdout) {
+            std::fclose(flows_file);
+            std::remove(options.flows_out.c_str());
+        }
+        fmt::print(stderr, "wiretally: --marks pcapng: {} has no packet comments\n", input_name);
+        return kExitConfig;
+    }
     if (actions && !options.marks_every.empty() && report.input.records != 0) {
         if (const auto e = actions->check_every_covers(report.input.first_ns, report.input.last_ns)) {
             if (flows_file != nullptr && flows_file != stdout) {

@@ -210,7 +210,7 @@ void ActionSchedule::anchor(std::uint64_t first_packet_ns) {
 }
 
 void ActionSchedule::add(std::uint64_t ts_ns, std::string label) {
-    _marks.push_back(Mark{false, static_cast<double>(ts_ns) / 1e9, label});
+    _marks.push_back(Mark{false, static_cast<double>(ts_ns) / 1e9, label, ts_ns});
     const std::uint16_t idx = label_index(label);
     if (!_times.empty() && ts_ns < _times.back()) {
         ts_ns = _times.back();

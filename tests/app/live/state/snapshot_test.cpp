@@ -266,7 +266,13 @@ TEST_F(SnapshotTest, DamagedDocumentsAreRejectedWithTheirPath) {
              }
          },
          "more than 8 addresses"},
-        {"action with a stranger reused_from", [](json& d) { d["actions"][0]["reused_from"] = "Nobody"; }, "actions[0].reused_from"},
+        {"action reused_from not a label", [](json& d) { d["actions"][0]["reused_from"] = 5; }, "actions[0].reused_from"},
+        {"action with more failed lookups than lookups",
+         [](json& d) {
+             d["actions"][0]["dns_lookups"] = 1;
+             d["actions"][0]["dns_failed"] = 2;
+         },
+         "actions[0].dns_failed"},
         {"root not an object", [](json& d) { d = json::array(); }, "expected an object"},
     };
     for (const Damage& damage : damages) {
