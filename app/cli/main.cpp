@@ -51,8 +51,9 @@ int main(int argc, char** argv) {
                         "services file (TOML domain sets); default: the embedded default set");
     auto* marks = analyze->add_option("--marks", opt.marks,
                                       "CSV of 'timestamp,label': epoch seconds, or +offset seconds from the first "
-                                      "packet; each flow carries the action under way when it started. 'pcapng': the "
-                                      "capture's packet comments (used anyway when no marks are given)");
+                                      "packet; an action lasts until the next mark, and a flow's bytes count in the "
+                                      "action under way when they pass (new where it opened, reused after). "
+                                      "'pcapng': the capture's packet comments (used anyway when no marks are given)");
     auto* every = analyze->add_option("--marks-every", opt.marks_every,
                                       "one action per interval from the first packet, e.g. "
                                       "30s:\"App launch,Climate,Location\"; a label is needed for every interval "

@@ -225,25 +225,27 @@ struct FlowDetail {
     std::uint32_t quic = kNoIndex;        // QUIC Initial reassembly state
 };
 
-// Whether the client offered `protocol` in its ALPN list (RFC 7301 section 3.1).
-[[nodiscard]] inline bool offers_alpn(const TlsDetail& t, std::string_view protocol) noexcept {
+// Whether the client's ALPN list (RFC 7301 section 3.1) has an identifier for which match(id) holds.
+template <typename Match>
+[[nodiscard]] bool offers_alpn_if(const TlsDetail& t, Match&& match) noexcept {
     for (std::size_t i = 0; i < std::min<std::size_t>(t.alpn_count, t.alpn.size()); ++i) {
-        if (t.alpn[i].view() == protocol) {
+        if (match(t.alpn[i].view())) {
             return true;
         }
     }
     return false;
 }
 
+// Whether the client offered `protocol`.
+[[nodiscard]] inline bool offers_alpn(const TlsDetail& t, std::string_view protocol) noexcept {
+    return offers_alpn_if(t, [protocol](std::string_view p) { return p == protocol; });
+}
+
 // The same for a protocol and its drafts' identifiers ("doq", "doq-i00", "doq-i02"...).
 [[nodiscard]] inline bool offers_alpn_family(const TlsDetail& t, std::string_view family) noexcept {
-    for (std::size_t i = 0; i < std::min<std::size_t>(t.alpn_count, t.alpn.size()); ++i) {
-        const std::string_view p = t.alpn[i].view();
-        if (p == family || (p.size() > family.size() && p.starts_with(family) && p[family.size()] == '-')) {
-            return true;
-        }
-    }
-    return false;
+    return offers_alpn_if(t, [family](std::string_view p) {
+        return p == family || (p.size() > family.size() && p.starts_with(family) && p[family.size()] == '-');
+    });
 }
 
 // Whether a DNS resolution asked for `name` or passed through it as a CNAME.
