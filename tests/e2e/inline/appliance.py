@@ -400,6 +400,9 @@ def check_servers(rep, lab, fwd, ctx):
         rep.check("devices: ctl devices --device MAC prints that device and its domains",
                   rc == 0 and mac in table and "domains: " in table and "api.shop.example" in table,
                   table.strip()[:400])
+    learnt = [d for d in devices or [] if "arp" in d.get("learned_from", []) or "nd" in d.get("learned_from", [])]
+    rep.check("devices: ARP and Neighbour Discovery seen on the wire add addresses to the devices (learned_from)",
+              len(learnt) > 0, text.strip()[:400])
     rc, _, text = fwd.ctl("devices", "--device", "not-a-mac", json_out=False)
     rep.check("devices: --device with a malformed MAC is an error that says so",
               rc != 0 and "is not a MAC address" in text, text.strip()[:300])

@@ -220,6 +220,30 @@ struct Damage {
     const char* expected_in_error;
 };
 
+// Snapshots written before issue #15 kept a connection count and bytes per action and name, and had
+// no device hints: they still load, into the new rows.
+TEST_F(SnapshotTest, SnapshotsFromBeforePerActionAttributionStillLoad) {
+    const SnapshotContent saved = realistic_content();
+    std::string error;
+    ASSERT_TRUE(save_snapshot(path("snap.json"), saved, error)) << error;
+    json doc = json::parse(read_text(path("snap.json")));
+    doc.erase("device_hints");
+    ASSERT_FALSE(doc["actions"].empty());
+    json old_row = {{"action", doc["actions"][0]["action"]}, {"domain", "old.example"}, {"service", nullptr},
+                    {"connections", 3}, {"bytes_up", 100}, {"bytes_down", 2000}};
+    doc["actions"] = json::array({old_row});
+    SnapshotContent out(small_limits());
+    std::string err;
+    ASSERT_EQ(parse_snapshot(doc.dump(), "snap.json", out, err), LoadStatus::kLoaded) << err;
+    const pipeline::MergedTally m = pipeline::merge_tallies({&out.tally});
+    ASSERT_EQ(m.actions.size(), 1u);
+    EXPECT_EQ(m.actions[0].name, "old.example");
+    EXPECT_EQ(m.actions[0].stats.connections, 3u);
+    EXPECT_EQ(m.actions[0].stats.bytes_down, 2000u);
+    EXPECT_EQ(m.actions[0].connections_reused, 0u);
+    EXPECT_TRUE(m.device_hints.empty());
+}
+
 TEST_F(SnapshotTest, DamagedDocumentsAreRejectedWithTheirPath) {
     const SnapshotContent saved = realistic_content();
     std::string error;
