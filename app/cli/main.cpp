@@ -1,5 +1,6 @@
 // wiretally: per-service traffic tallies from TLS, QUIC, DNS and HTTP names.
 #include "app/offline/analyze.hpp"
+#include "app/offline/diff_command.hpp"
 #include "app/control/client.hpp"
 #include "app/ipdb/ip_database.hpp"
 #include "app/live/run_command.hpp"
@@ -22,6 +23,15 @@ constexpr const char* kAnalyzeExitCodes = R"(Exit codes:
   70  internal failure (DPDK EAL, memory)
   73  an output file (--flows) cannot be written
   78  bad services, marks or IP data file (the message gives FILE:LINE))";
+
+constexpr const char* kDiffExitCodes = R"(Exit codes:
+  0   success (the differences are printed)
+  1   --fail-on-new, and B talks to a domain A did not (listed on stderr)
+  64  usage error (bad command line)
+  65  an input is neither a wiretally JSON report nor a capture analyze reads (or a corrupt one)
+  66  an input is missing or unreadable
+  70  internal failure
+  78  bad services file)";
 
 constexpr const char* kRunExitCodes = R"(Exit codes:
   0   stopped by SIGINT or SIGTERM after draining, snapshot written (--check: the configuration is valid)
@@ -88,6 +98,23 @@ int main(int argc, char** argv) {
         ->default_str("/etc/wiretally/wiretally.toml");
     run->add_flag("--check", run_opt.check, "validate the configuration, print its effective values, and exit");
 
+    wt::app::DiffOptions diff_opt;
+    auto* diff = app.add_subcommand("diff", "Compare two sessions (captures, or JSON reports from analyze --format json): "
+                                            "services and domains only in A, only in B, and in both with the change in "
+                                            "bytes, connections, TLS version, cipher and ECH; per action when both have the "
+                                            "same action labels");
+    diff->footer(kDiffExitCodes);
+    diff->add_option("A", diff_opt.a, "the first session: a capture or a JSON report")->required();
+    diff->add_option("B", diff_opt.b, "the second session")->required();
+    diff->add_option("--services", diff_opt.services, "services file for the captures (default: the embedded set)");
+    diff->add_option("--format", diff_opt.format, "output format")->check(CLI::IsMember({"table", "json"}))
+        ->default_str("table");
+    diff->add_flag("--fail-on-new", diff_opt.fail_on_new,
+                   "exit 1 when B talks to a domain A did not (an app's release pipeline)");
+    diff->add_option("--top", diff_opt.top, "rows per table, changes first (1 to 1000000)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+        ->default_str("40");
+
     wt::app::CtlInvocation ctl_inv;
     auto* ctl = wt::app::add_ctl_command(app, ctl_inv);
 
@@ -109,6 +136,9 @@ int main(int argc, char** argv) {
     }
     if (run->parsed()) {
         return wt::app::run_command(run_opt);
+    }
+    if (diff->parsed()) {
+        return wt::app::run_diff(diff_opt);
     }
     if (ctl->parsed()) {
         ctl_inv.unexpected = ctl->remaining();

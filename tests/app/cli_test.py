@@ -527,6 +527,112 @@ class Outputs(unittest.TestCase):
         self.assertEqual(proc.returncode, 73)
 
 
+class Diff(unittest.TestCase):
+    """Issue #16: `wiretally diff A B` on two sessions that differ in known ways: the bundled sample, and the
+    same capture without the kept-open events.weather-app.example connection and its lookups (tshark)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.without = os.path.join(cls.tmp.name, "without-events.pcap")
+        subprocess.run(["tshark", "-r", SAMPLE, "-Y", '!(ip.addr==10.77.1.70) && !(dns.qry.name contains "events")',
+                        "-w", cls.without], check=True, capture_output=True, timeout=60)
+        marks = os.path.join(os.path.dirname(SAMPLE), "marks.csv")
+        cls.reports = {}
+        for name, capture in (("with", SAMPLE), ("without", cls.without)):
+            proc = run("analyze", capture, "--marks", marks, "--format", "json")
+            assert proc.returncode == 0, proc.stderr
+            cls.reports[name] = os.path.join(cls.tmp.name, name + ".json")
+            with open(cls.reports[name], "w") as f:
+                f.write(proc.stdout)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def diff_json(self, a, b, *extra):
+        proc = run("diff", a, b, "--format", "json", *extra)
+        return proc, (json.loads(proc.stdout) if proc.stdout.strip() else None)
+
+    def test_captures_name_what_only_one_side_has(self):
+        proc, d = self.diff_json(self.without, SAMPLE)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(d["new_domains"], ["events.weather-app.example"])
+        rows = {r["name"]: r for r in d["domains"]}
+        events = rows["events.weather-app.example"]
+        self.assertEqual(events["change"], "only_b")
+        self.assertIsNone(events["a"])
+        self.assertEqual(events["b"]["tls_version"], "TLSv1.3")
+        self.assertEqual(d["domains"][0]["name"], "events.weather-app.example", "new names first")
+        same = rows["tiles.maps.example"]
+        self.assertEqual(same["change"], "same")
+        self.assertEqual(same["a"], same["b"])
+        self.assertIsNone(d["actions"], "captures without marks have no actions to compare")
+        # The other way round the name is gone, and nothing is new.
+        proc, back = self.diff_json(SAMPLE, self.without, "--fail-on-new")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(back["new_domains"], [])
+        self.assertEqual({r["name"]: r["change"] for r in back["domains"]}["events.weather-app.example"], "only_a")
+
+    def test_fail_on_new_exits_1_naming_the_new_domains(self):
+        proc = run("diff", self.without, SAMPLE, "--fail-on-new")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("B talks to 1 domain A did not: events.weather-app.example", proc.stderr)
+        self.assertIn("+ events.weather-app.example", proc.stdout)
+        self.assertIn("DOMAINS: 1 only in B (+), 0 only in A (-)", proc.stdout)
+
+    def test_saved_reports_with_the_same_actions_compare_per_action(self):
+        proc, d = self.diff_json(self.reports["without"], self.reports["with"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([a["action"] for a in d["actions"]], ["App launch", "Climate", "Location"])
+        for block in d["actions"]:
+            rows = {r["name"]: r for r in block["domains"]}
+            with self.subTest(action=block["action"]):
+                self.assertEqual(rows["events.weather-app.example"]["change"], "only_b")
+        launch = {r["name"]: r for r in d["actions"][0]["domains"]}
+        self.assertEqual(launch["events.weather-app.example"]["b"]["connections"], 1)
+        table = run("diff", self.reports["without"], self.reports["with"]).stdout
+        self.assertIn("ACTION Climate: 1 only in B (+)", table)
+
+    def test_a_changed_cipher_and_ech_are_changes(self):
+        with open(self.reports["with"]) as f:
+            doc = json.load(f)
+        row = next(r for r in doc["domains"] if r["domain"] == "api.weather-app.example")
+        row["ciphers"] = {"TLS_CHACHA20_POLY1305_SHA256": row["connections"]}
+        row["ech"] = 1
+        changed = os.path.join(self.tmp.name, "changed.json")
+        with open(changed, "w") as f:
+            json.dump(doc, f)
+        proc, d = self.diff_json(self.reports["with"], changed)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        r = {r["name"]: r for r in d["domains"]}["api.weather-app.example"]
+        self.assertEqual(r["change"], "changed")
+        self.assertEqual((r["a"]["cipher"], r["b"]["cipher"]), ("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"))
+        self.assertEqual((r["a"]["ech"], r["b"]["ech"]), (0, 1))
+        table = run("diff", self.reports["with"], changed).stdout
+        self.assertRegex(table, r"~ api\.weather-app\.example .*TLS_AES_256_GCM_SHA384 -> TLS_CHACHA20_POLY1305_SHA256, "
+                                r"ECH 0 -> 1")
+
+    def test_bad_inputs_are_errors_with_their_reason(self):
+        text = os.path.join(self.tmp.name, "notes.txt")
+        with open(text, "w") as f:
+            f.write("not a capture\n")
+        proc = run("diff", text, SAMPLE)
+        self.assertEqual(proc.returncode, 65, proc.stderr)
+        self.assertIn(text, proc.stderr)
+        missing = os.path.join(self.tmp.name, "missing.pcap")
+        proc = run("diff", missing, SAMPLE)
+        self.assertEqual(proc.returncode, 66, proc.stderr)
+        self.assertIn("missing.pcap: cannot open", proc.stderr)
+        not_report = os.path.join(self.tmp.name, "other.json")
+        with open(not_report, "w") as f:
+            f.write('{"hello": 1}')
+        proc = run("diff", not_report, SAMPLE)
+        self.assertEqual(proc.returncode, 65, proc.stderr)
+        self.assertIn('A: "services" is missing or not an array: not a wiretally report', proc.stderr)
+        self.assertEqual(run("diff", SAMPLE).returncode, 64)
+
+
 if __name__ == "__main__":
     BIN, SAMPLE, CSV_TO_MMDB = sys.argv[1], sys.argv[2], sys.argv[3]
     unittest.main(argv=[sys.argv[0], "-v"])
