@@ -182,8 +182,7 @@ void add_devices(Report& r, const OuiRegistry& registry) {
         }
         d.host_name = h.host_name;
         d.dhcp_vendor_class = h.vendor_class;
-        for (const auto& [bit, name] : {std::pair{pipeline::kHintDhcp, "dhcp"}, std::pair{pipeline::kHintArp, "arp"},
-                                        std::pair{pipeline::kHintNdp, "nd"}}) {
+        for (const auto& [bit, name] : pipeline::kDeviceHintSources) {
             if (h.sources & bit) {
                 d.learned_from.emplace_back(name);
             }

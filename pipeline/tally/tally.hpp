@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace wt::pipeline {
@@ -233,6 +234,9 @@ struct ServerNameTally {
 // ARP, Neighbour Discovery and DHCP tie to it (parsers/net/neighbours.hpp), so that a device's
 // addresses come together even when some carry no flow, and a device has its DHCP host name.
 enum DeviceHintSource : std::uint8_t { kHintDhcp = 1u << 0, kHintArp = 1u << 1, kHintNdp = 1u << 2 };
+// Their names in reports and snapshots, in this order.
+inline constexpr std::array<std::pair<DeviceHintSource, std::string_view>, 3> kDeviceHintSources = {
+    {{kHintDhcp, "dhcp"}, {kHintArp, "arp"}, {kHintNdp, "nd"}}};
 struct DeviceHintKey {
     std::array<std::uint8_t, 6> mac{};
     friend bool operator==(const DeviceHintKey&, const DeviceHintKey&) = default;

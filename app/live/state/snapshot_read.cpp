@@ -588,7 +588,10 @@ private:
         const json& sources = f.array("sources");
         for (std::size_t i = 0; i < sources.size(); ++i) {
             const std::string& text = as_string(sources[i], element_path(sources_path, i));
-            const std::uint8_t bit = text == "dhcp" ? kHintDhcp : text == "arp" ? kHintArp : text == "nd" ? kHintNdp : 0;
+            std::uint8_t bit = 0;
+            for (const auto& [source, name] : pipeline::kDeviceHintSources) {
+                bit = text == name ? static_cast<std::uint8_t>(source) : bit;
+            }
             if (bit == 0) {
                 fail(element_path(sources_path, i), fmt::format("unknown source \"{}\" (dhcp, arp, nd)", text.substr(0, 32)));
             }

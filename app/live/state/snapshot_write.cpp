@@ -359,7 +359,7 @@ private:
             }
             _b.append(std::string_view("],\"sources\":["));
             bool first_source = true;
-            for (const auto& [bit, name] : {std::pair{kHintDhcp, "dhcp"}, std::pair{kHintArp, "arp"}, std::pair{kHintNdp, "nd"}}) {
+            for (const auto& [bit, name] : pipeline::kDeviceHintSources) {
                 if (h.sources & bit) {
                     separator(first_source);
                     append_json_string(_b, name);
