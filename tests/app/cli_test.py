@@ -386,7 +386,7 @@ class Outputs(unittest.TestCase):
             path = os.path.join(corpus, name)
             if os.path.exists(path):
                 captures.append(path)
-        keys = ("total", "services", "domains", "clients", "actions", "drops", "servers")
+        keys = ("total", "services", "domains", "clients", "actions", "drops", "servers", "devices")
         for capture in captures:
             with self.subTest(capture=os.path.basename(capture)):
                 one = json.loads(run("analyze", capture, "--format", "json").stdout)
@@ -395,6 +395,12 @@ class Outputs(unittest.TestCase):
                 for key in keys:
                     self.assertEqual(one[key], four[key], key)
                 self.assertEqual(one["counters"]["dns_resolutions"], four["counters"]["dns_resolutions"])
+        # The action table too: a flow's stretches and its DNS lookup are tallied on whichever worker has them.
+        marks = os.path.join(os.path.dirname(SAMPLE), "marks.csv")
+        one = json.loads(run("analyze", SAMPLE, "--marks", marks, "--format", "json").stdout)
+        four = json.loads(run("analyze", SAMPLE, "--marks", marks, "--format", "json", "--workers", "4").stdout)
+        self.assertEqual([a["action"] for a in one["actions"]], ["App launch", "Climate", "Location"])
+        self.assertEqual(one["actions"], four["actions"])
 
     def test_servers_name_their_hosting_from_the_ip_data(self):
         with tempfile.TemporaryDirectory() as d:
