@@ -13,9 +13,21 @@ using nlohmann::json;
 
 namespace {
 
+// A field of the wrong type: the report is damaged. Thrown inside diff_reports only, which turns it
+// into a DiffError naming the row.
+struct BadField {
+    std::string what;
+};
+
 std::uint64_t count_of(const json& o, const char* key) {
     const auto it = o.find(key);
-    return it != o.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+    if (it == o.end()) {
+        return 0;
+    }
+    if (!it->is_number_unsigned()) {
+        throw BadField{fmt::format("\"{}\" is not a count", key)};
+    }
+    return it->get<std::uint64_t>();
 }
 
 // The key of an object name -> count with the largest count ("none", no ServerHello, left out).
@@ -27,7 +39,10 @@ std::string usual_key(const json& o, const char* key) {
     std::string best;
     std::uint64_t most = 0;
     for (const auto& [k, v] : it->items()) {
-        if (k != "none" && v.is_number_unsigned() && v.get<std::uint64_t>() > most) {
+        if (!v.is_number_unsigned()) {
+            throw BadField{fmt::format("\"{}\".\"{}\" is not a count", key, k)};
+        }
+        if (k != "none" && v.get<std::uint64_t>() > most) {
             most = v.get<std::uint64_t>();
             best = k;
         }
@@ -67,7 +82,11 @@ std::optional<DiffError> rows_of(const json& doc, const char* side, const char* 
         if (name == row.end() || !(name->is_string() || name->is_null())) {
             return DiffError{fmt::format("{}: {}[{}].{} is missing", side, array, i, name_key)};
         }
-        out.emplace(name->is_string() ? name->get<std::string>() : std::string("(unclassified)"), side_of(row, false));
+        try {
+            out.emplace(name->is_string() ? name->get<std::string>() : std::string("(unclassified)"), side_of(row, false));
+        } catch (const BadField& e) {
+            return DiffError{fmt::format("{}: {}[{}]: {}", side, array, i, e.what)};
+        }
     }
     return std::nullopt;
 }
@@ -132,7 +151,11 @@ std::optional<DiffError> action_rows(const json& doc, const char* side, std::map
             std::string key = name != row.end() && name->is_string()     ? name->get<std::string>()
                               : server != row.end() && server->is_string() ? "(no name) " + server->get<std::string>()
                                                                            : std::string("(no name)");
-            rows.emplace(std::move(key), side_of(row, true));
+            try {
+                rows.emplace(std::move(key), side_of(row, true));
+            } catch (const BadField& e) {
+                return DiffError{fmt::format("{}: actions[{}].domains: {}", side, i, e.what)};
+            }
         }
     }
     return std::nullopt;

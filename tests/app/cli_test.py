@@ -636,6 +636,15 @@ class Diff(unittest.TestCase):
         proc = run("diff", not_report, SAMPLE)
         self.assertEqual(proc.returncode, 65, proc.stderr)
         self.assertIn('A: "services" is missing or not an array: not a wiretally report', proc.stderr)
+        with open(self.reports["with"]) as f:
+            damaged = json.load(f)
+        damaged["domains"][1]["bytes_up"] = "lots"
+        damaged_path = os.path.join(self.tmp.name, "damaged.json")
+        with open(damaged_path, "w") as f:
+            json.dump(damaged, f)
+        proc = run("diff", SAMPLE, damaged_path)
+        self.assertEqual(proc.returncode, 65, proc.stderr)
+        self.assertIn('B: domains[1]: "bytes_up" is not a count', proc.stderr)
         self.assertEqual(run("diff", SAMPLE).returncode, 64)
 
 
