@@ -59,12 +59,7 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
         _scratch = std::make_unique<ClassifierScratch>(*_classifier);
     }
     if (actions != nullptr) {
-        _tracks = ZeroedArray<ActionTrack>(config.max_flows);
-        _action_parts.resize(config.action_parts);
-        for (std::size_t i = config.action_parts; i-- > 0;) {
-            _action_parts[i].next = _free_action_part;
-            _free_action_part = static_cast<std::uint32_t>(i);
-        }
+        allocate_action_tracks();
     } else {
         _action_from_ns = 0; // no actions: one stretch, all time, action 0
         _action_span_ns = std::numeric_limits<std::uint64_t>::max();
@@ -92,15 +87,19 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
 
 Worker::~Worker() = default;
 
+void Worker::allocate_action_tracks() {
+    _tracks = ZeroedArray<ActionTrack>(_config.max_flows);
+    _action_parts.resize(_config.action_parts);
+    for (std::size_t i = _config.action_parts; i-- > 0;) {
+        _action_parts[i].next = _free_action_part;
+        _free_action_part = static_cast<std::uint32_t>(i);
+    }
+}
+
 void Worker::set_live_action(const std::atomic<std::uint16_t>* action) {
     _live_action = action;
     if (_tracks.size() == 0) {
-        _tracks = ZeroedArray<ActionTrack>(_config.max_flows);
-        _action_parts.resize(_config.action_parts);
-        for (std::size_t i = _config.action_parts; i-- > 0;) {
-            _action_parts[i].next = _free_action_part;
-            _free_action_part = static_cast<std::uint32_t>(i);
-        }
+        allocate_action_tracks();
     }
     // Live, the action is read once per burst (process_burst): one stretch for all time.
     _action_from_ns = 0;
@@ -142,24 +141,17 @@ void Worker::change_action(Flow& f, const parsers::DecodedPacket& pkt) noexcept 
         f.action = _action_now;
         return;
     }
-    ActionPart part;
-    part.action = f.action;
-    part.counted = t.counted;
-    part.opening = t.opening;
-    part.bytes_up = f.bytes_up - t.base_bytes_up;
-    part.bytes_down = f.bytes_down - t.base_bytes_down;
-    part.pkts_up = f.pkts_up - t.base_pkts_up;
-    part.pkts_down = f.pkts_down - t.base_pkts_down;
     if (_free_action_part != kNoIndex) {
         const std::uint32_t at = _free_action_part;
-        _free_action_part = _action_parts[at].next;
+        ActionPart& part = _action_parts[at];
+        _free_action_part = part.next;
+        t.since_base(f, part.bytes_up, part.bytes_down, part.pkts_up, part.pkts_down);
+        part.action = f.action;
+        part.counted = t.counted;
+        part.opening = t.opening;
         part.next = t.parts;
-        _action_parts[at] = part;
         t.parts = at;
-        t.base_bytes_up = f.bytes_up;
-        t.base_bytes_down = f.bytes_down;
-        t.base_pkts_up = f.pkts_up;
-        t.base_pkts_down = f.pkts_down;
+        t.rebase(f);
     } else {
         // No room to wait for the flow's end: the stretch is tallied now, named as the flow is now.
         FlowDetail* d = detail_for_tally(f);
@@ -194,18 +186,12 @@ void Worker::tally_action_parts(Flow& f, const FlowDetail* d, CoreTally& into) n
         i = next;
     }
     t.parts = kNoIndex;
-    part.bytes_up = f.bytes_up - t.base_bytes_up;
-    part.bytes_down = f.bytes_down - t.base_bytes_down;
-    part.pkts_up = f.pkts_up - t.base_pkts_up;
-    part.pkts_down = f.pkts_down - t.base_pkts_down;
+    t.since_base(f, part.bytes_up, part.bytes_down, part.pkts_up, part.pkts_down);
     if (!t.counted || (part.pkts_up | part.pkts_down) != 0) {
         into.add_action_part(part, d, f.action, use_of(t.counted, t.opening), t.opened_in);
     }
     t.counted = true;
-    t.base_bytes_up = f.bytes_up;
-    t.base_bytes_down = f.bytes_down;
-    t.base_pkts_up = f.pkts_up;
-    t.base_pkts_down = f.pkts_down;
+    t.rebase(f);
 }
 
 std::size_t Worker::memory_bytes() const noexcept {
@@ -736,9 +722,8 @@ void Worker::learn_neighbours(const parsers::DecodedPacket& pkt) noexcept {
     if (pkt.ethertype == parsers::kEtherTypeArpFrame && pkt.status == parsers::DecodeStatus::kNotIp) {
         parsers::ArpMessage arp;
         if (parsers::parse_arp(pkt.l4_payload, arp) == parsers::ParseStatus::kOk) {
-            const bool probe = std::all_of(arp.sender_ip.bytes.begin(), arp.sender_ip.bytes.end(),
-                                           [](std::uint8_t b) { return b == 0; });
-            hint(arp.sender_mac, probe ? IpAddr{} : arp.sender_ip, kHintArp);
+            // An ARP probe (RFC 5227) is sent from 0.0.0.0: it vouches for no address.
+            hint(arp.sender_mac, parsers::is_unspecified(arp.sender_ip) ? IpAddr{} : arp.sender_ip, kHintArp);
         }
         return;
     }

@@ -89,6 +89,21 @@ struct ActionTrack {
     std::uint16_t opened_in = 0;    // the action the flow was opened in
     bool counted = false;           // the stretch under way has counted its connection (new or reused)
     bool opening = true;            // the stretch under way is the flow's first
+
+    // What flow f moved since the base: the stretch under way so far.
+    template <typename Bytes, typename Packets>
+    void since_base(const Flow& f, Bytes& bytes_up, Bytes& bytes_down, Packets& pkts_up, Packets& pkts_down) const noexcept {
+        bytes_up = f.bytes_up - base_bytes_up;
+        bytes_down = f.bytes_down - base_bytes_down;
+        pkts_up = f.pkts_up - base_pkts_up;
+        pkts_down = f.pkts_down - base_pkts_down;
+    }
+    void rebase(const Flow& f) noexcept {
+        base_bytes_up = f.bytes_up;
+        base_bytes_down = f.bytes_down;
+        base_pkts_up = f.pkts_up;
+        base_pkts_down = f.pkts_down;
+    }
 };
 struct ActionPart {
     std::uint64_t bytes_up = 0;
@@ -268,6 +283,7 @@ private:
     // Tallies into `into` what f moved in each action since its last tally (the name settled).
     void tally_action_parts(Flow& f, const FlowDetail* d, CoreTally& into) noexcept;
     void start_action_track(Flow& f, std::uint32_t index) noexcept;
+    void allocate_action_tracks(); // set-up only: the per-flow records and the pool of parts
     // ARP, Neighbour Discovery and DHCP: what they say of the devices on the link (issue #15).
     void learn_neighbours(const parsers::DecodedPacket& pkt) noexcept;
 

@@ -6,10 +6,6 @@ namespace wt::parsers {
 
 namespace {
 
-bool is_unspecified(const IpAddress& a) noexcept {
-    return std::all_of(a.bytes.begin(), a.bytes.end(), [](std::uint8_t b) { return b == 0; });
-}
-
 MacAddress mac_at(const std::uint8_t* p) noexcept {
     MacAddress m{};
     std::copy_n(p, m.size(), m.begin());

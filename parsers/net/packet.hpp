@@ -24,6 +24,7 @@
 // frame, so Ethernet padding never reaches l4_payload.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -77,6 +78,10 @@ struct IpAddress {
 
 [[nodiscard]] IpAddress make_ipv4(const std::uint8_t* p) noexcept; // 4 bytes, network order
 [[nodiscard]] IpAddress make_ipv6(const std::uint8_t* p) noexcept; // 16 bytes
+// 0.0.0.0 or :: (RFC 1122 section 3.2.1.3, RFC 4291 section 2.5.2): a sender without an address yet.
+[[nodiscard]] inline bool is_unspecified(const IpAddress& a) noexcept {
+    return std::all_of(a.bytes.begin(), a.bytes.end(), [](std::uint8_t b) { return b == 0; });
+}
 // Inline: the flow key hash calls it twice per packet.
 [[nodiscard]] inline std::size_t hash_value(const IpAddress& a) noexcept {
     std::uint64_t lo = 0;
