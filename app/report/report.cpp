@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "app/report/names.hpp"
+#include "parsers/common/text.hpp"
 #include "parsers/net/packet.hpp"
 
 #include <algorithm>
@@ -98,15 +99,12 @@ std::optional<std::array<std::uint8_t, 6>> parse_mac(std::string_view text) {
         return std::nullopt;
     }
     std::array<std::uint8_t, 6> mac{};
-    const auto hex = [](char c) -> int {
-        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-    };
     const char separator = text[2];
     if (separator != ':' && separator != '-') {
         return std::nullopt;
     }
     for (std::size_t i = 0; i < 6; ++i) {
-        const int hi = hex(text[3 * i]), lo = hex(text[3 * i + 1]);
+        const int hi = parsers::hex_digit_value(text[3 * i]), lo = parsers::hex_digit_value(text[3 * i + 1]);
         if (hi < 0 || lo < 0 || (i < 5 && text[3 * i + 2] != separator)) {
             return std::nullopt;
         }
@@ -127,6 +125,22 @@ void add_devices(Report& r, const OuiRegistry& registry) {
     r.devices.clear();
     std::map<std::pair<bool, std::array<std::uint8_t, 16>>, std::size_t> index;
     std::vector<std::map<std::int32_t, std::uint64_t>> per_service; // service -> connections, per device
+    // The device with this MAC (with_mac) or, without one, this address: made on first sight.
+    const auto device_at = [&](bool with_mac, const std::array<std::uint8_t, 16>& key) -> std::size_t {
+        auto [it, fresh] = index.try_emplace({with_mac, key}, r.devices.size());
+        if (fresh) {
+            Device d;
+            d.has_mac = with_mac;
+            if (with_mac) {
+                std::copy_n(key.begin(), d.mac.size(), d.mac.begin());
+                d.randomized = OuiRegistry::locally_administered(d.mac);
+                d.vendor = std::string(registry.vendor(d.mac));
+            }
+            r.devices.push_back(std::move(d));
+            per_service.emplace_back();
+        }
+        return it->second;
+    };
     for (const pipeline::MergedClient& c : r.tally.clients) {
         std::array<std::uint8_t, 16> key{};
         if (c.has_mac) {
@@ -135,46 +149,25 @@ void add_devices(Report& r, const OuiRegistry& registry) {
             key = c.client.bytes;
             key[15] ^= c.client.version; // an IPv4 address and the IPv6 one with the same bytes differ
         }
-        auto [it, fresh] = index.try_emplace({c.has_mac, key}, r.devices.size());
-        if (fresh) {
-            Device d;
-            d.has_mac = c.has_mac;
-            if (c.has_mac) {
-                std::copy(std::begin(c.mac), std::end(c.mac), d.mac.begin());
-                d.randomized = OuiRegistry::locally_administered(d.mac);
-                d.vendor = std::string(registry.vendor(d.mac));
-            }
-            r.devices.push_back(std::move(d));
-            per_service.emplace_back();
-        }
-        Device& d = r.devices[it->second];
+        const std::size_t at = device_at(c.has_mac, key);
+        Device& d = r.devices[at];
         // A DHCP client before its lease speaks from 0.0.0.0 (RFC 2131 section 4.1): no address of its own.
-        const bool unspecified = std::all_of(c.client.bytes.begin(), c.client.bytes.end(), [](std::uint8_t b) { return b == 0; });
-        if (!unspecified && std::find(d.addresses.begin(), d.addresses.end(), c.client) == d.addresses.end()) {
+        if (!parsers::is_unspecified(c.client) &&
+            std::find(d.addresses.begin(), d.addresses.end(), c.client) == d.addresses.end()) {
             d.addresses.push_back(c.client);
         }
         if (d.learned_from.empty()) {
             d.learned_from.emplace_back("flows");
         }
         d.stats.merge(c.stats);
-        per_service[it->second][c.service] += c.stats.connections;
+        per_service[at][c.service] += c.stats.connections;
     }
     // ARP, ND and DHCP: the addresses and names each MAC's messages vouched for, also of devices whose
     // flows were not seen (or had none).
     for (const pipeline::MergedDeviceHint& h : r.tally.device_hints) {
         std::array<std::uint8_t, 16> key{};
         std::copy(h.mac.begin(), h.mac.end(), key.begin());
-        auto [it, fresh] = index.try_emplace({true, key}, r.devices.size());
-        if (fresh) {
-            Device d;
-            d.has_mac = true;
-            d.mac = h.mac;
-            d.randomized = OuiRegistry::locally_administered(d.mac);
-            d.vendor = std::string(registry.vendor(d.mac));
-            r.devices.push_back(std::move(d));
-            per_service.emplace_back();
-        }
-        Device& d = r.devices[it->second];
+        Device& d = r.devices[device_at(true, key)];
         for (const auto& a : h.addresses) {
             if (std::find(d.addresses.begin(), d.addresses.end(), a) == d.addresses.end()) {
                 d.addresses.push_back(a);

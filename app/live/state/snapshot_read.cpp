@@ -6,6 +6,7 @@
 #include "app/live/state/snapshot_format.hpp"
 
 #include "app/report/json_writer.hpp"
+#include "app/report/report.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -234,18 +235,14 @@ IpAddr read_ip(const json& v, const std::string& path) {
     fail(path, fmt::format("\"{}\" is not an IP address", text));
 }
 
-void read_mac(const json& v, const std::string& path, std::uint8_t (&mac)[6]) {
+// A MAC in the writer's form (mac_text: colons).
+std::array<std::uint8_t, 6> read_mac(const json& v, const std::string& path) {
     const std::string& text = as_string(v, path);
-    bool ok = text.size() == 17;
-    for (std::size_t i = 0; ok && i < 6; ++i) {
-        const int hi = parsers::hex_digit_value(text[3 * i]);
-        const int lo = parsers::hex_digit_value(text[3 * i + 1]);
-        ok = hi >= 0 && lo >= 0 && (i == 5 || text[3 * i + 2] == ':');
-        mac[i] = static_cast<std::uint8_t>(hi * 16 + lo);
-    }
-    if (!ok) {
+    const auto mac = parse_mac(text);
+    if (!mac || text[2] != ':') {
         fail(path, fmt::format("\"{}\" is not a MAC address (aa:bb:cc:dd:ee:ff)", text));
     }
+    return *mac;
 }
 
 // Names -> ids for one load. Entries may refer to a name before (or without) the
@@ -496,7 +493,8 @@ private:
         key.service = service_of(f);
         ClientTally tally;
         if (const json* mac = f.optional("mac")) {
-            read_mac(*mac, f.path_of("mac"), tally.mac);
+            const auto bytes = read_mac(*mac, f.path_of("mac"));
+            std::copy(bytes.begin(), bytes.end(), std::begin(tally.mac));
             tally.has_mac = true;
         }
         tally.stats = read_stats(f.required("stats"), f.path_of("stats"));
@@ -565,16 +563,7 @@ private:
     void read_device_hint(const json& v, const std::string& path) {
         Fields f(v, path);
         DeviceHintKey key;
-        const std::string& mac = f.string("mac");
-        unsigned b[6];
-        char tail = 0;
-        if (mac.size() != 17 || std::sscanf(mac.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
-                                            &b[5], &tail) != 6) {
-            fail(f.path_of("mac"), "not a MAC address (aa:bb:cc:dd:ee:ff)");
-        }
-        for (std::size_t i = 0; i < 6; ++i) {
-            key.mac[i] = static_cast<std::uint8_t>(b[i]);
-        }
+        key.mac = read_mac(f.required("mac"), f.path_of("mac"));
         DeviceHint hint;
         const std::string addresses_path = f.path_of("addresses");
         const json& addresses = f.array("addresses");

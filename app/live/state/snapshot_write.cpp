@@ -134,10 +134,6 @@ void append_stats(fmt::memory_buffer& b, const TransferStats& s) {
     b.push_back('}');
 }
 
-std::string mac_text(const std::uint8_t (&mac)[6]) {
-    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-}
-
 class DocumentWriter {
 public:
     DocumentWriter(FileOut& out, const SnapshotSource& src) : _out(out), _b(out.buffer()), _src(src) {}
@@ -352,8 +348,7 @@ private:
         bool first = true;
         _src.tally.device_hints().for_each([&](const DeviceHintKey& k, const DeviceHint& h) {
             separator(first);
-            fmt::format_to(std::back_inserter(_b), "{{\"mac\":\"{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\",\"addresses\":[",
-                           k.mac[0], k.mac[1], k.mac[2], k.mac[3], k.mac[4], k.mac[5]);
+            fmt::format_to(std::back_inserter(_b), "{{\"mac\":\"{}\",\"addresses\":[", mac_text(k.mac.data()));
             for (std::uint8_t i = 0; i < h.address_count; ++i) {
                 fmt::format_to(std::back_inserter(_b), "{}\"{}\"", i == 0 ? "" : ",", parsers::to_string(h.addresses[i]).view());
             }
