@@ -88,6 +88,24 @@ public:
         key(k);
         null();
     }
+    // A text that is absent when empty: JSON null then.
+    void text_or_null_field(std::string_view k, std::string_view v) {
+        if (v.empty()) {
+            null_field(k);
+        } else {
+            field(k, v);
+        }
+    }
+    // An array of texts.
+    template <typename Range>
+    void text_array_field(std::string_view k, const Range& texts) {
+        key(k);
+        begin_array();
+        for (const auto& t : texts) {
+            value(std::string_view(t));
+        }
+        end_array();
+    }
 
     void string_literal(std::string_view s) { append_json_string(_out, s); }
 

@@ -184,17 +184,8 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
             w.field("connections_new", a.stats.connections);
             w.field("connections_reused", a.connections_reused);
             w.field("dns_lookups", a.dns_lookups);
-            if (a.name.empty()) {
-                w.null_field("name");
-            } else {
-                w.field("name", a.name);
-            }
-            w.key("notes");
-            w.begin_array();
-            for (const std::string& note : row.notes) {
-                w.value(note);
-            }
-            w.end_array();
+            w.text_or_null_field("name", a.name);
+            w.text_array_field("notes", row.notes);
             if (a.connections_reused == 0 || a.reused_from == pipeline::kNoAction) {
                 w.null_field("reused_from");
             } else {
@@ -253,29 +244,11 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
         w.end_array();
         w.field("bytes_down", d.stats.bytes_down);
         w.field("bytes_up", d.stats.bytes_up);
-        if (d.dhcp_vendor_class.empty()) {
-            w.null_field("dhcp_vendor_class");
-        } else {
-            w.field("dhcp_vendor_class", d.dhcp_vendor_class);
-        }
-        w.key("domains");
-        w.begin_array();
-        for (const std::string& name : d.domains) {
-            w.value(name);
-        }
-        w.end_array();
+        w.text_or_null_field("dhcp_vendor_class", d.dhcp_vendor_class);
+        w.text_array_field("domains", d.domains);
         w.field("flows", d.stats.connections);
-        if (d.host_name.empty()) {
-            w.null_field("host_name");
-        } else {
-            w.field("host_name", d.host_name);
-        }
-        w.key("learned_from");
-        w.begin_array();
-        for (const std::string& source : d.learned_from) {
-            w.value(source);
-        }
-        w.end_array();
+        w.text_or_null_field("host_name", d.host_name);
+        w.text_array_field("learned_from", d.learned_from);
         if (d.has_mac) {
             w.field("mac", mac_text(d.mac.data()));
         } else {
@@ -290,11 +263,7 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
             }
         }
         w.end_array();
-        if (d.vendor.empty()) {
-            w.null_field("vendor");
-        } else {
-            w.field("vendor", d.vendor);
-        }
+        w.text_or_null_field("vendor", d.vendor);
         w.end_object();
     }
     w.end_array();
@@ -385,12 +354,7 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
         }
         w.end_array();
         w.field("sni_without_dns", v.sni_without_dns);
-        w.key("summary");
-        w.begin_array();
-        for (const std::string& line : v.summary) {
-            w.value(line);
-        }
-        w.end_array();
+        w.text_array_field("summary", v.summary);
         w.field("tls_and_quic_flows", v.named_flows);
         w.end_object();
     }
@@ -401,37 +365,22 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
     w.field("first_ts", static_cast<double>(r.input.first_ns) / 1e9);
     w.field("format", r.input.format);
     w.field("last_ts", static_cast<double>(r.input.last_ns) / 1e9);
-    if (r.input.marks.empty()) {
-        w.null_field("marks");
-    } else {
-        w.field("marks", r.input.marks);
-    }
+    w.text_or_null_field("marks", r.input.marks);
     w.field("records", r.input.records);
-    if (r.input.stopped_early.empty()) {
-        w.null_field("stopped_early");
-    } else {
-        w.field("stopped_early", r.input.stopped_early);
-    }
+    w.text_or_null_field("stopped_early", r.input.stopped_early);
     w.field("truncated_records", r.input.truncated_records);
     w.end_object();
 
     w.key("ipdb");
     w.begin_array();
     for (const IpDataSet& set : r.ipdb) {
-        const auto text_or_null = [&w](std::string_view key, const std::string& value) {
-            if (value.empty()) {
-                w.null_field(key);
-            } else {
-                w.field(key, value);
-            }
-        };
         w.begin_object();
-        text_or_null("date", set.date);
-        text_or_null("description", set.description);
+        w.text_or_null_field("date", set.date);
+        w.text_or_null_field("description", set.description);
         w.field("file", set.path);
-        text_or_null("licence", set.licence);
-        text_or_null("name", set.name);
-        text_or_null("source", set.source);
+        w.text_or_null_field("licence", set.licence);
+        w.text_or_null_field("name", set.name);
+        w.text_or_null_field("source", set.source);
         w.end_object();
     }
     w.end_array();
