@@ -253,12 +253,9 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
         if (inserted && names_server) {
             s->name = d->name;
         }
-        // A DNS flow's service is its question's, not the resolver's; a classified flow is not undone by
-        // an unclassified one (so that the row does not depend on the order its flows end in).
+        // A DNS flow's service is its question's, not the resolver's.
         if (names_server || d == nullptr || d->name_source != NameSource::kDnsQuery) {
-            if (f.service >= 0 || s->service < 0) {
-                s->service = f.service;
-            }
+            keep_service(s->service, f.service);
         }
         if (names_server) {
             s->name_sources |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(d->name_source));
@@ -273,11 +270,7 @@ void CoreTally::add_flow(const Flow& f, const FlowDetail* d, TallyPart part) noe
     }
     DomainKey dk{d->name};
     if (DomainTally* t = _domains.find_or_insert_hashed(dk, dhash, inserted)) {
-        // A flow that could not be classified (no chain in view) does not undo one that was, so the
-        // row does not depend on the order its flows end in.
-        if (f.service >= 0 || t->service < 0) {
-            t->service = f.service;
-        }
+        keep_service(t->service, f.service); // a flow with no chain in view does not undo a classified one
         if (const std::string_view matched = matched_name(*d);
             !matched.empty() && (t->matched_by.empty() || matched < t->matched_by.view())) {
             t->matched_by.assign(matched);
@@ -331,9 +324,7 @@ void CoreTally::add_action_part(const Flow& part, const FlowDetail* d, std::uint
         }
         return;
     }
-    if (part.service >= 0 || a->service < 0) {
-        a->service = part.service;
-    }
+    keep_service(a->service, part.service);
     a->stats.add_flow(part, d, use == ActionUse::kMore ? TallyPart::kContinuation : TallyPart::kOpening);
     if (use == ActionUse::kReused) {
         // The TLS facts count for a reused connection as for a new one; the connection itself
@@ -391,9 +382,7 @@ bool CoreTally::restore_domain(const DomainKey& key, const DomainTally& tally) n
         ++_table_full;
         return false;
     }
-    if (tally.service >= 0 || t->service < 0) {
-        t->service = tally.service;
-    }
+    keep_service(t->service, tally.service);
     if (!tally.matched_by.empty() && (t->matched_by.empty() || tally.matched_by.view() < t->matched_by.view())) {
         t->matched_by = tally.matched_by;
     }
@@ -436,9 +425,7 @@ bool CoreTally::restore_action(const ActionDomainKey& key, const ActionDomainTal
         ++_table_full;
         return false;
     }
-    if (tally.service >= 0 || a->service < 0) {
-        a->service = tally.service;
-    }
+    keep_service(a->service, tally.service);
     a->connections_reused += tally.connections_reused;
     a->dns_lookups += tally.dns_lookups;
     if (tally.dns_failed != 0) {
@@ -460,9 +447,7 @@ bool CoreTally::restore_server_name(const ServerNameKey& key, const ServerNameTa
     if (inserted) {
         s->name = tally.name;
     }
-    if (tally.service >= 0 || s->service < 0) {
-        s->service = tally.service;
-    }
+    keep_service(s->service, tally.service);
     s->name_sources |= tally.name_sources;
     s->stats.merge(tally.stats);
     return true;
@@ -579,9 +564,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
                 a.server = k.server;
             }
             MergedActionDomain& a = out.actions[it->second];
-            if (t.service >= 0 || a.service < 0) {
-                a.service = t.service;
-            }
+            keep_service(a.service, t.service);
             a.connections_reused += t.connections_reused;
             a.dns_lookups += t.dns_lookups;
             if (t.dns_failed != 0) {
@@ -599,9 +582,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
         });
         core->server_names().for_each([&](const ServerNameKey& k, const ServerNameTally& t) {
             MergedServerName& n = server_names[k.server][std::string(t.name.view())];
-            if (t.service >= 0 || n.service < 0) {
-                n.service = t.service;
-            }
+            keep_service(n.service, t.service);
             n.name_sources |= t.name_sources;
             n.stats.merge(t.stats);
         });

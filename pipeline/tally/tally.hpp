@@ -139,6 +139,13 @@ struct DomainTally {
     std::uint32_t inferred_asn = 0; // the service was inferred from this AS hosting the name; 0: not
     TransferStats stats;
 };
+// Of the services a row's flows (or tallies merged into it) offer, the one it keeps: a classified one;
+// an unclassified flow does not undo it (so that the row does not depend on the order flows end in).
+inline void keep_service(std::int32_t& kept, std::int32_t offered) noexcept {
+    if (offered >= 0 || kept < 0) {
+        kept = offered;
+    }
+}
 // Of two ASNs a domain's service was inferred from, the one a row keeps (the lower, so that the row
 // does not depend on the order its flows end in); 0 is "not inferred".
 [[nodiscard]] inline std::uint32_t kept_inferred_asn(std::uint32_t a, std::uint32_t b) noexcept {
