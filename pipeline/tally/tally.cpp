@@ -319,8 +319,7 @@ void CoreTally::add_action_part(const Flow& part, const FlowDetail* d, std::uint
     if (dns) {
         ++a->dns_lookups;
         if (d->dns.response_seen && d->dns.rcode != 0) {
-            a->dns_failed_rcode = a->dns_failed == 0 ? d->dns.rcode : std::min(a->dns_failed_rcode, d->dns.rcode);
-            ++a->dns_failed;
+            a->add_failed_lookups(1, d->dns.rcode);
         }
         return;
     }
@@ -425,16 +424,17 @@ bool CoreTally::restore_action(const ActionDomainKey& key, const ActionDomainTal
         ++_table_full;
         return false;
     }
-    keep_service(a->service, tally.service);
-    a->connections_reused += tally.connections_reused;
-    a->dns_lookups += tally.dns_lookups;
-    if (tally.dns_failed != 0) {
-        a->dns_failed_rcode = a->dns_failed == 0 ? tally.dns_failed_rcode : std::min(a->dns_failed_rcode, tally.dns_failed_rcode);
-        a->dns_failed += tally.dns_failed;
-    }
-    a->reused_from = std::min(a->reused_from, tally.reused_from);
-    a->stats.merge(tally.stats);
+    a->merge(tally);
     return true;
+}
+
+void ActionDomainTally::merge(const ActionDomainTally& o) noexcept {
+    keep_service(service, o.service);
+    connections_reused += o.connections_reused;
+    dns_lookups += o.dns_lookups;
+    add_failed_lookups(o.dns_failed, o.dns_failed_rcode);
+    reused_from = std::min(reused_from, o.reused_from);
+    stats.merge(o.stats);
 }
 
 bool CoreTally::restore_server_name(const ServerNameKey& key, const ServerNameTally& tally) noexcept {
@@ -563,16 +563,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
                 a.name = std::move(name);
                 a.server = k.server;
             }
-            MergedActionDomain& a = out.actions[it->second];
-            keep_service(a.service, t.service);
-            a.connections_reused += t.connections_reused;
-            a.dns_lookups += t.dns_lookups;
-            if (t.dns_failed != 0) {
-                a.dns_failed_rcode = a.dns_failed == 0 ? t.dns_failed_rcode : std::min(a.dns_failed_rcode, t.dns_failed_rcode);
-                a.dns_failed += t.dns_failed;
-            }
-            a.reused_from = std::min(a.reused_from, t.reused_from);
-            a.stats.merge(t.stats);
+            out.actions[it->second].merge(t);
         });
         core->device_hints().for_each([&](const DeviceHintKey& k, const DeviceHint& h) {
             auto [it, fresh] = hints.try_emplace(k.mac, h);

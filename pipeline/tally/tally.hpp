@@ -204,6 +204,17 @@ struct ActionDomainTally {
     // connections = connections opened in this action; bytes and packets = those that passed during it;
     // TLS facts and flow kinds = of every connection counted here, new or reused.
     TransferStats stats;
+
+    // Failed lookups, with their RCODE.
+    void add_failed_lookups(std::uint32_t n, std::uint8_t rcode) noexcept {
+        if (n != 0) {
+            dns_failed_rcode = dns_failed == 0 ? rcode : std::min(dns_failed_rcode, rcode);
+            dns_failed += n;
+        }
+    }
+    // Another tally of the same row (another core, interval or snapshot): the result does not depend on
+    // the order rows are merged in.
+    void merge(const ActionDomainTally& o) noexcept;
 };
 // How a part of a flow tallied into an action counts its connection.
 enum class ActionUse : std::uint8_t {
@@ -552,17 +563,10 @@ struct MergedClient {
     bool has_mac = false;
     TransferStats stats;
 };
-struct MergedActionDomain {
+struct MergedActionDomain : ActionDomainTally {
     std::uint16_t action = 0;
     std::string name; // empty: flows without a name, to `server`
     IpAddr server;
-    std::int32_t service = -1;
-    std::uint32_t connections_reused = 0;
-    std::uint32_t dns_lookups = 0;
-    std::uint32_t dns_failed = 0;
-    std::uint8_t dns_failed_rcode = 0;
-    std::uint16_t reused_from = kNoAction;
-    TransferStats stats; // as ActionDomainTally's
 };
 struct MergedServerName {
     std::string name;               // empty: the server's flows that had no name
