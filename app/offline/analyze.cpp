@@ -332,27 +332,26 @@ int run_analyze(const AnalyzeOptions& options) {
     rte_mempool_free(pool);
     EalSession::stop();
 
-    // --marks-every must have a label for every interval of the capture, rather than lump the rest
-    // into its last label. The capture's span is known once it was read (a pass of its own to learn
-    // it first would fault in the whole file twice: a quarter more time on a 300 MB capture); a
-    // refused run prints no report and leaves no flows file.
+    // Marks refused once the capture was read: --marks pcapng on a capture without comments, and
+    // --marks-every with fewer labels than the capture has intervals (rather than lump the rest into
+    // its last label). The span is known once the capture was read: a pass of its own to learn it
+    // first would fault the whole file in twice (a quarter more time on a 300 MB capture). A refused
+    // run prints no report and leaves no flows file.
+    std::string refused;
     if (marks_from_comments && comment_marks == 0) {
+        refused = fmt::format("--marks pcapng: {} has no packet comments", input_name);
+    } else if (actions && !options.marks_every.empty() && report.input.records != 0) {
+        if (const auto e = actions->check_every_covers(report.input.first_ns, report.input.last_ns)) {
+            refused = e->format();
+        }
+    }
+    if (!refused.empty()) {
         if (flows_file != nullptr && flows_file != stdout) {
             std::fclose(flows_file);
             std::remove(options.flows_out.c_str());
         }
-        fmt::print(stderr, "wiretally: --marks pcapng: {} has no packet comments\n", input_name);
+        fmt::print(stderr, "wiretally: {}\n", refused);
         return kExitConfig;
-    }
-    if (actions && !options.marks_every.empty() && report.input.records != 0) {
-        if (const auto e = actions->check_every_covers(report.input.first_ns, report.input.last_ns)) {
-            if (flows_file != nullptr && flows_file != stdout) {
-                std::fclose(flows_file);
-                std::remove(options.flows_out.c_str());
-            }
-            fmt::print(stderr, "wiretally: {}\n", e->format());
-            return kExitConfig;
-        }
     }
 
     if (flows_file != nullptr) {
