@@ -274,6 +274,13 @@ class BadInput(unittest.TestCase):
         table = run("analyze", marked).stdout
         self.assertIn("actions from 2 pcapng packet comments", table)
         self.assert_one_line_error(run("analyze", SAMPLE, "--marks", "pcapng"), SAMPLE, 78, "has no packet comments")
+        # A pcapng without comments is found so once it was read (comments are learnt with the capture).
+        plain = os.path.join(self.dir, "plain.pcapng")
+        subprocess.run(["editcap", "-F", "pcapng", SAMPLE, plain], check=True, capture_output=True, timeout=60)
+        refused = run("analyze", plain, "--marks", "pcapng")
+        self.assert_one_line_error(refused, plain, 78, "has no packet comments")
+        self.assertEqual(refused.stdout, "", "a refused run prints no report")
+        self.assertIsNone(json.loads(run("analyze", plain, "--format", "json").stdout)["input"]["marks"])
         self.assertIsNone(json.loads(run("analyze", SAMPLE, "--format", "json").stdout)["input"]["marks"])
 
     def test_bad_services_file_names_file_and_line(self):
