@@ -64,6 +64,11 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
         _action_from_ns = 0; // no actions: one stretch, all time, action 0
         _action_span_ns = std::numeric_limits<std::uint64_t>::max();
     }
+    if (config.interval_log) {
+        _interval_tracks = ZeroedArray<IntervalTrack>(config.max_flows);
+        _interval_log.reserve(kIntervalBatch);
+        _next_flow_serial = config.first_flow_serial;
+    }
     if (config.prefault) {
         _table.prefault();
         _flows.prefault();
@@ -134,9 +139,11 @@ void Worker::change_action(Flow& f, const parsers::DecodedPacket& pkt) noexcept 
     }
     const auto index = static_cast<std::size_t>(&f - &_flows[0]);
     ActionTrack& t = _tracks[index];
-    if (t.opening && !t.counted && f.inspected == 0 && !(f.flags & kFlowAppDone)) {
+    const bool has_handshake = f.key.proto == kIpProtoTcp || f.key.proto == kIpProtoUdp;
+    if (has_handshake && t.opening && !t.counted && f.inspected == 0 && !(f.flags & kFlowAppDone)) {
         // The flow's first data: a connection belongs to the action its data starts in (a handshake
-        // done just before a mark opens the next action's connection).
+        // done just before a mark opens the next action's connection). Only TCP and UDP payload is
+        // inspected: an ICMP or ESP flow's first packet is its data, so it opened where it began.
         t.opened_in = _action_now;
         f.action = _action_now;
         return;
@@ -162,6 +169,28 @@ void Worker::change_action(Flow& f, const parsers::DecodedPacket& pkt) noexcept 
     t.counted = false;
     t.opening = false;
     f.action = _action_now;
+}
+
+void Worker::log_interval(Flow& f, std::uint32_t index) noexcept {
+    IntervalTrack& t = _interval_tracks[index];
+    const std::uint64_t up = f.bytes_up - t.base_up;
+    const std::uint64_t down = f.bytes_down - t.base_down;
+    if ((up | down) != 0) {
+        _interval_log.push_back(IntervalBytes{t.serial, t.interval, up, down});
+        if (_interval_log.size() == kIntervalBatch) {
+            flush_interval_log();
+        }
+    }
+    t.interval = _interval_now;
+    t.base_up = f.bytes_up;
+    t.base_down = f.bytes_down;
+}
+
+void Worker::flush_interval_log() noexcept {
+    if (_sink != nullptr && !_interval_log.empty()) {
+        _sink->on_interval_bytes(_interval_log);
+    }
+    _interval_log.clear();
 }
 
 void Worker::tally_action_parts(Flow& f, const FlowDetail* d, CoreTally& into) noexcept {
@@ -196,6 +225,7 @@ void Worker::tally_action_parts(Flow& f, const FlowDetail* d, CoreTally& into) n
 
 std::size_t Worker::memory_bytes() const noexcept {
     return _table.memory_bytes() + _flows.memory_bytes() + _marks.memory_bytes() + _tracks.memory_bytes() +
+           _interval_tracks.memory_bytes() + _interval_log.capacity() * sizeof(IntervalBytes) +
            _action_parts.capacity() * sizeof(ActionPart) + _details.memory_bytes() +
            _free_details.capacity() * sizeof(std::uint32_t) + _streams.capacity() * sizeof(StreamAssembler) +
            _free_streams.capacity() * sizeof(std::uint32_t) + _quic_states.size() * sizeof(parsers::QuicFlowState) +
@@ -376,6 +406,10 @@ std::uint32_t Worker::lookup_or_create(const parsers::DecodedPacket& pkt, const 
         std::memcpy(f.client_mac, from_client ? pkt.src_mac.data() : pkt.dst_mac.data(), 6);
     }
     start_action_track(f, index);
+    if (_interval_tracks.size() != 0) {
+        _interval_tracks[index] = IntervalTrack{0, 0, _next_flow_serial, _interval_now}; // 2^32 flows a run
+        _next_flow_serial += _config.flow_serial_step;
+    }
     // Name the flow from DNS now, while the answer that led here is surely in the cache.
     if (_dns_cache.lookup(f.client().ip, f.server().ip, ts_ns) != nullptr) {
         if (FlowDetail* d = ensure_detail(f)) {
@@ -548,6 +582,7 @@ void Worker::flush_all() noexcept {
             end_flow(static_cast<std::uint32_t>(i));
         }
     }
+    flush_interval_log();
 }
 
 void Worker::end_flow(std::uint32_t index) noexcept {
@@ -568,6 +603,10 @@ void Worker::end_flow(std::uint32_t index) noexcept {
         std::string_view service;
         if (_classifier != nullptr && f.service >= 0) {
             service = _classifier->service_name(f.service);
+        }
+        if (_interval_tracks.size() != 0) {
+            log_interval(f, index);
+            _sink->on_flow_serial(_interval_tracks[index].serial, f, d, service);
         }
         _sink->on_flow_end(f, d, service, opened_in(index));
     }
@@ -819,6 +858,9 @@ void Worker::flow_stage(const parsers::DecodedPacket& pkt, const FlowKey& key, s
     }
     if (f.action != action) [[unlikely]] {
         change_action(f, pkt); // before this packet is counted: it belongs to the new action
+    }
+    if (_interval_tracks.size() != 0 && _interval_tracks[index].interval != _interval_now) [[unlikely]] {
+        log_interval(f, index); // before this packet is counted: it belongs to the new interval
     }
     f.ts_last_ns = std::max(f.ts_last_ns, ts_ns);
     f.ts_first_ns = std::min(f.ts_first_ns, ts_ns);

@@ -73,6 +73,11 @@ struct WorkerConfig {
     // counted with its final name. When none is free, the part is tallied at once with the name
     // the flow has then (counted in action_parts_early).
     std::size_t action_parts = 1u << 14;
+    // Issue #16: log flows' bytes by interval (set_interval) for analyze's timeline (a 32-byte record
+    // per flow, allocated only then). Serials: first, first + step, ... (several workers, one sink).
+    bool interval_log = false;
+    std::uint32_t first_flow_serial = 0;
+    std::uint32_t flow_serial_step = 1;
     TallyLimits tally;
 };
 
@@ -116,6 +121,25 @@ struct ActionPart {
     bool opening = false;
 };
 
+// Issue #16: a flow's bytes in one interval of the capture's clock (analyze's timeline). The worker
+// logs them as the flow moves from one interval to the next (an append, nothing to look up) and hands
+// the log over in batches; when the flow ends, the sink learns its name (on_flow_serial), so that the
+// bytes count under the name the flow ends with, as its tally does. An interval is a number the caller
+// chooses (analyze: 10 ms units from the capture's start).
+struct IntervalBytes {
+    std::uint32_t flow = 0; // the flow's serial (WorkerConfig::first_flow_serial, flow_serial_step)
+    std::uint32_t interval = 0;
+    std::uint64_t bytes_up = 0;
+    std::uint64_t bytes_down = 0;
+};
+struct IntervalTrack {
+    std::uint64_t base_up = 0; // the flow's byte counts when its open interval began
+    std::uint64_t base_down = 0;
+    std::uint32_t serial = 0;
+    std::uint32_t interval = 0; // the open interval
+};
+inline constexpr std::size_t kIntervalBatch = 4096; // log entries handed to the sink per call
+
 // One frame of a burst, as the input hands it over.
 struct FrameRef {
     parsers::Bytes frame;
@@ -131,6 +155,11 @@ public:
     // opened_in: the action the flow was opened in (0: none).
     virtual void on_flow_end(const Flow& flow, const FlowDetail* detail, std::string_view service,
                              std::uint16_t opened_in) = 0;
+    // With WorkerConfig::interval_log: flows' bytes by interval, in batches (in no particular order),
+    // and at each flow's end, its serial (before on_flow_end).
+    virtual void on_interval_bytes(std::span<const IntervalBytes> /*log*/) {}
+    virtual void on_flow_serial(std::uint32_t /*serial*/, const Flow& /*flow*/, const FlowDetail* /*detail*/,
+                                std::string_view /*service*/) {}
 };
 
 using DecodeDropCounts = std::array<std::uint64_t, static_cast<std::size_t>(parsers::DecodeStatus::kCount)>;
@@ -189,6 +218,8 @@ public:
                         std::unique_ptr<ClassifierScratch>& scratch) noexcept;
     bool complete_interval(std::size_t budget) noexcept;
     [[nodiscard]] bool interval_complete() const noexcept { return _retiring == nullptr; }
+    // Issue #16 (interval_log): the interval packets from now on belong to (non-decreasing).
+    void set_interval(std::uint32_t interval) noexcept { _interval_now = interval; }
     // Live `mark LABEL`: new flows take the action from this cell (written by the control
     // thread) instead of a capture's schedule.
     // Allocates the per-flow action records (set-up, not the data path).
@@ -284,6 +315,10 @@ private:
     void tally_action_parts(Flow& f, const FlowDetail* d, CoreTally& into) noexcept;
     void start_action_track(Flow& f, std::uint32_t index) noexcept;
     void allocate_action_tracks(); // set-up only: the per-flow records and the pool of parts
+    // Issue #16: the packet about to be counted is in a later interval than the flow's open one (or
+    // the flow ends): the open interval's bytes go to the log.
+    void log_interval(Flow& f, std::uint32_t index) noexcept;
+    void flush_interval_log() noexcept;
     // ARP, Neighbour Discovery and DHCP: what they say of the devices on the link (issue #15).
     void learn_neighbours(const parsers::DecodedPacket& pkt) noexcept;
 
@@ -336,6 +371,11 @@ private:
     std::uint16_t _action_now = 0;
     std::uint64_t _action_from_ns = 1; // [from, from + span): the stretch _action_now holds; none yet
     std::uint64_t _action_span_ns = 0;
+    // Issue #16: bytes by interval, when interval_log is set.
+    ZeroedArray<IntervalTrack> _interval_tracks;
+    std::vector<IntervalBytes> _interval_log; // capacity kIntervalBatch, handed over when full
+    std::uint32_t _next_flow_serial = 0;
+    std::uint32_t _interval_now = 0;
 
     FlowTable _table;
     ZeroedArray<Flow> _flows;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what wiretally needs on Debian 12: the packages of scripts/packages.txt (every one with
-# --build-only: only those the build needs), then the default IP data set (scripts/ipdb/install.sh).
+# --build-only: only those the build needs), the front-end packages of package.json from the npm registry
+# (uPlot, which the build inlines into the HTML report; playwright-core, which drives the browser tests),
+# then the default IP data set (scripts/ipdb/install.sh).
 # Idempotent: what is already present is not fetched again, so a second run is instant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +40,17 @@ else
       $SUDO systemctl disable --now "$service" >/dev/null 2>&1 || true
     fi
   done
+fi
+# package.json's packages, at the versions package-lock.json pins, into node_modules/ (again only when the
+# lock file changed since: npm ci deletes and reinstalls).
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: installing package.json's packages (npm ci)"
+  if ! npm ci --no-audit --no-fund --loglevel=error; then
+    echo "setup: npm could not install package.json's packages (no access to the npm registry?)" >&2
+    exit 69
+  fi
+else
+  echo "setup: package.json's packages present"
 fi
 # The default IP data (who hosts each server address): from the npm registry, once.
 $SUDO scripts/ipdb/install.sh

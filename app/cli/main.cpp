@@ -69,9 +69,17 @@ int main(int argc, char** argv) {
                                       "30s:\"App launch,Climate,Location\"; a label is needed for every interval "
                                       "of the capture");
     marks->excludes(every);
-    analyze->add_option("--format", format, "report format")
-        ->check(CLI::IsMember({"table", "json", "csv"}))
+    analyze->add_option("--format", format,
+                        "report format: table, json, csv; html (one self-contained page: the timeline of bytes "
+                        "per service or name with the actions as bands, a lane per connection, and every table, "
+                        "sortable and filterable); png (the page's timeline drawn by headless Chromium; needs -o)")
+        ->check(CLI::IsMember({"table", "json", "csv", "html", "png"}))
         ->capture_default_str();
+    analyze->add_option("-o,--output", opt.output, "write the report to this file instead of standard output");
+    analyze->add_flag("--timeline", opt.timeline,
+                      "json: add the timeline (bytes per interval by service and by the busiest names; 1 s "
+                      "intervals, doubled until the capture fits in 1024) and the flow lanes (the 2000 "
+                      "connections with the most bytes); always on for html and png");
     analyze->add_option("--ipdb", opt.ipdb_files,
                         "MaxMind DB file for who hosts each server: ASN, country or city data (GeoLite2, DB-IP, "
                         "IPinfo, ip-location-db), also used to infer a CDN's service for names no pattern knows "
@@ -129,9 +137,15 @@ int main(int argc, char** argv) {
         return rc == 0 ? 0 : wt::app::kExitUsage;
     }
     if (analyze->parsed()) {
-        opt.format = format == "json" ? wt::app::ReportFormat::kJson
-                     : format == "csv" ? wt::app::ReportFormat::kCsv
-                                       : wt::app::ReportFormat::kTable;
+        opt.format = format == "json"   ? wt::app::ReportFormat::kJson
+                     : format == "csv"  ? wt::app::ReportFormat::kCsv
+                     : format == "html" ? wt::app::ReportFormat::kHtml
+                     : format == "png"  ? wt::app::ReportFormat::kPng
+                                        : wt::app::ReportFormat::kTable;
+        if (opt.format == wt::app::ReportFormat::kPng && (opt.output.empty() || opt.output == "-")) {
+            fmt::print(stderr, "wiretally: analyze: --format png needs -o FILE.png\n");
+            return wt::app::kExitUsage;
+        }
         return wt::app::run_analyze(opt);
     }
     if (run->parsed()) {

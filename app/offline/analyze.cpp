@@ -2,7 +2,10 @@
 
 #include "app/eal/eal_session.hpp"
 #include "app/offline/capture_input.hpp"
+#include "app/offline/png_render.hpp"
+#include "app/report/capture_timeline.hpp"
 #include "app/report/flow_writer.hpp"
+#include "app/report/html_report.hpp"
 #include "app/report/report.hpp"
 #include "app/config/services_loader.hpp"
 #include "parsers/net/capture_file.hpp"
@@ -19,6 +22,7 @@
 #include <fmt/format.h>
 #include <future>
 #include <memory>
+#include <optional>
 #include <rte_mbuf.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -132,7 +136,17 @@ int run_analyze(const AnalyzeOptions& options) {
     // A capture cannot hold more flows than records (each at least a 16-byte record
     // header and a 40-byte frame), so small files get small tables: zeroing a
     // million-flow table would cost more than analysing them.
+    // The pictures (issue #16): each flow keeps its bytes by interval of the capture's clock and hands
+    // them over when it ends, under its final name (so the timeline adds up to the tables); the lanes
+    // keep the largest connections.
+    const bool pictures = options.timeline || options.format == ReportFormat::kHtml || options.format == ReportFormat::kPng;
+    std::unique_ptr<FlowLaneCollector> lanes;
+    if (pictures) {
+        lanes = std::make_unique<FlowLaneCollector>(FlowLaneCollector::kDefaultCap, flow_writer.get());
+    }
+    pipeline::FlowSink* sink = lanes ? static_cast<pipeline::FlowSink*>(lanes.get()) : flow_writer.get();
     pipeline::WorkerConfig config;
+    config.interval_log = pictures;
     const std::size_t record_bound = file.bytes().size() / 56 + 64;
     config.max_flows = std::clamp<std::size_t>(record_bound, 1024, options.max_flows);
     config.detail_pool = std::min<std::size_t>(config.max_flows, 1u << 15);
@@ -166,8 +180,10 @@ int run_analyze(const AnalyzeOptions& options) {
     auto prepared = std::async(std::launch::async, [&] {
         std::vector<std::unique_ptr<pipeline::Worker>> built;
         for (std::size_t i = 0; i < options.workers; ++i) {
-            built.push_back(
-                std::make_unique<pipeline::Worker>(config, services.classifier.get(), actions.get(), flow_writer.get()));
+            pipeline::WorkerConfig own = config;
+            own.first_flow_serial = i; // flow serials unique across workers: i, i + workers, ...
+            own.flow_serial_step = options.workers;
+            built.push_back(std::make_unique<pipeline::Worker>(own, services.classifier.get(), actions.get(), sink));
             if (options.workers > 1) {
                 built.back()->enable_dns_outbox(kDnsOutbox);
             }
@@ -214,50 +230,82 @@ int run_analyze(const AnalyzeOptions& options) {
     bool anchored = false;
     bool more = true;
     int exit_code = kExitOk;
+
+    // Pictures: the open interval of the capture's clock, which the workers file packets under.
+    std::optional<CaptureTimelineBuilder> timeline;
+    const auto open_interval = [&](std::uint64_t ts_ns) {
+        timeline->advance(ts_ns);
+        for (const auto& w : workers) {
+            w->set_interval(timeline->open_unit());
+        }
+    };
+
+    std::uint16_t n = 0;
+    const auto take = [&](const parsers::CaptureRecord& r) {
+        if (!anchored) {
+            report.input.first_ns = r.ts_ns;
+            if (actions) {
+                actions->anchor(r.ts_ns);
+            }
+            if (pictures) {
+                timeline.emplace(r.ts_ns);
+                lanes->set_timeline(&*timeline);
+                open_interval(r.ts_ns);
+            }
+            anchored = true;
+        }
+        if (comments_as_marks && !r.comment.empty()) {
+            actions->add(r.ts_ns, std::string(reinterpret_cast<const char*>(r.comment.data()), r.comment.size()));
+            ++comment_marks;
+            for (const auto& w : workers) {
+                w->actions_changed();
+            }
+        }
+        report.input.last_ns = std::max(report.input.last_ns, r.ts_ns);
+        rte_mbuf* m = mbufs[n];
+        std::size_t len = r.data.size();
+        if (len > kMaxFrame) {
+            ++report.input.oversized_frames;
+            len = kMaxFrame;
+        }
+        attach_record(m, r.data.data(), len, mapped_frames);
+        m->port = static_cast<std::uint16_t>(r.interface_id % pipeline::MbufInput::kMaxPorts);
+        input.set_link_type(m->port, r.link);
+        input.set_timestamp(m, r.ts_ns);
+        const std::uint32_t wire_len = r.orig_len > len ? r.orig_len : 0;
+        input.set_wire_length(m, wire_len);
+        if (workers.size() > 1) {
+            const std::uint64_t h = pipeline::Worker::dispatch_hash(r.link, {r.data.data(), len}, wire_len);
+            target[n] = static_cast<std::uint16_t>(h % workers.size());
+        }
+        ++n;
+    };
+    // A record past the open interval's end waits (held) until the burst before it is processed, so
+    // that the packets of a burst all belong to the interval the workers were told.
+    bool held = false;
     while (more) {
         if (rte_pktmbuf_alloc_bulk(pool, mbufs.data(), kBurst) != 0) {
             fmt::print(stderr, "wiretally: mbuf pool exhausted\n");
             exit_code = kExitSoftware;
             break;
         }
-        std::uint16_t n = 0;
+        n = 0;
+        if (held) {
+            held = false;
+            open_interval(record.ts_ns);
+            take(record);
+        }
         while (n < kBurst) {
             const parsers::CaptureStatus st = reader.next(record);
             if (st == parsers::CaptureStatus::kOk) {
-                if (!anchored) {
-                    report.input.first_ns = record.ts_ns;
-                    if (actions) {
-                        actions->anchor(record.ts_ns);
+                if (timeline && record.ts_ns >= timeline->open_interval_end()) {
+                    if (n != 0) {
+                        held = true;
+                        break;
                     }
-                    anchored = true;
+                    open_interval(record.ts_ns);
                 }
-                if (comments_as_marks && !record.comment.empty()) {
-                    actions->add(record.ts_ns, std::string(reinterpret_cast<const char*>(record.comment.data()),
-                                                           record.comment.size()));
-                    ++comment_marks;
-                    for (const auto& w : workers) {
-                        w->actions_changed();
-                    }
-                }
-                report.input.last_ns = std::max(report.input.last_ns, record.ts_ns);
-                rte_mbuf* m = mbufs[n];
-                std::size_t len = record.data.size();
-                if (len > kMaxFrame) {
-                    ++report.input.oversized_frames;
-                    len = kMaxFrame;
-                }
-                attach_record(m, record.data.data(), len, mapped_frames);
-                m->port = static_cast<std::uint16_t>(record.interface_id % pipeline::MbufInput::kMaxPorts);
-                input.set_link_type(m->port, record.link);
-                input.set_timestamp(m, record.ts_ns);
-                const std::uint32_t wire_len = record.orig_len > len ? record.orig_len : 0;
-                input.set_wire_length(m, wire_len);
-                if (workers.size() > 1) {
-                    const std::uint64_t h =
-                        pipeline::Worker::dispatch_hash(record.link, {record.data.data(), len}, wire_len);
-                    target[n] = static_cast<std::uint16_t>(h % workers.size());
-                }
-                ++n;
+                take(record);
                 continue;
             }
             more = false;
@@ -308,6 +356,16 @@ int run_analyze(const AnalyzeOptions& options) {
     }
     if (actions) {
         report.actions = actions->labels();
+    }
+    if (timeline) {
+        report.timeline = timeline->build();
+        if (actions) {
+            for (std::size_t i = 0; i < actions->marks().size(); ++i) {
+                const std::uint64_t at = actions->mark_ns(i);
+                report.timeline->marks.emplace_back(at, std::string(actions->label(actions->span_at(at).action)));
+            }
+        }
+        report.flow_lanes = lanes->take();
     }
     add_hosting(report, ip_databases);
     const OuiRegistry registry = oui.get();
@@ -364,7 +422,17 @@ int run_analyze(const AnalyzeOptions& options) {
             exit_code = kExitCantCreate;
         }
     }
+    const bool to_file = !options.output.empty() && options.output != "-";
+    // A PNG is drawn by a browser from the HTML page, written beside it first.
+    const std::string page_path = options.format == ReportFormat::kPng ? options.output + ".html" : options.output;
     std::FILE* out = options.flows_out == "-" ? stderr : stdout;
+    if (to_file) {
+        out = std::fopen(page_path.c_str(), "w");
+        if (out == nullptr) {
+            error_line(page_path, fmt::format("cannot create: {}", std::strerror(errno)));
+            return kExitCantCreate;
+        }
+    }
     switch (options.format) {
     case ReportFormat::kTable:
         render_table(report, out, TableOptions{options.top_domains, 100});
@@ -386,6 +454,30 @@ int run_analyze(const AnalyzeOptions& options) {
     case ReportFormat::kCsv:
         render_csv(report, out);
         break;
+    case ReportFormat::kHtml:
+    case ReportFormat::kPng:
+    {
+        fmt::memory_buffer page;
+        write_html_report(report, page);
+        std::fwrite(page.data(), 1, page.size(), out);
+        break;
+    }
+    }
+    if (to_file) {
+        const bool failed = std::ferror(out) != 0;
+        if (std::fclose(out) != 0 || failed) {
+            error_line(page_path, "write failed");
+            return kExitCantCreate;
+        }
+    }
+    if (options.format == ReportFormat::kPng) {
+        std::string why;
+        const bool drawn = render_png(page_path, options.output, why);
+        std::remove(page_path.c_str());
+        if (!drawn) {
+            error_line(options.output, why);
+            return kExitCantCreate;
+        }
     }
     if (!report.input.stopped_early.empty()) {
         error_line(input_name, report.input.stopped_early);

@@ -10,7 +10,7 @@
 
 namespace wt::app {
 
-enum class ReportFormat { kTable, kJson, kCsv };
+enum class ReportFormat { kTable, kJson, kCsv, kHtml, kPng };
 
 struct AnalyzeOptions {
     std::string capture;
@@ -21,6 +21,8 @@ struct AnalyzeOptions {
     std::vector<std::string> ipdb_files; // MaxMind DB files for hosting; empty: the default data set
     bool use_default_ipdb = true;
     ReportFormat format = ReportFormat::kTable;
+    std::string output;       // the report's file; empty or "-": standard output (a PNG needs a file)
+    bool timeline = false;    // the bytes of each interval and the flow lanes (always with html and png)
     std::size_t top_domains = 40;
     std::size_t max_flows = 1u << 18;
     std::size_t workers = 1; // worker pipelines, each with its own tables, merged at the end

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,46 @@ struct Device {
     std::vector<std::string> learned_from; // "flows", "dhcp", "arp", "nd": where its addresses came from
 };
 
+// Issue #16: what the pictures draw. The bytes that passed in each interval of the capture, by
+// service and by the busiest names (the same parts the live appliance's timeline is made of), and
+// one lane per connection.
+struct TimelineSeries {
+    std::string name;                    // a service label, or a domain name
+    std::vector<std::uint64_t> bytes_up; // one value per interval
+    std::vector<std::uint64_t> bytes_down;
+    std::uint64_t total = 0;
+};
+struct Timeline {
+    std::uint64_t start_ns = 0;    // the first interval's start (epoch ns)
+    std::uint64_t interval_ns = 0; // widened (doubling from 1 s) so that a capture has at most kMaxIntervals
+    std::size_t intervals = 0;
+    std::vector<TimelineSeries> services; // largest first; "(unclassified)" for flows no service named
+    std::vector<TimelineSeries> domains;  // the largest names, largest first
+    std::size_t domains_total = 0;        // names with bytes in the capture
+    std::vector<std::pair<std::uint64_t, std::string>> marks; // each mark's time and the action it begins
+};
+// One connection: what its lane shows. The largest by bytes are kept (FlowLaneCollector).
+struct FlowLane {
+    std::uint64_t first_ns = 0;
+    std::uint64_t last_ns = 0;
+    std::uint64_t bytes_up = 0;
+    std::uint64_t bytes_down = 0;
+    std::string name;    // empty: unnamed
+    std::string service; // empty: unclassified
+    std::string client;
+    std::string server;
+    std::uint16_t server_port = 0;
+    std::uint8_t proto = 0;
+    std::string app;         // "tls", "quic", "dns", "http", ...; empty: not recognised
+    std::string tls_version; // negotiated; empty: none seen
+    std::uint16_t opened_in = 0;
+};
+struct FlowLanes {
+    std::vector<FlowLane> lanes; // by first packet
+    std::uint64_t flows_total = 0;
+    std::size_t cap = 0;
+};
+
 struct Report {
     InputSummary input;
     pipeline::WorkerCounters counters;
@@ -58,6 +99,15 @@ struct Report {
     std::vector<Hosting> server_hosting; // one per tally.servers entry; empty when no IP data was given
     std::vector<IpDataSet> ipdb;         // the IP data sets the hosting came from
     std::vector<Device> devices;         // add_devices: largest first
+    std::optional<Timeline> timeline;    // analyze --timeline (and --format html/png)
+    std::optional<FlowLanes> flow_lanes; // the same
+    // Rows a bounded rendering (the HTML page, kPageRows) left out of each table; nullopt: none cut.
+    struct LeftOut {
+        std::size_t clients = 0;
+        std::size_t domains = 0;
+        std::size_t servers = 0;
+    };
+    std::optional<LeftOut> left_out;
 };
 
 // Groups the report's clients into devices by MAC address, with each MAC's vendor from the IEEE

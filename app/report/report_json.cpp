@@ -141,6 +141,82 @@ void write_stats(JsonWriter& w, const TransferStats& s, const StatsExtras& x, So
     w.end_object();
 }
 
+void write_series(JsonWriter& w, const std::vector<TimelineSeries>& list) {
+    w.begin_array();
+    for (const TimelineSeries& s : list) {
+        w.begin_object();
+        w.key("bytes_down");
+        w.begin_array();
+        for (const std::uint64_t v : s.bytes_down) {
+            w.value(v);
+        }
+        w.end_array();
+        w.key("bytes_up");
+        w.begin_array();
+        for (const std::uint64_t v : s.bytes_up) {
+            w.value(v);
+        }
+        w.end_array();
+        w.field("name", s.name);
+        w.field("total", s.total);
+        w.end_object();
+    }
+    w.end_array();
+}
+
+void write_timeline(JsonWriter& w, const Timeline& t) {
+    w.begin_object();
+    w.key("domains");
+    write_series(w, t.domains);
+    w.field("domains_total", t.domains_total);
+    w.field("interval_s", static_cast<double>(t.interval_ns) / 1e9);
+    w.field("intervals", t.intervals);
+    w.key("marks");
+    w.begin_array();
+    for (const auto& [ts_ns, label] : t.marks) {
+        w.begin_object();
+        w.field("action", label);
+        w.field("t", static_cast<double>(ts_ns) / 1e9);
+        w.end_object();
+    }
+    w.end_array();
+    w.key("services");
+    write_series(w, t.services);
+    w.field("start", static_cast<double>(t.start_ns) / 1e9);
+    w.end_object();
+}
+
+void write_flow_lanes(JsonWriter& w, const Report& r, const FlowLanes& lanes) {
+    w.begin_object();
+    w.field("cap", lanes.cap);
+    w.key("flows");
+    w.begin_array();
+    for (const FlowLane& l : lanes.lanes) {
+        w.begin_object();
+        if (l.opened_in == 0 || r.actions.empty()) {
+            w.null_field("action");
+        } else {
+            w.field("action", action_label(r, l.opened_in));
+        }
+        w.text_or_null_field("app", l.app);
+        w.field("bytes_down", l.bytes_down);
+        w.field("bytes_up", l.bytes_up);
+        w.field("client", l.client);
+        w.field("first_ts", static_cast<double>(l.first_ns) / 1e9);
+        w.field("last_ts", static_cast<double>(l.last_ns) / 1e9);
+        w.text_or_null_field("name", l.name);
+        w.field("proto", l.proto == 6 ? std::string("tcp") : l.proto == 17 ? std::string("udp") : std::to_string(l.proto));
+        w.field("server", l.server);
+        w.field("server_port", l.server_port);
+        w.text_or_null_field("service", l.service);
+        w.text_or_null_field("tls_version", l.tls_version);
+        w.end_object();
+    }
+    w.end_array();
+    w.field("total", lanes.flows_total);
+    w.end_object();
+}
+
 } // namespace
 
 void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
@@ -359,6 +435,13 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
         w.end_object();
     }
 
+    w.key("flow_lanes");
+    if (r.flow_lanes) {
+        write_flow_lanes(w, r, *r.flow_lanes);
+    } else {
+        w.null();
+    }
+
     w.key("input");
     w.begin_object();
     w.field("file", r.input.file);
@@ -384,6 +467,17 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
         w.end_object();
     }
     w.end_array();
+
+    w.key("left_out");
+    if (r.left_out) {
+        w.begin_object();
+        w.field("clients", r.left_out->clients);
+        w.field("domains", r.left_out->domains);
+        w.field("servers", r.left_out->servers);
+        w.end_object();
+    } else {
+        w.null();
+    }
 
     w.key("servers");
     w.begin_array();
@@ -473,6 +567,13 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
     w.end_array();
 
     w.field("services_file", r.services_origin);
+    w.key("timeline");
+    if (r.timeline) {
+        write_timeline(w, *r.timeline);
+    } else {
+        w.null();
+    }
+
     w.key("total");
     StatsExtras total;
     total.distinct_clients = &r.tally.total.distinct_clients;

@@ -203,6 +203,54 @@ json reference_report(const Report& r) {
                         {"description", text_or_null(set.description)}});
     }
     j["ipdb"] = ipdb;
+    // Issue #16: the pictures' data, and what a bounded page left out.
+    if (r.timeline) {
+        const Timeline& t = *r.timeline;
+        const auto series = [](const std::vector<TimelineSeries>& list) {
+            json a = json::array();
+            for (const TimelineSeries& s : list) {
+                a.push_back({{"name", s.name}, {"total", s.total}, {"bytes_up", s.bytes_up}, {"bytes_down", s.bytes_down}});
+            }
+            return a;
+        };
+        json marks = json::array();
+        for (const auto& [ts, label] : t.marks) {
+            marks.push_back({{"t", static_cast<double>(ts) / 1e9}, {"action", label}});
+        }
+        j["timeline"] = {{"start", static_cast<double>(t.start_ns) / 1e9},
+                         {"interval_s", static_cast<double>(t.interval_ns) / 1e9},
+                         {"intervals", t.intervals},
+                         {"services", series(t.services)},
+                         {"domains", series(t.domains)},
+                         {"domains_total", t.domains_total},
+                         {"marks", marks}};
+    } else {
+        j["timeline"] = nullptr;
+    }
+    if (r.flow_lanes) {
+        json flows = json::array();
+        for (const FlowLane& l : r.flow_lanes->lanes) {
+            flows.push_back({{"first_ts", static_cast<double>(l.first_ns) / 1e9},
+                             {"last_ts", static_cast<double>(l.last_ns) / 1e9},
+                             {"bytes_up", l.bytes_up},
+                             {"bytes_down", l.bytes_down},
+                             {"name", text_or_null(l.name)},
+                             {"service", text_or_null(l.service)},
+                             {"client", l.client},
+                             {"server", l.server},
+                             {"server_port", l.server_port},
+                             {"proto", l.proto == 6 ? "tcp" : l.proto == 17 ? "udp" : std::to_string(l.proto)},
+                             {"app", text_or_null(l.app)},
+                             {"tls_version", text_or_null(l.tls_version)},
+                             {"action", l.opened_in == 0 || r.actions.empty() ? json(nullptr) : json(action_label(r, l.opened_in))}});
+        }
+        j["flow_lanes"] = {{"cap", r.flow_lanes->cap}, {"total", r.flow_lanes->flows_total}, {"flows", flows}};
+    } else {
+        j["flow_lanes"] = nullptr;
+    }
+    j["left_out"] = r.left_out ? json{{"domains", r.left_out->domains}, {"clients", r.left_out->clients},
+                                      {"servers", r.left_out->servers}}
+                               : json(nullptr);
     json servers = json::array();
     for (const std::size_t i : servers_by_size(r)) {
         const pipeline::MergedServer& s = r.tally.servers[i];
@@ -405,6 +453,43 @@ Report rich_report() {
     }
     add_devices(r, registry);
     EXPECT_FALSE(r.devices.empty());
+    // The pictures' data (issue #16), with names that need escaping in JSON and in HTML.
+    Timeline t;
+    t.start_ns = r.input.first_ns;
+    t.interval_ns = 100'000'000;
+    t.intervals = 3;
+    t.services = {TimelineSeries{"Video", {1, 0, 7}, {100, 0, 2000}, 2108}, TimelineSeries{"(unclassified)", {5, 0, 0}, {0, 0, 9}, 14}};
+    t.domains = {TimelineSeries{"a</script>b.example", {1, 0, 7}, {100, 0, 2000}, 2108}};
+    t.domains_total = 7;
+    t.marks = {{r.input.first_ns + 50'000'000, "App \"launch\""}, {r.input.first_ns + 150'000'000, "Climate"}};
+    r.timeline = t;
+    FlowLanes lanes;
+    lanes.cap = 2000;
+    lanes.flows_total = 12;
+    FlowLane lane;
+    lane.first_ns = r.input.first_ns + 1;
+    lane.last_ns = r.input.first_ns + 250'000'000;
+    lane.bytes_up = 107;
+    lane.bytes_down = 2100;
+    lane.name = "a</script>b.example";
+    lane.service = "Video";
+    lane.client = "10.0.0.2";
+    lane.server = "2001:db8::1";
+    lane.server_port = 443;
+    lane.proto = 6;
+    lane.app = "tls";
+    lane.tls_version = "TLSv1.3";
+    lane.opened_in = 2;
+    lanes.lanes.push_back(lane);
+    lane.name.clear();
+    lane.service.clear();
+    lane.app.clear();
+    lane.tls_version.clear();
+    lane.proto = 58;
+    lane.opened_in = 0;
+    lanes.lanes.push_back(lane);
+    r.flow_lanes = lanes;
+    r.left_out = Report::LeftOut{1, 2, 3};
     return r;
 }
 
