@@ -540,6 +540,64 @@ class Outputs(unittest.TestCase):
         self.assertEqual(proc.returncode, 73)
 
 
+class Pictures(unittest.TestCase):
+    """Issue #16: --format html and png, --timeline: what a user gets wrong gets a clear error and no file."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_html_to_a_file_or_to_stdout_is_the_same_page(self):
+        out = os.path.join(self.tmp.name, "r.html")
+        proc = run("analyze", SAMPLE, "--format", "html", "-o", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, "", "the page goes to the file, nothing to stdout")
+        with open(out) as f:
+            page = f.read()
+        self.assertTrue(page.startswith("<!doctype html>"))
+        proc = run("analyze", SAMPLE, "--format", "html")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, page)
+
+    def test_timeline_in_json_is_null_unless_asked_for(self):
+        plain = json.loads(run("analyze", SAMPLE, "--format", "json").stdout)
+        self.assertIsNone(plain["timeline"])
+        self.assertIsNone(plain["flow_lanes"])
+        with_timeline = json.loads(run("analyze", SAMPLE, "--format", "json", "--timeline").stdout)
+        t = with_timeline["timeline"]
+        self.assertEqual(t["interval_s"], 1.0)
+        total = sum(sum(s["bytes_up"]) + sum(s["bytes_down"]) for s in t["services"])
+        self.assertEqual(total, plain["total"]["bytes_up"] + plain["total"]["bytes_down"])
+        self.assertEqual(with_timeline["flow_lanes"]["total"], len(with_timeline["flow_lanes"]["flows"]))
+        for key in ("services", "domains", "servers", "total", "actions", "devices"):
+            self.assertEqual(with_timeline[key], plain[key], key)
+
+    def test_png_needs_a_file(self):
+        proc = run("analyze", SAMPLE, "--format", "png")
+        self.assertEqual(proc.returncode, 64)
+        self.assertIn("--format png needs -o", proc.stderr)
+
+    def test_unwritable_report_file(self):
+        proc = run("analyze", SAMPLE, "--format", "html", "-o", "/nonexistent-dir/r.html")
+        self.assertEqual(proc.returncode, 73)
+        self.assertIn("/nonexistent-dir/r.html: cannot create", proc.stderr)
+
+    def test_a_browser_that_fails_is_named_and_leaves_no_file(self):
+        png = os.path.join(self.tmp.name, "t.png")
+        env_browser = os.path.join(self.tmp.name, "broken-browser")
+        with open(env_browser, "w") as f:
+            f.write("#!/bin/sh\necho 'cannot open display' >&2\nexit 3\n")
+        os.chmod(env_browser, 0o755)
+        env = dict(os.environ, WIRETALLY_IPDB_DIR=NO_IPDB_DIR, WIRETALLY_CHROMIUM=env_browser)
+        proc = subprocess.run([BIN, "analyze", SAMPLE, "--format", "png", "-o", png], capture_output=True, text=True,
+                              timeout=60, env=env)
+        self.assertEqual(proc.returncode, 73)
+        self.assertIn("drew no PNG (exit status 3): cannot open display", proc.stderr)
+        self.assertEqual(os.listdir(self.tmp.name), ["broken-browser"], "neither the PNG nor the page is left")
+
+
 class Diff(unittest.TestCase):
     """Issue #16: `wiretally diff A B` on two sessions that differ in known ways: the bundled sample, and the
     same capture without the kept-open events.weather-app.example connection and its lookups (tshark)."""

@@ -297,3 +297,91 @@ TEST(ActionAttribution, LiveMarksSplitFlowsLikeAScheduleDoes) {
 
 } // namespace
 } // namespace wt::pipeline
+
+namespace wt::pipeline {
+namespace {
+
+// A flow without a handshake (ICMP: every packet is its data) opened where its first packet passed:
+// packets in a later action are that action's, and the earlier ones stay with the earlier action
+// (found by the HTML report's timeline: router solicitations all counted in the last action).
+TEST(ActionAttribution, AnIcmpFlowKeepsItsEarlierActionsBytes) {
+    Session s;
+    const tb::Endpoint phone{tb::ip4(10, 0, 0, 2), 0};
+    const tb::Endpoint router{tb::ip4(10, 0, 0, 1), 0};
+    const std::vector<std::uint8_t> echo = {8, 0, 0, 0, 0, 1, 0, 1, 'p', 'i', 'n', 'g'};
+    std::uint64_t launch = 0;
+    launch += s.at(11, tb::frame(phone, router, 1, echo));
+    launch += s.at(20, tb::frame(phone, router, 1, echo));
+    const std::uint64_t climate = s.at(41, tb::frame(phone, router, 1, echo));
+    const MergedTally m = s.finish();
+    std::uint64_t in_launch = 0;
+    std::uint64_t in_climate = 0;
+    for (const auto& a : m.actions) {
+        (a.action == 1 ? in_launch : in_climate) += a.stats.bytes_up;
+        if (a.action == 1) {
+            EXPECT_EQ(a.stats.connections, 1u) << "new where it began";
+        } else {
+            EXPECT_EQ(a.connections_reused, 1u);
+        }
+    }
+    EXPECT_EQ(in_launch, launch);
+    EXPECT_EQ(in_climate, climate);
+}
+
+// Issue #16: with interval_log, each flow's bytes by interval, under its serial, and its serial
+// named when it ends; the bytes of all intervals add up to the flow's.
+class IntervalSink final : public FlowSink {
+public:
+    void on_flow_end(const Flow& f, const FlowDetail*, std::string_view, std::uint16_t) override {
+        ended.push_back(f);
+    }
+    void on_interval_bytes(std::span<const IntervalBytes> batch) override { log.insert(log.end(), batch.begin(), batch.end()); }
+    void on_flow_serial(std::uint32_t serial, const Flow& f, const FlowDetail*, std::string_view) override {
+        serial_of_port[f.client().port] = serial;
+    }
+    std::vector<Flow> ended;
+    std::vector<IntervalBytes> log;
+    std::map<std::uint16_t, std::uint32_t> serial_of_port;
+};
+
+TEST(IntervalLog, EachFlowsBytesByIntervalAddUpAndAreNamedAtItsEnd) {
+    IntervalSink sink;
+    WorkerConfig c = config();
+    c.interval_log = true;
+    c.first_flow_serial = 1;
+    c.flow_serial_step = 2; // the second of two workers
+    Worker w(c, nullptr, nullptr, &sink);
+    const tb::Endpoint a{tb::ip4(10, 0, 0, 2), 40000};
+    const tb::Endpoint b{tb::ip4(10, 0, 0, 2), 40001};
+    const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 5000};
+    const std::vector<std::uint8_t> payload(100, 7);
+    std::map<std::pair<std::uint16_t, std::uint32_t>, std::uint64_t> sent; // (port, interval) -> bytes up
+    const auto send = [&](const tb::Endpoint& from, std::uint32_t interval, double t) {
+        w.set_interval(interval);
+        const auto frame = tb::udp(from, srv, payload);
+        w.process_packet(parsers::LinkType::kEthernet, frame, kT0 + static_cast<std::uint64_t>(t * kSecond));
+        sent[{from.port, interval}] += frame.size() - kEthernetHeader;
+    };
+    send(a, 0, 0.1);
+    send(a, 0, 0.2);
+    send(b, 0, 0.3);
+    send(a, 5, 0.6);
+    send(a, 5, 0.7);
+    send(b, 9, 1.0);
+    w.flush_all();
+    ASSERT_EQ(sink.ended.size(), 2u);
+    ASSERT_EQ(sink.serial_of_port.size(), 2u);
+    EXPECT_EQ(sink.serial_of_port[a.port], 1u);
+    EXPECT_EQ(sink.serial_of_port[b.port], 3u);
+    std::map<std::pair<std::uint16_t, std::uint32_t>, std::uint64_t> logged;
+    for (const IntervalBytes& e : sink.log) {
+        const std::uint16_t port = e.flow == sink.serial_of_port[a.port] ? a.port : b.port;
+        logged[{port, e.interval}] += e.bytes_up;
+        EXPECT_EQ(e.bytes_down, 0u);
+    }
+    EXPECT_EQ(logged, sent);
+    EXPECT_EQ(sink.log.size(), 4u) << "one entry per flow and interval it moved bytes in";
+}
+
+} // namespace
+} // namespace wt::pipeline

@@ -33,13 +33,17 @@
   }
   const countText = (n) => (n === null || n === undefined ? "" : Number(n).toLocaleString("en-US"));
   const pad = (n, w = 2) => String(n).padStart(w, "0");
-  function timeText(epochS, withDate) {
+  // decimals: digits after the seconds (axes whose ticks are less than a second apart).
+  function timeText(epochS, withDate, decimals) {
     if (epochS === null || epochS === undefined) return "";
-    const d = new Date(epochS * 1000);
-    const t = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+    const d = new Date(Math.round(epochS * 1000));
+    let t = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+    if (decimals) t += "." + pad(d.getUTCMilliseconds(), 3).slice(0, decimals);
     return withDate ? `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${t} UTC` : t;
   }
   const colour = (i) => PALETTE[i % PALETTE.length];
+  // uPlot's axis values: as many decimals of a second as the ticks' spacing needs.
+  const timeAxis = (u, vals, axis, space, incr) => vals.map((v) => timeText(v, false, incr >= 1 ? 0 : incr >= 0.1 ? 1 : incr >= 0.01 ? 2 : 3));
   const keysText = (obj) => Object.entries(obj || {}).sort((a, b) => b[1] - a[1]).map(([k]) => k).join(", ");
 
   // ---- tables: sortable by any column, filtered by a text box --------------------------------------
@@ -121,7 +125,7 @@
       ...bytesColumns(),
       { title: "clients", key: "distinct_clients", numeric: true, value: (x) => x.distinct_clients },
       ...tlsColumns(),
-      { title: "first seen", key: "first_seen", numeric: true, value: (x) => x.first_seen, text: (x) => timeText(x.first_seen) },
+      { title: "first seen", key: "first_seen", numeric: true, value: (x) => x.first_seen, text: (x) => timeText(x.first_seen, false, 1) },
     ], report.services || []));
     out.push(table("domains", "Domains", [
       { title: "domain", key: "domain", value: (x) => x.domain },
@@ -268,7 +272,7 @@
     // Stacked: series k is drawn at the sum of the first k+1; the legend shows each one's own value.
     const stacked = [];
     raw.forEach((r, k) => stacked.push(r.map((v, i) => v + (k ? stacked[k - 1][i] : 0))));
-    const series = [{ label: "time (UTC)", value: (u, v) => (v === null ? "" : timeText(v)) }];
+    const series = [{ label: "time (UTC)", value: (u, v) => (v === null ? "" : timeText(v, false, t.interval_s < 1 ? 2 : 0)) }];
     const bands = [];
     names.forEach((name, k) => {
       series.push({
@@ -284,7 +288,7 @@
       cursor: { sync: { key: syncKey }, drag: { x: true, y: false } },
       scales: { x: { time: false } },
       axes: [
-        { values: (u, vals) => vals.map((v) => timeText(v)), space: 70 },
+        { values: timeAxis, space: 80 },
         { values: (u, vals) => vals.map((v) => bytesText(v)), size: 70, label: `bytes per ${t.interval_s} s` },
       ],
       series, bands,
@@ -303,7 +307,7 @@
     const x0 = t ? t.start : Math.min(...lanes.map((l) => l.first_ts));
     const x1 = t ? t.start + t.intervals * t.interval_s : Math.max(...lanes.map((l) => l.last_ts));
     const rowHeight = 16;
-    const height = Math.min(2400, Math.max(120, lanes.length * rowHeight + 60));
+    const height = Math.min(2400, Math.max(120, (lanes.length + 1) * rowHeight + 60));
     const services = [...new Set(lanes.map((l) => l.service || "(unclassified)"))];
     const colourOf = (l) => colour(services.indexOf(l.service || "(unclassified)"));
     const spans = actionSpans(report);
@@ -321,8 +325,10 @@
             const b = Math.max(a + 4 * dpr, u.valToPos(l.last_ts, "x", true));
             ctx.fillStyle = colourOf(l);
             ctx.fillRect(a, y0, b - a, Math.max(1, y1 - y0));
-            // The name right of the bar, else inside it, else left of it: never cut.
-            const label = l.name || `${l.server}:${l.server_port}`;
+            // The name right of the bar, else inside it, else left of it: never cut. Lanes too thin
+            // to hold a line of text show their names on hovering only.
+            if (y1 - y0 < 9 * dpr) return;
+            const label = l.name || (l.proto === "tcp" || l.proto === "udp" ? `${l.server}:${l.server_port}` : `${l.server} (${l.proto === "58" || l.proto === "1" ? "ICMP" : "IP " + l.proto})`);
             const w = ctx.measureText(label).width;
             const mid = (y0 + y1) / 2;
             if (u.bbox.left + u.bbox.width - b > w + 6 * dpr) {
@@ -346,7 +352,7 @@
             el("b", { text: l.name || "(no name)" }),
             el("div", { text: `${l.service || "(unclassified)"} \u00b7 ${l.proto}${l.app ? "/" + l.app : ""}${l.tls_version ? " \u00b7 " + l.tls_version : ""}` }),
             el("div", { text: `${l.client} \u2192 ${l.server}:${l.server_port}` }),
-            el("div", { text: `${timeText(l.first_ts)} \u2013 ${timeText(l.last_ts)} (${(l.last_ts - l.first_ts).toFixed(1)} s)` }),
+            el("div", { text: `${timeText(l.first_ts, false, 3)} \u2013 ${timeText(l.last_ts, false, 3)} (${(l.last_ts - l.first_ts).toFixed(3)} s)` }),
             el("div", { text: `\u2193 ${bytesText(l.bytes_down)}  \u2191 ${bytesText(l.bytes_up)}` }),
             l.action ? el("div", { text: `opened in: ${l.action}` }) : null);
           const r = u.over.getBoundingClientRect();
@@ -360,9 +366,11 @@
       width: Math.max(600, box.clientWidth || 1000), height,
       cursor: { sync: { key: syncKey }, drag: { x: true, y: false }, points: { show: false }, y: true },
       legend: { show: false },
-      scales: { x: { time: false, min: x0, max: x1 }, y: { range: [lanes.length, 0] } },
+      // Row -1 stays empty: the action labels are drawn there.
+      scales: { x: { time: false, min: x0, max: x1 }, y: { range: [lanes.length, -1] } },
       // The same y-axis width as the timeline's, so that both charts share their x positions.
-      axes: [{ values: (u, vals) => vals.map((v) => timeText(v)), space: 70 }, { values: () => [], size: 70, ticks: { show: false }, grid: { show: false } }],
+      axes: [{ values: timeAxis, space: 80 },
+        { values: () => [], size: 70, label: "connections", ticks: { show: false }, grid: { show: false } }],
       series: [{}, { label: "lanes", show: false }],
       plugins: [bandsPlugin(spans), plugin],
     };
