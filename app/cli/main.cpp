@@ -21,7 +21,7 @@ constexpr const char* kAnalyzeExitCodes = R"(Exit codes:
       compressed data, or of a link type wiretally does not decode
   66  the capture is missing or unreadable
   70  internal failure (DPDK EAL, memory)
-  73  an output file (--flows) cannot be written
+  73  an output file (-o, --flows) cannot be written, or --format png: the browser drew no PNG
   78  bad services, marks or IP data file (the message gives FILE:LINE))";
 
 constexpr const char* kDiffExitCodes = R"(Exit codes:
@@ -31,6 +31,7 @@ constexpr const char* kDiffExitCodes = R"(Exit codes:
   65  an input is neither a wiretally JSON report nor a capture analyze reads (or a corrupt one)
   66  an input is missing or unreadable
   70  internal failure
+  73  the output file cannot be written
   78  bad services file)";
 
 constexpr const char* kRunExitCodes = R"(Exit codes:
@@ -115,8 +116,12 @@ int main(int argc, char** argv) {
     diff->add_option("A", diff_opt.a, "the first session: a capture or a JSON report")->required();
     diff->add_option("B", diff_opt.b, "the second session")->required();
     diff->add_option("--services", diff_opt.services, "services file for the captures (default: the embedded set)");
-    diff->add_option("--format", diff_opt.format, "output format")->check(CLI::IsMember({"table", "json"}))
+    diff->add_option("--format", diff_opt.format,
+                     "output format: table, json, or html (one self-contained page: the same comparison, "
+                     "sortable and filterable)")
+        ->check(CLI::IsMember({"table", "json", "html"}))
         ->default_str("table");
+    diff->add_option("-o,--output", diff_opt.output, "write the comparison to this file instead of standard output");
     diff->add_flag("--fail-on-new", diff_opt.fail_on_new,
                    "exit 1 when B talks to a domain A did not (an app's release pipeline)");
     diff->add_option("--top", diff_opt.top, "rows per table, changes first (1 to 1000000)")

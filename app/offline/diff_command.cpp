@@ -1,11 +1,13 @@
 #include "app/offline/diff_command.hpp"
 
 #include "app/report/diff.hpp"
+#include "app/report/html_report.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -108,10 +110,27 @@ int run_diff(const DiffOptions& options) {
         fmt::print(stderr, "wiretally: diff: {}\n", e->message);
         return kExitDataError;
     }
+    std::FILE* out = stdout;
+    const bool to_file = !options.output.empty() && options.output != "-";
+    if (to_file && (out = std::fopen(options.output.c_str(), "w")) == nullptr) {
+        fmt::print(stderr, "wiretally: {}: cannot create: {}\n", options.output, std::strerror(errno));
+        return kExitCantCreate;
+    }
     if (options.format == "json") {
-        fmt::print("{}\n", diff_to_json(d).dump(2, ' ', false, json::error_handler_t::replace));
+        fmt::print(out, "{}\n", diff_to_json(d).dump(2, ' ', false, json::error_handler_t::replace));
+    } else if (options.format == "html") {
+        fmt::memory_buffer page;
+        write_html_page(diff_to_json(d).dump(-1, ' ', false, json::error_handler_t::replace), page);
+        std::fwrite(page.data(), 1, page.size(), out);
     } else {
-        render_diff_table(d, stdout, options.top);
+        render_diff_table(d, out, options.top);
+    }
+    if (to_file) {
+        const bool failed = std::ferror(out) != 0;
+        if (std::fclose(out) != 0 || failed) {
+            fmt::print(stderr, "wiretally: {}: write failed\n", options.output);
+            return kExitCantCreate;
+        }
     }
     if (options.fail_on_new && !d.new_domains.empty()) {
         fmt::print(stderr, "wiretally: diff: B talks to {} domain{} A did not: {}\n", d.new_domains.size(),

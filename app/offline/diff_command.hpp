@@ -12,7 +12,8 @@ namespace wt::app {
 struct DiffOptions {
     std::string a, b;
     std::string services;     // passed to `analyze` for captures; empty: the embedded default
-    std::string format = "table";
+    std::string format = "table"; // table, json or html
+    std::string output;           // the file to write; empty or "-": standard output
     bool fail_on_new = false; // exit 1 when B talks to a domain A did not
     std::size_t top = 40;
 };

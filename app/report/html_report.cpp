@@ -9,7 +9,7 @@ namespace {
 // The report's JSON inside <script type="application/json">: "</" would let a name from the wire end
 // the element (HTML's script data state), so every '<' is written as the JSON escape \u003c, which
 // JSON.parse reads back as '<'. A '<' appears only inside strings, where the escape is valid.
-void append_script_safe(fmt::memory_buffer& out, const fmt::memory_buffer& json) {
+void append_script_safe(fmt::memory_buffer& out, std::string_view json) {
     const char* p = json.data();
     const char* end = p + json.size();
     while (p < end) {
@@ -71,21 +71,20 @@ void write_html_report(Report& r, fmt::memory_buffer& out) {
     }
     fmt::memory_buffer json;
     write_report_json(r, json, -1);
+    write_html_page({json.data(), json.size()}, out);
+}
+
+void write_html_page(std::string_view json_document, fmt::memory_buffer& out) {
     const std::string_view head = html_page::head();
     const std::string_view tail = html_page::tail();
-    out.reserve(out.size() + head.size() + json.size() + tail.size() + 256);
+    out.reserve(out.size() + head.size() + json_document.size() + tail.size() + 256);
     out.append(head.data(), head.data() + head.size());
-    append_script_safe(out, json);
+    append_script_safe(out, json_document);
     out.append(tail.data(), tail.data() + tail.size());
 }
 
 void write_html_dashboard(fmt::memory_buffer& out) {
-    const std::string_view head = html_page::head();
-    const std::string_view tail = html_page::tail();
-    out.append(head.data(), head.data() + head.size());
-    constexpr std::string_view kNoData = "null";
-    out.append(kNoData.data(), kNoData.data() + kNoData.size());
-    out.append(tail.data(), tail.data() + tail.size());
+    write_html_page("null", out);
 }
 
 } // namespace wt::app

@@ -24,7 +24,9 @@ inline constexpr std::size_t kPageRows = 5000;
 // The page with `r` embedded: its JSON report, after its tables are cut to kPageRows (in place, so
 // that a large report is not copied; r.left_out says what was left out).
 void write_html_report(Report& r, fmt::memory_buffer& out);
-// The page with no data: it reads `api_path` (the live dashboard).
+// The page with no data: it reads api/report (the live dashboard).
 void write_html_dashboard(fmt::memory_buffer& out);
+// The page around any JSON document it knows how to draw (a report, or a `diff` of two).
+void write_html_page(std::string_view json_document, fmt::memory_buffer& out);
 
 } // namespace wt::app

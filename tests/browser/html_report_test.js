@@ -2,7 +2,8 @@
 // the npm registry. For the bundled sample (with its marks) and a generated 100k-flow capture:
 // the page loads from disk with no console error, the numbers in its tables equal the JSON report,
 // the action bands and the flow lanes are drawn (canvas pixels at positions read from the charts),
-// sorting, filtering and hovering work; --format png draws a PNG. Screenshots are kept in OUT_DIR.
+// sorting, filtering and hovering work; --format png draws a PNG; `diff --format html` shows the
+// comparison its JSON gives. Screenshots are kept in OUT_DIR.
 //
 //   node html_report_test.js WIRETALLY WT_GEN SAMPLE_DIR OUT_DIR
 "use strict";
@@ -186,6 +187,30 @@ async function main() {
       await page.selectOption("#timeline select[aria-label=series]", "service");
     });
     await page.close();
+
+    // ---- diff --format html: the same comparison as its JSON ------------------------------------------
+    await check("diff: the page shows the JSON comparison's rows and what only B talks to", async () => {
+      const aFile = path.join(work, "a.json");
+      const withoutEvents = JSON.parse(JSON.stringify(plain));
+      withoutEvents.domains = withoutEvents.domains.filter((d) => d.domain !== "events.weather-app.example");
+      fs.writeFileSync(aFile, JSON.stringify(withoutEvents));
+      const diffHtml = path.join(work, "diff.html");
+      execFileSync(wiretally, ["diff", aFile, capture, "--format", "html", "-o", diffHtml]);
+      const diff = JSON.parse(execFileSync(wiretally, ["diff", aFile, capture, "--format", "json"]));
+      assert.deepEqual(diff.new_domains, ["events.weather-app.example"]);
+      const d = await openPage(browser, diffHtml);
+      assert.deepEqual(d.errors, []);
+      const news = await d.page.$$eval("#new li", (lis) => lis.map((li) => li.textContent));
+      assert.deepEqual(news, diff.new_domains);
+      const rows = await tableRows(d.page, "diff-domains");
+      assert.equal(rows.length, diff.domains.length);
+      const events = rows.find((r) => r.name === "events.weather-app.example");
+      const expected = diff.domains.find((r) => r.name === "events.weather-app.example");
+      assert.equal(events.change, "only in B");
+      assert.equal(events.b_bytes, expected.b.bytes_up + expected.b.bytes_down);
+      assert.equal(events.b_connections, expected.b.connections);
+      await d.page.close();
+    });
 
     // ---- a generated capture of 100k flows --------------------------------------------------------
     const big = path.join(work, "100k.pcap");

@@ -435,6 +435,51 @@
     document.body.dataset.ready = "true";
   }
 
+  // ---- `wiretally diff A B --format html`: the comparison of two sessions ----------------------------
+  const CHANGE_TEXT = { only_a: "only in A", only_b: "only in B", changed: "changed", same: "same" };
+  function diffColumns(nameTitle) {
+    const side = (x, k) => (x && x[k] !== undefined ? x[k] : null);
+    const delta = (r) => (side(r.b, "bytes_down") ?? 0) + (side(r.b, "bytes_up") ?? 0) - (side(r.a, "bytes_down") ?? 0) - (side(r.a, "bytes_up") ?? 0);
+    return [
+      { title: nameTitle, key: "name", value: (r) => r.name },
+      { title: "change", key: "change", value: (r) => CHANGE_TEXT[r.change] || r.change },
+      { title: "conn. A", key: "a_connections", numeric: true, value: (r) => side(r.a, "connections") },
+      { title: "conn. B", key: "b_connections", numeric: true, value: (r) => side(r.b, "connections") },
+      { title: "bytes A", key: "a_bytes", numeric: true, value: (r) => (r.a ? r.a.bytes_down + r.a.bytes_up : null), text: (r) => (r.a ? bytesText(r.a.bytes_down + r.a.bytes_up) : "") },
+      { title: "bytes B", key: "b_bytes", numeric: true, value: (r) => (r.b ? r.b.bytes_down + r.b.bytes_up : null), text: (r) => (r.b ? bytesText(r.b.bytes_down + r.b.bytes_up) : "") },
+      { title: "\u0394 bytes", key: "delta_bytes", numeric: true, value: delta, text: (r) => { const d = delta(r); return (d > 0 ? "+" : d < 0 ? "\u2212" : "") + bytesText(Math.abs(d)); } },
+      { title: "TLS A", key: "a_tls_version", value: (r) => side(r.a, "tls_version") },
+      { title: "TLS B", key: "b_tls_version", value: (r) => side(r.b, "tls_version") },
+      { title: "cipher A", key: "a_cipher", value: (r) => side(r.a, "cipher") },
+      { title: "cipher B", key: "b_cipher", value: (r) => side(r.b, "cipher") },
+      { title: "ECH A", key: "a_ech", numeric: true, value: (r) => side(r.a, "ech") },
+      { title: "ECH B", key: "b_ech", numeric: true, value: (r) => side(r.b, "ech") },
+    ];
+  }
+
+  function drawDiff(d) {
+    const header = document.getElementById("summary");
+    header.replaceChildren(el("h1", {}, "wiretally diff"), el("span", { class: "file", text: `A: ${d.a}` }), el("span", { class: "file", text: `B: ${d.b}` }),
+      el("span", { id: "new-domains", "data-value": String(d.new_domains.length), text: `${d.new_domains.length} domain${d.new_domains.length === 1 ? "" : "s"} only B talks to` }));
+    const sections = [];
+    if (d.new_domains.length) {
+      sections.push(el("section", { id: "new" }, el("h2", { text: "Only B talks to" }),
+        el("ul", { class: "summary" }, ...d.new_domains.map((n) => el("li", { text: n })))));
+    }
+    sections.push(table("diff-services", "Services", diffColumns("service"), d.services || []));
+    sections.push(table("diff-domains", "Domains", diffColumns("domain"), d.domains || []));
+    if (d.actions) {
+      const rows = [];
+      for (const a of d.actions) for (const r of a.domains || []) rows.push(Object.assign({ action: a.action }, r));
+      sections.push(table("diff-actions", "Per action", [{ title: "action", key: "action", value: (r) => r.action }, ...diffColumns("domain")], rows));
+    } else {
+      sections.push(el("p", { class: "note", text: "The sessions have different action labels (or none), so they are not compared action by action." }));
+    }
+    document.getElementById("page").replaceChildren(...sections);
+    document.title = `wiretally diff: ${d.a} \u2192 ${d.b}`;
+    document.body.dataset.ready = "true";
+  }
+
   // ---- live: /api/report every few seconds, and the mark button ------------------------------------
   function liveMarkForm(state) {
     const label = el("input", { type: "text", placeholder: "action label", id: "mark-label", "aria-label": "action label" });
@@ -485,7 +530,9 @@
   }
 
   const embedded = JSON.parse(document.getElementById("wiretally-report").textContent);
-  if (embedded) {
+  if (embedded && embedded.new_domains !== undefined && embedded.a !== undefined) {
+    drawDiff(embedded);
+  } else if (embedded) {
     // ?view=timeline: the timeline alone (what --format png renders).
     if (new URLSearchParams(location.search).get("view") === "timeline") document.body.classList.add("timeline-only");
     draw(embedded, null);
