@@ -24,49 +24,61 @@ void append_script_safe(fmt::memory_buffer& out, std::string_view json) {
     }
 }
 
-template <typename Row>
-std::size_t cut(std::vector<Row>& rows) {
+// Keeps the kPageRows rows with the most bytes, in their order; returns how many were left out.
+template <typename Row, typename Bytes>
+std::size_t keep_largest(std::vector<Row>& rows, Bytes bytes) {
     if (rows.size() <= kPageRows) {
         return 0;
     }
     const std::size_t left_out = rows.size() - kPageRows;
-    rows.resize(kPageRows);
+    std::vector<std::size_t> order(rows.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        order[i] = i;
+    }
+    std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(kPageRows), order.end(),
+                     [&](std::size_t x, std::size_t y) {
+                         const std::uint64_t bx = bytes(rows[x]), by = bytes(rows[y]);
+                         return bx != by ? bx > by : x < y;
+                     });
+    order.resize(kPageRows);
+    std::sort(order.begin(), order.end());
+    std::vector<Row> kept;
+    kept.reserve(kPageRows);
+    for (const std::size_t i : order) {
+        kept.push_back(std::move(rows[i]));
+    }
+    rows = std::move(kept);
     return left_out;
 }
 
 } // namespace
 
 void write_html_report(Report& r, fmt::memory_buffer& out) {
-    if (r.tally.domains.size() > kPageRows || r.tally.clients.size() > kPageRows || r.tally.servers.size() > kPageRows) {
-        // Domains and clients come largest first (merge_tallies); servers by address: keep the ones
-        // with the most bytes, and their hosting with them.
-        Report::LeftOut left_out;
-        left_out.domains = cut(r.tally.domains);
-        left_out.clients = cut(r.tally.clients);
-        if (r.tally.servers.size() > kPageRows) {
-            left_out.servers = r.tally.servers.size() - kPageRows;
-            std::vector<std::size_t> order(r.tally.servers.size());
-            for (std::size_t i = 0; i < order.size(); ++i) {
-                order[i] = i;
-            }
-            const auto bytes = [&](std::size_t i) {
-                return r.tally.servers[i].stats.bytes_up + r.tally.servers[i].stats.bytes_down;
-            };
-            std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(kPageRows), order.end(),
-                              [&](std::size_t a, std::size_t b) { return bytes(a) > bytes(b); });
-            order.resize(kPageRows);
-            std::sort(order.begin(), order.end());
-            std::vector<pipeline::MergedServer> servers;
-            std::vector<Hosting> hosting;
-            for (const std::size_t i : order) {
-                servers.push_back(std::move(r.tally.servers[i]));
-                if (i < r.server_hosting.size()) {
-                    hosting.push_back(std::move(r.server_hosting[i]));
-                }
-            }
-            r.tally.servers = std::move(servers);
-            r.server_hosting = std::move(hosting);
+    const auto transfer = [](const pipeline::TransferStats& t) { return t.bytes_up + t.bytes_down; };
+    Report::LeftOut left_out;
+    left_out.domains = keep_largest(r.tally.domains, [&](const auto& d) { return transfer(d.m.stats); });
+    left_out.clients = keep_largest(r.tally.clients, [&](const auto& c) { return transfer(c.stats); });
+    left_out.action_rows = keep_largest(r.tally.actions, [&](const auto& a) { return transfer(a.stats); });
+    left_out.devices = keep_largest(r.devices, [&](const auto& d) { return transfer(d.stats); });
+    if (r.tally.servers.size() > kPageRows) {
+        // Servers and their hosting (one per server, by index) go together.
+        std::vector<std::pair<pipeline::MergedServer, Hosting>> servers;
+        servers.reserve(r.tally.servers.size());
+        for (std::size_t i = 0; i < r.tally.servers.size(); ++i) {
+            servers.emplace_back(std::move(r.tally.servers[i]), i < r.server_hosting.size() ? r.server_hosting[i] : Hosting{});
         }
+        const bool had_hosting = !r.server_hosting.empty();
+        left_out.servers = keep_largest(servers, [&](const auto& s) { return transfer(s.first.stats); });
+        r.tally.servers.clear();
+        r.server_hosting.clear();
+        for (auto& [server, hosting] : servers) {
+            r.tally.servers.push_back(std::move(server));
+            if (had_hosting) {
+                r.server_hosting.push_back(std::move(hosting));
+            }
+        }
+    }
+    if ((left_out.domains | left_out.clients | left_out.action_rows | left_out.devices | left_out.servers) != 0) {
         r.left_out = left_out;
     }
     fmt::memory_buffer json;

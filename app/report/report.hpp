@@ -103,7 +103,9 @@ struct Report {
     std::optional<FlowLanes> flow_lanes; // the same
     // Rows a bounded rendering (the HTML page, kPageRows) left out of each table; nullopt: none cut.
     struct LeftOut {
+        std::size_t action_rows = 0;
         std::size_t clients = 0;
+        std::size_t devices = 0;
         std::size_t domains = 0;
         std::size_t servers = 0;
     };

@@ -471,7 +471,9 @@ void write_report_json(const Report& r, fmt::memory_buffer& out, int indent) {
     w.key("left_out");
     if (r.left_out) {
         w.begin_object();
+        w.field("action_rows", r.left_out->action_rows);
         w.field("clients", r.left_out->clients);
+        w.field("devices", r.left_out->devices);
         w.field("domains", r.left_out->domains);
         w.field("servers", r.left_out->servers);
         w.end_object();

@@ -232,6 +232,11 @@ async function main() {
       assert.equal(services.length, bigReport.services.length);
       const total = await big1.page.$eval("#total-bytes", (e) => Number(e.dataset.value));
       assert.equal(total, bigReport.total.bytes_up + bigReport.total.bytes_down);
+      // Large tables draw their first 500 rows, and the rest on demand.
+      assert.ok(bigReport.domains.length > 500, `${bigReport.domains.length} domains`);
+      assert.equal((await tableRows(big1.page, "domains")).length, 500);
+      await big1.page.click("#domains button.more");
+      assert.equal((await tableRows(big1.page, "domains")).length, bigReport.domains.length);
     });
     await big1.page.screenshot({ path: path.join(outDir, "report-100k.png"), fullPage: false });
     await big1.page.close();

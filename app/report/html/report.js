@@ -10,6 +10,7 @@
   const OTHERS = "(others)";
   const SERIES_SHOWN = 12;       // series drawn; the rest are summed into (others)
   const LIVE_REFRESH_MS = 3000;
+  const ROWS_DRAWN = 500;        // table rows drawn before "show all"
 
   const el = (tag, attrs, ...children) => {
     const e = document.createElement(tag);
@@ -75,6 +76,10 @@
       return { v, text: c.text ? c.text(r) : (c.numeric ? countText(v) : (v === null || v === undefined ? "" : String(v))) };
     }));
     const searchText = cells.map((cs) => cs.map((c) => c.text).join(" ").toLowerCase());
+    // Rows drawn at first: a page of 5000-row tables would take seconds to lay out; the rest on demand.
+    let limit = ROWS_DRAWN;
+    const more = el("button", { type: "button", class: "more", hidden: "", onclick: () => { limit = Infinity; render(); } });
+    section.append(more);
     function render() {
       const q = filter.value.trim().toLowerCase();
       let order = rows.map((_, i) => i).filter((i) => q === "" || searchText[i].includes(q));
@@ -88,14 +93,18 @@
           return descending ? -d : d;
         });
       }
-      tbody.replaceChildren(...order.map((i) => el("tr", { "data-row": i },
+      const shown = order.length > limit ? order.slice(0, limit) : order;
+      more.hidden = shown.length === order.length;
+      more.textContent = `show all ${countText(order.length)} rows`;
+      tbody.replaceChildren(...shown.map((i) => el("tr", { "data-row": i },
         ...cells[i].map((c, k) => el("td", {
           class: columns[k].numeric ? "num" : "",
           "data-value": typeof c.v === "number" ? String(c.v) : null,
           title: columns[k].title_of ? columns[k].title_of(rows[i]) : null,
           text: c.text,
         })))));
-      count.textContent = order.length === rows.length ? `${rows.length} rows` : `${order.length} of ${rows.length} rows`;
+      const matching = order.length === rows.length ? `${countText(rows.length)} rows` : `${countText(order.length)} of ${countText(rows.length)} rows`;
+      count.textContent = shown.length < order.length ? `${matching}, the first ${countText(shown.length)} shown` : matching;
     }
     filter.addEventListener("input", render);
     render();
@@ -160,7 +169,7 @@
         ...bytesColumns(),
         ...tlsColumns(),
         { title: "notes", key: "notes", value: (x) => (x.notes || []).join("; ") },
-      ], actionRows));
+      ], actionRows, leftOutNote(report, "action_rows", "action rows")));
     }
     const e = report.encrypted_dns;
     if (e) {
@@ -194,7 +203,7 @@
       { title: "flows", key: "flows", numeric: true, value: (x) => x.flows },
       ...bytesColumns(),
       { title: "services", key: "services", value: (x) => (x.services || []).join(", ") },
-    ], report.devices || []));
+    ], report.devices || [], leftOutNote(report, "devices", "devices")));
     return out;
   }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <set>
 #include <string>
 
 namespace wt::app {
@@ -64,6 +65,7 @@ TEST(HtmlReport, LargeTablesAreCutToThePageBoundAndTheCutIsSaid) {
     for (std::size_t i = 0; i < kPageRows + 25; ++i) {
         pipeline::MergedDomain d;
         d.name = fmt::format("n{}.example", i);
+        d.m.stats.bytes_up = kPageRows + 25 - i; // sorted by name, the smallest last: the last 25 go
         r.tally.domains.push_back(d);
         pipeline::MergedServer s;
         s.address = pipeline::IpAddr{{10, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)}, 4};
@@ -78,6 +80,15 @@ TEST(HtmlReport, LargeTablesAreCutToThePageBoundAndTheCutIsSaid) {
     EXPECT_EQ(j["left_out"]["domains"], 25);
     EXPECT_EQ(j["left_out"]["servers"], 25);
     EXPECT_EQ(j["left_out"]["clients"], 0);
+    EXPECT_EQ(j["left_out"]["devices"], 0);
+    EXPECT_EQ(j["left_out"]["action_rows"], 0);
+    std::set<std::string> kept;
+    for (const auto& d : j["domains"]) {
+        kept.insert(d["domain"].get<std::string>());
+    }
+    EXPECT_TRUE(kept.contains("n0.example"));
+    EXPECT_TRUE(kept.contains(fmt::format("n{}.example", kPageRows - 1)));
+    EXPECT_FALSE(kept.contains(fmt::format("n{}.example", kPageRows))) << "the rows with the fewest bytes go";
     bool busiest_kept = false;
     for (const auto& s : j["servers"]) {
         busiest_kept = busiest_kept || s["address"] == "10.0.0.3";

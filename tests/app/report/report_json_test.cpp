@@ -249,7 +249,8 @@ json reference_report(const Report& r) {
         j["flow_lanes"] = nullptr;
     }
     j["left_out"] = r.left_out ? json{{"domains", r.left_out->domains}, {"clients", r.left_out->clients},
-                                      {"servers", r.left_out->servers}}
+                                      {"servers", r.left_out->servers}, {"devices", r.left_out->devices},
+                                      {"action_rows", r.left_out->action_rows}}
                                : json(nullptr);
     json servers = json::array();
     for (const std::size_t i : servers_by_size(r)) {
@@ -489,7 +490,7 @@ Report rich_report() {
     lane.opened_in = 0;
     lanes.lanes.push_back(lane);
     r.flow_lanes = lanes;
-    r.left_out = Report::LeftOut{1, 2, 3};
+    r.left_out = Report::LeftOut{1, 2, 3, 4, 5};
     return r;
 }
 
