@@ -179,41 +179,28 @@ std::string ctl_usage_error(const CtlInvocation& inv) {
     return {};
 }
 
-int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
-    // Every failure: one line on stderr, and with --json also the daemon's own error form on stdout,
-    // so that a script reading JSON gets JSON whatever happened.
-    const auto fail = [&](int code, const std::string& message) {
-        fmt::print(err, "wiretally ctl: {}\n", message);
-        if (inv.json) {
-            fmt::print(out, "{}\n",
-                       nlohmann::json{{"ok", false}, {"error", message}, {"exit_code", code}}.dump(
-                           2, ' ', false, nlohmann::json::error_handler_t::replace));
-        }
+int exchange_control_line(const std::string& socket, const std::string& request_line, double timeout_s,
+                          std::string& answer, std::string& error) {
+    const auto fail = [&](int code, std::string message) {
+        error = std::move(message);
         return code;
     };
-    if (const std::string usage = ctl_usage_error(inv); !usage.empty()) {
-        return fail(kCtlExitUsage, usage);
-    }
-    if (!(inv.timeout_s > 0) || inv.timeout_s > 1e6) {
-        return fail(kCtlExitUsage, "--timeout must be between 0 and 1000000 seconds");
-    }
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    if (inv.socket.empty() || inv.socket.size() >= sizeof(addr.sun_path)) {
-        return fail(kCtlExitUsage, fmt::format("'{}': a socket path must have 1 to {} bytes", inv.socket,
+    if (socket.empty() || socket.size() >= sizeof(addr.sun_path)) {
+        return fail(kCtlExitUsage, fmt::format("'{}': a socket path must have 1 to {} bytes", socket,
                                                sizeof(addr.sun_path) - 1));
     }
-    std::memcpy(addr.sun_path, inv.socket.data(), inv.socket.size());
+    std::memcpy(addr.sun_path, socket.data(), socket.size());
     const auto deadline =
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(inv.timeout_s));
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
     auto timed_out = [&](const char* what) {
-        return fail(kCtlExitTimeout, fmt::format("{} within {:g} s ({}; see --timeout)", what, inv.timeout_s,
-                                                 inv.socket));
+        return fail(kCtlExitTimeout, fmt::format("{} within {:g} s ({}; see --timeout)", what, timeout_s, socket));
     };
 
     FdGuard fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) {
-        return fail(kCtlExitUnavailable, connect_failure(inv.socket, errno));
+        return fail(kCtlExitUnavailable, connect_failure(socket, errno));
     }
     // A non-blocking Unix connect either succeeds at once or fails; EAGAIN means the daemon's
     // backlog is full, so retry until the deadline.
@@ -225,7 +212,7 @@ int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
             continue;
         }
         if (errno != EAGAIN && errno != EINPROGRESS) {
-            return fail(kCtlExitUnavailable, connect_failure(inv.socket, errno));
+            return fail(kCtlExitUnavailable, connect_failure(socket, errno));
         }
         if (Clock::now() >= deadline) {
             return timed_out("the daemon accepted no connection");
@@ -233,7 +220,7 @@ int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
 
-    const std::string request = ctl_request_line(inv) + '\n';
+    const std::string request = request_line + '\n';
     for (std::size_t sent = 0; sent < request.size();) {
         const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
         if (n >= 0) {
@@ -258,7 +245,7 @@ int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
         break;
     }
 
-    std::string answer;
+    answer.clear();
     std::size_t newline = std::string::npos;
     while (newline == std::string::npos) {
         if (answer.size() >= kMaxAnswerBytes) {
@@ -279,7 +266,7 @@ int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
         }
         if (n == 0) {
             return fail(kCtlExitProtocol, fmt::format("{} closed the connection before a complete answer ({} bytes received)",
-                       inv.socket, answer.size()));
+                       socket, answer.size()));
         }
         if (errno == EINTR) {
             continue;
@@ -294,12 +281,39 @@ int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
             }
             continue;
         }
-        return fail(kCtlExitProtocol, fmt::format("reading from {}: {} ({} bytes received)", inv.socket, errno_text(errno),
+        return fail(kCtlExitProtocol, fmt::format("reading from {}: {} ({} bytes received)", socket, errno_text(errno),
                    answer.size()));
     }
     answer.resize(newline);
     if (!answer.empty() && answer.back() == '\r') {
         answer.pop_back();
+    }
+    return kCtlExitOk;
+}
+
+int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err) {
+    // Every failure: one line on stderr, and with --json also the daemon's own error form on stdout,
+    // so that a script reading JSON gets JSON whatever happened.
+    const auto fail = [&](int code, const std::string& message) {
+        fmt::print(err, "wiretally ctl: {}\n", message);
+        if (inv.json) {
+            fmt::print(out, "{}\n",
+                       nlohmann::json{{"ok", false}, {"error", message}, {"exit_code", code}}.dump(
+                           2, ' ', false, nlohmann::json::error_handler_t::replace));
+        }
+        return code;
+    };
+    if (const std::string usage = ctl_usage_error(inv); !usage.empty()) {
+        return fail(kCtlExitUsage, usage);
+    }
+    if (!(inv.timeout_s > 0) || inv.timeout_s > 1e6) {
+        return fail(kCtlExitUsage, "--timeout must be between 0 and 1000000 seconds");
+    }
+    std::string answer;
+    std::string error;
+    if (const int code = exchange_control_line(inv.socket, ctl_request_line(inv), inv.timeout_s, answer, error);
+        code != kCtlExitOk) {
+        return fail(code, error);
     }
 
     const nlohmann::json reply = nlohmann::json::parse(answer, nullptr, false);

@@ -44,6 +44,12 @@ std::string ctl_usage_error(const CtlInvocation& inv);
 // The request line sent for `inv`, without its newline.
 std::string ctl_request_line(const CtlInvocation& inv);
 
+// One request line to the daemon's control socket, and its answer line (newline removed), within
+// timeout_s: kCtlExitOk, or another CtlExitCode with the reason in `error`. What ctl and the HTTP
+// gateway (http_gateway.hpp) both send requests with.
+int exchange_control_line(const std::string& socket, const std::string& request_line, double timeout_s,
+                          std::string& answer, std::string& error);
+
 // Sends the request, waits at most inv.timeout_s for the answer and prints it; returns a CtlExitCode.
 int run_ctl(const CtlInvocation& inv, std::FILE* out, std::FILE* err);
 inline int run_ctl(const CtlInvocation& inv) { return run_ctl(inv, stdout, stderr); }

@@ -146,6 +146,9 @@ std::string dispatch(const ControlRequest& request, ControlResponder& responder)
     if (name == "devices") {
         return responder.devices(request);
     }
+    if (name == "report") {
+        return responder.report(request);
+    }
     if (name == "reload") {
         return responder.reload(request);
     }

@@ -42,7 +42,7 @@ struct ControlCommand {
     std::string_view rows;  // what --top counts, for its help ("domains")
 };
 
-inline constexpr std::array<ControlCommand, 16> kControlCommands = {{
+inline constexpr std::array<ControlCommand, 17> kControlCommands = {{
     {"stats", kArgNone, "",
      "ports (rx/tx, drops, imissed, rx_nombuf), workers (pps, busy share), flow tables, parse errors", ""},
     {"services", kArgNone, "", "per-service connections, clients, bytes each way, TLS versions, QUIC, DNS, ECH, DoT, HTTP",
@@ -68,6 +68,10 @@ inline constexpr std::array<ControlCommand, 16> kControlCommands = {{
      "the action under way and the labels marked so far; per action, its N largest names (or unnamed servers): "
      "connections new and reused, DNS lookups, bytes moved during the action, TLS versions, ciphers and notes",
      "rows"},
+    {"report", kArgLast, "[--last SECONDS]",
+     "the whole report as analyze writes it (JSON: services, domains, servers, actions, devices, encrypted DNS), with "
+     "the timeline of the last SECONDS by service, the lanes of the largest flows in progress and recently ended, and "
+     "the action under way: what the dashboard draws", ""},
     {"reload", kArgNone, "", "re-read the configuration's [services]; on error the current services stay", ""},
     {"snapshot", kArgNone, "", "write the tallies to the snapshot file now", ""},
     {"version", kArgNone, "", "wiretally and DPDK versions, uptime", ""},
@@ -113,6 +117,7 @@ public:
     virtual std::string mark(const ControlRequest& request) = 0;
     virtual std::string actions(const ControlRequest& request) = 0;
     virtual std::string devices(const ControlRequest& request) = 0;
+    virtual std::string report(const ControlRequest& request) = 0;
     virtual std::string reload(const ControlRequest& request) = 0;
     virtual std::string snapshot(const ControlRequest& request) = 0;
     virtual std::string version(const ControlRequest& request) = 0;

@@ -203,6 +203,7 @@ public:
     std::string mark(const ControlRequest& request) override;
     std::string actions(const ControlRequest& request) override;
     std::string devices(const ControlRequest& request) override;
+    std::string report(const ControlRequest& request) override;
     std::string reload(const ControlRequest& request) override;
     std::string snapshot(const ControlRequest& request) override;
     std::string version(const ControlRequest& request) override;
@@ -254,6 +255,7 @@ private:
     state::ServiceRegistry _services;              // stable service id <-> name, across reloads and resumes
     std::vector<std::string> _registry_categories; // by stable id, from the newest services file naming it
     std::vector<std::string> _labels;              // action labels (1-based in flows)
+    std::deque<std::pair<std::uint64_t, std::string>> _mark_times; // the newest kMarkTimesKept marks: when, which label
     IpDatabases _ip_databases;                     // hosting of server addresses, looked up per view
     OuiRegistry _oui;                              // device vendors (IEEE registries), read at start
     std::map<std::uint32_t, std::unique_ptr<ClassifierGeneration>> _generations;

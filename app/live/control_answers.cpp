@@ -4,6 +4,7 @@
 #include "app/control/server.hpp"
 #include "app/live/appliance_internal.hpp"
 #include "app/live/state/timeline.hpp"
+#include "app/report/json_writer.hpp"
 #include "app/report/live_views.hpp"
 #include "app/report/names.hpp"
 
@@ -396,6 +397,111 @@ std::string Appliance::actions(const ControlRequest& request) {
                                {"labels", _labels},
                                {"actions", actions},
                                {"total_rows", total}});
+}
+
+// The dashboard's document (issue #16, `/api/report`): the report as `analyze` writes it, the timeline of
+// the last `last_s` seconds by service (the stats intervals merged into at most 150), the largest flows in
+// progress and recently ended as lanes, and the action under way. The page draws offline and live alike.
+std::string Appliance::report(const ControlRequest& request) {
+    Report r = build_report();
+    if (request.table) {
+        return control_text(render_table_text(r, TableOptions{}));
+    }
+    constexpr std::size_t kMaxIntervals = 150;
+    constexpr std::size_t kLanes = 2000;
+    const std::uint64_t last_ns = static_cast<std::uint64_t>(request.last_s) * 1'000'000'000ull;
+    const json history = _timeline->to_json(std::nullopt, last_ns, _services.names());
+    const json& points = history["points"];
+    Timeline t;
+    const double step_s = history.value("interval_s", 1.0);
+    const std::size_t merge = std::max<std::size_t>(1, (points.size() + kMaxIntervals - 1) / kMaxIntervals);
+    t.interval_ns = static_cast<std::uint64_t>(step_s * static_cast<double>(merge) * 1e9);
+    t.intervals = (points.size() + merge - 1) / merge;
+    if (!points.empty()) {
+        t.start_ns = static_cast<std::uint64_t>((points.front().value("t", 0.0) - step_s) * 1e9);
+    }
+    std::map<std::string, std::size_t> series_of;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        for (const auto& [name, counts] : points[i]["services"].items()) {
+            auto [it, fresh] = series_of.try_emplace(name, t.services.size());
+            if (fresh) {
+                TimelineSeries& added = t.services.emplace_back();
+                added.name = name;
+                added.bytes_up.assign(t.intervals, 0);
+                added.bytes_down.assign(t.intervals, 0);
+            }
+            TimelineSeries& series = t.services[it->second];
+            const std::uint64_t up = counts.value("bytes_up", std::uint64_t{0});
+            const std::uint64_t down = counts.value("bytes_down", std::uint64_t{0});
+            series.bytes_up[i / merge] += up;
+            series.bytes_down[i / merge] += down;
+            series.total += up + down;
+        }
+    }
+    std::sort(t.services.begin(), t.services.end(), [](const TimelineSeries& a, const TimelineSeries& b) {
+        return a.total != b.total ? a.total > b.total : a.name < b.name;
+    });
+    for (const auto& [at, label] : _mark_times) {
+        t.marks.emplace_back(at, label);
+    }
+    r.timeline = std::move(t);
+
+    const json flows = flows_json(kLanes, std::nullopt);
+    FlowLanes lanes;
+    lanes.cap = kLanes;
+    lanes.flows_total = flows.value("matching", std::uint64_t{0});
+    const auto text_of = [](const json& v) { return v.is_string() ? v.get<std::string>() : std::string(); };
+    for (const json& f : flows["flows"]) {
+        FlowLane l;
+        l.first_ns = static_cast<std::uint64_t>(f.value("ts_first", 0.0) * 1e9);
+        l.last_ns = static_cast<std::uint64_t>(f.value("ts_last", 0.0) * 1e9);
+        l.bytes_up = f.value("bytes_up", std::uint64_t{0});
+        l.bytes_down = f.value("bytes_down", std::uint64_t{0});
+        l.name = text_of(f["name"]);
+        l.service = text_of(f["service"]);
+        l.client = text_of(f["client"]);
+        l.server = text_of(f["server"]);
+        l.server_port = f.value("server_port", std::uint16_t{0});
+        const std::string proto = text_of(f["proto"]);
+        l.proto = proto == "tcp" ? 6 : proto == "udp" ? 17 : static_cast<std::uint8_t>(std::atoi(proto.c_str()));
+        l.app = text_of(f["app"]);
+        l.tls_version = text_of(f["tls_version"]);
+        const std::string action = text_of(f["action"]);
+        for (std::size_t i = 0; i < _labels.size(); ++i) {
+            if (_labels[i] == action) {
+                l.opened_in = static_cast<std::uint16_t>(i + 1);
+            }
+        }
+        lanes.lanes.push_back(std::move(l));
+    }
+    std::sort(lanes.lanes.begin(), lanes.lanes.end(),
+              [](const FlowLane& a, const FlowLane& b) { return a.first_ns < b.first_ns; });
+    r.flow_lanes = std::move(lanes);
+
+    fmt::memory_buffer report_text;
+    write_report_json(r, report_text, -1);
+    const std::uint16_t current = _current_action.load(std::memory_order_relaxed);
+    fmt::memory_buffer out;
+    JsonWriter w(out);
+    w.begin_object();
+    if (current != 0 && current <= _labels.size()) {
+        w.field("current_action", _labels[current - 1u]);
+    } else {
+        w.null_field("current_action");
+    }
+    w.key("labels");
+    w.begin_array();
+    for (const std::string& l : _labels) {
+        w.value(l);
+    }
+    w.end_array();
+    w.end_object();
+    // {"current_action":..,"labels":[..],"report":{..}}: the report is already JSON text.
+    std::string text(out.data(), out.size() - 1);
+    text += ",\"report\":";
+    text.append(report_text.data(), report_text.size());
+    text += '}';
+    return control_result_json_text(text);
 }
 
 std::string Appliance::dns(const ControlRequest& request) {

@@ -22,6 +22,7 @@ namespace {
 constexpr std::size_t kRecentFlows = 10000;       // kept by the stats core for `ctl flows`
 constexpr std::size_t kMaxSnapshotFlows = 65536;   // flows in progress one worker reports (the largest... all)
 constexpr auto kSnapshotWait = std::chrono::milliseconds(250);
+constexpr std::size_t kMarkTimesKept = 10000;
 
 } // namespace
 
@@ -256,6 +257,11 @@ bool Appliance::mark(const std::string& label, std::string& message) {
         _labels.push_back(label);
     }
     _current_action.store(static_cast<std::uint16_t>(index + 1), std::memory_order_relaxed);
+    // For the dashboard's bands (ctl report): bounded, the oldest go first.
+    _mark_times.emplace_back(_clock.now_ns(), label);
+    if (_mark_times.size() > kMarkTimesKept) {
+        _mark_times.pop_front();
+    }
     message = fmt::format("new flows now carry the action \"{}\"", label);
     return true;
 }
