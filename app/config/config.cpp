@@ -35,7 +35,7 @@ using toml_text::type_name;
 using std::chrono::milliseconds;
 using namespace std::chrono_literals;
 constexpr std::array kTopLevelTables = {"eal"sv,   "run"sv,     "port"sv,     "flows"sv,   "services"sv,
-                                        "hosting"sv, "stats"sv, "control"sv, "snapshot"sv, "metrics"sv};
+                                        "hosting"sv, "stats"sv, "control"sv, "snapshot"sv, "metrics"sv, "http"sv};
 constexpr std::array kEalKeys = {"cores"sv, "hugepages"sv,   "memory_mb"sv, "allow"sv,
                                  "vdevs"sv, "file_prefix"sv, "args"sv,      "log_level"sv};
 constexpr std::array kRunKeys = {"mode"sv, "workers"sv, "burst"sv, "mbufs"sv};
@@ -49,6 +49,7 @@ constexpr std::array kControlKeys = {"socket"sv,       "mode"sv,     "group"sv, 
                                      "idle_timeout"sv, "telemetry"sv};
 constexpr std::array kSnapshotKeys = {"file"sv, "resume"sv, "interval"sv};
 constexpr std::array kMetricsKeys = {"listen"sv, "max_services"sv};
+constexpr std::array kHttpKeys = {"listen"sv, "token"sv};
 
 bool is_power_of_two(std::int64_t v) noexcept { return v > 0 && (v & (v - 1)) == 0; }
 
@@ -78,6 +79,11 @@ public:
         read_control(section(top, "control"), config.control);
         read_snapshot(section(top, "snapshot"), config.snapshot);
         read_metrics(section(top, "metrics"), config.metrics);
+        read_http(section(top, "http"), config.http);
+        if (!config.http.listen.empty() && config.http.listen == config.metrics.listen) {
+            fail(config.http.listen_line, fmt::format("[http] listen = \"{}\" is [metrics] listen's address too: "
+                                                      "give the dashboard a port of its own", config.http.listen));
+        }
         return config;
     }
 
@@ -97,7 +103,7 @@ private:
         const std::string_view what = unknown->second.is_table() ? "unknown table" : "unknown top-level key";
         fail(line_of(unknown->second),
              fmt::format("{}: {}; expected [eal], [run], [[port]], [flows], [services], [hosting], [stats], [control], "
-                         "[snapshot] or [metrics]",
+                         "[snapshot], [metrics] or [http]",
                          unknown->first, what));
     }
 
@@ -447,6 +453,30 @@ private:
         metrics.max_services = static_cast<std::uint32_t>(t.integer("max_services", metrics.max_services, 1, 65536));
     }
 
+    // The dashboard's token: printable ASCII without spaces (it travels in an Authorization header).
+    static std::string check_token(std::string_view token) {
+        if (token.size() > 256) {
+            return "a token has at most 256 characters";
+        }
+        for (const char c : token) {
+            if (c <= 0x20 || c >= 0x7f) {
+                return "a token is printable ASCII without spaces";
+            }
+        }
+        return {};
+    }
+
+    static void read_http(const Table& t, HttpConfig& http) {
+        t.reject_unknown(kHttpKeys);
+        http.listen = t.string("listen", http.listen, check_listen);
+        http.listen_line = t.find("listen") != nullptr ? t.line_of_key("listen") : 0;
+        // Checked here rather than by t.string's check, whose message quotes the value: a token is a secret.
+        http.token = t.string("token", http.token);
+        if (const std::string why = check_token(http.token); !why.empty()) {
+            fail(t.line_of_key("token"), fmt::format("{}: {} (the value is not repeated: it is a secret)", t.key("token"), why));
+        }
+    }
+
     std::string _origin;
     std::string _base_dir;
 };
@@ -652,6 +682,7 @@ nlohmann::json config_to_json(const ApplianceConfig& config) {
           {"resume", config.snapshot.resume},
           {"interval", format_duration(config.snapshot.interval)}}},
         {"metrics", {{"listen", config.metrics.listen}, {"max_services", config.metrics.max_services}}},
+        {"http", {{"listen", config.http.listen}, {"token", config.http.token.empty() ? "" : "(set)"}}},
         {"eal_arguments", eal_arguments(config)},
     };
 }

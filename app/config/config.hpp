@@ -123,6 +123,13 @@ struct MetricsConfig {
     int listen_line = 0;                    ///< where listen was written (0: the default)
 };
 
+// Issue #16: the live dashboard (GET / and /api/report, POST /api/mark) on an HTTP listener of its own.
+struct HttpConfig {
+    std::string listen = "127.0.0.1:9868"; ///< "host:port" or "[v6]:port" (port 0: any free port); empty: off
+    std::string token;                     ///< what POST /api/mark must send (Authorization: Bearer); empty: read-only
+    int listen_line = 0;
+};
+
 struct ConfigError {
     std::string file;
     int line = 0;  ///< 0 when the problem is not tied to a line (unreadable file, no [[port]])
@@ -143,6 +150,7 @@ struct ApplianceConfig {
     ControlConfig control;
     SnapshotConfig snapshot;
     MetricsConfig metrics;
+    HttpConfig http;
     std::string source;  ///< the file path, or the origin given to load_config_text
     /// Keys that are accepted but have no effect any more, each with why (printed by `run`).
     std::vector<ConfigError> warnings;

@@ -281,6 +281,16 @@ bool Appliance::start(std::string& error) {
         error = fmt::format("metrics listener {}: {}", _settings.metrics_listen, error);
         return false;
     }
+    if (!_settings.http_listen.empty()) {
+        _dashboard = std::make_unique<HttpGateway>();
+        if (!_dashboard->start(HttpGatewayOptions{_settings.http_listen, _settings.socket_path, _settings.http_token}, error)) {
+            error = fmt::format("dashboard listener [http] listen = \"{}\": {}", _settings.http_listen, error);
+            return false;
+        }
+        // With port 0 the address is the one the listener got.
+        const std::string host = _settings.http_listen.substr(0, _settings.http_listen.rfind(':'));
+        _dashboard_url = fmt::format("http://{}:{}/", host, _dashboard->port());
+    }
     if (_settings.telemetry) {
         register_telemetry();
     }
@@ -288,6 +298,10 @@ bool Appliance::start(std::string& error) {
 }
 
 void Appliance::stop_and_drain() {
+    // The dashboard first: its requests wait on the control socket, which stops being polled below.
+    if (_dashboard) {
+        _dashboard->stop();
+    }
     // Stop receiving: the workers keep polling until the queues stay empty, then return.
     _stopping.store(true, std::memory_order_relaxed);
     rte_eal_mp_wait_lcore();
@@ -376,7 +390,8 @@ int Appliance::run() {
                _cumulative->memory_bytes() >> 20);
     fmt::print(stderr, "wiretally: {} mode, {} worker(s), ports {}; control {}{}{}\n",
                _settings.inline_mode ? "inline" : "tap", _workers.size(), ports_text, _settings.socket_path,
-               _settings.metrics_listen.empty() ? "" : ", metrics http://" + _settings.metrics_listen + "/metrics",
+               (_settings.metrics_listen.empty() ? "" : ", metrics http://" + _settings.metrics_listen + "/metrics") +
+                   (_dashboard_url.empty() ? "" : ", dashboard " + _dashboard_url),
                _resume_note.empty() ? "" : "; " + _resume_note);
 
     std::uint64_t next_interval = _clock.now_ns() + _settings.stats_interval_ns;

@@ -50,6 +50,8 @@ struct RunSettings {
     std::uint64_t snapshot_interval_ns = 0;
     std::string metrics_listen;
     std::size_t metrics_max_services = 256;
+    std::string http_listen; // the dashboard (issue #16); empty: off
+    std::string http_token;  // POST /api/mark's token; empty: read-only
 };
 
 // Runs until SIGINT/SIGTERM; returns a sysexits code (0 after a clean drain and snapshot).

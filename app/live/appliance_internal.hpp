@@ -5,6 +5,7 @@
 #pragma once
 
 #include "app/control/commands.hpp"
+#include "app/control/http_gateway.hpp"
 #include "app/ipdb/ip_database.hpp"
 #include "app/live/appliance.hpp"
 #include "app/report/report.hpp"
@@ -274,6 +275,8 @@ private:
     std::uint64_t _reloads = 0;
     std::uint64_t _reload_failures = 0;
     std::unique_ptr<ControlServer> _server;
+    std::unique_ptr<HttpGateway> _dashboard; // issue #16: its own threads; asks through the control socket
+    std::string _dashboard_url;
     std::uint64_t _collect_epoch = 0;                        // bumped by every collect()
     std::uint64_t _interval_started_ns = 0;                  // when the workers were asked to begin the current interval
     bool _warned_unsplittable = false;

@@ -78,6 +78,8 @@ RunSettings settings_from_config(const ApplianceConfig& c) {
     s.snapshot_interval_ns = to_ns(c.snapshot.interval);
     s.metrics_listen = c.metrics.listen;
     s.metrics_max_services = c.metrics.max_services;
+    s.http_listen = c.http.listen;
+    s.http_token = c.http.token;
     return s;
 }
 

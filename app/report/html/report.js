@@ -49,9 +49,14 @@
 
   // ---- tables: sortable by any column, filtered by a text box --------------------------------------
   // columns: [{title, value(row) -> number|string|null, text(row)? , numeric?}]
+  // What a person chose on the page (filters, sort orders, the series shown), kept across the live
+  // dashboard's redraws.
+  const chosen = new Map();
+
   function table(id, title, columns, rows, note) {
     const section = el("section", { id, class: "table-section" });
-    const filter = el("input", { type: "search", placeholder: "filter", "aria-label": `filter ${title}` });
+    const kept = chosen.get(id) || {};
+    const filter = el("input", { type: "search", placeholder: "filter", "aria-label": `filter ${title}`, value: kept.filter || "" });
     const count = el("span", { class: "count" });
     section.append(el("h2", { text: title }), el("div", { class: "table-tools" }, filter, count));
     if (note) section.append(el("p", { class: "note", text: note }));
@@ -59,7 +64,7 @@
     const tbody = el("tbody");
     const tbl = el("table", { class: "data" }, thead, tbody);
     section.append(el("div", { class: "table-wrap" }, tbl));
-    let sortColumn = -1, descending = true;
+    let sortColumn = kept.sortColumn ?? -1, descending = kept.descending ?? true;
     const headRow = el("tr");
     columns.forEach((c, i) => {
       const th = el("th", { text: c.title, class: c.numeric ? "num" : "", "data-column": c.key || c.title,
@@ -77,10 +82,11 @@
     }));
     const searchText = cells.map((cs) => cs.map((c) => c.text).join(" ").toLowerCase());
     // Rows drawn at first: a page of 5000-row tables would take seconds to lay out; the rest on demand.
-    let limit = ROWS_DRAWN;
+    let limit = kept.limit ?? ROWS_DRAWN;
     const more = el("button", { type: "button", class: "more", hidden: "", onclick: () => { limit = Infinity; render(); } });
     section.append(more);
     function render() {
+      chosen.set(id, { filter: filter.value, sortColumn, descending, limit });
       const q = filter.value.trim().toLowerCase();
       let order = rows.map((_, i) => i).filter((i) => q === "" || searchText[i].includes(q));
       if (sortColumn >= 0) {
@@ -317,7 +323,9 @@
     const x1 = t ? t.start + t.intervals * t.interval_s : Math.max(...lanes.map((l) => l.last_ts));
     const rowHeight = 16;
     const height = Math.min(2400, Math.max(120, (lanes.length + 1) * rowHeight + 60));
-    const services = [...new Set(lanes.map((l) => l.service || "(unclassified)"))];
+    // The timeline's colours: a service has one colour on the whole page.
+    const services = [...new Set([...((t && t.services) || []).slice(0, SERIES_SHOWN).map((s) => s.name),
+      ...lanes.map((l) => l.service || "(unclassified)")])];
     const colourOf = (l) => colour(services.indexOf(l.service || "(unclassified)"));
     const spans = actionSpans(report);
     const plugin = {
@@ -420,7 +428,13 @@
       sec.append(el("h2", { text: "Bytes over time" }), el("div", { class: "table-tools" }, by, dir),
         el("p", { class: "note", text: `One value per ${t.interval_s} s interval, stacked; actions are the shaded bands, marks the dashed lines. Drag to zoom, double-click to reset.${note}` }), box);
       sections.push(sec);
-      const redraw = () => { charts[0] && charts[0].destroy(); charts[0] = timelineChart(report, box, by.value, dir.value, "wt"); };
+      const kept = chosen.get("timeline");
+      if (kept) { by.value = kept.by; dir.value = kept.dir; }
+      const redraw = () => {
+        chosen.set("timeline", { by: by.value, dir: dir.value });
+        charts[0] && charts[0].destroy();
+        charts[0] = timelineChart(report, box, by.value, dir.value, "wt");
+      };
       by.addEventListener("change", redraw);
       dir.addEventListener("change", redraw);
       charts.redraw = redraw;
@@ -524,9 +538,9 @@
       try {
         const r = await fetch("api/report", { cache: "no-store" });
         if (!r.ok) throw new Error(`HTTP ${r.status}`);
-        const report = await r.json();
+        const live = await r.json(); // {current_action, labels, report}: `ctl report --json`
         const focus = document.activeElement && document.activeElement.id;
-        draw(report, { action: report.current_action ?? null, markForm: state.form });
+        draw(live.report, { action: live.current_action ?? null, markForm: state.form });
         if (focus) { const f = document.getElementById(focus); if (f) f.focus(); }
       } catch (e) {
         document.getElementById("summary").replaceChildren(el("h1", {}, "wiretally"), el("span", { class: "error", text: `cannot read api/report: ${e.message}` }));

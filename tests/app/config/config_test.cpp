@@ -350,10 +350,10 @@ devise = "x"
 TEST(ConfigErrors, UnknownTable) {
     EXPECT_EQ(load_error(std::string(kPortPair) + "\n[stat]\ninterval = \"1s\"\n"),
               "t.toml:14: stat: unknown table; expected [eal], [run], [[port]], [flows], [services], [hosting], "
-              "[stats], [control], [snapshot] or [metrics]");
+              "[stats], [control], [snapshot], [metrics] or [http]");
     EXPECT_EQ(load_error("workers = 2\n"),
               "t.toml:1: workers: unknown top-level key; expected [eal], [run], [[port]], [flows], [services], "
-              "[hosting], [stats], [control], [snapshot] or [metrics]");
+              "[hosting], [stats], [control], [snapshot], [metrics] or [http]");
 }
 
 TEST(ConfigErrors, WrongType) {
@@ -801,3 +801,32 @@ TEST(ConfigJson, TapPortsHaveNoPeer) {
 
 }  // namespace
 }  // namespace wt::app
+
+namespace wt::app {
+namespace {
+
+// Issue #16: the dashboard's listener, on localhost by default, read-only unless a token is set.
+TEST(HttpConfig, DefaultsToLocalhostAndReadOnly) {
+    const ApplianceConfig c = load_ok(kPortPair);
+    EXPECT_EQ(c.http.listen, "127.0.0.1:9868");
+    EXPECT_EQ(c.http.token, "");
+    const ApplianceConfig set = load_ok(std::string(kPortPair) + "\n[http]\nlisten = \"[::1]:8080\"\ntoken = \"Ab_9-x\"\n");
+    EXPECT_EQ(set.http.listen, "[::1]:8080");
+    EXPECT_EQ(set.http.token, "Ab_9-x");
+    EXPECT_EQ(load_ok(std::string(kPortPair) + "\n[http]\nlisten = \"\"\n").http.listen, "") << "off";
+}
+
+TEST(HttpConfig, BadValuesNameTheLine) {
+    EXPECT_EQ(load_error(std::string(kPortPair) + "\n[http]\nlisten = \"localhost\"\n"),
+              "t.toml:15: http.listen = \"localhost\": expected HOST:PORT or [IPV6]:PORT with a port from 0 to 65535");
+    EXPECT_EQ(load_error(std::string(kPortPair) + "\n[http]\ntoken = \"two words\"\n"),
+              "t.toml:15: http.token: a token is printable ASCII without spaces (the value is not repeated: it is a secret)");
+    EXPECT_EQ(load_error(std::string(kPortPair) + "\n[http]\ntokn = \"x\"\n"),
+              "t.toml:15: http.tokn: unknown key; [http] has listen, token");
+    EXPECT_EQ(load_error(std::string(kPortPair) + "\n[metrics]\nlisten = \"127.0.0.1:9000\"\n[http]\nlisten = \"127.0.0.1:9000\"\n"),
+              "t.toml:17: [http] listen = \"127.0.0.1:9000\" is [metrics] listen's address too: give the dashboard a port "
+              "of its own");
+}
+
+} // namespace
+} // namespace wt::app

@@ -1,0 +1,189 @@
+#include "app/control/http_gateway.hpp"
+
+#include "app/control/client.hpp"
+#include "app/report/html_report.hpp"
+
+#include <httplib.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+#include <sys/socket.h>
+
+namespace wt::app {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr int kThreads = 4; // requests served at once; the rest wait in the queue
+constexpr const char* kJson = "application/json";
+
+void send_error(httplib::Response& res, int status, std::string_view message) {
+    res.status = status;
+    res.set_content(json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace), kJson);
+}
+
+// Both sides of a comparison are read whole, so that the time taken does not tell how much of a
+// guessed token was right.
+bool same_secret(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+    }
+    return diff == 0;
+}
+
+// "host:port" or "[v6]:port" (checked by the configuration): the host without brackets, and the port.
+bool split_listen(const std::string& listen, std::string& host, int& port) {
+    const std::size_t colon = listen.rfind(':');
+    if (colon == std::string::npos) {
+        return false;
+    }
+    host = listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    const std::string digits = listen.substr(colon + 1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    return ec == std::errc() && end == digits.data() + digits.size() && port >= 0 && port <= 65535;
+}
+
+} // namespace
+
+HttpGateway::HttpGateway() = default;
+
+HttpGateway::~HttpGateway() { stop(); }
+
+bool HttpGateway::start(const HttpGatewayOptions& options, std::string& error) {
+    _options = options;
+    std::string host;
+    int port = 0;
+    if (!split_listen(options.listen, host, port)) {
+        error = fmt::format("\"{}\" is not HOST:PORT", options.listen);
+        return false;
+    }
+    _server = std::make_unique<httplib::Server>();
+    _server->new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
+    _server->set_payload_max_length(kMaxBodyBytes);
+    _server->set_read_timeout(kReadTimeoutSeconds, 0);
+    _server->set_write_timeout(kReadTimeoutSeconds, 0);
+    _server->set_keep_alive_max_count(100);
+    // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a second appliance could bind the
+    // same port and take half of the requests instead of failing to start.
+    _server->set_socket_options([](int sock) {
+        const int yes = 1;
+        (void)::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
+    _server->set_default_headers({{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}});
+    add_routes();
+    if (port == 0) {
+        _port = _server->bind_to_any_port(host);
+        if (_port < 0) {
+            error = fmt::format("cannot listen on {}", options.listen);
+            return false;
+        }
+    } else {
+        if (!_server->bind_to_port(host, port)) {
+            error = fmt::format("cannot listen on {} (in use, or not an address of this machine)", options.listen);
+            return false;
+        }
+        _port = port;
+    }
+    _thread = std::thread([this] { _server->listen_after_bind(); });
+    return true;
+}
+
+void HttpGateway::stop() {
+    if (_server) {
+        _server->stop();
+    }
+    if (_thread.joinable()) {
+        _thread.join();
+    }
+}
+
+void HttpGateway::add_routes() {
+    // A control request on the daemon's socket; the result, or the daemon's error as 4xx/5xx.
+    const auto ask = [this](const json& request, httplib::Response& res, int refused_status) {
+        std::string answer;
+        std::string error;
+        const int code = exchange_control_line(_options.control_socket,
+                                               request.dump(-1, ' ', false, json::error_handler_t::replace),
+                                               _options.control_timeout_s, answer, error);
+        if (code == kCtlExitTimeout) {
+            send_error(res, 504, error);
+            return;
+        }
+        if (code != kCtlExitOk) {
+            send_error(res, 503, error);
+            return;
+        }
+        // {"ok":true,"result":...} or {"ok":false,"error":"..."}: the result is passed on as it is.
+        const json reply = json::parse(answer, nullptr, false);
+        if (reply.is_discarded() || !reply.is_object() || !reply.contains("ok")) {
+            send_error(res, 502, "the daemon's answer is not a control answer");
+            return;
+        }
+        if (!reply.value("ok", false)) {
+            send_error(res, refused_status, reply.value("error", std::string("refused")));
+            return;
+        }
+        res.status = 200;
+        res.set_content(reply["result"].dump(-1, ' ', false, json::error_handler_t::replace), kJson);
+    };
+
+    _server->Get("/", [](const httplib::Request&, httplib::Response& res) {
+        fmt::memory_buffer page;
+        write_html_dashboard(page);
+        res.set_content(std::string(page.data(), page.size()), "text/html; charset=utf-8");
+    });
+    // Browsers ask for it on every page: no icon, and no error either.
+    _server->Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+    _server->Get("/api/report", [ask](const httplib::Request& req, httplib::Response& res) {
+        json args = json::object();
+        if (req.has_param("last")) {
+            const std::string text = req.get_param_value("last");
+            std::size_t last = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), last);
+            if (ec != std::errc() || end != text.data() + text.size() || last == 0 || last > 86400) {
+                send_error(res, 400, "last: seconds, 1 to 86400");
+                return;
+            }
+            args["last"] = last;
+        }
+        ask(json{{"command", "report"}, {"args", args}}, res, 500);
+    });
+    _server->Post("/api/mark", [this, ask](const httplib::Request& req, httplib::Response& res) {
+        if (_options.token.empty()) {
+            send_error(res, 403, "marking is off: the configuration's [http] token is not set");
+            return;
+        }
+        const std::string authorization = req.get_header_value("Authorization");
+        constexpr std::string_view kBearer = "Bearer ";
+        if (authorization.size() <= kBearer.size() || authorization.compare(0, kBearer.size(), kBearer) != 0 ||
+            !same_secret(std::string_view(authorization).substr(kBearer.size()), _options.token)) {
+            res.set_header("WWW-Authenticate", "Bearer");
+            send_error(res, 401, "marking needs Authorization: Bearer TOKEN with the [http] token");
+            return;
+        }
+        const json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object() || !body.contains("label") || !body["label"].is_string()) {
+            send_error(res, 400, "the body is {\"label\": \"...\"}");
+            return;
+        }
+        ask(json{{"command", "mark"}, {"args", {{"label", body["label"]}}}}, res, 400);
+    });
+    _server->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+        if (res.body.empty()) {
+            send_error(res, res.status, res.status == 404 ? "not found: /, /api/report, POST /api/mark" : "refused");
+        }
+    });
+    _server->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        send_error(res, 500, "internal error");
+    });
+}
+
+} // namespace wt::app

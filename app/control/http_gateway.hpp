@@ -1,0 +1,56 @@
+// The live dashboard's HTTP listener (issue #16): HTTP parsed by cpp-httplib (Debian's libcpp-httplib-dev),
+// on threads of its own, never on a worker core nor on the stats core. It holds no state of the
+// appliance: every request becomes a control request on the daemon's Unix socket (exchange_control_line),
+// so the stats core answers it with the same bounded, hardened code that answers `wiretally ctl`.
+//
+//   GET  /             the report page (app/report/html), which reads api/report every few seconds
+//   GET  /api/report   `ctl report --json`: the report, the timeline, flow lanes, the action under way
+//   POST /api/mark     {"label":"..."}: `ctl mark LABEL`; needs "Authorization: Bearer TOKEN" with the
+//                      token of the configuration ([http] token), and without one marking is off (403)
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace httplib {
+class Server;
+}
+
+namespace wt::app {
+
+struct HttpGatewayOptions {
+    std::string listen;          // "host:port" or "[v6]:port"; port 0: any free port
+    std::string control_socket;  // the daemon's Unix control socket
+    std::string token;           // empty: read-only (POST /api/mark refused)
+    double control_timeout_s = 5; // a control request not answered within this: 504
+};
+
+class HttpGateway {
+public:
+    static constexpr std::size_t kMaxBodyBytes = 4096;      // POST bodies (a mark's label)
+    static constexpr int kReadTimeoutSeconds = 5;           // a request head and body must arrive within it
+    static constexpr std::size_t kMaxLabelBytes = 64;
+
+    HttpGateway();
+    ~HttpGateway();
+    HttpGateway(const HttpGateway&) = delete;
+    HttpGateway& operator=(const HttpGateway&) = delete;
+
+    // Binds and starts serving on a thread of its own; false with the reason in `error`.
+    bool start(const HttpGatewayOptions& options, std::string& error);
+    // Stops accepting, finishes the requests under way and joins the thread. Idempotent.
+    void stop();
+    // The bound port (after start; useful with port 0).
+    [[nodiscard]] int port() const noexcept { return _port; }
+
+private:
+    void add_routes();
+
+    HttpGatewayOptions _options;
+    std::unique_ptr<httplib::Server> _server;
+    std::thread _thread;
+    int _port = 0;
+};
+
+} // namespace wt::app
