@@ -121,7 +121,15 @@ void HttpGateway::add_routes() {
             send_error(res, 503, error);
             return;
         }
-        // {"ok":true,"result":...} or {"ok":false,"error":"..."}: the result is passed on as it is.
+        // {"ok":true,"result":...}: the result is passed on as the daemon wrote it (a report is megabytes:
+        // parsing it here only to write it again would cost more than building it).
+        constexpr std::string_view kOk = R"({"ok":true,"result":)";
+        if (answer.size() > kOk.size() && answer.compare(0, kOk.size(), kOk) == 0 && answer.back() == '}') {
+            res.status = 200;
+            res.set_content(answer.substr(kOk.size(), answer.size() - kOk.size() - 1), kJson);
+            return;
+        }
+        // {"ok":false,"error":"..."} (or anything else): read it.
         const json reply = json::parse(answer, nullptr, false);
         if (reply.is_discarded() || !reply.is_object() || !reply.contains("ok")) {
             send_error(res, 502, "the daemon's answer is not a control answer");

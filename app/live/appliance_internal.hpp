@@ -190,6 +190,8 @@ public:
 
     // ---- used by the commands and the metrics (stats core thread only) ----
     [[nodiscard]] Report build_report() const;
+    // The merged tables for the current interval, in _merged_cache (merged at most once an interval).
+    void refresh_merged() const;
     // One control request line in, its answer line out (commands.hpp).
     [[nodiscard]] std::string answer(std::string_view request_line);
     // ControlResponder: one method a control command (control_answers.cpp).
@@ -282,6 +284,7 @@ private:
     bool _warned_unsplittable = false;
     mutable std::optional<pipeline::MergedTally> _merged_cache; // build_report()'s merge, per epoch
     mutable std::uint64_t _merged_cache_epoch = 0;
+    std::uint64_t _dashboard_watched_until = 0; // ctl report asked lately: merge as each interval closes
     // Names flows in progress on the stats side (`ctl flows`), with the current generation.
     std::unique_ptr<pipeline::ClassifierScratch> _stats_scratch;
     std::uint32_t _stats_scratch_generation = 0;

@@ -4,11 +4,13 @@
 #include "app/control/server.hpp"
 #include "app/live/appliance_internal.hpp"
 #include "app/live/state/timeline.hpp"
+#include "app/report/html_report.hpp"
 #include "app/report/json_writer.hpp"
 #include "app/report/live_views.hpp"
 #include "app/report/names.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <fmt/format.h>
 #include <rte_version.h>
 
@@ -18,11 +20,21 @@ using nlohmann::json;
 
 namespace {
 
+constexpr std::size_t kDashboardRows = 1000; // ctl report: rows a table keeps
+constexpr std::uint64_t kDashboardWatchNs = 10'000'000'000ull; // a dashboard polls every 3 s
+
 std::uint64_t total_bytes(const json& e) {
     return e.value("bytes_up", std::uint64_t{0}) + e.value("bytes_down", std::uint64_t{0});
 }
 
 } // namespace
+
+void Appliance::refresh_merged() const {
+    if (!_merged_cache || _merged_cache_epoch != _collect_epoch) {
+        _merged_cache = pipeline::merge_tallies({_cumulative.get()});
+        _merged_cache_epoch = _collect_epoch;
+    }
+}
 
 Report Appliance::build_report() const {
     Report r;
@@ -44,11 +56,8 @@ Report Appliance::build_report() const {
         r.mbuf.multi_segment_drops += ctx->last.mbuf.multi_segment_drops;
     }
     // The merge walks every slot of the cumulative tables (tens of ms): done at most once
-    // per stats interval, however many clients ask.
-    if (!_merged_cache || _merged_cache_epoch != _collect_epoch) {
-        _merged_cache = pipeline::merge_tallies({_cumulative.get()});
-        _merged_cache_epoch = _collect_epoch;
-    }
+    // per stats interval, however many clients ask (and ahead of them while a dashboard watches).
+    refresh_merged();
     r.tally = *_merged_cache;
     if (r.tally.services.size() < _services.size() + 1) {
         r.tally.services.resize(_services.size() + 1);
@@ -218,6 +227,7 @@ json Appliance::flows_json(std::size_t top, std::optional<std::int32_t> service)
         const pipeline::FlowRecord* record;
         std::int32_t service;  // stable id, -1 unclassified
         const char* state;
+        std::size_t listed = 0; // position in the listing: in progress first, then ended, newest first
     };
     std::vector<Row> rows;
     std::uint64_t in_progress = 0;
@@ -247,11 +257,20 @@ json Appliance::flows_json(std::size_t top, std::optional<std::int32_t> service)
         std::erase_if(rows, [&](const Row& row) { return row.service != *service; });
     }
     const auto bytes = [](const Row& row) { return row.record->flow.bytes_up + row.record->flow.bytes_down; };
-    std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return bytes(a) > bytes(b); });
+    // The `top` largest only are sorted (a dashboard asks for 1000 of 100k flows): ties keep the order
+    // rows were listed in, as a stable sort of all of them would.
+    const auto larger = [&](const Row& a, const Row& b) {
+        return bytes(a) != bytes(b) ? bytes(a) > bytes(b) : a.listed < b.listed;
+    };
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        rows[i].listed = i;
+    }
     const std::size_t matching = rows.size();
     if (rows.size() > top) {
+        std::nth_element(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(top), rows.end(), larger);
         rows.resize(top);
     }
+    std::sort(rows.begin(), rows.end(), larger);
     const std::uint64_t now = _clock.now_ns();
     json out = json::array();
     for (const Row& row : rows) {
@@ -403,12 +422,18 @@ std::string Appliance::actions(const ControlRequest& request) {
 // the last `last_s` seconds by service (the stats intervals merged into at most 150), the largest flows in
 // progress and recently ended as lanes, and the action under way. The page draws offline and live alike.
 std::string Appliance::report(const ControlRequest& request) {
+    // While a dashboard watches, the stats core merges the tables as each interval closes (collect),
+    // so that this request finds them merged.
+    _dashboard_watched_until = _clock.now_ns() + kDashboardWatchNs;
     Report r = build_report();
     if (request.table) {
         return control_text(render_table_text(r, TableOptions{}));
     }
+    // A dashboard asks every few seconds: each table's largest rows only (the page draws 500 of them
+    // at first); `ctl domains`, `clients` and the others give any table whole.
+    keep_largest_rows(r, kDashboardRows);
     constexpr std::size_t kMaxIntervals = 150;
-    constexpr std::size_t kLanes = 2000;
+    constexpr std::size_t kLanes = 1000;
     const std::uint64_t last_ns = static_cast<std::uint64_t>(request.last_s) * 1'000'000'000ull;
     const json history = _timeline->to_json(std::nullopt, last_ns, _services.names());
     const json& points = history["points"];

@@ -100,6 +100,9 @@ void Appliance::collect(bool final_pass) {
         h.request.store(h.request.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
     ++_collect_epoch;
+    if (_clock.now_ns() < _dashboard_watched_until) {
+        refresh_merged(); // a dashboard polls: its next request finds the tables merged
+    }
     warn_about_offload_drops();
 
     // A classifier is freed once every worker confirmed a newer one; its index map

@@ -21,8 +21,11 @@ std::string_view tail() noexcept;
 // bounded by construction (CaptureTimelineBuilder, FlowLaneCollector).
 inline constexpr std::size_t kPageRows = 5000;
 
-// The page with `r` embedded: its JSON report, after its tables are cut to kPageRows (in place, so
-// that a large report is not copied; r.left_out says what was left out).
+// Cuts each of r's tables (domains, clients, servers with their hosting, action rows, devices) to its
+// `rows` largest by bytes, in place, and says in r.left_out how many each lost (nothing cut: unset).
+void keep_largest_rows(Report& r, std::size_t rows);
+// The page with `r` embedded: its JSON report, after keep_largest_rows(r, kPageRows) (in place, so that
+// a large report is not copied).
 void write_html_report(Report& r, fmt::memory_buffer& out);
 // The page with no data: it reads api/report (the live dashboard).
 void write_html_dashboard(fmt::memory_buffer& out);
