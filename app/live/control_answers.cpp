@@ -432,6 +432,13 @@ std::string Appliance::report(const ControlRequest& request) {
     // A dashboard asks every few seconds: each table's largest rows only (the page draws 500 of them
     // at first); `ctl domains`, `clients` and the others give any table whole.
     keep_largest_rows(r, kDashboardRows);
+    // The page has no clients table (its devices group them): `ctl clients` lists them.
+    if (!r.tally.clients.empty()) {
+        Report::LeftOut left = r.left_out.value_or(Report::LeftOut{});
+        left.clients += r.tally.clients.size();
+        r.left_out = left;
+        r.tally.clients.clear();
+    }
     constexpr std::size_t kMaxIntervals = 150;
     constexpr std::size_t kLanes = 1000;
     const std::uint64_t last_ns = static_cast<std::uint64_t>(request.last_s) * 1'000'000'000ull;
