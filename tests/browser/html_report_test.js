@@ -151,10 +151,18 @@ async function main() {
       assert.ok(kept >= 0, "the kept-open connection of the sample");
       const l = lanes[kept];
       const background = await pixel(page, "lanes", l.first_ts - 0.5, kept + 0.5);
+      // The lane's colour is its service's colour in the timeline (one colour per service on the page).
+      const serviceColour = await page.evaluate((name) => {
+        const u = window.wiretally.timeline();
+        const i = u.series.findIndex((s) => s.label === name);
+        const stroke = i < 0 ? null : u.series[i].stroke;
+        const hex = typeof stroke === "function" ? stroke(u, i) : stroke;
+        return [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+      }, l.service || "(unclassified)");
       for (const f of [0.25, 0.5, 0.75]) {
         const c = await pixel(page, "lanes", l.first_ts + (l.last_ts - l.first_ts) * f, kept + 0.5);
         assert.notDeepEqual(c, background, `lane pixel at ${f} of the connection`);
-        assert.ok(c[0] < 150 && c[2] > 120, `lane drawn in its service's colour (blue), got ${c}`);
+        assert.deepEqual(c.slice(0, 3), serviceColour, `lane drawn in its service's timeline colour`);
       }
       // Hovering the lane shows its numbers.
       const pos = await page.evaluate(({ x, y }) => {
