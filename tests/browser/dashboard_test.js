@@ -99,10 +99,11 @@ async function main() {
       assert.equal(daemon.exitCode, null, "wiretally run exited: " + fs.readFileSync(path.join(work, "run.log"), "utf8"));
     }
     assert.ok(url, "no dashboard address in the log");
-    // The sample is replayed once: wait until its flows are all tallied (two readings alike).
+    // The sample is replayed once: wait until its flows are all tallied (the same totals 4 s apart: longer
+    // than a flow waits for its name before its first part is tallied).
     let previous = null;
-    for (let i = 0; i < 100; i++) {
-      await sleep(300);
+    for (let i = 0; i < 30; i++) {
+      await sleep(4000);
       const total = ctl("report").report.total;
       if (previous && total.connections > 0 && total.bytes_down === previous.bytes_down && total.connections === previous.connections) break;
       previous = total;
@@ -123,6 +124,9 @@ async function main() {
     });
     await check("its numbers are ctl report's", async () => {
       const live = ctl("report");
+      // The page refreshes every 3 s: within two refreshes it shows what ctl shows.
+      await page.waitForFunction((want) => Number((document.getElementById("total-bytes") || {}).dataset?.value) === want,
+        live.report.total.bytes_up + live.report.total.bytes_down, { timeout: 8000 }).catch(() => {});
       const total = await page.$eval("#total-bytes", (e) => Number(e.dataset.value));
       assert.equal(total, live.report.total.bytes_up + live.report.total.bytes_down);
       const rows = await page.$$eval("#services table tbody tr", (trs) => trs.length);
