@@ -64,7 +64,8 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
         _action_from_ns = 0; // no actions: one stretch, all time, action 0
         _action_span_ns = std::numeric_limits<std::uint64_t>::max();
     }
-    if (config.interval_log) {
+    _interval_end_ns = config.interval_clock != nullptr ? 0 : std::numeric_limits<std::uint64_t>::max();
+    if (config.interval_clock != nullptr) {
         _interval_tracks = ZeroedArray<IntervalTrack>(config.max_flows);
         _interval_log.reserve(kIntervalBatch);
         _next_flow_serial = config.first_flow_serial;
@@ -848,6 +849,14 @@ void Worker::flow_stage(const parsers::DecodedPacket& pkt, const FlowKey& key, s
                         std::uint64_t ts_ns) noexcept {
     bool from_client = true;
     const std::uint16_t action = action_now(ts_ns);
+    if (ts_ns >= _interval_end_ns) [[unlikely]] { // never without a clock (the end is then the largest time)
+        // Past the interval the worker knows: ask the run's clock (the first packet starts it).
+        IntervalClock& clock = *_config.interval_clock;
+        if (!clock.started()) {
+            clock.start(ts_ns);
+        }
+        _interval_now = clock.unit_at(ts_ns, _interval_end_ns);
+    }
     const std::uint32_t index = lookup_or_create(pkt, key, hash, src_is_lo, ts_ns, from_client);
     if (index == kNoIndex) {
         return;

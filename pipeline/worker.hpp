@@ -23,6 +23,7 @@
 #include "pipeline/flows/flow_table.hpp"
 #include "pipeline/flows/record_pool.hpp"
 #include "pipeline/flows/stream_assembler.hpp"
+#include "pipeline/tally/interval_clock.hpp"
 #include "pipeline/tally/tally.hpp"
 
 #include <array>
@@ -73,9 +74,9 @@ struct WorkerConfig {
     // counted with its final name. When none is free, the part is tallied at once with the name
     // the flow has then (counted in action_parts_early).
     std::size_t action_parts = 1u << 14;
-    // Issue #16: log flows' bytes by interval (set_interval) for analyze's timeline (a 32-byte record
-    // per flow, allocated only then). Serials: first, first + step, ... (several workers, one sink).
-    bool interval_log = false;
+    // Issue #16: log flows' bytes by interval of this clock for analyze's timeline (a 32-byte record per
+    // flow, allocated only then); null: no log. Serials: first, first + step, ... (several workers, one sink).
+    IntervalClock* interval_clock = nullptr;
     std::uint32_t first_flow_serial = 0;
     std::uint32_t flow_serial_step = 1;
     TallyLimits tally;
@@ -124,8 +125,8 @@ struct ActionPart {
 // Issue #16: a flow's bytes in one interval of the capture's clock (analyze's timeline). The worker
 // logs them as the flow moves from one interval to the next (an append, nothing to look up) and hands
 // the log over in batches; when the flow ends, the sink learns its name (on_flow_serial), so that the
-// bytes count under the name the flow ends with, as its tally does. An interval is a number the caller
-// chooses (analyze: 10 ms units from the capture's start).
+// bytes count under the name the flow ends with, as its tally does. An interval is its first 10 ms unit
+// on the run's IntervalClock.
 struct IntervalBytes {
     std::uint32_t flow = 0; // the flow's serial (WorkerConfig::first_flow_serial, flow_serial_step)
     std::uint32_t interval = 0;
@@ -155,7 +156,7 @@ public:
     // opened_in: the action the flow was opened in (0: none).
     virtual void on_flow_end(const Flow& flow, const FlowDetail* detail, std::string_view service,
                              std::uint16_t opened_in) = 0;
-    // With WorkerConfig::interval_log: flows' bytes by interval, in batches (in no particular order),
+    // With WorkerConfig::interval_clock: flows' bytes by interval, in batches (in no particular order),
     // and at each flow's end, its serial (before on_flow_end).
     virtual void on_interval_bytes(std::span<const IntervalBytes> /*log*/) {}
     virtual void on_flow_serial(std::uint32_t /*serial*/, const Flow& /*flow*/, const FlowDetail* /*detail*/,
@@ -218,8 +219,6 @@ public:
                         std::unique_ptr<ClassifierScratch>& scratch) noexcept;
     bool complete_interval(std::size_t budget) noexcept;
     [[nodiscard]] bool interval_complete() const noexcept { return _retiring == nullptr; }
-    // Issue #16 (interval_log): the interval packets from now on belong to (non-decreasing).
-    void set_interval(std::uint32_t interval) noexcept { _interval_now = interval; }
     // Live `mark LABEL`: new flows take the action from this cell (written by the control
     // thread) instead of a capture's schedule.
     // Allocates the per-flow action records (set-up, not the data path).
@@ -375,7 +374,8 @@ private:
     ZeroedArray<IntervalTrack> _interval_tracks;
     std::vector<IntervalBytes> _interval_log; // capacity kIntervalBatch, handed over when full
     std::uint32_t _next_flow_serial = 0;
-    std::uint32_t _interval_now = 0;
+    std::uint32_t _interval_now = 0;    // the clock's interval of the latest packet, as its first unit
+    std::uint64_t _interval_end_ns = 0; // where that interval ends: a later packet asks the clock again
 
     FlowTable _table;
     ZeroedArray<Flow> _flows;

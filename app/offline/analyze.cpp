@@ -146,7 +146,8 @@ int run_analyze(const AnalyzeOptions& options) {
     }
     pipeline::FlowSink* sink = lanes ? static_cast<pipeline::FlowSink*>(lanes.get()) : flow_writer.get();
     pipeline::WorkerConfig config;
-    config.interval_log = pictures;
+    pipeline::IntervalClock interval_clock;
+    config.interval_clock = pictures ? &interval_clock : nullptr;
     const std::size_t record_bound = file.bytes().size() / 56 + 64;
     config.max_flows = std::clamp<std::size_t>(record_bound, 1024, options.max_flows);
     config.detail_pool = std::min<std::size_t>(config.max_flows, 1u << 15);
@@ -231,14 +232,12 @@ int run_analyze(const AnalyzeOptions& options) {
     bool more = true;
     int exit_code = kExitOk;
 
-    // Pictures: the open interval of the capture's clock, which the workers file packets under.
+    // Pictures: the workers' interval log goes to the timeline (through the lanes' sink).
     std::optional<CaptureTimelineBuilder> timeline;
-    const auto open_interval = [&](std::uint64_t ts_ns) {
-        timeline->advance(ts_ns);
-        for (const auto& w : workers) {
-            w->set_interval(timeline->open_unit());
-        }
-    };
+    if (pictures) {
+        timeline.emplace();
+        lanes->set_timeline(&*timeline);
+    }
 
     std::uint16_t n = 0;
     const auto take = [&](const parsers::CaptureRecord& r) {
@@ -246,11 +245,6 @@ int run_analyze(const AnalyzeOptions& options) {
             report.input.first_ns = r.ts_ns;
             if (actions) {
                 actions->anchor(r.ts_ns);
-            }
-            if (pictures) {
-                timeline.emplace(r.ts_ns);
-                lanes->set_timeline(&*timeline);
-                open_interval(r.ts_ns);
             }
             anchored = true;
         }
@@ -280,9 +274,6 @@ int run_analyze(const AnalyzeOptions& options) {
         }
         ++n;
     };
-    // A record past the open interval's end waits (held) until the burst before it is processed, so
-    // that the packets of a burst all belong to the interval the workers were told.
-    bool held = false;
     while (more) {
         if (rte_pktmbuf_alloc_bulk(pool, mbufs.data(), kBurst) != 0) {
             fmt::print(stderr, "wiretally: mbuf pool exhausted\n");
@@ -290,21 +281,9 @@ int run_analyze(const AnalyzeOptions& options) {
             break;
         }
         n = 0;
-        if (held) {
-            held = false;
-            open_interval(record.ts_ns);
-            take(record);
-        }
         while (n < kBurst) {
             const parsers::CaptureStatus st = reader.next(record);
             if (st == parsers::CaptureStatus::kOk) {
-                if (timeline && record.ts_ns >= timeline->open_interval_end()) {
-                    if (n != 0) {
-                        held = true;
-                        break;
-                    }
-                    open_interval(record.ts_ns);
-                }
                 take(record);
                 continue;
             }
@@ -358,7 +337,8 @@ int run_analyze(const AnalyzeOptions& options) {
         report.actions = actions->labels();
     }
     if (timeline) {
-        report.timeline = timeline->build();
+        // A capture without a packet has no clock: an empty timeline, not one at 1970.
+        report.timeline = interval_clock.started() ? timeline->build(interval_clock) : Timeline{};
         if (actions) {
             for (std::size_t i = 0; i < actions->marks().size(); ++i) {
                 const std::uint64_t at = actions->mark_ns(i);

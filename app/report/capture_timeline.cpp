@@ -7,14 +7,6 @@
 
 namespace wt::app {
 
-namespace {
-
-constexpr std::uint64_t kSecondNs = 1'000'000'000;
-
-} // namespace
-
-CaptureTimelineBuilder::CaptureTimelineBuilder(std::uint64_t first_ns) : _start_ns(first_ns - first_ns % kSecondNs) {}
-
 std::uint32_t CaptureTimelineBuilder::Keys::id(std::string_view name) {
     auto it = ids.find(std::string(name));
     if (it != ids.end()) {
@@ -24,24 +16,6 @@ std::uint32_t CaptureTimelineBuilder::Keys::id(std::string_view name) {
     names.emplace_back(name);
     ids.emplace(names.back(), next);
     return next;
-}
-
-void CaptureTimelineBuilder::advance(std::uint64_t ts_ns) {
-    if (ts_ns < open_interval_end()) {
-        return;
-    }
-    // The log keeps 10 ms units: widening is only a new width, whole multiples of the old.
-    while ((ts_ns - _start_ns) / _width_ns >= kMaxIntervals) {
-        std::uint64_t wider = _width_ns * 2; // past the list: hours, doubling
-        for (const std::uint64_t w : kWidthsNs) {
-            if (w > _width_ns) {
-                wider = w;
-                break;
-            }
-        }
-        _width_ns = wider;
-    }
-    _open = (ts_ns - _start_ns) / _width_ns;
 }
 
 void CaptureTimelineBuilder::add(std::span<const pipeline::IntervalBytes> log) {
@@ -67,14 +41,13 @@ std::size_t CaptureTimelineBuilder::memory_bytes() const noexcept {
     return _log.size() * kBlock * sizeof(pipeline::IntervalBytes) + _flows.capacity() * sizeof(FlowKeys);
 }
 
-Timeline CaptureTimelineBuilder::build() const {
+Timeline CaptureTimelineBuilder::build(const pipeline::IntervalClock& clock) const {
     Timeline t;
-    t.start_ns = _start_ns;
-    t.interval_ns = _width_ns;
-    t.intervals = static_cast<std::size_t>(_open + 1);
+    t.start_ns = clock.start_ns();
+    t.interval_ns = clock.width_ns();
+    t.intervals = clock.intervals();
     const auto slot = [&](const pipeline::IntervalBytes& e) {
-        // Only a clock that went back puts a flow's bytes past the last packet's interval.
-        return std::min<std::size_t>(static_cast<std::size_t>(e.interval * kUnitNs / _width_ns), t.intervals - 1);
+        return std::min<std::size_t>(clock.interval_of(e.interval), t.intervals - 1);
     };
     const auto empty_series = [&](std::string name) {
         TimelineSeries s;

@@ -1,6 +1,6 @@
 // The pictures' data from a capture (issue #16): the bytes of each interval by service and by name, and
 // the lanes of the largest connections. The workers log each flow's bytes per interval of the capture's
-// clock as it goes (WorkerConfig::interval_log) and name the flow when it ends, so that the timeline
+// clock as it goes (WorkerConfig::interval_clock) and name the flow when it ends, so that the timeline
 // counts bytes under the name the flow ends with and adds up to the report's tables. Off the packet
 // path (flow ends, between bursts, after the read).
 #pragma once
@@ -20,37 +20,16 @@ namespace wt::app {
 
 class CaptureTimelineBuilder {
 public:
-    // Intervals start at 10 ms and widen through kWidthsNs (each a whole multiple of the one before)
-    // whenever the capture would need more than kMaxIntervals: a chart of 150 bars reads well at any
-    // width (a minute at 1 s, five at 2 s, an hour at 60 s), and each interval costs a log entry (24
-    // bytes) per flow active in it.
-    static constexpr std::size_t kMaxIntervals = 150;
-    static constexpr std::uint64_t kMs = 1'000'000;
-    static constexpr std::uint64_t kWidthsNs[] = {10 * kMs,     20 * kMs,     100 * kMs,    200 * kMs,   1000 * kMs,
-                                                  2000 * kMs,   10000 * kMs,  20000 * kMs,  60000 * kMs, 120000 * kMs,
-                                                  600000 * kMs, 1200000 * kMs, 3600000 * kMs};
-    // The log's intervals are in 10 ms units counted from the start: what Worker::set_interval takes.
-    static constexpr std::uint64_t kUnitNs = kWidthsNs[0];
     // Names with a series of their own (the busiest); the rest are only in the tables.
     static constexpr std::size_t kDomainSeries = 40;
 
-    // first_ns: the capture's first packet; intervals start at the whole second before it.
-    explicit CaptureTimelineBuilder(std::uint64_t first_ns);
-
-    // The end of the interval now open: a packet at or after it belongs to a later one.
-    [[nodiscard]] std::uint64_t open_interval_end() const noexcept { return _start_ns + (_open + 1) * _width_ns; }
-    // The open interval's start, in units (for Worker::set_interval).
-    [[nodiscard]] std::uint32_t open_unit() const noexcept {
-        return static_cast<std::uint32_t>(_open * (_width_ns / kUnitNs));
-    }
-    // Opens the interval that holds ts_ns (widening the intervals when the capture outgrows them).
-    void advance(std::uint64_t ts_ns);
     // A batch of the workers' log.
     void add(std::span<const pipeline::IntervalBytes> log);
     // A flow has ended: its serial's bytes count under this service (empty: unclassified) and name
     // (empty: none).
     void name_flow(std::uint32_t serial, std::string_view service, std::string_view name);
-    [[nodiscard]] Timeline build() const;
+    // The timeline on the run's clock (its final width).
+    [[nodiscard]] Timeline build(const pipeline::IntervalClock& clock) const;
     // The log's size: one entry per flow and interval it moved bytes in.
     [[nodiscard]] std::size_t memory_bytes() const noexcept;
 
@@ -65,9 +44,6 @@ private:
         std::uint32_t name = 0; // name id + 1; 0: none
     };
 
-    std::uint64_t _start_ns;
-    std::uint64_t _width_ns = kWidthsNs[0];
-    std::uint64_t _open = 0; // the open interval's index
     // In blocks, so that a growing log is never copied.
     static constexpr std::size_t kBlock = 1u << 16;
     std::vector<std::vector<pipeline::IntervalBytes>> _log;

@@ -346,8 +346,9 @@ public:
 
 TEST(IntervalLog, EachFlowsBytesByIntervalAddUpAndAreNamedAtItsEnd) {
     IntervalSink sink;
+    IntervalClock clock;
     WorkerConfig c = config();
-    c.interval_log = true;
+    c.interval_clock = &clock;
     c.first_flow_serial = 1;
     c.flow_serial_step = 2; // the second of two workers
     Worker w(c, nullptr, nullptr, &sink);
@@ -355,20 +356,22 @@ TEST(IntervalLog, EachFlowsBytesByIntervalAddUpAndAreNamedAtItsEnd) {
     const tb::Endpoint b{tb::ip4(10, 0, 0, 2), 40001};
     const tb::Endpoint srv{tb::ip4(10, 0, 1, 1), 5000};
     const std::vector<std::uint8_t> payload(100, 7);
-    std::map<std::pair<std::uint16_t, std::uint32_t>, std::uint64_t> sent; // (port, interval) -> bytes up
-    const auto send = [&](const tb::Endpoint& from, std::uint32_t interval, double t) {
-        w.set_interval(interval);
+    std::map<std::pair<std::uint16_t, std::uint32_t>, std::uint64_t> sent; // (port, 10 ms unit) -> bytes up
+    const auto send = [&](const tb::Endpoint& from, double t) {
         const auto frame = tb::udp(from, srv, payload);
         w.process_packet(parsers::LinkType::kEthernet, frame, kT0 + static_cast<std::uint64_t>(t * kSecond));
-        sent[{from.port, interval}] += frame.size() - kEthernetHeader;
+        // kT0 is a whole second: 10 ms intervals from it (a capture of 1 s needs no wider ones).
+        sent[{from.port, static_cast<std::uint32_t>(t * 100)}] += frame.size() - kEthernetHeader;
     };
-    send(a, 0, 0.1);
-    send(a, 0, 0.2);
-    send(b, 0, 0.3);
-    send(a, 5, 0.6);
-    send(a, 5, 0.7);
-    send(b, 9, 1.0);
+    send(a, 0.001);
+    send(a, 0.002);
+    send(b, 0.003);
+    send(a, 0.051);
+    send(a, 0.052);
+    send(b, 0.901);
     w.flush_all();
+    EXPECT_TRUE(clock.started()) << "the first packet starts the clock";
+    EXPECT_EQ(clock.width_ns(), IntervalClock::kUnitNs);
     ASSERT_EQ(sink.ended.size(), 2u);
     ASSERT_EQ(sink.serial_of_port.size(), 2u);
     EXPECT_EQ(sink.serial_of_port[a.port], 1u);
