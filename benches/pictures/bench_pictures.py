@@ -64,39 +64,17 @@ def live(args, work):
                     "--mix", "dns=100", "--size", "64", "--seed", "3", "-q", "-o", capture], check=True)
     sock = os.path.join(work, "wt.sock")
     config = os.path.join(work, "wt.toml")
+    # The live tests' configuration (tests/app/live/livelib.py), with room for the whole capture in mbufs
+    # (net_pcap's infinite_rx keeps it in memory) and the dashboard on a free port.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "app", "live"))
+    import livelib
+    text = livelib.config_text(prefix=f"wtbenchpic{os.getpid()}",
+                               vdevs=[f"net_pcap0,rx_pcap={capture},infinite_rx=1", "net_null0,no-rx=1"],
+                               ports=[("in", "net_pcap0", "out"), ("out", "net_null0", "in")], socket=sock,
+                               mode="inline", max_flows=262144, memory_mb=4096, stats_interval="1s",
+                               extra='\n[http]\nlisten = "127.0.0.1:0"\n')
     with open(config, "w") as f:
-        f.write(f"""[eal]
-cores = [0, 1]
-hugepages = false
-memory_mb = 4096
-vdevs = ["net_pcap0,rx_pcap={capture},infinite_rx=1", "net_null0,no-rx=1"]
-file_prefix = "wtbenchpic{os.getpid()}"
-[run]
-mode = "inline"
-workers = 1
-mbufs = 262143
-[[port]]
-name = "in"
-device = "net_pcap0"
-peer = "out"
-[[port]]
-name = "out"
-device = "net_null0"
-peer = "in"
-[flows]
-max_flows = 262144
-[stats]
-interval = "1s"
-[control]
-socket = "{sock}"
-telemetry = false
-[snapshot]
-file = ""
-[metrics]
-listen = ""
-[http]
-listen = "127.0.0.1:0"
-""")
+        f.write(text.replace("workers = 1", "workers = 1\nmbufs = 262143"))
     log_path = os.path.join(work, "run.log")
     with open(log_path, "w") as log:
         daemon = subprocess.Popen([args.wiretally, "run", "--config", config], stdout=log, stderr=log)

@@ -13,7 +13,7 @@ const { execFileSync, spawn } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const { chromium } = require(path.join(__dirname, "..", "..", "node_modules", "playwright-core"));
+const { launch, check, run } = require("./support.js");
 
 const [wiretally, sample, outDir] = process.argv.slice(2);
 if (!outDir) {
@@ -72,16 +72,6 @@ token = "${TOKEN}"
 `;
 fs.writeFileSync(path.join(work, "wt.toml"), config);
 
-let failures = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failures++;
-    console.log(`FAIL ${name}\n${e.stack || e}`);
-  }
-}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const ctl = (...args) => JSON.parse(execFileSync(wiretally, ["ctl", "--socket", socket, "--json", ...args], { maxBuffer: 1 << 28 }));
 
@@ -109,8 +99,7 @@ async function main() {
       previous = total;
     }
 
-    browser = await chromium.launch({ executablePath: process.env.WIRETALLY_CHROMIUM || "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"] });
+    browser = await launch();
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const errors = [];
     page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
@@ -169,11 +158,6 @@ async function main() {
     if (daemon.exitCode === null) daemon.kill("SIGKILL");
     fs.rmSync(work, { recursive: true, force: true });
   }
-  console.log(failures === 0 ? "all passed" : `${failures} failed`);
-  process.exit(failures === 0 ? 0 : 1);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+run(main);

@@ -13,7 +13,7 @@ const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const { chromium } = require(path.join(__dirname, "..", "..", "node_modules", "playwright-core"));
+const { launch, check, run } = require("./support.js");
 
 const [wiretally, wtGen, sampleDir, outDir] = process.argv.slice(2);
 if (!outDir) {
@@ -22,19 +22,7 @@ if (!outDir) {
 }
 fs.mkdirSync(outDir, { recursive: true });
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "wt-html-"));
-const BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-  "--disable-sync", "--disable-quic", "--no-first-run"];
 
-let failures = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failures++;
-    console.log(`FAIL ${name}\n${e.stack || e}`);
-  }
-}
 
 function analyze(capture, args) {
   return execFileSync(wiretally, ["analyze", capture, "--no-ipdb", ...args], { maxBuffer: 1 << 30 });
@@ -74,7 +62,7 @@ async function pixel(page, chart, xValue, yValue, fromTop) {
 }
 
 async function main() {
-  const browser = await chromium.launch({ executablePath: process.env.WIRETALLY_CHROMIUM || "/usr/bin/chromium", args: BROWSER_ARGS });
+  const browser = await launch();
   try {
     // ---- the bundled sample, with its marks --------------------------------------------------------
     const capture = path.join(sampleDir, "capture.pcap");
@@ -264,11 +252,6 @@ async function main() {
     await browser.close();
     fs.rmSync(work, { recursive: true, force: true });
   }
-  console.log(failures === 0 ? "all passed" : `${failures} failed`);
-  process.exit(failures === 0 ? 0 : 1);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+run(main);
