@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <chrono>
 
 #include <sys/socket.h>
 
@@ -71,6 +72,7 @@ bool HttpGateway::start(const HttpGatewayOptions& options, std::string& error) {
     _server->set_read_timeout(kReadTimeoutSeconds, 0);
     _server->set_write_timeout(kReadTimeoutSeconds, 0);
     _server->set_keep_alive_max_count(100);
+    _server->set_keep_alive_timeout(1); // an idle browser connection holds a thread (and a stop) 1 s at most
     // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a second appliance could bind the
     // same port and take half of the requests instead of failing to start.
     _server->set_socket_options([](int sock) {
@@ -92,7 +94,21 @@ bool HttpGateway::start(const HttpGatewayOptions& options, std::string& error) {
         }
         _port = port;
     }
-    _thread = std::thread([this] { _server->listen_after_bind(); });
+    _finished = false;
+    _thread = std::thread([this] {
+        _server->listen_after_bind();
+        _finished = true;
+    });
+    // httplib's stop() does nothing until the accept loop runs (is_running): wait for it, so that a stop
+    // right after start cannot leave the loop running and the join waiting forever.
+    while (!_server->is_running()) {
+        if (_finished) {
+            _thread.join();
+            error = fmt::format("the listener on {} stopped as it started", options.listen);
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     return true;
 }
 

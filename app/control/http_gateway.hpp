@@ -9,6 +9,7 @@
 //                      token of the configuration ([http] token), and without one marking is off (403)
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -50,6 +51,7 @@ private:
     HttpGatewayOptions _options;
     std::unique_ptr<httplib::Server> _server;
     std::thread _thread;
+    std::atomic<bool> _finished{false}; // the accept loop returned
     int _port = 0;
 };
 
