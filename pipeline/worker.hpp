@@ -74,7 +74,7 @@ struct WorkerConfig {
     // counted with its final name. When none is free, the part is tallied at once with the name
     // the flow has then (counted in action_parts_early).
     std::size_t action_parts = 1u << 14;
-    // Issue #16: log flows' bytes by interval of this clock for analyze's timeline (a 32-byte record per
+    // Issue #16: log flows' bytes by interval of this clock for analyze's timeline (a 24-byte record per
     // flow, allocated only then); null: no log. Serials: first, first + step, ... (several workers, one sink).
     IntervalClock* interval_clock = nullptr;
     std::uint32_t first_flow_serial = 0;
@@ -139,6 +139,7 @@ struct IntervalTrack {
     std::uint32_t serial = 0;
     std::uint32_t interval = 0; // the open interval
 };
+static_assert(sizeof(IntervalTrack) == 24, "the per-flow cost WorkerConfig::interval_clock states");
 inline constexpr std::size_t kIntervalBatch = 4096; // log entries handed to the sink per call
 
 // One frame of a burst, as the input hands it over.

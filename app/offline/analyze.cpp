@@ -133,9 +133,6 @@ int run_analyze(const AnalyzeOptions& options) {
         flow_writer = std::make_unique<FlowJsonWriter>(flows_file, actions.get());
     }
 
-    // A capture cannot hold more flows than records (each at least a 16-byte record
-    // header and a 40-byte frame), so small files get small tables: zeroing a
-    // million-flow table would cost more than analysing them.
     // The pictures (issue #16): each flow keeps its bytes by interval of the capture's clock and hands
     // them over when it ends, under its final name (so the timeline adds up to the tables); the lanes
     // keep the largest connections.
@@ -145,9 +142,12 @@ int run_analyze(const AnalyzeOptions& options) {
         lanes = std::make_unique<FlowLaneCollector>(FlowLaneCollector::kDefaultCap, flow_writer.get());
     }
     pipeline::FlowSink* sink = lanes ? static_cast<pipeline::FlowSink*>(lanes.get()) : flow_writer.get();
-    pipeline::WorkerConfig config;
     pipeline::IntervalClock interval_clock;
+    pipeline::WorkerConfig config;
     config.interval_clock = pictures ? &interval_clock : nullptr;
+    // A capture cannot hold more flows than records (each at least a 16-byte record
+    // header and a 40-byte frame), so small files get small tables: zeroing a
+    // million-flow table would cost more than analysing them.
     const std::size_t record_bound = file.bytes().size() / 56 + 64;
     config.max_flows = std::clamp<std::size_t>(record_bound, 1024, options.max_flows);
     config.detail_pool = std::min<std::size_t>(config.max_flows, 1u << 15);
@@ -239,52 +239,50 @@ int run_analyze(const AnalyzeOptions& options) {
         lanes->set_timeline(&*timeline);
     }
 
-    std::uint16_t n = 0;
-    const auto take = [&](const parsers::CaptureRecord& r) {
-        if (!anchored) {
-            report.input.first_ns = r.ts_ns;
-            if (actions) {
-                actions->anchor(r.ts_ns);
-            }
-            anchored = true;
-        }
-        if (comments_as_marks && !r.comment.empty()) {
-            actions->add(r.ts_ns, std::string(reinterpret_cast<const char*>(r.comment.data()), r.comment.size()));
-            ++comment_marks;
-            for (const auto& w : workers) {
-                w->actions_changed();
-            }
-        }
-        report.input.last_ns = std::max(report.input.last_ns, r.ts_ns);
-        rte_mbuf* m = mbufs[n];
-        std::size_t len = r.data.size();
-        if (len > kMaxFrame) {
-            ++report.input.oversized_frames;
-            len = kMaxFrame;
-        }
-        attach_record(m, r.data.data(), len, mapped_frames);
-        m->port = static_cast<std::uint16_t>(r.interface_id % pipeline::MbufInput::kMaxPorts);
-        input.set_link_type(m->port, r.link);
-        input.set_timestamp(m, r.ts_ns);
-        const std::uint32_t wire_len = r.orig_len > len ? r.orig_len : 0;
-        input.set_wire_length(m, wire_len);
-        if (workers.size() > 1) {
-            const std::uint64_t h = pipeline::Worker::dispatch_hash(r.link, {r.data.data(), len}, wire_len);
-            target[n] = static_cast<std::uint16_t>(h % workers.size());
-        }
-        ++n;
-    };
     while (more) {
         if (rte_pktmbuf_alloc_bulk(pool, mbufs.data(), kBurst) != 0) {
             fmt::print(stderr, "wiretally: mbuf pool exhausted\n");
             exit_code = kExitSoftware;
             break;
         }
-        n = 0;
+        std::uint16_t n = 0;
         while (n < kBurst) {
             const parsers::CaptureStatus st = reader.next(record);
             if (st == parsers::CaptureStatus::kOk) {
-                take(record);
+                if (!anchored) {
+                    report.input.first_ns = record.ts_ns;
+                    if (actions) {
+                        actions->anchor(record.ts_ns);
+                    }
+                    anchored = true;
+                }
+                if (comments_as_marks && !record.comment.empty()) {
+                    actions->add(record.ts_ns, std::string(reinterpret_cast<const char*>(record.comment.data()),
+                                                           record.comment.size()));
+                    ++comment_marks;
+                    for (const auto& w : workers) {
+                        w->actions_changed();
+                    }
+                }
+                report.input.last_ns = std::max(report.input.last_ns, record.ts_ns);
+                rte_mbuf* m = mbufs[n];
+                std::size_t len = record.data.size();
+                if (len > kMaxFrame) {
+                    ++report.input.oversized_frames;
+                    len = kMaxFrame;
+                }
+                attach_record(m, record.data.data(), len, mapped_frames);
+                m->port = static_cast<std::uint16_t>(record.interface_id % pipeline::MbufInput::kMaxPorts);
+                input.set_link_type(m->port, record.link);
+                input.set_timestamp(m, record.ts_ns);
+                const std::uint32_t wire_len = record.orig_len > len ? record.orig_len : 0;
+                input.set_wire_length(m, wire_len);
+                if (workers.size() > 1) {
+                    const std::uint64_t h =
+                        pipeline::Worker::dispatch_hash(record.link, {record.data.data(), len}, wire_len);
+                    target[n] = static_cast<std::uint16_t>(h % workers.size());
+                }
+                ++n;
                 continue;
             }
             more = false;

@@ -3,7 +3,6 @@
 #include "app/report/names.hpp"
 
 #include <algorithm>
-#include <numeric>
 
 namespace wt::app {
 
@@ -37,17 +36,16 @@ void CaptureTimelineBuilder::name_flow(std::uint32_t serial, std::string_view se
     _flows[serial] = FlowKeys{_services.id(service), name.empty() ? 0 : _domains.id(name) + 1};
 }
 
-std::size_t CaptureTimelineBuilder::memory_bytes() const noexcept {
-    return _log.size() * kBlock * sizeof(pipeline::IntervalBytes) + _flows.capacity() * sizeof(FlowKeys);
-}
-
 Timeline CaptureTimelineBuilder::build(const pipeline::IntervalClock& clock) const {
     Timeline t;
     t.start_ns = clock.start_ns();
     t.interval_ns = clock.width_ns();
     t.intervals = clock.intervals();
-    const auto slot = [&](const pipeline::IntervalBytes& e) {
-        return std::min<std::size_t>(clock.interval_of(e.interval), t.intervals - 1);
+    const auto add_to = [&](TimelineSeries& s, const pipeline::IntervalBytes& e) {
+        const std::size_t i = std::min<std::size_t>(clock.interval_of(e.interval), t.intervals - 1);
+        s.bytes_up[i] += e.bytes_up;
+        s.bytes_down[i] += e.bytes_down;
+        s.total += e.bytes_up + e.bytes_down;
     };
     const auto empty_series = [&](std::string name) {
         TimelineSeries s;
@@ -67,11 +65,7 @@ Timeline CaptureTimelineBuilder::build(const pipeline::IntervalClock& clock) con
             return; // never named: cannot happen once every flow ended (flush_all)
         }
         const FlowKeys k = _flows[e.flow];
-        TimelineSeries& s = services[k.service];
-        const std::size_t i = slot(e);
-        s.bytes_up[i] += e.bytes_up;
-        s.bytes_down[i] += e.bytes_down;
-        s.total += e.bytes_up + e.bytes_down;
+        add_to(services[k.service], e);
         if (k.name != 0) {
             name_totals[k.name - 1] += e.bytes_up + e.bytes_down;
         }
@@ -102,11 +96,7 @@ Timeline CaptureTimelineBuilder::build(const pipeline::IntervalClock& clock) con
             if (series < 0) {
                 return;
             }
-            TimelineSeries& s = t.domains[static_cast<std::size_t>(series)];
-            const std::size_t i = slot(e);
-            s.bytes_up[i] += e.bytes_up;
-            s.bytes_down[i] += e.bytes_down;
-            s.total += e.bytes_up + e.bytes_down;
+            add_to(t.domains[static_cast<std::size_t>(series)], e);
         });
     }
     std::erase_if(services, [](const TimelineSeries& s) { return s.total == 0; });

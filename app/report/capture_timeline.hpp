@@ -30,8 +30,6 @@ public:
     void name_flow(std::uint32_t serial, std::string_view service, std::string_view name);
     // The timeline on the run's clock (its final width).
     [[nodiscard]] Timeline build(const pipeline::IntervalClock& clock) const;
-    // The log's size: one entry per flow and interval it moved bytes in.
-    [[nodiscard]] std::size_t memory_bytes() const noexcept;
 
 private:
     struct Keys {
