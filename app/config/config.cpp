@@ -78,12 +78,10 @@ public:
         read_stats(section(top, "stats"), config.stats);
         read_control(section(top, "control"), config.control);
         read_snapshot(section(top, "snapshot"), config.snapshot);
-        read_metrics(section(top, "metrics"), config.metrics);
+        const Table metrics = section(top, "metrics");
+        read_metrics(metrics, config.metrics);
         read_http(section(top, "http"), config.http);
-        if (!config.http.listen.empty() && config.http.listen == config.metrics.listen) {
-            fail(config.http.listen_line, fmt::format("[http] listen = \"{}\" is [metrics] listen's address too: "
-                                                      "give the dashboard a port of its own", config.http.listen));
-        }
+        adopt_old_metrics_listen(metrics, config);
         return config;
     }
 
@@ -448,9 +446,27 @@ private:
 
     static void read_metrics(const Table& t, MetricsConfig& metrics) {
         t.reject_unknown(kMetricsKeys);
-        metrics.listen = t.string("listen", metrics.listen, check_listen);
-        metrics.listen_line = t.find("listen") != nullptr ? t.line_of_key("listen") : 0;
         metrics.max_services = static_cast<std::uint32_t>(t.integer("max_services", metrics.max_services, 1, 65536));
+    }
+
+    // Before the dashboard, /metrics had a listener of its own, `[metrics] listen`. One listener serves both
+    // now; an old file still starts (its address becomes [http] listen's) and is told to move the line.
+    void adopt_old_metrics_listen(const Table& metrics, ApplianceConfig& config) const {
+        if (metrics.find("listen") == nullptr) {
+            return;
+        }
+        const int line = metrics.line_of_key("listen");
+        const std::string old_listen = metrics.string("listen", "", check_listen);
+        if (config.http.listen_line != 0) {
+            fail(line, fmt::format("{} = {:?}: /metrics is served by [http] listen (line {}) now; remove this line",
+                                   metrics.key("listen"), old_listen, config.http.listen_line));
+        }
+        config.http.listen = old_listen;
+        config.http.listen_line = line;
+        config.warnings.push_back({_origin, line,
+                                   fmt::format("{} = {:?}: read as [http] listen, which serves /metrics, the dashboard "
+                                               "and /api now; rename it",
+                                               metrics.key("listen"), old_listen)});
     }
 
     // The dashboard's token: printable ASCII without spaces (it travels in an Authorization header).
@@ -681,7 +697,7 @@ nlohmann::json config_to_json(const ApplianceConfig& config) {
          {{"file", config.snapshot.file},
           {"resume", config.snapshot.resume},
           {"interval", format_duration(config.snapshot.interval)}}},
-        {"metrics", {{"listen", config.metrics.listen}, {"max_services", config.metrics.max_services}}},
+        {"metrics", {{"max_services", config.metrics.max_services}}},
         {"http", {{"listen", config.http.listen}, {"token", config.http.token.empty() ? "" : "(set)"}}},
         {"eal_arguments", eal_arguments(config)},
     };

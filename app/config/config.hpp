@@ -1,7 +1,7 @@
 // The configuration of `wiretally run`: one TOML file (default /etc/wiretally/wiretally.toml,
 // annotated examples in deploy/configs/), loaded and validated before anything is started.
 //
-// Tables: [eal] [run] [[port]] [flows] [services] [stats] [control] [snapshot] [metrics]. Every key
+// Tables: [eal] [run] [[port]] [flows] [services] [hosting] [stats] [control] [snapshot] [metrics] [http]. Every key
 // has a default (the member initializers below); only [[port]] must be written, at least once.
 // An unknown table or key, a wrong type, a value out of range or a broken cross-field rule is an
 // error naming the file, the line, the key's dotted name ("eal.cores[1]", "port[0].peer") and why.
@@ -117,17 +117,17 @@ struct SnapshotConfig {
     std::chrono::milliseconds interval{300'000};            ///< 0: only at exit
 };
 
+// What GET /metrics shows. Where it is served is [http] listen (an older `[metrics] listen` is read as
+// that, with a warning).
 struct MetricsConfig {
-    std::string listen = "127.0.0.1:9867";  ///< "host:port" or "[v6]:port" (port 0: any free port); empty: off
     std::uint32_t max_services = 256;       ///< services beyond it are summed into service="other"
-    int listen_line = 0;                    ///< where listen was written (0: the default)
 };
 
-// Issue #16: the live dashboard (GET / and /api/report, POST /api/mark) on an HTTP listener of its own.
+// The appliance's one HTTP listener: the dashboard (GET /, /api/report, POST /api/mark) and /metrics.
 struct HttpConfig {
-    std::string listen = "127.0.0.1:9868"; ///< "host:port" or "[v6]:port" (port 0: any free port); empty: off
+    std::string listen = "127.0.0.1:9867"; ///< "host:port" or "[v6]:port" (port 0: any free port); empty: off
     std::string token;                     ///< what POST /api/mark must send (Authorization: Bearer); empty: read-only
-    int listen_line = 0;
+    int listen_line = 0;                   ///< where listen was written (0: the default)
 };
 
 struct ConfigError {

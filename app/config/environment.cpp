@@ -2,6 +2,7 @@
 
 #include "app/control/fd_guard.hpp"
 #include "app/control/server.hpp"
+#include "app/control/tcp_listen.hpp"
 
 #include <fmt/format.h>
 
@@ -189,19 +190,22 @@ void check_socket(const ApplianceConfig& c, std::vector<ConfigError>& out) {
     }
 }
 
-void check_metrics(const ApplianceConfig& c, std::vector<ConfigError>& out) {
-    if (c.metrics.listen.empty()) {
+void check_http(const ApplianceConfig& c, std::vector<ConfigError>& out) {
+    if (c.http.listen.empty()) {
         return;
     }
-    // Bound and released at once, by the code the daemon listens with.
-    ControlServer probe;
+    // Bound and released at once, by the code that tells why the daemon's listener could not bind.
     std::string error;
-    if (!probe.listen_http(c.metrics.listen, error)) {
-        out.push_back({c.source, c.metrics.listen_line,
-                       fmt::format("metrics.listen = {:?}: {} (is another wiretally or exporter using it? choose "
-                                   "another port, or \"\" to turn metrics off)",
-                                   c.metrics.listen, error)});
+    std::uint16_t port = 0;
+    const int fd = listen_tcp(c.http.listen, port, error);
+    if (fd >= 0) {
+        ::close(fd);
+        return;
     }
+    out.push_back({c.source, c.http.listen_line,
+                   fmt::format("http.listen = {:?}: {} (is another wiretally or exporter using it? choose another "
+                               "port, or \"\" to turn the HTTP listener off)",
+                               c.http.listen, error)});
 }
 
 } // namespace
@@ -219,7 +223,7 @@ std::vector<ConfigError> check_environment(const ApplianceConfig& config, const 
     check_pci(config, roots, out);
     check_hugepages(config, roots, out);
     check_socket(config, out);
-    check_metrics(config, out);
+    check_http(config, out);
     return out;
 }
 

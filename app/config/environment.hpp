@@ -7,7 +7,7 @@
 //     uio_pci_generic, igb_uio);
 //   - with hugepages = true, hugetlbfs is mounted and enough hugepages are free for eal.memory_mb;
 //   - the control socket's folder exists or can be created, and no daemon answers on the socket;
-//   - the metrics address can be bound (nothing else listens there).
+//   - the HTTP listener's address can be bound (nothing else listens there).
 //
 // Each problem is a ConfigError pointing at the line that asks for the thing the machine lacks, with
 // the fix. Nothing is created, bound for longer than the check, or changed.

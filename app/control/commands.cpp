@@ -149,6 +149,9 @@ std::string dispatch(const ControlRequest& request, ControlResponder& responder)
     if (name == "report") {
         return responder.report(request);
     }
+    if (name == "metrics") {
+        return responder.metrics(request);
+    }
     if (name == "reload") {
         return responder.reload(request);
     }

@@ -42,7 +42,7 @@ struct ControlCommand {
     std::string_view rows;  // what --top counts, for its help ("domains")
 };
 
-inline constexpr std::array<ControlCommand, 17> kControlCommands = {{
+inline constexpr std::array<ControlCommand, 18> kControlCommands = {{
     {"stats", kArgNone, "",
      "ports (rx/tx, drops, imissed, rx_nombuf), workers (pps, busy share), flow tables, parse errors", ""},
     {"services", kArgNone, "", "per-service connections, clients, bytes each way, TLS versions, QUIC, DNS, ECH, DoT, HTTP",
@@ -72,6 +72,8 @@ inline constexpr std::array<ControlCommand, 17> kControlCommands = {{
      "the whole report as analyze writes it (JSON: services, domains, servers, actions, devices, encrypted DNS), with "
      "the timeline of the last SECONDS by service, the lanes of the largest flows in progress and recently ended, and "
      "the action under way: what the dashboard draws", ""},
+    {"metrics", kArgNone, "",
+     "the Prometheus text exposition, as the HTTP listener serves it on GET /metrics", ""},
     {"reload", kArgNone, "", "re-read the configuration's [services]; on error the current services stay", ""},
     {"snapshot", kArgNone, "", "write the tallies to the snapshot file now", ""},
     {"version", kArgNone, "", "wiretally and DPDK versions, uptime", ""},
@@ -118,6 +120,7 @@ public:
     virtual std::string actions(const ControlRequest& request) = 0;
     virtual std::string devices(const ControlRequest& request) = 0;
     virtual std::string report(const ControlRequest& request) = 0;
+    virtual std::string metrics(const ControlRequest& request) = 0;
     virtual std::string reload(const ControlRequest& request) = 0;
     virtual std::string snapshot(const ControlRequest& request) = 0;
     virtual std::string version(const ControlRequest& request) = 0;

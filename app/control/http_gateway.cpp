@@ -1,6 +1,7 @@
 #include "app/control/http_gateway.hpp"
 
 #include "app/control/client.hpp"
+#include "app/control/tcp_listen.hpp"
 #include "app/report/html_report.hpp"
 
 #include <httplib.h>
@@ -12,6 +13,7 @@
 #include <chrono>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace wt::app {
 
@@ -19,8 +21,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kThreads = 4; // requests served at once; the rest wait in the queue
 constexpr const char* kJson = "application/json";
+constexpr const char* kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
 
 void send_error(httplib::Response& res, int status, std::string_view message) {
     res.status = status;
@@ -37,21 +39,6 @@ bool same_secret(std::string_view a, std::string_view b) {
     return diff == 0;
 }
 
-// "host:port" or "[v6]:port" (checked by the configuration): the host without brackets, and the port.
-bool split_listen(const std::string& listen, std::string& host, int& port) {
-    const std::size_t colon = listen.rfind(':');
-    if (colon == std::string::npos) {
-        return false;
-    }
-    host = listen.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
-    }
-    const std::string digits = listen.substr(colon + 1);
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    return ec == std::errc() && end == digits.data() + digits.size() && port >= 0 && port <= 65535;
-}
-
 } // namespace
 
 HttpGateway::HttpGateway() = default;
@@ -61,13 +48,12 @@ HttpGateway::~HttpGateway() { stop(); }
 bool HttpGateway::start(const HttpGatewayOptions& options, std::string& error) {
     _options = options;
     std::string host;
-    int port = 0;
-    if (!split_listen(options.listen, host, port)) {
-        error = fmt::format("\"{}\" is not HOST:PORT", options.listen);
+    std::string port_text;
+    if (!split_host_port(options.listen, host, port_text, error)) {
         return false;
     }
+    const int port = std::stoi(port_text);
     _server = std::make_unique<httplib::Server>();
-    _server->new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
     _server->set_payload_max_length(kMaxBodyBytes);
     _server->set_read_timeout(kReadTimeoutSeconds, 0);
     _server->set_write_timeout(kReadTimeoutSeconds, 0);
@@ -80,6 +66,14 @@ bool HttpGateway::start(const HttpGatewayOptions& options, std::string& error) {
         (void)::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
     _server->set_default_headers({{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}});
+    // Called once a request is answered, refused ones included.
+    _server->set_logger([this](const httplib::Request&, const httplib::Response& res) {
+        HttpConnectionGuard::request_answered();
+        _requests.fetch_add(1, std::memory_order_relaxed);
+        if (res.status >= 400) {
+            _errors.fetch_add(1, std::memory_order_relaxed);
+        }
+    });
     add_routes();
     if (port == 0) {
         _port = _server->bind_to_any_port(host);
@@ -89,11 +83,21 @@ bool HttpGateway::start(const HttpGatewayOptions& options, std::string& error) {
         }
     } else {
         if (!_server->bind_to_port(host, port)) {
-            error = fmt::format("cannot listen on {} (in use, or not an address of this machine)", options.listen);
+            // httplib says only that it failed; binding the address once more tells why.
+            std::uint16_t ignored = 0;
+            const int probe = listen_tcp(options.listen, ignored, error);
+            if (probe >= 0) {
+                ::close(probe);
+                error = fmt::format("cannot listen on {}", options.listen);
+            }
             return false;
         }
         _port = port;
     }
+    // Created by httplib when its accept loop starts, once the port is known.
+    _server->new_task_queue = [this] {
+        return new HttpConnectionGuard(static_cast<std::uint16_t>(_port), _options.limits, _guard);
+    };
     _finished = false;
     _thread = std::thread([this] {
         _server->listen_after_bind();
@@ -164,6 +168,26 @@ void HttpGateway::add_routes() {
         write_html_dashboard(page);
         res.set_content(std::string(page.data(), page.size()), "text/html; charset=utf-8");
     });
+    // `ctl metrics` in table form: {"ok":true,"text":"..."}, the exposition as the stats core wrote it.
+    _server->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+        std::string answer;
+        std::string error;
+        const int code = exchange_control_line(_options.control_socket, R"({"command":"metrics","format":"table"})",
+                                               _options.control_timeout_s, answer, error);
+        if (code != kCtlExitOk) {
+            send_error(res, code == kCtlExitTimeout ? 504 : 503, error);
+            return;
+        }
+        const json reply = json::parse(answer, nullptr, false);
+        if (reply.is_discarded() || !reply.is_object() || !reply.value("ok", false) || !reply.contains("text") ||
+            !reply["text"].is_string()) {
+            send_error(res, 502, reply.is_object() && reply.contains("error") && reply["error"].is_string()
+                                     ? reply["error"].get<std::string>()
+                                     : std::string("the daemon's answer is not a metrics answer"));
+            return;
+        }
+        res.set_content(reply["text"].get<std::string>(), kPrometheusText);
+    });
     // Browsers ask for it on every page: no icon, and no error either.
     _server->Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
     _server->Get("/api/report", [ask](const httplib::Request& req, httplib::Response& res) {
@@ -202,7 +226,7 @@ void HttpGateway::add_routes() {
     });
     _server->set_error_handler([](const httplib::Request&, httplib::Response& res) {
         if (res.body.empty()) {
-            send_error(res, res.status, res.status == 404 ? "not found: /, /api/report, POST /api/mark" : "refused");
+            send_error(res, res.status, res.status == 404 ? "not found: /, /metrics, /api/report, POST /api/mark" : "refused");
         }
     });
     _server->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {

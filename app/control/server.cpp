@@ -4,10 +4,7 @@
 
 #include <fmt/format.h>
 
-#include <arpa/inet.h>
 #include <grp.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -149,34 +146,6 @@ bool remove_stale_socket(const std::string& path, const sockaddr_un& addr, std::
     return true;
 }
 
-bool split_host_port(const std::string& host_port, std::string& host, std::string& port, std::string& error) {
-    std::size_t colon;
-    if (!host_port.empty() && host_port.front() == '[') {
-        const auto close = host_port.find(']');
-        if (close == std::string::npos || close + 1 >= host_port.size() || host_port[close + 1] != ':') {
-            error = fmt::format("'{}': expected [IPv6]:PORT", host_port);
-            return false;
-        }
-        host = host_port.substr(1, close - 1);
-        colon = close + 1;
-    } else {
-        colon = host_port.rfind(':');
-        if (colon == std::string::npos) {
-            error = fmt::format("'{}': expected HOST:PORT", host_port);
-            return false;
-        }
-        host = host_port.substr(0, colon);
-    }
-    port = host_port.substr(colon + 1);
-    const bool port_is_number = !port.empty() && port.size() <= 5 &&
-                                std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-    if (host.empty() || !port_is_number || std::stoul(port) > 65535) {
-        error = fmt::format("'{}': expected HOST:PORT with a port from 0 to 65535", host_port);
-        return false;
-    }
-    return true;
-}
-
 } // namespace
 
 nlohmann::json to_json(const ControlServerCounters& c) {
@@ -190,8 +159,6 @@ nlohmann::json to_json(const ControlServerCounters& c) {
         {"idle_closed", c.idle_closed},
         {"slow_closed", c.slow_closed},
         {"reset", c.reset},
-        {"http_requests", c.http_requests},
-        {"http_errors", c.http_errors},
         {"open_connections", c.open_connections},
         {"pending_output_bytes", c.pending_output_bytes},
     };
@@ -203,9 +170,6 @@ ControlServer::ControlServer(ControlLimits limits) : _limits(limits), _next_id(k
         _epoll_errno = errno; // reported by listen_*(); the constructor does not throw
     }
     _unix_listener.tag = kUnixListenerTag;
-    _unix_listener.protocol = Protocol::kControlLines;
-    _http_listener.tag = kHttpListenerTag;
-    _http_listener.protocol = Protocol::kHttp;
 }
 
 ControlServer::~ControlServer() {
@@ -280,74 +244,6 @@ bool ControlServer::listen_unix(const std::string& path, mode_t mode, const std:
     return true;
 }
 
-bool ControlServer::listen_http(const std::string& host_port, std::string& error) {
-    if (_epoll_fd < 0) {
-        error = fmt::format("epoll_create1: {}", errno_text(_epoll_errno));
-        return false;
-    }
-    if (_http_listener.fd >= 0) {
-        error = fmt::format("already listening for HTTP on port {}", _http_port);
-        return false;
-    }
-    std::string host;
-    std::string port;
-    if (!split_host_port(host_port, host, port, error)) {
-        return false;
-    }
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    addrinfo* addresses = nullptr;
-    const int gai = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &addresses);
-    if (gai != 0) {
-        error = fmt::format("{}: {}", host_port, gai == EAI_SYSTEM ? errno_text(errno) : ::gai_strerror(gai));
-        return false;
-    }
-    std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(addresses, &::freeaddrinfo);
-    error = fmt::format("{}: no usable address", host_port);
-    for (const addrinfo* ai = addresses; ai != nullptr; ai = ai->ai_next) {
-        FdGuard fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
-        if (fd.get() < 0) {
-            error = fmt::format("socket: {}", errno_text(errno));
-            continue;
-        }
-        // A restarted daemon must rebind while old connections sit in TIME_WAIT.
-        const int one = 1;
-        if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
-            error = fmt::format("setsockopt SO_REUSEADDR: {}", errno_text(errno));
-            continue;
-        }
-        if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
-            error = fmt::format("bind {}: {}", host_port, errno_text(errno));
-            continue;
-        }
-        if (::listen(fd.get(), SOMAXCONN) != 0) {
-            error = fmt::format("listen {}: {}", host_port, errno_text(errno));
-            continue;
-        }
-        sockaddr_storage bound{};
-        socklen_t bound_len = sizeof(bound);
-        if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &bound_len) != 0) {
-            error = fmt::format("getsockname: {}", errno_text(errno));
-            continue;
-        }
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u64 = kHttpListenerTag;
-        if (::epoll_ctl(_epoll_fd, EPOLL_CTL_ADD, fd.get(), &ev) != 0) {
-            error = fmt::format("epoll_ctl: {}", errno_text(errno));
-            continue;
-        }
-        _http_port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(bound).sin6_port
-                                                       : reinterpret_cast<const sockaddr_in&>(bound).sin_port);
-        _http_listener.fd = fd.release();
-        error.clear();
-        return true;
-    }
-    return false;
-}
-
 int ControlServer::poll(int timeout_ms) noexcept {
     if (_epoll_fd < 0) {
         return -1;
@@ -367,8 +263,6 @@ int ControlServer::poll(int timeout_ms) noexcept {
             const std::uint64_t tag = events[i].data.u64;
             if (tag == kUnixListenerTag) {
                 handle_listener(_unix_listener);
-            } else if (tag == kHttpListenerTag) {
-                handle_listener(_http_listener);
             } else {
                 try {
                     handle_connection_event(tag, events[i].events);
@@ -434,7 +328,7 @@ void ControlServer::handle_listener(Listener& listener) {
             }
         }
         if (listener.open_connections >= _limits.max_clients) {
-            reject(listener, fd);
+            reject(fd);
         } else {
             admit(listener, fd);
         }
@@ -446,7 +340,6 @@ void ControlServer::admit(Listener& listener, int fd) {
     connection->id = _next_id++;
     connection->fd = fd;
     connection->listener = &listener;
-    connection->protocol = listener.protocol;
     connection->interest = EPOLLIN;
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -470,13 +363,9 @@ void ControlServer::admit(Listener& listener, int fd) {
 }
 
 // The refused client learns why at once instead of hanging in the backlog.
-void ControlServer::reject(const Listener& listener, int fd) {
+void ControlServer::reject(int fd) {
     ++_counters.rejected_too_many;
-    const std::string reason = fmt::format("too many clients ({})", _limits.max_clients);
-    const std::string message =
-        listener.protocol == Protocol::kHttp
-            ? http_response(503, "Service Unavailable", kPlainText, reason + "\n", true, "Retry-After: 1\r\n")
-            : fmt::format("{{\"ok\":false,\"error\":\"{}\"}}\n", reason);
+    const std::string message = fmt::format("{{\"ok\":false,\"error\":\"too many clients ({})\"}}\n", _limits.max_clients);
     // A fresh socket's send buffer is empty, so one non-blocking send takes the whole message.
     ssize_t sent;
     do {
@@ -524,13 +413,7 @@ void ControlServer::handle_connection_event(std::uint64_t id, std::uint32_t even
         return;
     }
     if ((events & EPOLLIN) != 0) {
-        if (c->lingering) {
-            drain_lingering(*c);
-        } else if (c->protocol == Protocol::kHttp) {
-            read_http(*c);
-        } else {
-            read_control_lines(*c);
-        }
+        read_control_lines(*c);
         return;
     }
     if ((events & EPOLLHUP) != 0) {
@@ -592,15 +475,7 @@ bool ControlServer::flush(Connection& c) {
 }
 
 bool ControlServer::finish_if_done(Connection& c) {
-    if (!c.close_after_flush || c.output_bytes > 0 || c.lingering) {
-        return true;
-    }
-    if (c.protocol == Protocol::kHttp && !c.input_closed) {
-        // Send our FIN, then wait for the client's (see kHttpLinger).
-        ::shutdown(c.fd, SHUT_WR);
-        c.lingering = true;
-        c.deadline = Clock::now() + kHttpLinger;
-        update_interest(c);
+    if (!c.close_after_flush || c.output_bytes > 0) {
         return true;
     }
     // A Unix socket keeps what was sent readable after we close, even with unread input.
@@ -616,16 +491,13 @@ void ControlServer::enqueue(Connection& c) {
 }
 
 void ControlServer::touch(Connection& c, Clock::time_point now) {
-    if (c.lingering) {
-        return; // the linger deadline is fixed
-    }
     c.deadline = _limits.idle_timeout_ms == 0 ? Clock::time_point::max()
                                               : now + std::chrono::milliseconds(_limits.idle_timeout_ms);
 }
 
 void ControlServer::update_interest(Connection& c) {
     std::uint32_t wanted = 0;
-    if (c.lingering || (!c.close_after_flush && !c.queued && !c.input_closed)) {
+    if (!c.close_after_flush && !c.queued && !c.input_closed) {
         wanted |= EPOLLIN; // queued lines are answered before more input is read: bounded buffers
     }
     if (c.output_bytes > 0) {
@@ -661,9 +533,7 @@ void ControlServer::expire_deadlines(Clock::time_point now) {
     for (const auto& [id, c] : _connections) {
         if (c->deadline <= now) {
             expired.push_back(id);
-            if (!c->lingering) {
-                ++_counters.idle_closed;
-            }
+            ++_counters.idle_closed;
         }
     }
     for (const std::uint64_t id : expired) {
@@ -679,10 +549,8 @@ int ControlServer::wait_timeout_ms(int requested_ms, Clock::time_point now) cons
     for (const auto& entry : _connections) {
         earliest = std::min(earliest, entry.second->deadline);
     }
-    for (const Listener* listener : {&_unix_listener, &_http_listener}) {
-        if (listener->paused) {
-            earliest = std::min(earliest, listener->paused_until);
-        }
+    if (_unix_listener.paused) {
+        earliest = std::min(earliest, _unix_listener.paused_until);
     }
     if (earliest == Clock::time_point::max()) {
         return requested_ms;
@@ -701,11 +569,9 @@ void ControlServer::set_listener_interest(Listener& listener, bool accepting) {
 }
 
 void ControlServer::resume_paused_listeners(Clock::time_point now) {
-    for (Listener* listener : {&_unix_listener, &_http_listener}) {
-        if (listener->paused && listener->paused_until <= now) {
-            listener->paused = false;
-            set_listener_interest(*listener, true);
-        }
+    if (_unix_listener.paused && _unix_listener.paused_until <= now) {
+        _unix_listener.paused = false;
+        set_listener_interest(_unix_listener, true);
     }
 }
 
@@ -721,14 +587,11 @@ void ControlServer::close_all() noexcept {
     _connections.clear();
     _ready.clear();
     _unix_listener.open_connections = 0;
-    _http_listener.open_connections = 0;
-    for (Listener* listener : {&_unix_listener, &_http_listener}) {
-        if (listener->fd >= 0) {
-            ::epoll_ctl(_epoll_fd, EPOLL_CTL_DEL, listener->fd, nullptr);
-            ::close(listener->fd);
-            listener->fd = -1;
-            listener->paused = false;
-        }
+    if (_unix_listener.fd >= 0) {
+        ::epoll_ctl(_epoll_fd, EPOLL_CTL_DEL, _unix_listener.fd, nullptr);
+        ::close(_unix_listener.fd);
+        _unix_listener.fd = -1;
+        _unix_listener.paused = false;
     }
     if (!_unix_path.empty()) {
         // Only our own file: a successor daemon may already have replaced it.
@@ -738,7 +601,6 @@ void ControlServer::close_all() noexcept {
         }
         _unix_path.clear();
     }
-    _http_port = 0;
 }
 
 ControlServerCounters ControlServer::counters() const noexcept {

@@ -1,6 +1,6 @@
-// The control plane's socket servers, run by the appliance's stats thread:
-//   - a Unix socket speaking newline-delimited JSON (`wiretally ctl`, scripts, socat);
-//   - an HTTP/1.x listener answering `GET /metrics` for Prometheus.
+// The control plane's socket server, run by the appliance's stats thread: a Unix socket speaking
+// newline-delimited JSON (`wiretally ctl`, scripts, socat, and the HTTP listener of
+// http_gateway.hpp, which turns each HTTP request into one control request).
 //
 // Contract: one thread owns a ControlServer and calls poll(timeout_ms) in its loop. poll() never
 // blocks beyond its timeout, handles a bounded amount of work per call (events, accepts, requests,
@@ -27,18 +27,16 @@
 
 namespace wt::app {
 
-// Applied to each listener separately, so 64 stuck `ctl` clients cannot keep Prometheus out.
 struct ControlLimits {
-    std::size_t max_clients = 64;             // open connections per listener
+    std::size_t max_clients = 64;             // open connections
     std::size_t max_request_bytes = 65536;    // one control line, newline excluded
     std::size_t max_pending_output = 16 << 20; // unsent bytes before a client is cut off; one answer
                                                // alone may exceed it (its size is the handler's)
-    std::uint32_t idle_timeout_ms = 300000;   // no byte read or sent for this long: closed (0: never);
-                                              // an HTTP request must also arrive within it (slowloris)
+    std::uint32_t idle_timeout_ms = 300000;   // no byte read or sent for this long: closed (0: never)
 };
 
 struct ControlServerCounters {
-    std::uint64_t accepted = 0;            // connections admitted, both listeners
+    std::uint64_t accepted = 0;            // connections admitted
     std::uint64_t rejected_too_many = 0;   // accepted only to be told "too many clients"
     std::uint64_t accept_errors = 0;       // accept() failures other than EAGAIN (EMFILE...)
     std::uint64_t requests = 0;            // control lines answered
@@ -47,9 +45,7 @@ struct ControlServerCounters {
     std::uint64_t idle_closed = 0;         // no traffic for idle_timeout_ms
     std::uint64_t slow_closed = 0;         // answers not read: over max_pending_output
     std::uint64_t reset = 0;               // peer reset or socket error
-    std::uint64_t http_requests = 0;       // complete or refused HTTP requests
-    std::uint64_t http_errors = 0;         // of those, answered 4xx/5xx
-    std::uint64_t open_connections = 0;    // gauge, both listeners
+    std::uint64_t open_connections = 0;    // gauge
     std::uint64_t pending_output_bytes = 0; // gauge, unsent answer bytes
 };
 
@@ -60,15 +56,12 @@ public:
     // Gets one request line (newline and a trailing '\r' stripped, never empty); returns one
     // response line without its newline. An exception becomes {"ok":false,"error":"internal error: ..."}.
     using RequestHandler = std::function<std::string(std::string_view line)>;
-    // The Prometheus text exposition body.
-    using MetricsHandler = std::function<std::string()>;
 
     // Work done by one poll() call is bounded by these, so the stats thread keeps its cadence
     // whatever the clients do; what is left over is picked up by the next call.
     static constexpr int kMaxEventsPerPoll = 64;
-    static constexpr std::size_t kMaxAcceptsPerPoll = 16;  // per listener
+    static constexpr std::size_t kMaxAcceptsPerPoll = 16;
     static constexpr std::size_t kMaxRequestsPerPoll = 64; // control lines, all clients together
-    static constexpr std::size_t kMaxHttpHeaderBytes = 8192;
 
     explicit ControlServer(ControlLimits limits = {});
     ~ControlServer();
@@ -76,34 +69,28 @@ public:
     ControlServer& operator=(const ControlServer&) = delete;
 
     void set_request_handler(RequestHandler handler) { _request_handler = std::move(handler); }
-    void set_metrics_handler(MetricsHandler handler) { _metrics_handler = std::move(handler); }
 
     // Creates the parent directory if missing (0755), replaces a stale socket file (one nobody
     // answers), refuses one a live process answers, binds, applies mode and group (a name or a
-    // numeric gid; empty: leave the process's group), then listens. One Unix listener per server.
+    // numeric gid; empty: leave the process's group), then listens. One listener per server.
     bool listen_unix(const std::string& path, mode_t mode, const std::string& group, std::string& error);
-    // "127.0.0.1:9867", "[::1]:9867", "0.0.0.0:9867"; port 0 picks a free port (see http_port()).
-    bool listen_http(const std::string& host_port, std::string& error);
 
     // Waits up to timeout_ms (less when a deadline or queued work is due) and handles what is ready.
     // Returns the number of events and requests handled, or -1 if epoll itself failed.
     int poll(int timeout_ms) noexcept;
 
-    // Closes every connection and listener and removes the socket file if it is still ours.
+    // Closes every connection and the listener and removes the socket file if it is still ours.
     void close_all() noexcept;
 
     ControlServerCounters counters() const noexcept;
     const std::string& unix_path() const noexcept { return _unix_path; }
-    std::uint16_t http_port() const noexcept { return _http_port; }
 
 private:
     using Clock = std::chrono::steady_clock;
-    enum class Protocol : std::uint8_t { kControlLines, kHttp };
     struct Connection;
     struct Listener {
         int fd = -1;
         std::uint64_t tag = 0; // epoll data; connection ids start above the listener tags
-        Protocol protocol = Protocol::kControlLines;
         std::size_t open_connections = 0;
         Clock::time_point paused_until{}; // after EMFILE: stop accepting for a moment
         bool paused = false;
@@ -116,15 +103,12 @@ private:
     // Functions taking a Connection& and returning bool return false when they closed it.
     void handle_listener(Listener& listener);
     void admit(Listener& listener, int fd);
-    void reject(const Listener& listener, int fd);
+    void reject(int fd);
     void handle_connection_event(std::uint64_t id, std::uint32_t events);
     bool read_control_lines(Connection& c);
-    bool read_http(Connection& c);
-    bool drain_lingering(Connection& c);
     std::size_t answer_queued_lines(Connection& c, std::size_t budget);
     std::string call_request_handler(std::string_view line);
     bool refuse_oversized(Connection& c);
-    bool answer_http(Connection& c, std::string_view head);
     bool queue_and_flush(Connection& c, std::string data);
     bool flush(Connection& c);
     bool finish_if_done(Connection& c);
@@ -140,15 +124,12 @@ private:
 
     ControlLimits _limits;
     RequestHandler _request_handler;
-    MetricsHandler _metrics_handler;
     int _epoll_fd = -1;
     int _epoll_errno = 0;
     Listener _unix_listener;
-    Listener _http_listener;
     std::string _unix_path;
     dev_t _unix_dev = 0; // identify our socket file, so close_all() never removes a successor's
     ino_t _unix_ino = 0;
-    std::uint16_t _http_port = 0;
     std::uint64_t _next_id;
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> _connections;
     std::deque<std::uint64_t> _ready; // connections with complete lines not yet answered

@@ -1,6 +1,6 @@
-// What the three parts of ControlServer share (server.cpp: sockets, the event loop, output and
-// deadlines; control_lines.cpp: the control protocol; http.cpp: the metrics listener): the
-// connection record and the bounds on each poll()'s work. Internal to app/control.
+// What the two parts of ControlServer share (server.cpp: sockets, the event loop, output and
+// deadlines; control_lines.cpp: the control protocol): the connection record and the bounds on each
+// poll()'s work. Internal to app/control.
 #pragma once
 
 #include "app/control/server.hpp"
@@ -15,7 +15,6 @@
 namespace wt::app::control_server {
 
 constexpr std::uint64_t kUnixListenerTag = 1;
-constexpr std::uint64_t kHttpListenerTag = 2;
 constexpr std::uint64_t kFirstConnectionId = 16;
 
 constexpr std::size_t kReadChunk = 64 * 1024;
@@ -24,19 +23,8 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kWriteBudgetPerFlush = 1 << 20;
 // Lines answered for one connection before the next ready connection gets its turn.
 constexpr std::size_t kRequestsPerTurn = 8;
-// After an HTTP answer the write side is shut and the rest of the request discarded until the
-// client closes: closing a TCP socket with unread input sends a RST, which can destroy the answer
-// (a 431 or 405) before the client reads it. Bounded in time and bytes.
-constexpr auto kHttpLinger = std::chrono::milliseconds(2000);
-constexpr std::size_t kLingerDiscardBudget = 256 * 1024;
 // accept() failing with EMFILE would report the listener readable forever: pause it instead.
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
-
-inline constexpr std::string_view kPlainText = "text/plain; charset=utf-8";
-
-// A complete HTTP/1.1 answer with Connection: close (http.cpp); the body is left out for HEAD.
-std::string http_response(int status, std::string_view reason, std::string_view content_type, std::string_view body,
-                          bool include_body, std::string_view extra_headers = {});
 
 } // namespace wt::app::control_server
 
@@ -46,7 +34,6 @@ struct ControlServer::Connection {
     std::uint64_t id = 0;
     int fd = -1;
     Listener* listener = nullptr;
-    Protocol protocol = Protocol::kControlLines;
 
     std::string input;
     std::size_t input_begin = 0;   // first byte not yet consumed
@@ -56,11 +43,9 @@ struct ControlServer::Connection {
     std::size_t output_offset = 0;  // bytes of output.front() already sent
     std::size_t output_bytes = 0;   // unsent bytes, all chunks
 
-    Clock::time_point deadline = Clock::time_point::max(); // idle (or linger) deadline
+    Clock::time_point deadline = Clock::time_point::max(); // idle deadline
     bool input_closed = false;      // the peer sent EOF
     bool close_after_flush = false; // answered for the last time
-    bool lingering = false;         // HTTP: write side shut, discarding input until EOF
-    std::size_t lingering_discarded = 0;
     bool queued = false;            // in _ready: complete lines wait for an answer
     std::uint32_t interest = 0;     // events registered with epoll
 };

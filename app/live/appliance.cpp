@@ -272,19 +272,14 @@ bool Appliance::start(std::string& error) {
     _server = std::make_unique<ControlServer>(ControlLimits{_settings.max_clients, _settings.max_request_bytes,
                                                             16u << 20, _settings.idle_timeout_ms});
     _server->set_request_handler([this](std::string_view line) { return answer(line); });
-    _server->set_metrics_handler([this] { return render_metrics(); });
     if (!_server->listen_unix(_settings.socket_path, _settings.socket_mode, _settings.socket_group, error)) {
         error = fmt::format("control socket {}: {}", _settings.socket_path, error);
         return false;
     }
-    if (!_settings.metrics_listen.empty() && !_server->listen_http(_settings.metrics_listen, error)) {
-        error = fmt::format("metrics listener {}: {}", _settings.metrics_listen, error);
-        return false;
-    }
     if (!_settings.http_listen.empty()) {
         _dashboard = std::make_unique<HttpGateway>();
-        if (!_dashboard->start(HttpGatewayOptions{_settings.http_listen, _settings.socket_path, _settings.http_token}, error)) {
-            error = fmt::format("dashboard listener [http] listen = \"{}\": {}", _settings.http_listen, error);
+        if (!_dashboard->start(HttpGatewayOptions{_settings.http_listen, _settings.socket_path, _settings.http_token, 5.0, HttpGuardLimits{}}, error)) {
+            error = fmt::format("HTTP listener [http] listen = \"{}\": {}", _settings.http_listen, error);
             return false;
         }
         // With port 0 the address is the one the listener got.
@@ -390,8 +385,8 @@ int Appliance::run() {
                _cumulative->memory_bytes() >> 20);
     fmt::print(stderr, "wiretally: {} mode, {} worker(s), ports {}; control {}{}{}\n",
                _settings.inline_mode ? "inline" : "tap", _workers.size(), ports_text, _settings.socket_path,
-               (_settings.metrics_listen.empty() ? "" : ", metrics http://" + _settings.metrics_listen + "/metrics") +
-                   (_dashboard_url.empty() ? "" : ", dashboard " + _dashboard_url),
+               _dashboard_url.empty() ? ""
+                                      : fmt::format(", dashboard {0}, metrics {0}metrics", _dashboard_url),
                _resume_note.empty() ? "" : "; " + _resume_note);
 
     std::uint64_t next_interval = _clock.now_ns() + _settings.stats_interval_ns;

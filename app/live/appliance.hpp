@@ -7,7 +7,7 @@
 //     between two bursts and publishes its counters; the retired tally is absorbed into
 //     the cumulative one, the timeline gets the interval's per-service sums. The stats
 //     core never reads a table a worker is writing, and a worker never waits for it.
-//     It also serves the control socket, the metrics listener and DPDK telemetry, and
+//     It also answers the control socket (and through it the HTTP listener) and DPDK telemetry, and
 //     applies `mark`, `reload` (new classifier handed over the same way) and snapshots.
 #pragma once
 
@@ -48,9 +48,8 @@ struct RunSettings {
     std::string snapshot_file;
     bool resume = false;
     std::uint64_t snapshot_interval_ns = 0;
-    std::string metrics_listen;
     std::size_t metrics_max_services = 256;
-    std::string http_listen; // the dashboard (issue #16); empty: off
+    std::string http_listen; // the dashboard, /api and /metrics; empty: off
     std::string http_token;  // POST /api/mark's token; empty: read-only
 };
 

@@ -207,6 +207,7 @@ public:
     std::string actions(const ControlRequest& request) override;
     std::string devices(const ControlRequest& request) override;
     std::string report(const ControlRequest& request) override;
+    std::string metrics(const ControlRequest& request) override;
     std::string reload(const ControlRequest& request) override;
     std::string snapshot(const ControlRequest& request) override;
     std::string version(const ControlRequest& request) override;

@@ -185,9 +185,17 @@ json Appliance::stats_json() const {
                         {"oversized", sc.oversized},
                         {"idle_closed", sc.idle_closed},
                         {"slow_closed", sc.slow_closed},
-                        {"http_requests", sc.http_requests},
-                        {"http_errors", sc.http_errors},
                         {"open_connections", sc.open_connections}};
+    }
+    if (_dashboard) {
+        const HttpGatewayCounters hc = _dashboard->counters();
+        j["http"] = {{"url", _dashboard_url},
+                     {"requests", hc.requests},
+                     {"errors", hc.errors},
+                     {"cut_off", hc.cut_off},
+                     {"refused", hc.refused}};
+    } else {
+        j["http"] = nullptr;
     }
     j["services"] = {{"generation", _current_generation},
                      {"reloads", _reloads},
@@ -596,6 +604,11 @@ std::string Appliance::snapshot(const ControlRequest& request) {
     }
     return request.table ? control_text(message + "\n")
                          : control_result(json{{"message", message}, {"file", _settings.snapshot_file}});
+}
+
+std::string Appliance::metrics(const ControlRequest& request) {
+    std::string text = render_metrics();
+    return request.table ? control_text(std::move(text)) : control_result(text);
 }
 
 std::string Appliance::version(const ControlRequest& request) {

@@ -76,7 +76,6 @@ RunSettings settings_from_config(const ApplianceConfig& c) {
     s.snapshot_file = c.snapshot.file;
     s.resume = c.snapshot.resume;
     s.snapshot_interval_ns = to_ns(c.snapshot.interval);
-    s.metrics_listen = c.metrics.listen;
     s.metrics_max_services = c.metrics.max_services;
     s.http_listen = c.http.listen;
     s.http_token = c.http.token;
@@ -120,7 +119,7 @@ int run_command(const RunOptions& options) {
             return kExitConfig;
         }
         fmt::print(stderr, "wiretally: {}: configuration OK ({} mode, {} port(s), {} worker(s)); interfaces, PCI "
-                           "devices, hugepages, the control socket's folder and the metrics address checked\n",
+                           "devices, hugepages, the control socket's folder and the HTTP address checked\n",
                    path, to_string(config.run.mode), config.ports.size(), worker_count(config));
         return kExitOk;
     }

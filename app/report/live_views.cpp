@@ -56,11 +56,18 @@ std::string render_stats_table(const json& s) {
     if (s.contains("control")) {
         const json& c = s["control"];
         t += fmt::format("control: {} open, {} accepted, {} requests, {} refused (too many), {} oversized, {} cut off "
-                         "(slow), {} idle closed; metrics scrapes {}\n",
+                         "(slow), {} idle closed\n",
                          c["open_connections"].get<std::uint64_t>(), c["accepted"].get<std::uint64_t>(),
                          c["requests"].get<std::uint64_t>(), c["rejected_too_many"].get<std::uint64_t>(),
                          c["oversized"].get<std::uint64_t>(), c["slow_closed"].get<std::uint64_t>(),
-                         c["idle_closed"].get<std::uint64_t>(), c["http_requests"].get<std::uint64_t>());
+                         c["idle_closed"].get<std::uint64_t>());
+    }
+    if (s.contains("http") && s["http"].is_object()) {
+        const json& h = s["http"];
+        t += fmt::format("http: {} ({} requests, {} answered with an error; connections: {} cut off (too slow), {} "
+                         "refused (too many))\n",
+                         h["url"].get<std::string>(), h["requests"].get<std::uint64_t>(), h["errors"].get<std::uint64_t>(),
+                         h["cut_off"].get<std::uint64_t>(), h["refused"].get<std::uint64_t>());
     }
     return t;
 }

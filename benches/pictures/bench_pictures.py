@@ -72,7 +72,7 @@ def live(args, work):
                                vdevs=[f"net_pcap0,rx_pcap={capture},infinite_rx=1", "net_null0,no-rx=1"],
                                ports=[("in", "net_pcap0", "out"), ("out", "net_null0", "in")], socket=sock,
                                mode="inline", max_flows=262144, memory_mb=4096, stats_interval="1s",
-                               extra='\n[http]\nlisten = "127.0.0.1:0"\n')
+                               http_listen="127.0.0.1:0")
     with open(config, "w") as f:
         f.write(text.replace("workers = 1", "workers = 1\nmbufs = 262143"))
     log_path = os.path.join(work, "run.log")

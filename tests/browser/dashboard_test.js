@@ -63,9 +63,6 @@ telemetry = false
 [snapshot]
 file = ""
 
-[metrics]
-listen = ""
-
 [http]
 listen = "127.0.0.1:0"
 token = "${TOKEN}"
@@ -146,6 +143,17 @@ async function main() {
       await page.waitForFunction(() => document.getElementById("mark-status").textContent.startsWith("marked"), null, { timeout: 5000 });
       assert.equal(ctl("actions").current, "Climate");
       await page.waitForFunction(() => (document.getElementById("current-action") || {}).textContent === "now: Climate", null, { timeout: 10000 });
+    });
+    await check("the same listener serves Prometheus /metrics with ctl's numbers", async () => {
+      const scrape = await page.evaluate(async () => {
+        const r = await fetch("metrics");
+        return { status: r.status, type: r.headers.get("content-type"), body: await r.text() };
+      });
+      assert.equal(scrape.status, 200);
+      assert.equal(scrape.type, "text/plain; version=0.0.4; charset=utf-8");
+      const down = scrape.body.split("\n").filter((l) => l.startsWith("wiretally_service_bytes_total{") && l.includes('direction="down"'))
+        .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
+      assert.equal(down, ctl("report").report.total.bytes_down);
     });
     await page.screenshot({ path: path.join(outDir, "dashboard.png") });
     const started = Date.now();

@@ -143,7 +143,7 @@ TEST(ConfigDefaults, EveryKeyButThePortsHasItsDefault) {
     EXPECT_EQ(c.snapshot.file, "/var/lib/wiretally/snapshot.json");
     EXPECT_FALSE(c.snapshot.resume);
     EXPECT_EQ(c.snapshot.interval, 300s);
-    EXPECT_EQ(c.metrics.listen, "127.0.0.1:9867");
+    EXPECT_EQ(c.http.listen, "127.0.0.1:9867");
     EXPECT_EQ(c.metrics.max_services, 256u);
     EXPECT_EQ(worker_count(c), 1u);
 }
@@ -224,8 +224,10 @@ resume = false
 interval = "0s"
 
 [metrics]
-listen = "[::1]:0"
 max_services = 1
+
+[http]
+listen = "[::1]:0"
 )");
     EXPECT_EQ(c.eal.cores, (std::vector<int>{2, 5, 7}));
     EXPECT_FALSE(c.eal.hugepages);
@@ -271,7 +273,7 @@ max_services = 1
     EXPECT_EQ(c.snapshot.file, "");
     EXPECT_FALSE(c.snapshot.resume);
     EXPECT_EQ(c.snapshot.interval, 0s);
-    EXPECT_EQ(c.metrics.listen, "[::1]:0");
+    EXPECT_EQ(c.http.listen, "[::1]:0");
     EXPECT_EQ(c.metrics.max_services, 1u);
     EXPECT_EQ(worker_count(c), 4u);
 }
@@ -778,7 +780,8 @@ mode = "600"
     EXPECT_EQ(j["control"]["mode"], "0600");
     EXPECT_EQ(j["control"]["telemetry"], true);
     EXPECT_EQ(j["snapshot"]["file"], "/var/lib/wiretally/snapshot.json");
-    EXPECT_EQ(j["metrics"]["listen"], "127.0.0.1:9867");
+    EXPECT_EQ(j["http"]["listen"], "127.0.0.1:9867");
+    EXPECT_FALSE(j["metrics"].contains("listen"));
     EXPECT_EQ(j["eal_arguments"].get<Args>(), eal_arguments(c));
     EXPECT_EQ(j["hosting"]["default"], true);
     EXPECT_TRUE(j["hosting"]["ipdb"].empty());
@@ -805,10 +808,10 @@ TEST(ConfigJson, TapPortsHaveNoPeer) {
 namespace wt::app {
 namespace {
 
-// Issue #16: the dashboard's listener, on localhost by default, read-only unless a token is set.
+// The one HTTP listener (dashboard, /api, /metrics), on localhost by default, read-only unless a token is set.
 TEST(HttpConfig, DefaultsToLocalhostAndReadOnly) {
     const ApplianceConfig c = load_ok(kPortPair);
-    EXPECT_EQ(c.http.listen, "127.0.0.1:9868");
+    EXPECT_EQ(c.http.listen, "127.0.0.1:9867");
     EXPECT_EQ(c.http.token, "");
     const ApplianceConfig set = load_ok(std::string(kPortPair) + "\n[http]\nlisten = \"[::1]:8080\"\ntoken = \"Ab_9-x\"\n");
     EXPECT_EQ(set.http.listen, "[::1]:8080");
@@ -823,9 +826,20 @@ TEST(HttpConfig, BadValuesNameTheLine) {
               "t.toml:15: http.token: a token is printable ASCII without spaces (the value is not repeated: it is a secret)");
     EXPECT_EQ(load_error(std::string(kPortPair) + "\n[http]\ntokn = \"x\"\n"),
               "t.toml:15: http.tokn: unknown key; [http] has listen, token");
-    EXPECT_EQ(load_error(std::string(kPortPair) + "\n[metrics]\nlisten = \"127.0.0.1:9000\"\n[http]\nlisten = \"127.0.0.1:9000\"\n"),
-              "t.toml:17: [http] listen = \"127.0.0.1:9000\" is [metrics] listen's address too: give the dashboard a port "
-              "of its own");
+}
+
+// /metrics had a listener of its own, [metrics] listen: an old file still starts, on that address, and says so.
+TEST(HttpConfig, TheOldMetricsListenBecomesHttpListenWithAWarning) {
+    const ApplianceConfig old = load_ok(std::string(kPortPair) + "\n[metrics]\nlisten = \"0.0.0.0:9100\"\n");
+    EXPECT_EQ(old.http.listen, "0.0.0.0:9100");
+    ASSERT_EQ(old.warnings.size(), 1u);
+    EXPECT_EQ(old.warnings[0].format(),
+              "t.toml:15: metrics.listen = \"0.0.0.0:9100\": read as [http] listen, which serves /metrics, the "
+              "dashboard and /api now; rename it");
+    EXPECT_EQ(load_ok(std::string(kPortPair) + "\n[metrics]\nlisten = \"\"\n").http.listen, "") << "off stays off";
+    EXPECT_EQ(load_error(std::string(kPortPair) + "\n[metrics]\nlisten = \"127.0.0.1:9000\"\n[http]\nlisten = \"127.0.0.1:9001\"\n"),
+              "t.toml:15: metrics.listen = \"127.0.0.1:9000\": /metrics is served by [http] listen (line 17) now; "
+              "remove this line");
 }
 
 } // namespace

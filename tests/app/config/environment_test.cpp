@@ -3,7 +3,9 @@
 // devices, hugepages); interfaces, sockets and ports are this machine's own.
 #include "app/config/environment.hpp"
 
+#include "app/control/fd_guard.hpp"
 #include "app/control/server.hpp"
+#include "app/control/tcp_listen.hpp"
 #include "tests/app/control/test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -28,12 +30,12 @@ ApplianceConfig load(const std::string& text) {
     return std::get<ApplianceConfig>(std::move(r));
 }
 
-// A tap port on `iface`, the control socket in `dir`, metrics at `listen`, and optional [eal] lines.
+// A tap port on `iface`, the control socket in `dir`, the HTTP listener at `listen`, and optional [eal] lines.
 std::string tap_config(const std::string& iface, const std::string& dir, const std::string& listen,
                        const std::string& eal_lines = "hugepages = false\nmemory_mb = 256") {
     return "[eal]\n" + eal_lines + "\nvdevs = [\"net_af_packet0,iface=" + iface +
            ",qpairs=1\"]\n[run]\nmode = \"tap\"\n[[port]]\nname = \"p\"\ndevice = \"net_af_packet0\"\n"
-           "[control]\nsocket = \"" + dir + "/wt.sock\"\n[metrics]\nlisten = \"" + listen + "\"\n";
+           "[control]\nsocket = \"" + dir + "/wt.sock\"\n[http]\nlisten = \"" + listen + "\"\n";
 }
 
 std::string joined(const std::vector<ConfigError>& errors) {
@@ -75,22 +77,23 @@ TEST(Environment, APcapFileThatCannotBeRead) {
     TempDir dir;
     const std::string text = "[eal]\nhugepages = false\nmemory_mb = 256\nvdevs = [\"net_pcap0,rx_pcap=" + dir.path() +
                              "/none.pcap\"]\n[run]\nmode = \"tap\"\n[[port]]\nname = \"m\"\ndevice = \"net_pcap0\"\n"
-                             "[control]\nsocket = \"" + dir.path() + "/wt.sock\"\n[metrics]\nlisten = \"\"\n";
+                             "[control]\nsocket = \"" + dir.path() + "/wt.sock\"\n[http]\nlisten = \"\"\n";
     const auto errors = check_environment(load(text));
     ASSERT_EQ(errors.size(), 1u) << joined(errors);
     EXPECT_EQ(errors[0].format(), "t.toml:4: eal.vdevs[0] = \"net_pcap0,rx_pcap=" + dir.path() + "/none.pcap\" (port "
                                   "'m'): rx_pcap " + dir.path() + "/none.pcap cannot be read (No such file or directory)");
 }
 
-TEST(Environment, AMetricsAddressInUse) {
+TEST(Environment, AnHttpAddressInUse) {
     TempDir dir;
-    ControlServer holder;
     std::string error;
-    ASSERT_TRUE(holder.listen_http("127.0.0.1:0", error)) << error;
-    const std::string taken = "127.0.0.1:" + std::to_string(holder.http_port());
+    std::uint16_t port = 0;
+    const FdGuard holder(listen_tcp("127.0.0.1:0", port, error));
+    ASSERT_GE(holder.get(), 0) << error;
+    const std::string taken = "127.0.0.1:" + std::to_string(port);
     const auto errors = check_environment(load(tap_config("lo", dir.path(), taken)));
     ASSERT_EQ(errors.size(), 1u) << joined(errors);
-    EXPECT_NE(errors[0].format().find("t.toml:13: metrics.listen = \"" + taken + "\": bind " + taken +
+    EXPECT_NE(errors[0].format().find("t.toml:13: http.listen = \"" + taken + "\": bind " + taken +
                                       ": Address already in use"),
               std::string::npos)
         << errors[0].format();
@@ -130,7 +133,7 @@ TEST(Environment, PciDevicesMustExistAndBeBoundForDpdk) {
     const std::string text = "[eal]\nhugepages = false\nmemory_mb = 256\nallow = [\"03:00.0\", \"03:00.1\", "
                              "\"0000:04:00.0\"]\n[run]\nmode = \"tap\"\n[[port]]\nname = \"a\"\ndevice = "
                              "\"0000:03:00.0\"\n[control]\nsocket = \"" + dir.path() +
-                             "/wt.sock\"\n[metrics]\nlisten = \"\"\n";
+                             "/wt.sock\"\n[http]\nlisten = \"\"\n";
     const auto errors = check_environment(load(text), EnvironmentRoots{sys.string(), "/proc/mounts"});
     ASSERT_EQ(errors.size(), 2u) << joined(errors);
     EXPECT_EQ(errors[0].format(), "t.toml:4: eal.allow[0] = \"0000:03:00.0\" (port 'a'): 0000:03:00.0 is bound to the "

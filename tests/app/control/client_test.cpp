@@ -57,7 +57,7 @@ TEST(CtlCommandLine, CommandWithoutArguments) {
 
 TEST(CtlCommandLine, EveryCommandIsKnown) {
     for (const char* command : {"stats", "services", "domains", "clients", "flows", "timeline", "reload", "snapshot",
-                                "version", "config", "help", "report"}) {
+                                "version", "config", "help", "report", "metrics"}) {
         const Parsed p = parse({"ctl", command});
         EXPECT_EQ(p.error, "") << command;
         EXPECT_EQ(p.inv.command, command);
@@ -67,7 +67,7 @@ TEST(CtlCommandLine, EveryCommandIsKnown) {
     // The message names the word and the commands there are.
     EXPECT_EQ(parse({"ctl", "bogus"}).error,
               "unknown command 'bogus'; the commands are stats, services, domains, clients, servers, devices, dns, flows, timeline, mark, "
-              "actions, report, reload, snapshot, version, config, help");
+              "actions, report, metrics, reload, snapshot, version, config, help");
     EXPECT_EQ(parse({"ctl", "stats", "--top", "3"}).error, "unexpected argument '--top'; see wiretally ctl stats --help");
 }
 

@@ -116,8 +116,9 @@ def toml_str(s):
 
 def config_text(*, prefix, vdevs, ports, socket, mode="tap", workers=1, snapshot="", telemetry=False,
                 memory_mb=384, stats_interval="200ms", max_clients=64, max_request_bytes=65536,
-                max_flows=16384, flows_extra=None, extra=""):
-    """A `wiretally run` configuration. ports: [(name, device, peer or None)]."""
+                max_flows=16384, flows_extra=None, http_listen="", extra=""):
+    """A `wiretally run` configuration. ports: [(name, device, peer or None)]; http_listen "" turns the HTTP
+    listener (dashboard, /api, /metrics) off, "127.0.0.1:0" gives it a free port."""
     lines = [
         "# written by tests/app/live (a temporary test configuration)",
         "[eal]",
@@ -156,8 +157,8 @@ def config_text(*, prefix, vdevs, ports, socket, mode="tap", workers=1, snapshot
         "resume = false",
         'interval = "0s"',
         "",
-        "[metrics]",
-        'listen = ""',
+        "[http]",
+        f"listen = {toml_str(http_listen)}",
         "",
     ]
     return "\n".join(lines) + extra

@@ -95,7 +95,7 @@ socket = "{tmp}/wt.sock"
 file = "{tmp}/snapshot.json"
 resume = true
 
-[metrics]
+[http]
 listen = "127.0.0.1:{metrics_port}"
 """
 
