@@ -297,6 +297,7 @@ void Appliance::stop_and_drain() {
     if (_dashboard) {
         _dashboard->stop();
     }
+    wait_for_dashboard_build();
     // Stop receiving: the workers keep polling until the queues stay empty, then return.
     _stopping.store(true, std::memory_order_relaxed);
     rte_eal_mp_wait_lcore();

@@ -6,6 +6,7 @@
 
 #include "app/control/commands.hpp"
 #include "app/control/http_gateway.hpp"
+#include "app/live/dashboard_builder.hpp"
 #include "app/ipdb/ip_database.hpp"
 #include "app/live/appliance.hpp"
 #include "app/report/report.hpp"
@@ -116,11 +117,30 @@ struct alignas(64) Handoff {
 struct alignas(64) FlowSnapshot {
     std::atomic<std::uint64_t> request{0};
     std::atomic<std::uint64_t> done{0};
-    std::vector<pipeline::FlowRecord> flows;
+    std::size_t keep_largest = 0;  // set with `request`: keep only that many largest flows (0: all that fit)
+    std::vector<pipeline::FlowRecord> flows; // with keep_largest, a min-heap by bytes
+    std::uint64_t visited = 0;     // flows in progress seen
     std::uint64_t truncated = 0;   // flows left out: `flows` was full
     // Worker-thread state.
     std::uint64_t begun = 0;
     std::size_t cursor = 0;
+};
+
+// A listing of flows (`ctl flows`, the dashboard's lanes); the records live in the workers' snapshots
+// and the recent-flows ring until the next listing.
+struct FlowRow {
+    const pipeline::FlowRecord* record;
+    std::int32_t service; // stable id, -1 unclassified
+    const char* state;    // "active", "closing", "ended"
+    std::size_t listed = 0; // position in the listing: in progress first, then ended, newest first
+};
+
+struct FlowSelection {
+    std::vector<FlowRow> rows;
+    std::uint64_t matching = 0;    // flows the listing stands for (rows are its largest)
+    std::uint64_t in_progress = 0; // flows in progress the workers reported
+    std::uint64_t not_listed = 0;  // in progress, but beyond what a worker could copy
+    std::size_t unanswered = 0;    // workers that did not answer in time
 };
 
 struct WorkerContext {
@@ -190,6 +210,17 @@ public:
 
     // ---- used by the commands and the metrics (stats core thread only) ----
     [[nodiscard]] Report build_report() const;
+    // build_report's two halves: what the input and the counters say now; the merged tables with hosting
+    // and devices (as of the last interval).
+    void fill_report_header(Report& r) const;
+    void fill_report_tables(Report& r, pipeline::MergedTally merged) const;
+    // The dashboard's tables (`ctl report`): each table's largest rows, no clients; made once an interval
+    // (by the dashboard builder while a dashboard watches).
+    [[nodiscard]] Report dashboard_tables() const;
+    // The builder reads the cumulative tally: started when an interval closes, waited for before the
+    // stats core absorbs the next one (dashboard_builder.hpp).
+    void start_dashboard_build();
+    void wait_for_dashboard_build();
     // The merged tables for the current interval, in _merged_cache (merged at most once an interval).
     void refresh_merged() const;
     // One control request line in, its answer line out (commands.hpp).
@@ -214,7 +245,9 @@ public:
     std::string config(const ControlRequest& request) override;
     [[nodiscard]] std::string render_metrics() const;
     [[nodiscard]] nlohmann::json stats_json() const;
-    [[nodiscard]] nlohmann::json flows_json(std::size_t top, std::optional<std::int32_t> service);
+    // The `top` largest flows in progress and recently ended (of one service, or all), largest first.
+    [[nodiscard]] FlowSelection select_flows(std::size_t top, std::optional<std::int32_t> service);
+    [[nodiscard]] nlohmann::json flows_json(const FlowSelection& selection) const;
     // A service named by a person (`--service maps`): the stable id, or an error naming the choices.
     bool service_filter(const std::string& name, std::optional<std::int32_t>& id, std::string& error) const;
     [[nodiscard]] std::string service_name(std::int32_t stable_id) const;
@@ -239,7 +272,8 @@ private:
                        std::uint16_t n);
     // Asks every worker for its flows in progress and waits (at most kSnapshotWait) for the answers;
     // returns the workers that did not answer in time.
-    std::size_t snapshot_live_flows();
+    // keep_largest: each worker keeps only its that many largest flows (0: every flow, up to a bound).
+    std::size_t snapshot_live_flows(std::size_t keep_largest);
     void publish_telemetry();
     // `ctl domains` and `ctl clients`: a section of the report, or its rows as JSON under `key`.
     std::string report_rows(const ControlRequest& request, unsigned section, const char* key);
@@ -285,7 +319,10 @@ private:
     bool _warned_unsplittable = false;
     mutable std::optional<pipeline::MergedTally> _merged_cache; // build_report()'s merge, per epoch
     mutable std::uint64_t _merged_cache_epoch = 0;
-    std::uint64_t _dashboard_watched_until = 0; // ctl report asked lately: merge as each interval closes
+    mutable std::optional<Report> _dashboard_tables;   // dashboard_tables() without the builder, per epoch
+    mutable std::uint64_t _dashboard_tables_epoch = 0;
+    std::uint64_t _dashboard_watched_until = 0; // ctl report asked lately: its tables made as each interval closes
+    std::unique_ptr<DashboardBuilder> _dashboard_builder; // reads _cumulative, _ip_databases, _oui
     // Names flows in progress on the stats side (`ctl flows`), with the current generation.
     std::unique_ptr<pipeline::ClassifierScratch> _stats_scratch;
     std::uint32_t _stats_scratch_generation = 0;

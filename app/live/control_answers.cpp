@@ -38,6 +38,15 @@ void Appliance::refresh_merged() const {
 
 Report Appliance::build_report() const {
     Report r;
+    // The merge walks every slot of the cumulative tables (tens of ms): done at most once
+    // per stats interval, however many clients ask.
+    refresh_merged();
+    fill_report_tables(r, *_merged_cache);
+    fill_report_header(r);
+    return r;
+}
+
+void Appliance::fill_report_header(Report& r) const {
     std::string ports;
     for (const OpenPort& p : _ports) {
         ports += fmt::format("{}{} ({})", ports.empty() ? "" : ", ", p.spec.name, p.spec.device);
@@ -55,22 +64,81 @@ Report Appliance::build_report() const {
         r.mbuf.multi_segment += ctx->last.mbuf.multi_segment;
         r.mbuf.multi_segment_drops += ctx->last.mbuf.multi_segment_drops;
     }
-    // The merge walks every slot of the cumulative tables (tens of ms): done at most once
-    // per stats interval, however many clients ask (and ahead of them while a dashboard watches).
-    refresh_merged();
-    r.tally = *_merged_cache;
-    if (r.tally.services.size() < _services.size() + 1) {
-        r.tally.services.resize(_services.size() + 1);
-    }
     r.services = _services.names();
     r.categories = _registry_categories;
     r.actions = _labels;
     const auto gen = _generations.find(_current_generation);
     r.services_origin = gen != _generations.end() ? gen->second->origin : std::string();
     r.workers = _workers.size();
-    add_hosting(r, _ip_databases);
-    add_devices(r, _oui);
-    return r;
+}
+
+namespace {
+
+// What fill_report_tables does, from values alone: the dashboard builder runs it on its own thread.
+void fill_tables(Report& r, pipeline::MergedTally merged, std::size_t service_slots, const IpDatabases& ip_databases,
+                 const OuiRegistry& oui) {
+    r.tally = std::move(merged);
+    if (r.tally.services.size() < service_slots) {
+        r.tally.services.resize(service_slots);
+    }
+    add_hosting(r, ip_databases);
+    add_devices(r, oui);
+}
+
+// The dashboard's tables: each table's largest rows (the page draws 500 of them at first; `ctl domains`,
+// `clients` and the others give any table whole), and no clients (the page's devices group them; `ctl
+// clients` lists them).
+Report make_dashboard_tables(pipeline::MergedTally merged, std::size_t service_slots, const IpDatabases& ip_databases,
+                             const OuiRegistry& oui) {
+    Report t;
+    fill_tables(t, std::move(merged), service_slots, ip_databases, oui);
+    keep_largest_rows(t, kDashboardRows);
+    if (!t.tally.clients.empty()) {
+        Report::LeftOut left = t.left_out.value_or(Report::LeftOut{});
+        left.clients += t.tally.clients.size();
+        t.left_out = left;
+        t.tally.clients.clear();
+    }
+    return t;
+}
+
+} // namespace
+
+void Appliance::fill_report_tables(Report& r, pipeline::MergedTally merged) const {
+    fill_tables(r, std::move(merged), _services.size() + 1, _ip_databases, _oui);
+}
+
+Report Appliance::dashboard_tables() const {
+    // Built by the builder as the last interval closed (an interval older while that build runs).
+    if (_dashboard_builder) {
+        auto [built, epoch] = _dashboard_builder->latest();
+        if (built && epoch + 1 >= _collect_epoch) {
+            return *built;
+        }
+    }
+    // No dashboard watched lately: built here, once an interval.
+    if (!_dashboard_tables || _dashboard_tables_epoch != _collect_epoch) {
+        refresh_merged();
+        _dashboard_tables = make_dashboard_tables(*_merged_cache, _services.size() + 1, _ip_databases, _oui);
+        _dashboard_tables_epoch = _collect_epoch;
+    }
+    return *_dashboard_tables;
+}
+
+void Appliance::start_dashboard_build() {
+    if (!_dashboard_builder) {
+        _dashboard_builder = std::make_unique<DashboardBuilder>();
+    }
+    _dashboard_builder->start(_collect_epoch, [cumulative = _cumulative.get(), slots = _services.size() + 1,
+                                               &ip_databases = _ip_databases, &oui = _oui] {
+        return make_dashboard_tables(pipeline::merge_tallies({cumulative}), slots, ip_databases, oui);
+    });
+}
+
+void Appliance::wait_for_dashboard_build() {
+    if (_dashboard_builder) {
+        _dashboard_builder->wait();
+    }
 }
 
 json Appliance::stats_json() const {
@@ -221,8 +289,11 @@ bool Appliance::service_filter(const std::string& name, std::optional<std::int32
     return true;
 }
 
-json Appliance::flows_json(std::size_t top, std::optional<std::int32_t> service) {
-    const std::size_t unanswered = snapshot_live_flows();
+FlowSelection Appliance::select_flows(std::size_t top, std::optional<std::int32_t> service) {
+    FlowSelection selection;
+    // Without a service filter each worker keeps only its `top` largest flows (the largest of all are
+    // among them); with one, every flow is needed to tell which are the service's.
+    selection.unanswered = snapshot_live_flows(service.has_value() ? 0 : top);
     drain_flow_records(); // the ones that ended meanwhile
     // A flow in progress may not be named for its service yet (that happens when it is tallied):
     // its name so far is classified here, with the current services.
@@ -231,57 +302,66 @@ json Appliance::flows_json(std::size_t top, std::optional<std::int32_t> service)
         _stats_scratch = std::make_unique<pipeline::ClassifierScratch>(*gen.classifier);
         _stats_scratch_generation = _current_generation;
     }
-    struct Row {
-        const pipeline::FlowRecord* record;
-        std::int32_t service;  // stable id, -1 unclassified
-        const char* state;
-        std::size_t listed = 0; // position in the listing: in progress first, then ended, newest first
+    const auto classify = [&](const pipeline::FlowRecord& r) {
+        if (!r.name.empty()) {
+            const std::int32_t index = _stats_scratch->classify(r.name.view());
+            if (index >= 0 && static_cast<std::size_t>(index) < gen.to_stable.size()) {
+                return gen.to_stable[static_cast<std::size_t>(index)];
+            }
+        }
+        return std::int32_t{-1};
     };
-    std::vector<Row> rows;
-    std::uint64_t in_progress = 0;
-    std::uint64_t not_listed = 0;
+    constexpr std::int32_t kNotClassifiedYet = INT32_MIN;
+    std::vector<FlowRow>& rows = selection.rows;
     for (const auto& ctx : _workers) {
         const FlowSnapshot& snap = ctx->snapshot;
         if (snap.done.load(std::memory_order_acquire) != snap.request.load(std::memory_order_relaxed)) {
             continue; // did not answer in time: counted in workers_not_answering
         }
-        not_listed += snap.truncated;
+        selection.not_listed += snap.truncated;
+        selection.in_progress += snap.visited - snap.truncated;
         for (const pipeline::FlowRecord& r : snap.flows) {
-            std::int32_t stable = -1;
-            if (!r.name.empty()) {
-                const std::int32_t index = _stats_scratch->classify(r.name.view());
-                if (index >= 0 && static_cast<std::size_t>(index) < gen.to_stable.size()) {
-                    stable = gen.to_stable[static_cast<std::size_t>(index)];
-                }
-            }
-            ++in_progress;
-            rows.push_back({&r, stable, pipeline::Worker::is_closing(r.flow) ? "closing" : "active"});
+            rows.push_back({&r, service.has_value() ? classify(r) : kNotClassifiedYet,
+                            pipeline::Worker::is_closing(r.flow) ? "closing" : "active"});
         }
     }
     for (auto it = _recent_flows.rbegin(); it != _recent_flows.rend(); ++it) {
         rows.push_back({&*it, it->flow.service, "ended"});
     }
     if (service.has_value()) {
-        std::erase_if(rows, [&](const Row& row) { return row.service != *service; });
+        std::erase_if(rows, [&](const FlowRow& row) { return row.service != *service; });
+        selection.matching = rows.size();
+    } else {
+        // The workers' flows beyond their `top` are not listed but match.
+        selection.matching = selection.in_progress + _recent_flows.size();
     }
-    const auto bytes = [](const Row& row) { return row.record->flow.bytes_up + row.record->flow.bytes_down; };
+    const auto bytes = [](const FlowRow& row) { return row.record->flow.bytes_up + row.record->flow.bytes_down; };
     // The `top` largest only are sorted (a dashboard asks for 1000 of 100k flows): ties keep the order
     // rows were listed in, as a stable sort of all of them would.
-    const auto larger = [&](const Row& a, const Row& b) {
+    const auto larger = [&](const FlowRow& a, const FlowRow& b) {
         return bytes(a) != bytes(b) ? bytes(a) > bytes(b) : a.listed < b.listed;
     };
     for (std::size_t i = 0; i < rows.size(); ++i) {
         rows[i].listed = i;
     }
-    const std::size_t matching = rows.size();
     if (rows.size() > top) {
         std::nth_element(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(top), rows.end(), larger);
         rows.resize(top);
     }
     std::sort(rows.begin(), rows.end(), larger);
+    for (FlowRow& row : rows) {
+        if (row.service == kNotClassifiedYet) {
+            row.service = classify(*row.record);
+        }
+    }
+    return selection;
+}
+
+json Appliance::flows_json(const FlowSelection& selection) const {
+    const std::vector<FlowRow>& rows = selection.rows;
     const std::uint64_t now = _clock.now_ns();
     json out = json::array();
-    for (const Row& row : rows) {
+    for (const FlowRow& row : rows) {
         const pipeline::FlowRecord* r = row.record;
         const pipeline::Flow& f = r->flow;
         const pipeline::Endpoint server = f.server();
@@ -314,10 +394,10 @@ json Appliance::flows_json(std::size_t top, std::optional<std::int32_t> service)
         out.push_back(std::move(e));
     }
     return json{{"flows", out},
-                {"matching", matching},
-                {"in_progress", in_progress},
-                {"in_progress_not_listed", not_listed},
-                {"workers_not_answering", unanswered},
+                {"matching", selection.matching},
+                {"in_progress", selection.in_progress},
+                {"in_progress_not_listed", selection.not_listed},
+                {"workers_not_answering", selection.unanswered},
                 {"recent_flows_kept", _recent_flows.size()},
                 {"flows_seen", _flow_records_seen}};
 }
@@ -433,20 +513,13 @@ std::string Appliance::report(const ControlRequest& request) {
     // While a dashboard watches, the stats core merges the tables as each interval closes (collect),
     // so that this request finds them merged.
     _dashboard_watched_until = _clock.now_ns() + kDashboardWatchNs;
-    Report r = build_report();
     if (request.table) {
-        return control_text(render_table_text(r, TableOptions{}));
+        return control_text(render_table_text(build_report(), TableOptions{}));
     }
-    // A dashboard asks every few seconds: each table's largest rows only (the page draws 500 of them
-    // at first); `ctl domains`, `clients` and the others give any table whole.
-    keep_largest_rows(r, kDashboardRows);
-    // The page has no clients table (its devices group them): `ctl clients` lists them.
-    if (!r.tally.clients.empty()) {
-        Report::LeftOut left = r.left_out.value_or(Report::LeftOut{});
-        left.clients += r.tally.clients.size();
-        r.left_out = left;
-        r.tally.clients.clear();
-    }
+    // The tables as of the last interval, trimmed once per interval however many dashboards ask (and
+    // ahead of them while one watches: collect()); the counters as of now.
+    Report r = dashboard_tables();
+    fill_report_header(r);
     constexpr std::size_t kMaxIntervals = 150;
     constexpr std::size_t kLanes = 1000;
     const std::uint64_t last_ns = static_cast<std::uint64_t>(request.last_s) * 1'000'000'000ull;
@@ -486,32 +559,27 @@ std::string Appliance::report(const ControlRequest& request) {
     }
     r.timeline = std::move(t);
 
-    const json flows = flows_json(kLanes, std::nullopt);
+    const FlowSelection flows = select_flows(kLanes, std::nullopt);
     FlowLanes lanes;
     lanes.cap = kLanes;
-    lanes.flows_total = flows.value("matching", std::uint64_t{0});
-    const auto text_of = [](const json& v) { return v.is_string() ? v.get<std::string>() : std::string(); };
-    for (const json& f : flows["flows"]) {
+    lanes.flows_total = flows.matching;
+    for (const FlowRow& row : flows.rows) {
+        const pipeline::FlowRecord& r = *row.record;
+        const pipeline::Flow& f = r.flow;
         FlowLane l;
-        l.first_ns = static_cast<std::uint64_t>(f.value("ts_first", 0.0) * 1e9);
-        l.last_ns = static_cast<std::uint64_t>(f.value("ts_last", 0.0) * 1e9);
-        l.bytes_up = f.value("bytes_up", std::uint64_t{0});
-        l.bytes_down = f.value("bytes_down", std::uint64_t{0});
-        l.name = text_of(f["name"]);
-        l.service = text_of(f["service"]);
-        l.client = text_of(f["client"]);
-        l.server = text_of(f["server"]);
-        l.server_port = f.value("server_port", std::uint16_t{0});
-        const std::string proto = text_of(f["proto"]);
-        l.proto = proto == "tcp" ? 6 : proto == "udp" ? 17 : static_cast<std::uint8_t>(std::atoi(proto.c_str()));
-        l.app = text_of(f["app"]);
-        l.tls_version = text_of(f["tls_version"]);
-        const std::string action = text_of(f["action"]);
-        for (std::size_t i = 0; i < _labels.size(); ++i) {
-            if (_labels[i] == action) {
-                l.opened_in = static_cast<std::uint16_t>(i + 1);
-            }
-        }
+        l.first_ns = f.ts_first_ns;
+        l.last_ns = f.ts_last_ns;
+        l.bytes_up = f.bytes_up;
+        l.bytes_down = f.bytes_down;
+        l.name = std::string(r.name.view());
+        l.service = row.service < 0 ? std::string() : service_name(row.service);
+        l.client = ip_text(f.client().ip);
+        l.server = ip_text(f.server().ip);
+        l.server_port = f.server().port;
+        l.proto = f.key.proto;
+        l.app = r.app == pipeline::AppProto::kUnknown ? std::string() : std::string(pipeline::to_string(r.app));
+        l.tls_version = r.server_hello ? tls_version_text(r.tls_version) : std::string();
+        l.opened_in = f.action <= _labels.size() ? f.action : std::uint16_t{0};
         lanes.lanes.push_back(std::move(l));
     }
     std::sort(lanes.lanes.begin(), lanes.lanes.end(),
@@ -560,7 +628,7 @@ std::string Appliance::flows(const ControlRequest& request) {
     if (!service_filter(request.service, filter, error)) {
         return control_error(error);
     }
-    const json flows = flows_json(request.top, filter);
+    const json flows = flows_json(select_flows(request.top, filter));
     return request.table ? control_text(render_flows_table(flows)) : control_result(flows);
 }
 

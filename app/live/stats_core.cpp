@@ -47,6 +47,7 @@ void Appliance::absorb_retired(WorkerContext& ctx) {
 }
 
 void Appliance::collect(bool final_pass) {
+    wait_for_dashboard_build(); // it reads the cumulative tally, which absorb_retired() writes
     const std::uint64_t now = _clock.now_ns();
     // The tallies the workers handed back hold the packets of the interval that began at the last
     // request: the timeline closes that interval at the time the next one began (packet time).
@@ -101,7 +102,7 @@ void Appliance::collect(bool final_pass) {
     }
     ++_collect_epoch;
     if (_clock.now_ns() < _dashboard_watched_until) {
-        refresh_merged(); // a dashboard polls: its next request finds the tables merged
+        start_dashboard_build(); // a dashboard polls: its next request finds its tables made
     }
     warn_about_offload_drops();
 
@@ -156,16 +157,19 @@ void Appliance::drain_flow_records() {
     }
 }
 
-std::size_t Appliance::snapshot_live_flows() {
+std::size_t Appliance::snapshot_live_flows(std::size_t keep_largest) {
     // A worker still copying an earlier request keeps it (its vector is not ours until it answers).
     for (auto& ctx : _workers) {
         FlowSnapshot& snap = ctx->snapshot;
         const std::uint64_t asked = snap.request.load(std::memory_order_relaxed);
         if (snap.done.load(std::memory_order_acquire) == asked) {
-            const std::size_t want = std::min<std::size_t>(ctx->last.active_flows + 1024, kMaxSnapshotFlows);
+            const std::size_t want = keep_largest != 0 ? std::min(keep_largest, kMaxSnapshotFlows)
+                                                       : std::min<std::size_t>(ctx->last.active_flows + 1024,
+                                                                               kMaxSnapshotFlows);
             if (snap.flows.capacity() < want) {
                 snap.flows.reserve(want);
             }
+            snap.keep_largest = keep_largest != 0 ? want : 0;
             snap.request.store(asked + 1, std::memory_order_release);
         }
     }

@@ -1,7 +1,7 @@
 #include "pipeline/tally/tally.hpp"
 
 #include <algorithm>
-#include <set>
+#include <map>
 #include <tuple>
 #include <unordered_map>
 
@@ -499,9 +499,11 @@ void CoreTally::absorb(const CoreTally& other, std::span<const std::int32_t> ser
 MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
     MergedTally out;
     std::unordered_map<std::string, std::size_t> domain_index;
-    std::unordered_map<std::uint64_t, std::string> name_by_hash;
-    std::map<std::pair<IpAddr, std::int32_t>, std::size_t> client_index;
-    std::set<std::pair<IpAddr, std::uint64_t>> client_domain_pairs;
+    std::unordered_map<std::uint64_t, std::size_t> domain_by_hash; // index in out.domains (before the sort)
+    // Hashed, and the pairs sorted once at the end: a live dashboard merges every interval, and ordered
+    // trees of 100k addresses cost most of it (each compare a memcmp).
+    std::unordered_map<ClientServiceKey, std::size_t, ClientServiceKeyHash> client_index;
+    std::vector<std::pair<IpAddr, std::uint64_t>> client_domain_pairs;
     std::map<std::tuple<std::uint16_t, std::string, IpAddr>, std::size_t> action_index;
     std::map<std::array<std::uint8_t, 6>, DeviceHint> hints; // by MAC: the merged view's order
     std::map<IpAddr, std::map<std::string, MergedServerName>> server_names;
@@ -522,7 +524,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
                 out.domains.push_back(
                     MergedDomain{name, t.service, std::string(t.matched_by.view()), std::string(t.cnames.text()),
                                  t.inferred_asn, {}});
-                name_by_hash.emplace(DomainKeyHash{}(k), name);
+                domain_by_hash.emplace(DomainKeyHash{}(k), out.domains.size() - 1);
             }
             MergedDomain& merged = out.domains[it->second];
             if (!fresh) {
@@ -540,7 +542,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
             merged.m.stats.merge(t.stats);
         });
         core->clients().for_each([&](const ClientServiceKey& k, const ClientTally& t) {
-            auto [it, fresh] = client_index.try_emplace({k.client, k.service}, out.clients.size());
+            auto [it, fresh] = client_index.try_emplace(k, out.clients.size());
             if (fresh) {
                 MergedClient c;
                 c.client = k.client;
@@ -552,7 +554,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
             out.clients[it->second].stats.merge(t.stats);
         });
         core->client_domains().for_each([&](const ClientDomainKey& k, const std::uint8_t&) {
-            client_domain_pairs.emplace(k.client, k.domain_hash);
+            client_domain_pairs.emplace_back(k.client, k.domain_hash);
         });
         core->actions().for_each([&](const ActionDomainKey& k, const ActionDomainTally& t) {
             std::string name(k.name.view());
@@ -590,25 +592,55 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
             return a.stats.bytes_up + a.stats.bytes_down > b.stats.bytes_up + b.stats.bytes_down;
         });
     }
+    // Hash-table order depends on how flows were spread over cores: sort, so the
+    // merged view is the same for any number of workers.
+    // By index, then moved once: a MergedClient is a few hundred bytes, too many to swap around.
+    {
+        std::vector<std::uint32_t> order(out.clients.size());
+        for (std::uint32_t i = 0; i < order.size(); ++i) {
+            order[i] = i;
+        }
+        std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+            return std::tie(out.clients[a].client, out.clients[a].service) <
+                   std::tie(out.clients[b].client, out.clients[b].service);
+        });
+        std::vector<MergedClient> sorted;
+        sorted.reserve(out.clients.size());
+        for (const std::uint32_t i : order) {
+            sorted.push_back(std::move(out.clients[i]));
+        }
+        out.clients = std::move(sorted);
+    }
     // Distinct clients: per service from the (client, service) table, per domain from
-    // the (client, domain) pairs, overall from the set of client addresses.
-    std::set<IpAddr> all_clients;
-    for (const MergedClient& c : out.clients) {
+    // the (client, domain) pairs, overall from the client addresses (sorted: equal ones adjacent).
+    for (std::size_t i = 0; i < out.clients.size(); ++i) {
+        const MergedClient& c = out.clients[i];
         const std::size_t slot = static_cast<std::size_t>(c.service + 1);
         if (slot < out.services.size()) {
             ++out.services[slot].distinct_clients;
         }
-        all_clients.insert(c.client);
-    }
-    out.total.distinct_clients = all_clients.size();
-    std::unordered_map<std::string, std::uint64_t> clients_per_domain;
-    for (const auto& [client, hash] : client_domain_pairs) {
-        if (auto it = name_by_hash.find(hash); it != name_by_hash.end()) {
-            ++clients_per_domain[it->second];
-            out.client_domains.emplace_back(client, it->second);
+        if (i == 0 || out.clients[i - 1].client != c.client) {
+            ++out.total.distinct_clients;
         }
     }
-    std::sort(out.client_domains.begin(), out.client_domains.end());
+    std::sort(client_domain_pairs.begin(), client_domain_pairs.end());
+    client_domain_pairs.erase(std::unique(client_domain_pairs.begin(), client_domain_pairs.end()),
+                              client_domain_pairs.end());
+    // The pairs are in client order: only each client's own names need sorting.
+    out.client_domains.reserve(client_domain_pairs.size());
+    std::size_t client_begin = 0;
+    for (const auto& [client, hash] : client_domain_pairs) {
+        if (!out.client_domains.empty() && out.client_domains.back().first != client) {
+            std::sort(out.client_domains.begin() + static_cast<std::ptrdiff_t>(client_begin), out.client_domains.end());
+            client_begin = out.client_domains.size();
+        }
+        if (auto it = domain_by_hash.find(hash); it != domain_by_hash.end()) {
+            MergedDomain& d = out.domains[it->second];
+            ++d.m.distinct_clients;
+            out.client_domains.emplace_back(client, d.name);
+        }
+    }
+    std::sort(out.client_domains.begin() + static_cast<std::ptrdiff_t>(client_begin), out.client_domains.end());
     for (const auto& [mac, h] : hints) {
         MergedDeviceHint& m = out.device_hints.emplace_back();
         m.mac = mac;
@@ -618,16 +650,10 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
         m.host_name = std::string(h.host_name.view());
         m.vendor_class = std::string(h.vendor_class.view());
     }
-    for (MergedDomain& d : out.domains) {
-        d.m.distinct_clients = clients_per_domain[d.name];
-    }
     // Hash-table order depends on how flows were spread over cores: sort, so the
     // merged view is the same for any number of workers.
     std::sort(out.domains.begin(), out.domains.end(),
               [](const MergedDomain& a, const MergedDomain& b) { return a.name < b.name; });
-    std::sort(out.clients.begin(), out.clients.end(), [](const MergedClient& a, const MergedClient& b) {
-        return std::tie(a.client, a.service) < std::tie(b.client, b.service);
-    });
     std::sort(out.actions.begin(), out.actions.end(), [](const MergedActionDomain& a, const MergedActionDomain& b) {
         return std::tie(a.action, a.name, a.server) < std::tie(b.action, b.name, b.server);
     });

@@ -116,6 +116,21 @@ def run_live(rep, binary, work, files, n, expect_packets, tag):
               f"workers' rx_packets {rx} after {received_s:.1f}s; log:\n{d.log_tail(8)}")
     errs = (doc or {}).get("parse_errors") or {}
     counters = (doc or {}).get("counters") or {}
+    # `ctl flows --top N`: each worker keeps its N largest flows in progress, so the N largest of all are
+    # the head of a listing of every flow, and the counts stand for every flow, not the N listed.
+    _, few, _ = d.ctl("flows", "--top", "5")
+    _, every, _ = d.ctl("flows", "--top", "100000")
+    size = lambda f: f["bytes_up"] + f["bytes_down"]
+    few_sizes = [size(f) for f in (few or {}).get("flows", [])]
+    every_sizes = [size(f) for f in (every or {}).get("flows", [])]
+    active = ((doc or {}).get("flows") or {}).get("active")
+    rep.check(f"{tag}: ctl flows --top 5 lists the 5 largest of every flow ({few_sizes}), counting them all "
+              f"({(few or {}).get('in_progress')} in progress, {active} active)",
+              few is not None and every is not None and few_sizes == sorted(every_sizes, reverse=True)[:5]
+              and few["in_progress"] == every["in_progress"] == len([f for f in every["flows"] if f["state"] != "ended"])
+              and few["matching"] == every["matching"] == len(every["flows"]),
+              f"few {json.dumps({k: v for k, v in (few or {}).items() if k != 'flows'})}, "
+              f"every {json.dumps({k: v for k, v in (every or {}).items() if k != 'flows'})}")
     rc = d.stop(signal.SIGTERM, grace=30)
     rep.check(f"{tag}: SIGTERM -> exit 0", rc == 0, f"exit code {rc}; log:\n{d.log_tail(8)}")
     snap = None
