@@ -102,18 +102,28 @@ def live(args, work):
             if stats()[0] >= 100000:
                 break
         time.sleep(2)
-        flows, before = stats()
+        # The worker's rate is the last stats interval's: sampled once a second, medians of each phase.
+        before_samples = []
+        for _ in range(args.requests // 2):
+            flows, pps = stats()
+            before_samples.append(pps)
+            time.sleep(1)
         answers = []
+        during_samples = []
         size = 0
-        for _ in range(args.requests):
+        for i in range(args.requests):
             start = time.perf_counter()
             with urllib.request.urlopen(url + "api/report", timeout=30) as r:
                 size = len(r.read())
             answers.append((time.perf_counter() - start) * 1000)
             time.sleep(0.5)
-        _, during = stats()
+            if i % 2 == 1:
+                during_samples.append(stats()[1])
+        before = statistics.median(before_samples)
+        during = statistics.median(during_samples)
         answers.sort()
-        print(f"live: {flows} flows, worker {before:.2f} Mpps before, {during:.2f} Mpps while the dashboard polls")
+        print(f"live: {flows} flows, worker {before:.2f} Mpps before, {during:.2f} Mpps while the dashboard polls "
+              f"(medians of {len(before_samples)} and {len(during_samples)} one-second samples)")
         print(f"/api/report: median {statistics.median(answers):.1f} ms, p90 {answers[int(len(answers) * 0.9)]:.1f} ms, "
               f"min {answers[0]:.1f}, max {answers[-1]:.1f} ({len(answers)} requests, {size / 1e6:.2f} MB each)")
     finally:
