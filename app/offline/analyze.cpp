@@ -1,3 +1,4 @@
+#include "app/offline/output_file.hpp"
 #include "app/offline/analyze.hpp"
 
 #include "app/eal/eal_session.hpp"
@@ -14,6 +15,7 @@
 #include "pipeline/dpdk/mbuf_input.hpp"
 #include "pipeline/worker.hpp"
 
+#include <system_error>
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -121,16 +123,15 @@ int run_analyze(const AnalyzeOptions& options) {
     std::size_t comment_marks = 0;
 
     std::unique_ptr<FlowJsonWriter> flow_writer;
-    std::FILE* flows_file = nullptr;
+    OutputFile flows_file;
     if (!options.flows_out.empty()) {
-        flows_file = options.flows_out == "-" ? stdout : std::fopen(options.flows_out.c_str(), "w");
-        if (flows_file == nullptr) {
-            error_line(options.flows_out, fmt::format("cannot create: {}", std::strerror(errno)));
+        if (std::string why; !flows_file.open(options.flows_out, stdout, why)) {
+            error_line(options.flows_out, why);
             return kExitCantCreate;
         }
         static std::array<char, 1 << 20> buffer;
-        std::setvbuf(flows_file, buffer.data(), _IOFBF, buffer.size());
-        flow_writer = std::make_unique<FlowJsonWriter>(flows_file, actions.get());
+        std::setvbuf(flows_file.get(), buffer.data(), _IOFBF, buffer.size());
+        flow_writer = std::make_unique<FlowJsonWriter>(flows_file.get(), actions.get());
     }
 
     // The pictures (issue #16): each flow keeps its bytes by interval of the capture's clock and hands
@@ -382,71 +383,65 @@ int run_analyze(const AnalyzeOptions& options) {
         }
     }
     if (!refused.empty()) {
-        if (flows_file != nullptr && flows_file != stdout) {
-            std::fclose(flows_file);
-            std::remove(options.flows_out.c_str());
-        }
+        flows_file.discard();
         fmt::print(stderr, "wiretally: {}\n", refused);
         return kExitConfig;
     }
 
-    if (flows_file != nullptr) {
-        const bool failed = flow_writer->failed() || std::fflush(flows_file) != 0;
-        if (flows_file != stdout) {
-            std::fclose(flows_file);
-        }
-        if (failed) {
+    if (flow_writer) {
+        const bool failed = flow_writer->failed();
+        if (!flows_file.finish() || failed) {
             error_line(options.flows_out, "write failed");
             exit_code = kExitCantCreate;
         }
     }
-    const bool to_file = !options.output.empty() && options.output != "-";
     // A PNG is drawn by a browser from the HTML page, written beside it first.
     const std::string page_path = options.format == ReportFormat::kPng ? options.output + ".html" : options.output;
-    std::FILE* out = options.flows_out == "-" ? stderr : stdout;
-    if (to_file) {
-        out = std::fopen(page_path.c_str(), "w");
-        if (out == nullptr) {
-            error_line(page_path, fmt::format("cannot create: {}", std::strerror(errno)));
-            return kExitCantCreate;
+    OutputFile report_file;
+    if (std::string why; !report_file.open(page_path, options.flows_out == "-" ? stderr : stdout, why)) {
+        error_line(page_path, why);
+        return kExitCantCreate;
+    }
+    std::FILE* out = report_file.get();
+    // fmt::print reports a failed write (a full disk, a closed pipe) by throwing: it is the same failure.
+    bool write_failed = false;
+    try {
+        switch (options.format) {
+        case ReportFormat::kTable:
+            render_table(report, out, TableOptions{options.top_domains, 100});
+            break;
+        case ReportFormat::kJson:
+        {
+            fmt::memory_buffer text;
+            // Room for the whole document up front: growing a buffer of megabytes by doubling copies it each
+            // time, and the copies' fresh pages cost more than writing it (a row is under 1.5 KB pretty-printed;
+            // pages never written are never touched).
+            const std::size_t rows = report.tally.domains.size() + report.tally.clients.size() + report.tally.servers.size() +
+                                     report.tally.actions.size() + report.tally.services.size();
+            text.reserve(64 * 1024 + rows * 1536);
+            write_report_json(report, text, 2);
+            text.push_back('\n');
+            std::fwrite(text.data(), 1, text.size(), out);
+            break;
         }
-    }
-    switch (options.format) {
-    case ReportFormat::kTable:
-        render_table(report, out, TableOptions{options.top_domains, 100});
-        break;
-    case ReportFormat::kJson:
-    {
-        fmt::memory_buffer text;
-        // Room for the whole document up front: growing a buffer of megabytes by doubling copies it each
-        // time, and the copies' fresh pages cost more than writing it (a row is under 1.5 KB pretty-printed;
-        // pages never written are never touched).
-        const std::size_t rows = report.tally.domains.size() + report.tally.clients.size() + report.tally.servers.size() +
-                                 report.tally.actions.size() + report.tally.services.size();
-        text.reserve(64 * 1024 + rows * 1536);
-        write_report_json(report, text, 2);
-        text.push_back('\n');
-        std::fwrite(text.data(), 1, text.size(), out);
-        break;
-    }
-    case ReportFormat::kCsv:
-        render_csv(report, out);
-        break;
-    case ReportFormat::kHtml:
-    case ReportFormat::kPng:
-    {
-        fmt::memory_buffer page;
-        write_html_report(report, page);
-        std::fwrite(page.data(), 1, page.size(), out);
-        break;
-    }
-    }
-    if (to_file) {
-        const bool failed = std::ferror(out) != 0;
-        if (std::fclose(out) != 0 || failed) {
-            error_line(page_path, "write failed");
-            return kExitCantCreate;
+        case ReportFormat::kCsv:
+            render_csv(report, out);
+            break;
+        case ReportFormat::kHtml:
+        case ReportFormat::kPng:
+        {
+            fmt::memory_buffer page;
+            write_html_report(report, page);
+            std::fwrite(page.data(), 1, page.size(), out);
+            break;
         }
+        }
+    } catch (const std::system_error&) {
+        write_failed = true;
+    }
+    if (!report_file.finish() || write_failed) {
+        error_line(report_file.name(), "write failed");
+        return kExitCantCreate;
     }
     if (options.format == ReportFormat::kPng) {
         std::string why;

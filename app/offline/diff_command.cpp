@@ -1,8 +1,10 @@
+#include "app/offline/output_file.hpp"
 #include "app/offline/diff_command.hpp"
 
 #include "app/report/diff.hpp"
 #include "app/report/html_report.hpp"
 
+#include <system_error>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -110,27 +112,30 @@ int run_diff(const DiffOptions& options) {
         fmt::print(stderr, "wiretally: diff: {}\n", e->message);
         return kExitDataError;
     }
-    std::FILE* out = stdout;
-    const bool to_file = !options.output.empty() && options.output != "-";
-    if (to_file && (out = std::fopen(options.output.c_str(), "w")) == nullptr) {
-        fmt::print(stderr, "wiretally: {}: cannot create: {}\n", options.output, std::strerror(errno));
+    OutputFile output;
+    if (std::string why; !output.open(options.output, stdout, why)) {
+        fmt::print(stderr, "wiretally: {}: {}\n", options.output, why);
         return kExitCantCreate;
     }
-    if (options.format == "json") {
-        fmt::print(out, "{}\n", diff_to_json(d).dump(2, ' ', false, json::error_handler_t::replace));
-    } else if (options.format == "html") {
-        fmt::memory_buffer page;
-        write_html_page(diff_to_json(d).dump(-1, ' ', false, json::error_handler_t::replace), page);
-        std::fwrite(page.data(), 1, page.size(), out);
-    } else {
-        render_diff_table(d, out, options.top);
-    }
-    if (to_file) {
-        const bool failed = std::ferror(out) != 0;
-        if (std::fclose(out) != 0 || failed) {
-            fmt::print(stderr, "wiretally: {}: write failed\n", options.output);
-            return kExitCantCreate;
+    std::FILE* out = output.get();
+    // fmt::print reports a failed write (a full disk, a closed pipe) by throwing: it is the same failure.
+    bool write_failed = false;
+    try {
+        if (options.format == "json") {
+            fmt::print(out, "{}\n", diff_to_json(d).dump(2, ' ', false, json::error_handler_t::replace));
+        } else if (options.format == "html") {
+            fmt::memory_buffer page;
+            write_html_page(diff_to_json(d).dump(-1, ' ', false, json::error_handler_t::replace), page);
+            std::fwrite(page.data(), 1, page.size(), out);
+        } else {
+            render_diff_table(d, out, options.top);
         }
+    } catch (const std::system_error&) {
+        write_failed = true;
+    }
+    if (!output.finish() || write_failed) {
+        fmt::print(stderr, "wiretally: {}: write failed\n", output.name());
+        return kExitCantCreate;
     }
     if (options.fail_on_new && !d.new_domains.empty()) {
         fmt::print(stderr, "wiretally: diff: B talks to {} domain{} A did not: {}\n", d.new_domains.size(),

@@ -584,6 +584,19 @@ class Pictures(unittest.TestCase):
         self.assertEqual(proc.returncode, 73)
         self.assertIn("/nonexistent-dir/r.html: cannot create", proc.stderr)
 
+    def test_a_full_disk_is_a_write_failure_not_a_crash(self):
+        # /dev/full: every write fails with ENOSPC, as on a full disk; each format and each command says so.
+        for args in (["analyze", SAMPLE], ["analyze", SAMPLE, "--format", "csv"], ["analyze", SAMPLE, "--format", "json"],
+                     ["diff", SAMPLE, SAMPLE]):
+            with open("/dev/full", "w") as full:
+                proc = subprocess.run([BIN, *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
+                                      env=dict(os.environ, WIRETALLY_IPDB_DIR=NO_IPDB_DIR))
+            self.assertEqual(proc.returncode, 73, args)
+            self.assertIn("standard output: write failed", proc.stderr, args)
+        proc = run("analyze", SAMPLE, "--format", "html", "-o", "/dev/full")
+        self.assertEqual(proc.returncode, 73)
+        self.assertIn("/dev/full: write failed", proc.stderr)
+
     def test_a_browser_that_fails_is_named_and_leaves_no_file(self):
         png = os.path.join(self.tmp.name, "t.png")
         env_browser = os.path.join(self.tmp.name, "broken-browser")
