@@ -373,7 +373,7 @@ json Appliance::flows_json(const FlowSelection& selection) const {
         e["service"] = row.service < 0 ? json(nullptr) : json(service_name(row.service));
         e["action"] = f.action >= 1 && f.action <= _labels.size() ? json(_labels[f.action - 1u]) : json(nullptr);
         e["app"] = r->app == pipeline::AppProto::kUnknown ? json(nullptr) : json(pipeline::to_string(r->app));
-        e["proto"] = f.key.proto == 6 ? "tcp" : f.key.proto == 17 ? "udp" : std::to_string(f.key.proto);
+        e["proto"] = ip_proto_text(f.key.proto);
         e["client"] = ip_text(f.client().ip);
         e["client_port"] = f.client().port;
         e["server"] = ip_text(server.ip);

@@ -13,20 +13,6 @@ double seconds(std::uint64_t ns) {
     return static_cast<double>(ns) / 1e9;
 }
 
-const char* proto_name(std::uint8_t p) {
-    switch (p) {
-    case 6: return "tcp";
-    case 17: return "udp";
-    case 1: return "icmp";
-    case 58: return "icmpv6";
-    case 2: return "igmp";
-    case 47: return "gre";
-    case 50: return "esp";
-    case 132: return "sctp";
-    default: return nullptr;
-    }
-}
-
 } // namespace
 
 json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::string_view service,
@@ -34,8 +20,7 @@ json flow_to_json(const pipeline::Flow& f, const pipeline::FlowDetail* d, std::s
     json j;
     j["ts_first"] = seconds(f.ts_first_ns);
     j["ts_last"] = seconds(f.ts_last_ns);
-    const char* pn = proto_name(f.key.proto);
-    j["proto"] = pn != nullptr ? json(pn) : json(std::to_string(f.key.proto));
+    j["proto"] = ip_proto_text(f.key.proto);
     const pipeline::Endpoint server = f.server();
     j["client"] = ip_text(f.client().ip);
     j["client_port"] = f.client().port;

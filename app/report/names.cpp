@@ -8,6 +8,20 @@
 
 namespace wt::app {
 
+std::string ip_proto_text(std::uint8_t proto) {
+    switch (proto) {
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 1: return "icmp";
+    case 58: return "icmpv6";
+    case 2: return "igmp";
+    case 47: return "gre";
+    case 50: return "esp";
+    case 132: return "sctp";
+    default: return std::to_string(proto);
+    }
+}
+
 std::string ip_text(const parsers::IpAddress& ip) {
     return std::string(parsers::to_string(ip).view());
 }

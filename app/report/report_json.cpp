@@ -205,7 +205,7 @@ void write_flow_lanes(JsonWriter& w, const Report& r, const FlowLanes& lanes) {
         w.field("first_ts", static_cast<double>(l.first_ns) / 1e9);
         w.field("last_ts", static_cast<double>(l.last_ns) / 1e9);
         w.text_or_null_field("name", l.name);
-        w.field("proto", l.proto == 6 ? std::string("tcp") : l.proto == 17 ? std::string("udp") : std::to_string(l.proto));
+        w.field("proto", ip_proto_text(l.proto));
         w.field("server", l.server);
         w.field("server_port", l.server_port);
         w.text_or_null_field("service", l.service);

@@ -345,7 +345,7 @@
             // The name right of the bar, else inside it, else left of it: never cut. Lanes too thin
             // to hold a line of text show their names on hovering only.
             if (y1 - y0 < 9 * dpr) return;
-            const label = l.name || (l.proto === "tcp" || l.proto === "udp" ? `${l.server}:${l.server_port}` : `${l.server} (${l.proto === "58" || l.proto === "1" ? "ICMP" : "IP " + l.proto})`);
+            const label = l.name || (l.proto === "tcp" || l.proto === "udp" ? `${l.server}:${l.server_port}` : `${l.server} (${l.proto === "icmp" || l.proto === "icmpv6" ? "ICMP" : /^[0-9]+$/.test(l.proto) ? "IP " + l.proto : l.proto.toUpperCase()})`);
             const w = ctx.measureText(label).width;
             const mid = (y0 + y1) / 2;
             if (u.bbox.left + u.bbox.width - b > w + 6 * dpr) {

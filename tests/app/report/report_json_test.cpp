@@ -239,7 +239,7 @@ json reference_report(const Report& r) {
                              {"client", l.client},
                              {"server", l.server},
                              {"server_port", l.server_port},
-                             {"proto", l.proto == 6 ? "tcp" : l.proto == 17 ? "udp" : std::to_string(l.proto)},
+                             {"proto", l.proto == 6 ? "tcp" : l.proto == 58 ? "icmpv6" : "(not in this test)"},
                              {"app", text_or_null(l.app)},
                              {"tls_version", text_or_null(l.tls_version)},
                              {"action", l.opened_in == 0 || r.actions.empty() ? json(nullptr) : json(action_label(r, l.opened_in))}});
