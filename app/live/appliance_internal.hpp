@@ -321,7 +321,10 @@ private:
     mutable std::uint64_t _merged_cache_epoch = 0;
     mutable std::optional<Report> _dashboard_tables;   // dashboard_tables() without the builder, per epoch
     mutable std::uint64_t _dashboard_tables_epoch = 0;
-    std::uint64_t _dashboard_watched_until = 0; // ctl report asked lately: its tables made as each interval closes
+    std::uint64_t _dashboard_watched_until = 0; // ctl report asked lately: its tables made ahead of its requests
+    std::uint64_t _dashboard_last_request_ns = 0;     // the two latest `ctl report` requests: their period
+    std::uint64_t _dashboard_previous_request_ns = 0;
+    bool _dashboard_built_since_request = false;      // a build started since the latest request
     std::unique_ptr<DashboardBuilder> _dashboard_builder; // reads _cumulative, _ip_databases, _oui
     // Names flows in progress on the stats side (`ctl flows`), with the current generation.
     std::unique_ptr<pipeline::ClassifierScratch> _stats_scratch;

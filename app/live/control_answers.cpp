@@ -109,10 +109,11 @@ void Appliance::fill_report_tables(Report& r, pipeline::MergedTally merged) cons
 }
 
 Report Appliance::dashboard_tables() const {
-    // Built by the builder as the last interval closed (an interval older while that build runs).
-    if (_dashboard_builder) {
+    // Built by the builder shortly before this request was due (older while a build runs, or when the
+    // dashboard asked sooner than its period), as long as a dashboard keeps watching.
+    if (_dashboard_builder && _clock.now_ns() < _dashboard_watched_until) {
         auto [built, epoch] = _dashboard_builder->latest();
-        if (built && epoch + 1 >= _collect_epoch) {
+        if (built && epoch + kDashboardWatchNs / std::max<std::uint64_t>(_settings.stats_interval_ns, 1) >= _collect_epoch) {
             return *built;
         }
     }
@@ -513,6 +514,9 @@ std::string Appliance::report(const ControlRequest& request) {
     // While a dashboard watches, the stats core merges the tables as each interval closes (collect),
     // so that this request finds them merged.
     _dashboard_watched_until = _clock.now_ns() + kDashboardWatchNs;
+    _dashboard_previous_request_ns = _dashboard_last_request_ns;
+    _dashboard_last_request_ns = _clock.now_ns();
+    _dashboard_built_since_request = false;
     if (request.table) {
         return control_text(render_table_text(build_report(), TableOptions{}));
     }

@@ -101,8 +101,17 @@ void Appliance::collect(bool final_pass) {
         h.request.store(h.request.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
     ++_collect_epoch;
-    if (_clock.now_ns() < _dashboard_watched_until) {
-        start_dashboard_build(); // a dashboard polls: its next request finds its tables made
+    // A dashboard polls: its tables are built once per request, at the last interval before the next
+    // request is due (the period between its last two), so that it finds them at most an interval old
+    // and the merge runs no more often than the page asks.
+    const std::uint64_t now_ns = _clock.now_ns();
+    if (now_ns < _dashboard_watched_until && !_dashboard_built_since_request) {
+        const std::uint64_t period = _dashboard_last_request_ns - _dashboard_previous_request_ns;
+        if (_dashboard_previous_request_ns == 0 ||
+            now_ns + _settings.stats_interval_ns >= _dashboard_last_request_ns + period) {
+            start_dashboard_build();
+            _dashboard_built_since_request = true;
+        }
     }
     warn_about_offload_drops();
 

@@ -5,7 +5,7 @@ Offline: `analyze --format html` against `--format json` on one generated captur
 run alternately (json, html, json, html, ...) so that both see the same machine; medians, their ratio, and
 the page's size. Live (--live, root): `wiretally run` replays a generated capture of 100k DNS flows from a
 net_pcap port (all of them live at once) with its dashboard on a free port; /api/report is asked N times,
-0.5 s apart, and the answer times (median, p90) are printed with the worker's packet rate before and during.
+--interval s apart (0.5 by default; the page asks every 3), and the answer times (median, p90) are printed with the worker's packet rate before and during.
 
   bench_pictures.py --wiretally BIN --wt-gen BIN [--capture FILE] [--runs 5] [--live] [--smoke]
 
@@ -116,8 +116,8 @@ def live(args, work):
             with urllib.request.urlopen(url + "api/report", timeout=30) as r:
                 size = len(r.read())
             answers.append((time.perf_counter() - start) * 1000)
-            time.sleep(0.5)
-            if i % 2 == 1:
+            time.sleep(args.interval)
+            if i % max(1, round(1 / args.interval)) == 0:
                 during_samples.append(stats()[1])
         before = statistics.median(before_samples)
         during = statistics.median(during_samples)
@@ -141,6 +141,8 @@ def main():
     p.add_argument("--capture", help="a capture to time (default: one generated, 300 MB)")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--requests", type=int, default=20)
+    p.add_argument("--interval", type=float, default=0.5,
+                   help="seconds between /api/report requests (the page asks every 3)")
     p.add_argument("--live", action="store_true")
     p.add_argument("--smoke", action="store_true")
     args = p.parse_args()
