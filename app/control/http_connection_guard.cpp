@@ -37,7 +37,9 @@ std::uint16_t local_port(int fd, bool& connected) {
 } // namespace
 
 HttpConnectionGuard::HttpConnectionGuard(std::uint16_t listen_port, HttpGuardLimits limits, HttpGuardCounters& counters)
-    : _port(listen_port), _limits(limits), _counters(counters), _pool(static_cast<std::size_t>(limits.threads)) {
+    : _port(listen_port), _limits(limits),
+      _deadline_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(limits.request_deadline).count()),
+      _counters(counters), _pool(static_cast<std::size_t>(limits.threads)) {
     _watchdog = std::thread([this] { watch(); });
 }
 
@@ -62,15 +64,19 @@ void HttpConnectionGuard::request_answered() noexcept {
     }
 }
 
-std::list<std::shared_ptr<HttpConnectionGuard::Connection>> HttpConnectionGuard::find_new_connections() {
-    std::list<std::shared_ptr<Connection>> found;
+std::shared_ptr<HttpConnectionGuard::Connection> HttpConnectionGuard::track_new_connection() {
+    std::shared_ptr<Connection> found;
     DIR* dir = ::opendir("/proc/self/fd");
     if (dir == nullptr) {
         return found;
     }
     const int dir_fd = ::dirfd(dir);
     std::lock_guard lock(_mutex);
-    while (const dirent* entry = ::readdir(dir)) {
+    while (!found) {
+        const dirent* entry = ::readdir(dir);
+        if (entry == nullptr) {
+            break;
+        }
         char* end = nullptr;
         const long fd = std::strtol(entry->d_name, &end, 10);
         if (end == entry->d_name || *end != '\0' || fd == dir_fd) {
@@ -92,9 +98,9 @@ std::list<std::shared_ptr<HttpConnectionGuard::Connection>> HttpConnectionGuard:
             continue;
         }
         connection->inode = static_cast<unsigned long>(st.st_ino);
-        connection->deadline_ns = now_ns() + std::chrono::nanoseconds(_limits.request_deadline).count();
+        connection->deadline_ns = now_ns() + _deadline_ns;
         _open.push_back(connection);
-        found.push_back(std::move(connection));
+        found = std::move(connection);
     }
     ::closedir(dir);
     return found;
@@ -107,13 +113,12 @@ void HttpConnectionGuard::finish(const std::shared_ptr<Connection>& connection) 
 }
 
 void HttpConnectionGuard::enqueue(std::function<void()> fn) {
-    std::list<std::shared_ptr<Connection>> accepted = find_new_connections();
-    if (accepted.empty()) {
-        _counters.untracked.fetch_add(1, std::memory_order_relaxed);
+    std::shared_ptr<Connection> connection = track_new_connection();
+    if (!connection) {
+        _counters.unguarded.fetch_add(1, std::memory_order_relaxed);
         _pool.enqueue(std::move(fn));
         return;
     }
-    std::shared_ptr<Connection> connection = accepted.front();
     bool over_limit;
     {
         std::lock_guard lock(_mutex);
@@ -131,11 +136,10 @@ void HttpConnectionGuard::enqueue(std::function<void()> fn) {
         finish(connection);
         return;
     }
-    const std::int64_t step_ns = std::chrono::nanoseconds(_limits.request_deadline).count();
-    _pool.enqueue([this, connection, step_ns, fn = std::move(fn)] {
+    _pool.enqueue([this, connection, fn = std::move(fn)] {
         // The deadline runs from the accept, not from when a thread got free: time spent queued counts.
         tl_deadline = &connection->deadline_ns;
-        tl_deadline_step_ns = step_ns;
+        tl_deadline_step_ns = _deadline_ns;
         fn();
         tl_deadline = nullptr;
         finish(connection);

@@ -28,7 +28,7 @@ namespace wt::app {
 struct HttpGuardCounters {
     std::atomic<std::uint64_t> cut_off{0};  // a request not done within the deadline: socket shut down
     std::atomic<std::uint64_t> refused{0};  // over max_connections: 503 and closed
-    std::atomic<std::uint64_t> untracked{0}; // accepted sockets the guard could not find (never expected)
+    std::atomic<std::uint64_t> unguarded{0}; // accepted sockets the guard could not find: served without bounds
 };
 
 struct HttpGuardLimits {
@@ -59,13 +59,15 @@ private:
     using Clock = std::chrono::steady_clock;
     static std::int64_t now_ns() noexcept;
 
-    // The connected sockets on our port that are not tracked yet (normally exactly one).
-    std::list<std::shared_ptr<Connection>> find_new_connections();
+    // The connected socket on our port that is not tracked yet (the one just accepted), now tracked;
+    // null if there is none.
+    std::shared_ptr<Connection> track_new_connection();
     void finish(const std::shared_ptr<Connection>& connection);
     void watch();
 
     std::uint16_t _port;
     HttpGuardLimits _limits;
+    std::int64_t _deadline_ns; // _limits.request_deadline
     HttpGuardCounters& _counters;
     httplib::ThreadPool _pool;
     std::mutex _mutex;

@@ -126,19 +126,22 @@ void HttpGateway::stop() {
 }
 
 void HttpGateway::add_routes() {
-    // A control request on the daemon's socket; the result, or the daemon's error as 4xx/5xx.
-    const auto ask = [this](const json& request, httplib::Response& res, int refused_status) {
-        std::string answer;
+    // The daemon's answer line to one control request; false once `res` says why there is none (503: the
+    // daemon is gone, 504: it did not answer in time).
+    const auto exchange = [this](const std::string& request_line, httplib::Response& res, std::string& answer) {
         std::string error;
-        const int code = exchange_control_line(_options.control_socket,
-                                               request.dump(-1, ' ', false, json::error_handler_t::replace),
-                                               _options.control_timeout_s, answer, error);
-        if (code == kCtlExitTimeout) {
-            send_error(res, 504, error);
-            return;
-        }
+        const int code = exchange_control_line(_options.control_socket, request_line, _options.control_timeout_s,
+                                               answer, error);
         if (code != kCtlExitOk) {
-            send_error(res, 503, error);
+            send_error(res, code == kCtlExitTimeout ? 504 : 503, error);
+            return false;
+        }
+        return true;
+    };
+    // A control request's result as the response, or the daemon's error as 4xx/5xx.
+    const auto ask = [exchange](const json& request, httplib::Response& res, int refused_status) {
+        std::string answer;
+        if (!exchange(request.dump(-1, ' ', false, json::error_handler_t::replace), res, answer)) {
             return;
         }
         // {"ok":true,"result":...}: the result is passed on as the daemon wrote it (a report is megabytes:
@@ -169,13 +172,9 @@ void HttpGateway::add_routes() {
         res.set_content(std::string(page.data(), page.size()), "text/html; charset=utf-8");
     });
     // `ctl metrics` in table form: {"ok":true,"text":"..."}, the exposition as the stats core wrote it.
-    _server->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    _server->Get("/metrics", [exchange](const httplib::Request&, httplib::Response& res) {
         std::string answer;
-        std::string error;
-        const int code = exchange_control_line(_options.control_socket, R"({"command":"metrics","format":"table"})",
-                                               _options.control_timeout_s, answer, error);
-        if (code != kCtlExitOk) {
-            send_error(res, code == kCtlExitTimeout ? 504 : 503, error);
+        if (!exchange(R"({"command":"metrics","format":"table"})", res, answer)) {
             return;
         }
         const json reply = json::parse(answer, nullptr, false);

@@ -25,6 +25,7 @@ struct HttpGatewayCounters {
     std::uint64_t errors = 0;   // of those, answered 4xx or 5xx
     std::uint64_t cut_off = 0;  // connections shut down: a request not read and answered within the deadline
     std::uint64_t refused = 0;  // connections beyond the limit: 503 and closed
+    std::uint64_t unguarded = 0; // connections served without those bounds (their socket was not found)
 };
 
 struct HttpGatewayOptions {
@@ -55,7 +56,8 @@ public:
     // Read from any thread (the stats core's `ctl stats`).
     [[nodiscard]] HttpGatewayCounters counters() const noexcept {
         return {_requests.load(std::memory_order_relaxed), _errors.load(std::memory_order_relaxed),
-                _guard.cut_off.load(std::memory_order_relaxed), _guard.refused.load(std::memory_order_relaxed)};
+                _guard.cut_off.load(std::memory_order_relaxed), _guard.refused.load(std::memory_order_relaxed),
+                _guard.unguarded.load(std::memory_order_relaxed)};
     }
 
 private:

@@ -277,14 +277,14 @@ bool Appliance::start(std::string& error) {
         return false;
     }
     if (!_settings.http_listen.empty()) {
-        _dashboard = std::make_unique<HttpGateway>();
-        if (!_dashboard->start(HttpGatewayOptions{_settings.http_listen, _settings.socket_path, _settings.http_token, 5.0, HttpGuardLimits{}}, error)) {
+        _http_listener = std::make_unique<HttpGateway>();
+        if (!_http_listener->start(HttpGatewayOptions{_settings.http_listen, _settings.socket_path, _settings.http_token, 5.0, HttpGuardLimits{}}, error)) {
             error = fmt::format("HTTP listener [http] listen = \"{}\": {}", _settings.http_listen, error);
             return false;
         }
         // With port 0 the address is the one the listener got.
         const std::string host = _settings.http_listen.substr(0, _settings.http_listen.rfind(':'));
-        _dashboard_url = fmt::format("http://{}:{}/", host, _dashboard->port());
+        _http_url = fmt::format("http://{}:{}/", host, _http_listener->port());
     }
     if (_settings.telemetry) {
         register_telemetry();
@@ -293,9 +293,9 @@ bool Appliance::start(std::string& error) {
 }
 
 void Appliance::stop_and_drain() {
-    // The dashboard first: its requests wait on the control socket, which stops being polled below.
-    if (_dashboard) {
-        _dashboard->stop();
+    // The HTTP listener first: its requests wait on the control socket, which stops being polled below.
+    if (_http_listener) {
+        _http_listener->stop();
     }
     wait_for_dashboard_build();
     // Stop receiving: the workers keep polling until the queues stay empty, then return.
@@ -386,8 +386,8 @@ int Appliance::run() {
                _cumulative->memory_bytes() >> 20);
     fmt::print(stderr, "wiretally: {} mode, {} worker(s), ports {}; control {}{}{}\n",
                _settings.inline_mode ? "inline" : "tap", _workers.size(), ports_text, _settings.socket_path,
-               _dashboard_url.empty() ? ""
-                                      : fmt::format(", dashboard {0}, metrics {0}metrics", _dashboard_url),
+               _http_url.empty() ? ""
+                                      : fmt::format(", dashboard {0}, metrics {0}metrics", _http_url),
                _resume_note.empty() ? "" : "; " + _resume_note);
 
     std::uint64_t next_interval = _clock.now_ns() + _settings.stats_interval_ns;

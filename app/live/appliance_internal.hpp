@@ -214,6 +214,8 @@ public:
     // and devices (as of the last interval).
     void fill_report_header(Report& r) const;
     void fill_report_tables(Report& r, pipeline::MergedTally merged) const;
+    // A tally's per-service rows: slot 0 for the unclassified, then one per service of the registry.
+    [[nodiscard]] std::size_t service_slots() const noexcept { return _services.size() + 1; }
     // The dashboard's tables (`ctl report`): each table's largest rows, no clients; made once an interval
     // (by the dashboard builder while a dashboard watches).
     [[nodiscard]] Report dashboard_tables() const;
@@ -312,8 +314,9 @@ private:
     std::uint64_t _reloads = 0;
     std::uint64_t _reload_failures = 0;
     std::unique_ptr<ControlServer> _server;
-    std::unique_ptr<HttpGateway> _dashboard; // issue #16: its own threads; asks through the control socket
-    std::string _dashboard_url;
+    std::unique_ptr<HttpGateway> _http_listener; // [http] listen: the dashboard, /api, /metrics; its own threads,
+                                                 // asking through the control socket
+    std::string _http_url;
     std::uint64_t _collect_epoch = 0;                        // bumped by every collect()
     std::uint64_t _interval_started_ns = 0;                  // when the workers were asked to begin the current interval
     bool _warned_unsplittable = false;

@@ -105,7 +105,7 @@ Report make_dashboard_tables(pipeline::MergedTally merged, std::size_t service_s
 } // namespace
 
 void Appliance::fill_report_tables(Report& r, pipeline::MergedTally merged) const {
-    fill_tables(r, std::move(merged), _services.size() + 1, _ip_databases, _oui);
+    fill_tables(r, std::move(merged), service_slots(), _ip_databases, _oui);
 }
 
 Report Appliance::dashboard_tables() const {
@@ -120,7 +120,7 @@ Report Appliance::dashboard_tables() const {
     // No dashboard watched lately: built here, once an interval.
     if (!_dashboard_tables || _dashboard_tables_epoch != _collect_epoch) {
         refresh_merged();
-        _dashboard_tables = make_dashboard_tables(*_merged_cache, _services.size() + 1, _ip_databases, _oui);
+        _dashboard_tables = make_dashboard_tables(*_merged_cache, service_slots(), _ip_databases, _oui);
         _dashboard_tables_epoch = _collect_epoch;
     }
     return *_dashboard_tables;
@@ -130,7 +130,7 @@ void Appliance::start_dashboard_build() {
     if (!_dashboard_builder) {
         _dashboard_builder = std::make_unique<DashboardBuilder>();
     }
-    _dashboard_builder->start(_collect_epoch, [cumulative = _cumulative.get(), slots = _services.size() + 1,
+    _dashboard_builder->start(_collect_epoch, [cumulative = _cumulative.get(), slots = service_slots(),
                                                &ip_databases = _ip_databases, &oui = _oui] {
         return make_dashboard_tables(pipeline::merge_tallies({cumulative}), slots, ip_databases, oui);
     });
@@ -256,13 +256,14 @@ json Appliance::stats_json() const {
                         {"slow_closed", sc.slow_closed},
                         {"open_connections", sc.open_connections}};
     }
-    if (_dashboard) {
-        const HttpGatewayCounters hc = _dashboard->counters();
-        j["http"] = {{"url", _dashboard_url},
+    if (_http_listener) {
+        const HttpGatewayCounters hc = _http_listener->counters();
+        j["http"] = {{"url", _http_url},
                      {"requests", hc.requests},
                      {"errors", hc.errors},
                      {"cut_off", hc.cut_off},
-                     {"refused", hc.refused}};
+                     {"refused", hc.refused},
+                     {"unguarded", hc.unguarded}};
     } else {
         j["http"] = nullptr;
     }
@@ -511,8 +512,7 @@ std::string Appliance::actions(const ControlRequest& request) {
 // the last `last_s` seconds by service (the stats intervals merged into at most 150), the largest flows in
 // progress and recently ended as lanes, and the action under way. The page draws offline and live alike.
 std::string Appliance::report(const ControlRequest& request) {
-    // While a dashboard watches, the stats core merges the tables as each interval closes (collect),
-    // so that this request finds them merged.
+    // While a dashboard watches, its tables are built ahead of its next request (collect()).
     _dashboard_watched_until = _clock.now_ns() + kDashboardWatchNs;
     _dashboard_previous_request_ns = _dashboard_last_request_ns;
     _dashboard_last_request_ns = _clock.now_ns();
@@ -520,8 +520,7 @@ std::string Appliance::report(const ControlRequest& request) {
     if (request.table) {
         return control_text(render_table_text(build_report(), TableOptions{}));
     }
-    // The tables as of the last interval, trimmed once per interval however many dashboards ask (and
-    // ahead of them while one watches: collect()); the counters as of now.
+    // The tables as built for the dashboard, however many ask; the counters as of now.
     Report r = dashboard_tables();
     fill_report_header(r);
     constexpr std::size_t kMaxIntervals = 150;

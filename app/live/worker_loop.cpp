@@ -116,24 +116,24 @@ int Appliance::worker_main(WorkerContext& ctx) {
         if (snap.begun != snap.done.load(std::memory_order_relaxed)) {
             // With keep_largest, `flows` is a min-heap by bytes: a flow is copied only if it is larger than
             // the smallest kept, so a dashboard's 1000 largest of 100k flows cost a scan and few copies.
-            const auto larger = [](const pipeline::FlowRecord& a, const pipeline::FlowRecord& b) {
-                return a.flow.bytes_up + a.flow.bytes_down > b.flow.bytes_up + b.flow.bytes_down;
+            const auto bytes = [](const pipeline::Flow& f) { return f.bytes_up + f.bytes_down; };
+            const auto larger = [&](const pipeline::FlowRecord& a, const pipeline::FlowRecord& b) {
+                return bytes(a.flow) > bytes(b.flow);
             };
+            // keep_largest is at most the capacity the stats core reserved (snapshot_live_flows).
+            const std::size_t limit = snap.keep_largest != 0 ? snap.keep_largest : snap.flows.capacity();
             const bool finished = worker.visit_flows(
                 snap.cursor, received != 0 ? kSnapshotBudgetBusy : kSnapshotBudgetIdle,
                 [&](const pipeline::Flow& f, const pipeline::FlowDetail* d, std::uint16_t opened_in) {
                     ++snap.visited;
-                    const bool room = snap.flows.size() < snap.flows.capacity() &&
-                                      (snap.keep_largest == 0 || snap.flows.size() < snap.keep_largest);
-                    if (room) {
+                    if (snap.flows.size() < limit) {
                         snap.flows.push_back(pipeline::make_flow_record(f, d, ctx.worker_generation, opened_in));
                         if (snap.keep_largest != 0) {
                             std::push_heap(snap.flows.begin(), snap.flows.end(), larger);
                         }
                     } else if (snap.keep_largest == 0) {
                         ++snap.truncated;
-                    } else if (!snap.flows.empty() &&
-                               f.bytes_up + f.bytes_down > snap.flows.front().flow.bytes_up + snap.flows.front().flow.bytes_down) {
+                    } else if (bytes(f) > bytes(snap.flows.front().flow)) {
                         std::pop_heap(snap.flows.begin(), snap.flows.end(), larger);
                         snap.flows.back() = pipeline::make_flow_record(f, d, ctx.worker_generation, opened_in);
                         std::push_heap(snap.flows.begin(), snap.flows.end(), larger);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
 #include <tuple>
 #include <unordered_map>
 
@@ -597,9 +598,7 @@ MergedTally merge_tallies(const std::vector<const CoreTally*>& cores) {
     // By index, then moved once: a MergedClient is a few hundred bytes, too many to swap around.
     {
         std::vector<std::uint32_t> order(out.clients.size());
-        for (std::uint32_t i = 0; i < order.size(); ++i) {
-            order[i] = i;
-        }
+        std::iota(order.begin(), order.end(), 0u);
         std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
             return std::tie(out.clients[a].client, out.clients[a].service) <
                    std::tie(out.clients[b].client, out.clients[b].service);
