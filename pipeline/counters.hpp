@@ -20,6 +20,7 @@
     X(flows_ended, "flows ended (FIN/RST linger or idle timeout or end of input)")                        \
     X(flows_evicted, "flows ended early because the flow table was full")                                 \
     X(flows_idle_expired, "flows ended by idle timeout")                                                  \
+    X(flows_reclaimed, "complete flows (closed, or a DNS exchange answered) ended early to free their detail record for a flow being named") \
     X(flow_parts_tallied, "parts of flows tallied while they lasted (live: once per stats interval)")        \
     X(flow_table_full, "packets that found the flow table full even after eviction")                      \
     X(detail_pool_exhausted, "flows that got no detail record (names, TLS): pool empty")                  \
@@ -33,6 +34,7 @@
     X(quic_errors, "QUIC Initials that failed to decrypt or parse")                                       \
     X(dns_messages, "DNS messages parsed")                                                                \
     X(dns_errors, "DNS messages that failed to parse")                                                    \
+    X(dns_without_detail, "DNS messages parsed from the packet alone (no detail record free): answers learned, the flow unnamed") \
     X(http_requests, "HTTP request heads parsed")                                                         \
     X(dns_resolutions, "flows named from an earlier DNS answer")                                          \
     X(dns_outbox_overflow, "DNS answers not posted to the other workers: outbox full")                    \

@@ -251,16 +251,23 @@ bool Worker::apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, P
     }
     dns.response_seen = true;
     dns.rcode = msg.rcode;
-    const bool resolved = msg.rcode == kNoError;
+    learn_answers(msg, f.client().ip, ts_ns, &dns);
+    return msg.rcode == kNoError; // after a failed lookup, keep looking at this flow's next response
+}
+
+void Worker::learn_answers(const parsers::DnsMessage& msg, const IpAddr& client, std::uint64_t ts_ns,
+                           DnsDetail* dns) noexcept {
     DnsResolution res;
-    res.client = f.client().ip;
+    res.client = client;
     res.ts_ns = ts_ns;
     res.query = msg.qname;
     _counters.dns_answers_not_read += msg.answers_not_stored;
     for (std::size_t i = 0; i < msg.answer_count; ++i) {
         const parsers::DnsAnswer& a = msg.answers[i];
         if (a.type == kDnsTypeCname && !a.target.empty()) {
-            (void)dns.cnames.push(a.target.view());
+            if (dns != nullptr) {
+                (void)dns->cnames.push(a.target.view());
+            }
             if (!res.cnames.push(a.target.view())) {
                 ++_counters.dns_cnames_not_kept;
             }
@@ -268,21 +275,39 @@ bool Worker::apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, P
             IpAddr ip;
             std::memcpy(ip.bytes.data(), a.addr.data(), a.addr_len);
             ip.version = a.addr_len == 4 ? 4 : 6;
-            if (dns.answer_count < kMaxFlowAnswers) {
-                dns.answers[dns.answer_count++] = ip;
+            if (dns != nullptr && dns->answer_count < kMaxFlowAnswers) {
+                dns->answers[dns->answer_count++] = ip;
             }
             res.address = ip;
             _dns_cache.insert(res);
             publish_resolution(res);
-        } else if ((a.type == kDnsTypeHttps || a.type == kDnsTypeSvcb) && a.svc_has_ech) {
-            dns.https_ech = true;
+        } else if ((a.type == kDnsTypeHttps || a.type == kDnsTypeSvcb) && a.svc_has_ech && dns != nullptr) {
+            dns->https_ech = true;
         }
     }
     if (msg.ech.config_count > 0) {
         learn_ech_configs(msg, res);
     }
     _counters.dns_ech_malformed += msg.ech_malformed ? 1 : 0;
-    return resolved; // after a failed lookup, keep looking at this flow's next response
+}
+
+void Worker::learn_dns_in_place(const parsers::DecodedPacket& pkt, std::uint64_t ts_ns) noexcept {
+    parsers::DnsMessage msg;
+    const ParseStatus st = parsers::parse_dns_message(pkt.l4_payload, msg);
+    if (!msg.question_ok) {
+        ++_counters.dns_errors;
+        return;
+    }
+    if (st != ParseStatus::kOk) {
+        ++_counters.dns_errors;
+    }
+    ++_counters.dns_messages;
+    ++_counters.dns_without_detail;
+    // What a resolved answer teaches outlives the packet in the DNS cache, not in the flow: the
+    // connections that follow are named by it even though this flow's own name is lost.
+    if (msg.is_response && msg.rcode == 0) {
+        learn_answers(msg, pkt.dst, ts_ns, nullptr); // a response goes to the client that asked
+    }
 }
 
 bool Worker::announces_quic_version(Bytes datagram) noexcept {

@@ -79,6 +79,8 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
     for (std::size_t i = config.detail_pool; i-- > 0;) {
         _free_details.push_back(static_cast<std::uint32_t>(i));
     }
+    _detail_owner.assign(config.detail_pool, kNoIndex);
+    _detail_reserve = config.detail_pool / 4;
     for (std::size_t i = config.stream_pool; i-- > 0;) {
         _free_streams.push_back(static_cast<std::uint32_t>(i));
     }
@@ -228,7 +230,7 @@ std::size_t Worker::memory_bytes() const noexcept {
     return _table.memory_bytes() + _flows.memory_bytes() + _marks.memory_bytes() + _tracks.memory_bytes() +
            _interval_tracks.memory_bytes() + _interval_log.capacity() * sizeof(IntervalBytes) +
            _action_parts.capacity() * sizeof(ActionPart) + _details.memory_bytes() +
-           _free_details.capacity() * sizeof(std::uint32_t) + _streams.capacity() * sizeof(StreamAssembler) +
+           (_free_details.capacity() + _detail_owner.capacity()) * sizeof(std::uint32_t) + _streams.capacity() * sizeof(StreamAssembler) +
            _free_streams.capacity() * sizeof(std::uint32_t) + _quic_states.size() * sizeof(parsers::QuicFlowState) +
            _scratch_buf.capacity() + _dns_cache.memory_bytes() + _dns_outbox.capacity() * sizeof(DnsResolution) +
            _tally.memory_bytes();
@@ -259,13 +261,30 @@ FlowDetail* Worker::ensure_detail(Flow& f) noexcept {
     if (f.detail != kNoIndex) {
         return &_details[f.detail];
     }
-    if (_free_details.empty()) {
+    if (_free_details.empty() && !reclaim_detail()) {
         ++_counters.detail_pool_exhausted;
         return nullptr;
     }
     f.detail = _free_details.back();
     _free_details.pop_back();
+    _detail_owner[f.detail] = static_cast<std::uint32_t>(&f - &_flows[0]);
     return &_details.emplace(f.detail);
+}
+
+bool Worker::reclaim_detail() noexcept {
+    const std::size_t n = _detail_owner.size();
+    for (std::size_t k = 0; k < kReclaimWindow && k < n; ++k) {
+        const std::size_t slot = _detail_hand;
+        _detail_hand = _detail_hand + 1 == n ? 0 : _detail_hand + 1;
+        const std::uint32_t owner = _detail_owner[slot];
+        const Flow& g = _flows[owner];
+        if ((g.flags & kFlowLive) && g.detail == slot && (is_complete(g) || idle_past_timeout(g, _now_ns))) {
+            ++_counters.flows_reclaimed;
+            end_flow(owner);
+            return !_free_details.empty();
+        }
+    }
+    return false;
 }
 
 StreamAssembler* Worker::ensure_stream(Flow& f, FlowDetail& d, bool up) noexcept {
@@ -421,24 +440,63 @@ std::uint32_t Worker::lookup_or_create(const parsers::DecodedPacket& pkt, const 
     return index;
 }
 
-bool Worker::evict_one(std::uint64_t now_ns) noexcept {
-    // Clock sweep: prefer a flow past its timeout; after a full lap take the first
-    // closed flow, else whatever the hand points at. Counted as an eviction.
-    expire(now_ns, 256);
-    if (!_table.full() && (_free_flow_head != kNoIndex || _flows_touched < _flows.size())) {
+bool Worker::idle_past_timeout(const Flow& f, std::uint64_t now_ns) const noexcept {
+    std::uint64_t timeout = f.key.proto == kIpProtoTcp ? _config.tcp_idle_ns : _config.udp_idle_ns;
+    if (is_closing(f)) {
+        timeout = std::min(timeout, _config.closed_linger_ns);
+    }
+    return now_ns > f.ts_last_ns && now_ns - f.ts_last_ns > timeout;
+}
+
+bool Worker::is_complete(const Flow& f) const noexcept {
+    if (!(f.flags & kFlowAppDone)) {
+        return false; // still being named: ending it would lose what reassembly has gathered
+    }
+    if (is_closing(f)) {
         return true;
     }
+    // A UDP DNS transaction is over once its answer resolved (RFC 1035 section 7.3: the resolver
+    // matches one response to its query); a later query on the same ports is a new exchange.
+    const FlowDetail* d = f.detail == kNoIndex ? nullptr : &_details[f.detail];
+    return f.key.proto == kIpProtoUdp && d != nullptr && d->app == AppProto::kDns && d->dns.response_seen;
+}
+
+bool Worker::evict_one(std::uint64_t now_ns) noexcept {
+    // Sampled LRU in constant time: of the next kEvictWindow records under the clock hand (sequential
+    // lines, which the hardware prefetcher streams in), end the first past its timeout, else the first
+    // complete one (closed, or a DNS exchange answered), else the one idle longest. The table is full
+    // only when every record holds a flow, so the window always has candidates; no lap, no scan.
     const std::size_t n = _flows_touched;
-    for (std::size_t step = 0; step < n; ++step) {
-        const std::size_t i = (_clock_hand + step) % n;
-        if ((_flows[i].flags & kFlowLive) && (is_closing(_flows[i]) || step + 1 == n || step >= 1024)) {
-            _clock_hand = (i + 1) % n;
-            ++_counters.flows_evicted;
+    if (n == 0) {
+        return false;
+    }
+    std::size_t victim = n;
+    bool victim_complete = false;
+    for (std::size_t k = 0; k < kEvictWindow; ++k) {
+        const std::size_t i = _clock_hand >= n ? 0 : _clock_hand;
+        _clock_hand = i + 1;
+        const Flow& f = _flows[i];
+        if (!(f.flags & kFlowLive)) {
+            continue;
+        }
+        if (idle_past_timeout(f, now_ns)) {
+            ++_counters.flows_idle_expired;
             end_flow(static_cast<std::uint32_t>(i));
             return true;
         }
+        const bool complete = is_complete(f);
+        if (victim == n || (complete && !victim_complete) ||
+            (complete == victim_complete && f.ts_last_ns < _flows[victim].ts_last_ns)) {
+            victim = i;
+            victim_complete = complete;
+        }
     }
-    return false;
+    if (victim == n) {
+        return false;
+    }
+    ++_counters.flows_evicted;
+    end_flow(static_cast<std::uint32_t>(victim));
+    return true;
 }
 
 void Worker::expire(std::uint64_t now_ns, std::size_t budget) noexcept {
@@ -455,15 +513,7 @@ void Worker::expire(std::uint64_t now_ns, std::size_t budget) noexcept {
     for (std::size_t k = 0; k < budget && k < n; ++k) {
         const std::size_t i = _clock_hand;
         _clock_hand = (_clock_hand + 1) % n;
-        if (!(_flows[i].flags & kFlowLive)) {
-            continue;
-        }
-        const Flow& f = _flows[i];
-        std::uint64_t timeout = f.key.proto == kIpProtoTcp ? _config.tcp_idle_ns : _config.udp_idle_ns;
-        if (is_closing(f)) {
-            timeout = std::min(timeout, _config.closed_linger_ns);
-        }
-        if (now_ns > f.ts_last_ns && now_ns - f.ts_last_ns > timeout) {
+        if ((_flows[i].flags & kFlowLive) && idle_past_timeout(_flows[i], now_ns)) {
             ++_counters.flows_idle_expired;
             end_flow(static_cast<std::uint32_t>(i));
         }
@@ -1004,9 +1054,23 @@ void Worker::inspect_udp(Flow& f, const parsers::DecodedPacket& pkt, bool from_c
         }
         return;
     }
+    const bool dns_port = is_dns_port(pkt.src_port) || is_dns_port(pkt.dst_port);
+    // RFC 1035 section 4.1.1: a response repeats its query's question. When detail records run short,
+    // a query is read from the packet alone and its flow takes a record with the answer, which names
+    // it as well: the records go to exchanges that complete (and can then be reclaimed), not to
+    // queries in flight, and only a query never answered loses its name.
+    if (dns_port && f.detail == kNoIndex && _free_details.size() < _detail_reserve && pkt.l4_payload.size() >= 3 &&
+        (pkt.l4_payload[2] & 0x80) == 0) {
+        learn_dns_in_place(pkt, ts_ns);
+        return;
+    }
     FlowDetail* d = ensure_detail(f);
     if (d == nullptr) {
-        f.flags |= kFlowAppDone;
+        if (dns_port) {
+            learn_dns_in_place(pkt, ts_ns); // a later datagram may still find a record free
+        } else {
+            f.flags |= kFlowAppDone;
+        }
         return;
     }
     bool done = false;

@@ -183,6 +183,8 @@ public:
     // are prefetched in two passes, so their cache misses overlap instead of being
     // paid one after another. Any length; taken kBurstBatch frames at a time.
     static constexpr std::size_t kBurstBatch = 32;
+    // A full table makes room by ending one of this many flow records under its clock hand.
+    static constexpr std::size_t kEvictWindow = 8;
     void process_burst(std::span<const FrameRef> frames) noexcept;
     // Ends flows idle past their timeout; cheap enough to call once per burst
     // (it examines a bounded slice of the table per call).
@@ -291,7 +293,12 @@ private:
     void swap_roles(Flow& f) noexcept;
     void end_flow(std::uint32_t index) noexcept;
     void finalize(Flow& f, FlowDetail* d, ClassifierScratch* scratch) noexcept;
+    // Makes room for one flow when the table is full (constant time: see kEvictWindow).
     bool evict_one(std::uint64_t now_ns) noexcept;
+    [[nodiscard]] bool idle_past_timeout(const Flow& f, std::uint64_t now_ns) const noexcept;
+    // Nothing more to learn and nothing more expected: closed (FIN both ways or RST) or, for UDP DNS,
+    // answered. Such a flow may be ended early to make room at no cost to its name.
+    [[nodiscard]] bool is_complete(const Flow& f) const noexcept;
     // Live: the first packet of an interval on flow f (before it is counted).
     void enter_interval(Flow& f) noexcept;
     // Live: tallies what the flow did since its last part into `into`, named with `scratch`. An
@@ -327,6 +334,10 @@ private:
     // named or typed without payload inspection (DNS-resolved UDP, port 853); null when neither.
     FlowDetail* detail_for_tally(Flow& f) noexcept;
     FlowDetail* ensure_detail(Flow& f) noexcept;
+    // The pool is empty: ends a complete flow among the next kReclaimWindow detail records' owners
+    // (constant time), so that its record serves a flow still to be named. False when none is.
+    bool reclaim_detail() noexcept;
+    static constexpr std::size_t kReclaimWindow = 8;
     StreamAssembler* ensure_stream(Flow& f, FlowDetail& d, bool up) noexcept;
     void release_resources(FlowDetail* d) noexcept;
 
@@ -345,6 +356,13 @@ private:
                      std::uint64_t ts_ns) noexcept;
     bool apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, parsers::ParseStatus st,
                    bool from_client, std::uint64_t ts_ns) noexcept;
+    // The answers of a response: into the DNS cache (and the other workers' outboxes) and, when the
+    // flow has a detail record, into its DnsDetail.
+    void learn_answers(const parsers::DnsMessage& msg, const IpAddr& client, std::uint64_t ts_ns,
+                       DnsDetail* dns) noexcept;
+    // A DNS datagram of a flow that got no detail record: parsed from the packet for what it teaches
+    // the cache (dns_without_detail).
+    void learn_dns_in_place(const parsers::DecodedPacket& pkt, std::uint64_t ts_ns) noexcept;
     bool extract_quic(Flow& f, FlowDetail& d, parsers::Bytes datagram, bool from_client) noexcept;
     // A long header with a known (or negotiation / greased) version, or a gQUIC public header.
     static bool announces_quic_version(parsers::Bytes datagram) noexcept;
@@ -404,6 +422,9 @@ private:
 
     RecordPool<FlowDetail> _details;
     std::vector<std::uint32_t> _free_details;
+    std::vector<std::uint32_t> _detail_owner; // the flow record each detail record was last given to
+    std::size_t _detail_hand = 0;             // reclaim_detail's next detail record
+    std::size_t _detail_reserve = 0;          // below this many free, DNS queries take none (inspect_udp)
     std::vector<StreamAssembler> _streams;
     std::vector<std::uint32_t> _free_streams;
     std::vector<std::unique_ptr<parsers::QuicFlowState>> _quic_states;

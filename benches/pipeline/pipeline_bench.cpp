@@ -26,6 +26,13 @@
 //       packet creates a flow and, in the long run, ends one (classification and tally run at
 //       its end). Evictions (the table full) are counted (evicted/pkt), not failed.
 //   new_flows/tcp_syn/capacity:C/64B  the same with TCP SYNs (64 B only; tcp_idle, 600 s).
+//   flood/dns/capacity:C  issue #17's flood: every flow a DNS exchange never seen before, a query
+//       (client -> resolver:53) and its answer (one A record), 73-89 B frames, as `wt-gen --mix dns=100`
+//       makes them; 2M flows per second of packet time, so nothing idles out: the table is full and
+//       every query evicts a flow (evicted/pkt ~0.5). The appliance's detail pool (C/8): a query waits
+//       for its answer without a detail record when they run short, and the answer takes one back from
+//       a complete exchange (reclaimed/pkt); names lost: unnamed/pkt (flows that ended without a name).
+//       Read against established/flows:C/64B: the issue asks for at least half its packet rate.
 //
 // Counters (all per core, over the timed bursts only):
 //   cycles/pkt      rte_rdtsc() delta around the bursts / packets (wall clock: on a shared core
@@ -207,6 +214,16 @@ struct Measure {
     pipeline::WorkerCounters before;
 };
 
+// The DNS flood's sink: how many flows ended, and how many of them without a name.
+struct NameCount final : pipeline::FlowSink {
+    std::uint64_t ended = 0;
+    std::uint64_t unnamed = 0;
+    void on_flow_end(const pipeline::Flow&, const pipeline::FlowDetail* d, std::string_view, std::uint16_t) override {
+        ++ended;
+        unnamed += d == nullptr || d->name.empty() ? 1 : 0;
+    }
+};
+
 // A fixture lives until a benchmark with other parameters needs the memory.
 struct Fixture {
     std::string key;
@@ -227,6 +244,8 @@ struct Fixture {
     std::unique_ptr<pipeline::IntervalClock> interval_clock;
     // new flows: the tuple rewrite between laps
     bool rewrite = false;
+    bool pairs = false; // DNS flood: two frames per flow
+    NameCount names;    // DNS flood: the flows' names
     std::uint64_t lap = 0;
 
     virtual ~Fixture() = default;
@@ -386,24 +405,32 @@ std::unique_ptr<Fixture> build_established(std::size_t flows, gen::SizeMode size
 
 // ---------------------------------------------------------------- new flows
 
-enum class NewKind { kUdp, kSyn };
+enum class NewKind { kUdp, kSyn, kDnsFlood };
 
 constexpr std::size_t kIpSrc = 14 + 12;  // Ethernet, IPv4 source address
 constexpr std::size_t kL4Src = 14 + 20;  // TCP/UDP source port
+constexpr std::size_t kIpDst = 14 + 16;  // IPv4 destination address
+constexpr std::size_t kL4Dst = 14 + 22;  // TCP/UDP destination port
 
-// Lap `lap`'s tuples: client 10.x.y.z and port from a counter that never repeats.
+// Lap `lap`'s tuples: client 10.x.y.z and port from a counter that never repeats. With
+// `pairs` (the DNS flood), frames 2k and 2k+1 are one flow's query and answer: the answer's
+// destination is the client.
 void rewrite_tuples(Fixture& fx) {
-    const std::uint64_t base = fx.lap * fx.ring.size;
+    const std::size_t per_flow = fx.pairs ? 2 : 1;
+    const std::uint64_t base = fx.lap * fx.ring.size / per_flow;
     for (std::size_t i = 0; i < fx.ring.size; ++i) {
-        const std::uint64_t id = base + i;
+        const std::uint64_t id = base + i / per_flow;
         auto* b = rte_pktmbuf_mtod(fx.ring.ptrs[i], std::uint8_t*);
-        b[kIpSrc] = 10;
-        b[kIpSrc + 1] = static_cast<std::uint8_t>(id >> 16);
-        b[kIpSrc + 2] = static_cast<std::uint8_t>(id >> 8);
-        b[kIpSrc + 3] = static_cast<std::uint8_t>(id);
+        const bool to_client = fx.pairs && (i & 1) != 0;
+        const std::size_t ip = to_client ? kIpDst : kIpSrc;
+        const std::size_t l4 = to_client ? kL4Dst : kL4Src;
+        b[ip] = 10;
+        b[ip + 1] = static_cast<std::uint8_t>(id >> 16);
+        b[ip + 2] = static_cast<std::uint8_t>(id >> 8);
+        b[ip + 3] = static_cast<std::uint8_t>(id);
         const auto port = static_cast<std::uint16_t>(1024 + (id >> 24) % 64000);
-        b[kL4Src] = static_cast<std::uint8_t>(port >> 8);
-        b[kL4Src + 1] = static_cast<std::uint8_t>(port);
+        b[l4] = static_cast<std::uint8_t>(port >> 8);
+        b[l4 + 1] = static_cast<std::uint8_t>(port);
     }
     ++fx.lap;
 }
@@ -411,8 +438,12 @@ void rewrite_tuples(Fixture& fx) {
 std::unique_ptr<Fixture> build_new_flows(std::size_t capacity, NewKind kind, gen::SizeMode size) {
     const auto t0 = std::chrono::steady_clock::now();
     auto fx = std::make_unique<Fixture>();
-    const pipeline::WorkerConfig wc = worker_config(capacity);
-    fx->worker = std::make_unique<pipeline::Worker>(wc, g_classifier.get(), nullptr, nullptr);
+    pipeline::WorkerConfig wc = worker_config(capacity);
+    if (kind == NewKind::kDnsFlood) {
+        wc.detail_pool = std::max<std::size_t>(4096, capacity / 8); // the appliance's (run_command.cpp)
+    }
+    fx->worker = std::make_unique<pipeline::Worker>(wc, g_classifier.get(), nullptr,
+                                                    kind == NewKind::kDnsFlood ? &fx->names : nullptr);
     const char* why = nullptr;
     if (!fx->input.init(&why)) {
         fx->error = why;
@@ -437,11 +468,22 @@ std::unique_ptr<Fixture> build_new_flows(std::size_t capacity, NewKind kind, gen
     }
     const tb::Endpoint server{tb::ip4(198, 18, 0, 1), 443};
     const tb::Endpoint client{tb::ip4(10, 0, 0, 0), 1024};
+    const std::vector<std::string> dns_names = gen::default_names(1000);
     for (std::size_t i = 0; i < kNewFlowRing; ++i) {
         std::vector<std::uint8_t> frame;
         if (kind == NewKind::kSyn) {
             frame = tb::tcp(client, server, static_cast<std::uint32_t>(rng()), 0, tb::kSyn);
             frame.resize(60, 0); // Ethernet padding: the IP length says 40
+        } else if (kind == NewKind::kDnsFlood) {
+            const tb::Endpoint resolver{tb::ip4(198, 18, 0, 53), 53};
+            const std::string& name = dns_names[(i / 2) % dns_names.size()];
+            const auto id = static_cast<std::uint16_t>(i / 2);
+            std::array<std::uint8_t, 512> message{};
+            const std::array<std::uint8_t, 4> address{198, 18, static_cast<std::uint8_t>(i >> 9), static_cast<std::uint8_t>(i >> 1)};
+            const std::size_t len = (i & 1) == 0 ? gen::write_dns_query(message, id, name, 1)
+                                                 : gen::write_dns_response(message, id, name, 1, {}, address);
+            const std::vector<std::uint8_t> payload(message.begin(), message.begin() + static_cast<std::ptrdiff_t>(len));
+            frame = (i & 1) == 0 ? tb::udp(client, resolver, payload) : tb::udp(resolver, client, payload);
         } else {
             std::vector<std::uint8_t> payload(lengths[i] - 42);
             for (auto& b : payload) {
@@ -459,11 +501,15 @@ std::unique_ptr<Fixture> build_new_flows(std::size_t capacity, NewKind kind, gen
     }
     fx->ring.seal();
     fx->rewrite = true;
+    fx->pairs = kind == NewKind::kDnsFlood;
     // A flow idles out after about capacity/4 packets (capacity/128 bursts of 32) and the
     // expire hand (64 slots a burst) sweeps the table every capacity/2 packets: the table
     // settles about half full, with room to spare (at capacity/2 idle, it ran 90-100% full).
     const std::uint64_t idle = kind == NewKind::kSyn ? wc.tcp_idle_ns : wc.udp_idle_ns;
     fx->ts_step = idle * 128 / capacity + 1;
+    if (kind == NewKind::kDnsFlood) {
+        fx->ts_step = 8000; // 16 exchanges a burst at 2M a second: none idles out, the table stays full
+    }
     fx->ts = 1700000000ull * 1000000000ull;
 
     // Warm-up: three table fills, untimed, to reach the steady fill.
@@ -479,7 +525,7 @@ std::unique_ptr<Fixture> build_new_flows(std::size_t capacity, NewKind kind, gen
     std::fprintf(stderr,
                  "[set-up] new flows %s capacity=%zu %s: warm-up %zu packets, table %zu flows (%.0f%%), "
                  "evicted %llu, expired %llu, %.1f s\n",
-                 kind == NewKind::kSyn ? "tcp_syn" : "udp", capacity, size_name(size), warm_bursts * kBurst,
+                 kind == NewKind::kSyn ? "tcp_syn" : kind == NewKind::kDnsFlood ? "dns flood" : "udp", capacity, size_name(size), warm_bursts * kBurst,
                  fx->worker->active_flows(),
                  100.0 * static_cast<double>(fx->worker->active_flows()) / static_cast<double>(capacity),
                  static_cast<unsigned long long>(c.flows_evicted),
@@ -596,13 +642,14 @@ void established(benchmark::State& state, std::size_t flows, gen::SizeMode size,
 }
 
 void new_flows(benchmark::State& state, std::size_t capacity, NewKind kind, gen::SizeMode size) {
-    const std::string key = std::string(kind == NewKind::kSyn ? "syn/" : "udp/") + std::to_string(capacity) + "/" +
-                            size_name(size);
+    const std::string key = std::string(kind == NewKind::kSyn ? "syn/" : kind == NewKind::kDnsFlood ? "flood/" : "udp/") +
+                            std::to_string(capacity) + "/" + size_name(size);
     Fixture& fx = *fixture_for(key, [&] { return build_new_flows(capacity, kind, size); });
     if (!fx.error.empty()) {
         state.SkipWithError(fx.error.c_str());
         return;
     }
+    const NameCount names_before = fx.names;
     const Measure m = run(state, fx);
     report(state, fx, m);
     const pipeline::WorkerCounters& now = fx.worker->counters();
@@ -615,9 +662,19 @@ void new_flows(benchmark::State& state, std::size_t capacity, NewKind kind, gen:
     state.counters["evicted/pkt"] = static_cast<double>(counter_delta(now, m.before, &C::flows_evicted)) / packets;
     state.counters["expired/pkt"] = static_cast<double>(counter_delta(now, m.before, &C::flows_idle_expired)) / packets;
     state.counters["fill"] = static_cast<double>(fx.worker->active_flows()) / static_cast<double>(capacity);
+    const double per_flow = kind == NewKind::kDnsFlood ? 2.0 : 1.0;
+    if (kind == NewKind::kDnsFlood) {
+        state.counters["reclaimed/pkt"] = static_cast<double>(counter_delta(now, m.before, &C::flows_reclaimed)) / packets;
+        state.counters["detail_exhausted/pkt"] =
+            static_cast<double>(counter_delta(now, m.before, &C::detail_pool_exhausted)) / packets;
+        // Every exchange is answered, so each flow ended unnamed is a name lost.
+        const std::uint64_t ended = fx.names.ended - names_before.ended;
+        state.counters["unnamed/flow"] =
+            static_cast<double>(fx.names.unnamed - names_before.unnamed) / static_cast<double>(std::max<std::uint64_t>(ended, 1));
+    }
     if (counter_delta(now, m.before, &C::flow_table_full) != 0) {
         state.SkipWithError("packets found the flow table full even after eviction");
-    } else if (m.packets != 0 && created < 0.99 * packets) {
+    } else if (m.packets != 0 && created < 0.99 * packets / per_flow) {
         state.SkipWithError("fewer new flows than packets: tuples were seen before");
     }
 }
@@ -664,6 +721,8 @@ void register_all() {
         }
         add("new_flows/tcp_syn/capacity:" + std::to_string(c) + "/64B",
             [c](benchmark::State& st) { new_flows(st, c, NewKind::kSyn, gen::SizeMode::k64); });
+        add("flood/dns/capacity:" + std::to_string(c),
+            [c](benchmark::State& st) { new_flows(st, c, NewKind::kDnsFlood, gen::SizeMode::k64); });
     }
 }
 

@@ -456,6 +456,105 @@ TEST(Worker, IdleFlowsExpireAndAFullTableEvictsWithoutLosingCounts) {
     EXPECT_EQ(h.worker.tally().total().pkts_up, 200u);
 }
 
+// A DNS exchange for `name` from client port `port`: the query and its answer (one A record).
+void play_dns(Harness& h, std::uint16_t port, const std::string& name, std::array<std::uint8_t, 4> address) {
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), port};
+    const tb::Endpoint resolver{tb::ip4(10, 0, 0, 53), 53};
+    const auto answer = tb::dns_response(port, {name}, address);
+    std::vector<std::uint8_t> query(answer.begin(), answer.begin() + 12 + static_cast<std::ptrdiff_t>(name.size()) + 2 + 4);
+    query[2] = 0x01; // flags: RD only
+    query[3] = 0x00;
+    query[7] = 0; // ANCOUNT 0
+    h.send(tb::udp(cli, resolver, query));
+    h.send(tb::udp(resolver, cli, answer));
+}
+
+TEST(Worker, AFullTableEvictsTheFlowIdleLongestAmongTheNextFewAndPrefersAnAnsweredExchange) {
+    WorkerConfig cfg = small_config();
+    cfg.max_flows = Worker::kEvictWindow; // the window sees every flow
+    Harness h(nullptr, cfg);
+    const std::vector<std::uint8_t> payload(10, 0xaa);
+    const auto flow = [](std::uint16_t i) {
+        return std::pair{tb::Endpoint{tb::ip4(10, 0, 0, 2), static_cast<std::uint16_t>(20000 + i)},
+                         tb::Endpoint{tb::ip4(10, 0, 1, 1), 9999}};
+    };
+    for (std::uint16_t i = 0; i < Worker::kEvictWindow; ++i) {
+        h.send(tb::udp(flow(i).first, flow(i).second, payload));
+    }
+    // Flow 3 stays silent; every other flow sends again.
+    for (std::uint16_t i = 0; i < Worker::kEvictWindow; ++i) {
+        if (i != 3) {
+            h.send(tb::udp(flow(i).first, flow(i).second, payload));
+        }
+    }
+    h.send(tb::udp(flow(100).first, flow(100).second, payload)); // the table is full
+    ASSERT_EQ(h.sink.flows.size(), 1u);
+    EXPECT_EQ(h.sink.flows[0].flow.client().port, 20003);
+    EXPECT_EQ(h.worker.counters().flows_evicted, 1u);
+
+    // An answered DNS exchange goes before a flow idle longer: it has nothing more to come.
+    h.sink.flows.clear();
+    h.worker.flush_all();
+    h.sink.flows.clear();
+    play_dns(h, 5353 + 1, "answered.example", {192, 0, 2, 1});
+    for (std::uint16_t i = 1; i < Worker::kEvictWindow; ++i) {
+        h.send(tb::udp(flow(i).first, flow(i).second, payload));
+    }
+    h.send(tb::udp(flow(200).first, flow(200).second, payload));
+    ASSERT_EQ(h.sink.flows.size(), 1u);
+    EXPECT_EQ(h.sink.flows[0].detail.name.view(), "answered.example");
+}
+
+TEST(Worker, AnsweredExchangesGiveBackTheirDetailRecordsSoAFloodKeepsItsNames) {
+    WorkerConfig cfg = small_config();
+    cfg.detail_pool = 8;
+    Harness h(nullptr, cfg);
+    constexpr std::uint16_t kExchanges = 300;
+    for (std::uint16_t i = 0; i < kExchanges; ++i) {
+        play_dns(h, static_cast<std::uint16_t>(30000 + i), "n" + std::to_string(i) + ".example",
+                 {192, 0, 2, static_cast<std::uint8_t>(i)});
+    }
+    h.worker.flush_all();
+    ASSERT_EQ(h.sink.flows.size(), kExchanges);
+    for (const CollectedFlow& c : h.sink.flows) {
+        ASSERT_TRUE(c.has_detail);
+        EXPECT_EQ(c.detail.name.view(), "n" + std::to_string(c.flow.client().port - 30000) + ".example");
+    }
+    const WorkerCounters& n = h.worker.counters();
+    EXPECT_EQ(n.detail_pool_exhausted, 0u);
+    EXPECT_GT(n.flows_reclaimed, kExchanges - 2 * cfg.detail_pool);
+    EXPECT_EQ(n.flows_created, kExchanges);
+    EXPECT_EQ(n.dns_messages, 2u * kExchanges);
+}
+
+TEST(Worker, WithNoDetailRecordFreeADnsAnswerIsStillLearnedFromThePacket) {
+    WorkerConfig cfg = small_config();
+    cfg.detail_pool = 1;
+    Harness h(nullptr, cfg);
+    const tb::Endpoint cli{tb::ip4(10, 0, 0, 2), 40000};
+    const tb::Endpoint srv{tb::ip4(192, 0, 2, 80), 443};
+    // A TLS flow in the middle of its ClientHello holds the only record: it cannot be reclaimed.
+    const auto& cap = parsers::test_vectors::kCaptures[0];
+    ASSERT_GT(cap.client_segments.size(), 0u);
+    h.send(tb::tcp({cli.ip, 40001}, {tb::ip4(198, 51, 100, 1), 443}, 1000, 0, tb::kSyn));
+    h.send(tb::tcp({cli.ip, 40001}, {tb::ip4(198, 51, 100, 1), 443}, 1001, 1, tb::kAck | tb::kPsh,
+                   cap.client.subspan(0, 5)));
+    play_dns(h, 40002, "hidden.example", {192, 0, 2, 80});
+    EXPECT_GT(h.worker.counters().dns_without_detail, 0u);
+    EXPECT_GT(h.worker.counters().detail_pool_exhausted, 0u);
+    EXPECT_EQ(h.worker.counters().dns_messages, 2u);
+    // Once the record is free, a connection to the answered address is named by that answer.
+    h.send(tb::tcp({cli.ip, 40001}, {tb::ip4(198, 51, 100, 1), 443}, 1006, 1, tb::kRst));
+    h.worker.expire(h.now + 3600ull * 1000000000ull, 1000);
+    h.sink.flows.clear();
+    h.send(tb::tcp(cli, srv, 1, 0, tb::kSyn));
+    h.worker.flush_all();
+    ASSERT_EQ(h.sink.flows.size(), 1u);
+    ASSERT_TRUE(h.sink.flows[0].has_detail);
+    EXPECT_EQ(h.sink.flows[0].detail.name.view(), "hidden.example");
+    EXPECT_EQ(h.sink.flows[0].detail.name_source, NameSource::kDnsResolution);
+}
+
 TEST(Worker, VlansSeparateFlowsAndMalformedPacketsAreCountedByReason) {
     Harness h;
     const tb::Endpoint a{tb::ip4(10, 0, 0, 2), 1234};
