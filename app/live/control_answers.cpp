@@ -184,6 +184,12 @@ json Appliance::stats_json() const {
         const double busy = cycles != 0 ? 100.0 * static_cast<double>(a.busy_cycles - b.busy_cycles) /
                                               static_cast<double>(cycles)
                                         : 0.0;
+        // What a packet cost the worker over the last interval: TSC cycles of the loop iterations that
+        // received packets (receive, parse, tally, forward) per packet received; null when none came.
+        const std::uint64_t received = a.rx_packets - b.rx_packets;
+        const json cycles_per_packet =
+            received != 0 ? json(static_cast<double>(a.busy_cycles - b.busy_cycles) / static_cast<double>(received))
+                          : json(nullptr);
         workers.push_back({{"worker", ctx->index},
                            {"lcore", ctx->lcore},
                            {"rx_packets", a.rx_packets},
@@ -191,6 +197,8 @@ json Appliance::stats_json() const {
                            {"tx_dropped", a.tx_dropped},
                            {"pps", pps},
                            {"busy_percent", busy},
+                           {"busy_cycles", a.busy_cycles},
+                           {"cycles_per_packet", cycles_per_packet},
                            {"flows_active", a.active_flows},
                            {"flow_capacity", a.flow_capacity},
                            {"flows_evicted", a.counters.flows_evicted},

@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""The live rig (issue #17): `wiretally run` inline between two DPDK ports, with no NIC.
+
+    wt-traffic (source) --memif--> wiretally run (inline) --memif--> wt-traffic (sink)
+
+wt-traffic loads a generated capture into mbufs and sends it lap after lap out of one memif port
+and counts what comes back on the other, in one polling loop (benches/live/wt_traffic.cpp). The
+device under test joins both memif sockets as a client and forwards between them. The same rig with
+`dpdk-testpmd --forward-mode=io` in wiretally's place is the ceiling of this machine: the ratio
+wiretally / testpmd is measured in one run, the two taking turns in the same conditions.
+
+Per case (traffic x concurrent flows x device) it prints the zero-loss packet rate (wt-traffic
+--lossless: a burst the device does not take is offered again, so the rate is the device's), the
+cycles per packet of each wiretally worker (its busy TSC cycles over the packets it received), and
+the drops at each stage: refused by the device (never with --lossless), dropped by the device on its
+way out (wiretally tx_dropped, testpmd TX-dropped), and received by the sink.
+
+Truth: a lossless single lap of the app-traffic capture through wiretally must leave exactly the
+bytes and packets per service that `wiretally analyze` finds in the same capture (what the source
+sent); --laps N must leave N times as much. A mismatch fails the run (exit 1).
+
+Usage:
+    benches/live/live_rig.py [--smoke] [--seconds S] [--flows 1000,1000000] [--traffic 64,imix,app]
+                             [--workers 1,2] [--json-out FILE] [--keep]
+Needs root only for nothing: memif sockets live in a temporary directory.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# The traffic kinds. 64 and imix: TLS/QUIC/HTTP flows whose data packets have those sizes (the
+# handshakes keep theirs); app: the generator's default mix (tls, quic, dns, http, bulk) in IMIX.
+TRAFFIC = {
+    "64": ["--mix", "tls=40,quic=20,http=5", "--size", "64"],
+    "imix": ["--mix", "tls=40,quic=20,http=5", "--size", "imix"],
+    "app": ["--mix", "tls=40,quic=20,dns=20,http=5,bulk=15", "--size", "imix"],
+}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def build_dir_tool(name, rel):
+    path = os.path.join(ROOT, "build", rel)
+    return path if os.path.exists(path) else shutil.which(name)
+
+
+def generate(wt_gen, workdir, traffic, flows, smoke):
+    """A capture of `flows` concurrent flows: they all start within the first second and live ~5 s.
+    Laps repeat the same tuples, so from the second lap on the flows are established."""
+    path = os.path.join(workdir, f"{traffic}-{flows}.pcap")
+    if os.path.exists(path):
+        return path
+    duration = "2" if smoke else "6"
+    args = [wt_gen, "--flows", str(flows), "--new-flows-per-s", str(flows), "--total-flows", str(flows),
+            "--duration", duration, "--seed", "17", "--quiet", "-o", path] + TRAFFIC[traffic]
+    if flows >= 100000:
+        args += ["--clients", str(flows // 16)]
+    subprocess.run(args, check=True)
+    return path
+
+
+class Device:
+    """A device under test between the two memif sockets."""
+
+    def __init__(self, kind, workdir, to_sock, from_sock, workers=1, wiretally=None, max_flows=65536):
+        self.kind = kind
+        self.workdir = workdir
+        self.to_sock = to_sock
+        self.from_sock = from_sock
+        self.workers = workers
+        self.wiretally = wiretally
+        self.max_flows = max_flows
+        self.proc = None
+        self.log_path = os.path.join(workdir, f"{kind}-w{workers}.log")
+        self.socket = os.path.join(workdir, "wt.sock")
+
+    def config(self):
+        memory = 1024 + self.max_flows * 2048 // (1 << 20) * self.workers
+        cores = list(range(0, self.workers + 1)) if self.workers > 1 else [0, 1]
+        return "\n".join([
+            "# live_rig.py: wiretally inline between two memif ports",
+            "[eal]",
+            f"cores = {cores}",
+            "hugepages = false",
+            f"memory_mb = {memory}",
+            "vdevs = [" + ", ".join(json.dumps(v) for v in [
+                f"net_memif0,role=client,id=0,socket-abstract=no,socket={self.to_sock}",
+                f"net_memif1,role=client,id=0,socket-abstract=no,socket={self.from_sock}"]) + "]",
+            f'file_prefix = "wt-rig-{os.getpid()}"',
+            "",
+            "[run]",
+            'mode = "inline"',
+            f"workers = {self.workers}",
+            "mbufs = 65535",
+            "",
+            "[[port]]", 'name = "in"', 'device = "net_memif0"', 'peer = "out"', "",
+            "[[port]]", 'name = "out"', 'device = "net_memif1"', 'peer = "in"', "",
+            "[flows]",
+            f"max_flows = {self.max_flows}",
+            "",
+            "[stats]",
+            'interval = "1s"',
+            "",
+            "[control]",
+            f"socket = {json.dumps(self.socket)}",
+            "",
+            "[snapshot]",
+            'file = ""',
+            "",
+            "[http]",
+            'listen = ""',
+            "",
+        ])
+
+    def start(self):
+        logf = open(self.log_path, "w")
+        if self.kind == "testpmd":
+            # One forwarding core (lcore 1); the traffic tool polls on lcore 0.
+            args = ["dpdk-testpmd", "-l", "0,1", "--no-huge", "--no-pci", "-m", "1024",
+                    f"--file-prefix=wt-rig-pmd-{os.getpid()}",
+                    f"--vdev=net_memif0,role=client,id=0,socket-abstract=no,socket={self.to_sock}",
+                    f"--vdev=net_memif1,role=client,id=0,socket-abstract=no,socket={self.from_sock}",
+                    "--", "--total-num-mbufs=16384", "--forward-mode=io", "--auto-start", "--nb-cores=1"]
+        else:
+            cfg = os.path.join(self.workdir, "wiretally.toml")
+            with open(cfg, "w") as f:
+                f.write(self.config())
+            args = [self.wiretally, "run", "--config", cfg]
+        self.proc = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)
+        if self.kind != "testpmd":
+            deadline = time.time() + 60
+            while not os.path.exists(self.socket):
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"wiretally run did not start: see {self.log_path}")
+                time.sleep(0.1)
+
+    def ctl(self, *what):
+        out = subprocess.run([self.wiretally, "ctl", "--socket", self.socket, "--json", *what],
+                             check=True, capture_output=True, text=True, timeout=60)
+        return json.loads(out.stdout)
+
+    def stop(self):
+        """Stops the device; for testpmd, returns its forwarding totals from the exit summary."""
+        if self.proc is None:
+            return {}
+        if self.kind == "testpmd":
+            self.proc.send_signal(signal.SIGINT)
+        else:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        if self.kind != "testpmd":
+            return {}
+        totals = {}
+        with open(self.log_path, errors="replace") as f:
+            text = f.read()
+        # The accumulated forward statistics of all ports, printed at exit.
+        tail = text[text.rfind("Accumulated forward statistics for all ports"):]
+        for line in tail.splitlines():
+            parts = line.replace(":", " ").split()
+            for key in ("RX-packets", "RX-dropped", "TX-packets", "TX-dropped"):
+                if key in parts:
+                    totals[key] = int(parts[parts.index(key) + 1])
+        return totals
+
+
+def run_traffic(tool, pcap, to_sock, from_sock, seconds=None, laps=None):
+    args = [tool, "--pcap", pcap, "--to", to_sock, "--from", from_sock, "--lossless", "--lcore", "0"]
+    args += ["--seconds", str(seconds)] if seconds else ["--laps", str(laps)]
+    out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=600)
+    return json.loads(out.stdout)
+
+
+def worker_figures(stats_before, stats_after):
+    """Per worker: packets received and busy cycles per packet between two `ctl stats`."""
+    rows = []
+    before = {w["worker"]: w for w in stats_before["workers"]}
+    for w in stats_after["workers"]:
+        b = before.get(w["worker"], {})
+        pkts = w["rx_packets"] - b.get("rx_packets", 0)
+        cycles = w["busy_cycles"] - b.get("busy_cycles", 0)
+        rows.append({"worker": w["worker"], "packets": pkts,
+                     "cycles_per_packet": cycles / pkts if pkts else None,
+                     "tx_dropped": w["tx_dropped"] - b.get("tx_dropped", 0)})
+    return rows
+
+
+def measure(args, workdir, traffic, flows, pcap):
+    """One case: testpmd and wiretally (at each worker count) take turns on the same capture."""
+    to_sock = os.path.join(workdir, "to.sock")
+    from_sock = os.path.join(workdir, "from.sock")
+    results = []
+    for kind, workers in [("testpmd", 1)] + [("wiretally", w) for w in args.workers]:
+        for s in (to_sock, from_sock):
+            if os.path.exists(s):
+                os.unlink(s)
+        dev = Device(kind, workdir, to_sock, from_sock, workers, args.wiretally,
+                     max_flows=max(65536, flows * 2 // workers))
+        # wt-traffic creates the sockets (server); the device connects once they exist.
+        tool = subprocess.Popen([args.wt_traffic, "--pcap", pcap, "--to", to_sock, "--from", from_sock,
+                                 "--lossless", "--lcore", "0", "--seconds", str(args.seconds + args.warmup + 3),
+                                 "--progress", "0.5"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while not (os.path.exists(to_sock) and os.path.exists(from_sock)):
+            if tool.poll() is not None:
+                raise RuntimeError("wt-traffic ended early: " + tool.stderr.read())
+            time.sleep(0.05)
+        dev.start()
+        row = {"traffic": traffic, "flows": flows, "device": kind, "workers": workers}
+        try:
+            if kind == "wiretally":
+                # Established flows: the figures cover the laps after the warm-up.
+                # The workers publish their counters once per stats interval (1 s): the window spans
+                # whole intervals, and its rate is the packets the workers received over its length.
+                time.sleep(args.warmup + 1.0)
+                s0 = dev.ctl("stats")
+                time.sleep(args.seconds)
+                s1 = dev.ctl("stats")
+                row["workers_detail"] = worker_figures(s0, s1)
+                row["flows_active"] = s1["flows"]["active"]
+                row["flows_evicted"] = s1["flows"].get("evicted")
+            out, err = tool.communicate(timeout=args.seconds + args.warmup + 120)
+            if tool.returncode != 0:
+                raise RuntimeError(f"wt-traffic exited {tool.returncode}: {err.strip()}")
+            sent = json.loads(out)
+            # The rate over the measured window (after the warm-up), for every device alike.
+            marks = [json.loads(line) for line in err.splitlines() if line.startswith('{"seconds"')]
+            window = [m for m in marks if args.warmup <= m["seconds"] <= args.warmup + args.seconds + 0.25]
+            if len(window) < 2:
+                raise RuntimeError("wt-traffic reported too little progress to measure a rate")
+            row["pps"] = (window[-1]["sent"] - window[0]["sent"]) / (window[-1]["seconds"] - window[0]["seconds"])
+            if kind == "wiretally":
+                s2 = dev.ctl("stats")
+                row["device_tx_dropped"] = s2.get("tx_dropped", 0)
+        finally:
+            totals = dev.stop()
+        row["sent_pps"] = sent["send_pps"]
+        row["sent"] = sent["sent_packets"]
+        row["received"] = sent["received_packets"]
+        row["refused"] = sent["refused"]
+        if kind == "testpmd":
+            row["device_tx_dropped"] = totals.get("TX-dropped")
+        row["lost_on_the_way_out"] = sent["sent_packets"] - sent["received_packets"]
+        results.append(row)
+        log(f"  {traffic:>4} {flows:>8} flows  {kind:9} w{workers}: {row['pps'] / 1e6:7.3f} Mpps"
+            + (f"  cycles/pkt " + ", ".join(f"{w['cycles_per_packet']:.0f}" for w in row.get('workers_detail', [])
+                                             if w['cycles_per_packet']) if kind == 'wiretally' else "")
+            + f"  sent {row['sent']}, back {row['received']}")
+    ceiling = results[0]["pps"]
+    for r in results[1:]:
+        r["ratio_to_testpmd"] = r["pps"] / ceiling if ceiling else None
+    return results
+
+
+def services_of(report_services):
+    return {s["service"]: (s["bytes_up"], s["bytes_down"], s["pkts_up"], s["pkts_down"]) for s in report_services}
+
+
+def truth(args, workdir, pcap, laps):
+    """A lossless `laps` of the capture through wiretally: its services equal laps x analyze's."""
+    expected = json.loads(subprocess.run([args.wiretally, "analyze", pcap, "--format", "json"], check=True,
+                                         capture_output=True, text=True).stdout)
+    want = {k: tuple(laps * x for x in v) for k, v in services_of(expected["services"]).items()}
+    to_sock = os.path.join(workdir, "to.sock")
+    from_sock = os.path.join(workdir, "from.sock")
+    for s in (to_sock, from_sock):
+        if os.path.exists(s):
+            os.unlink(s)
+    dev = Device("wiretally", workdir, to_sock, from_sock, 1, args.wiretally)
+    tool = subprocess.Popen([args.wt_traffic, "--pcap", pcap, "--to", to_sock, "--from", from_sock,
+                             "--lossless", "--lcore", "0", "--laps", str(laps)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not (os.path.exists(to_sock) and os.path.exists(from_sock)):
+        if tool.poll() is not None:
+            raise RuntimeError("wt-traffic ended early: " + tool.stderr.read())
+        time.sleep(0.05)
+    dev.start()
+    try:
+        out, err = tool.communicate(timeout=300)
+        if tool.returncode != 0:
+            raise RuntimeError(f"wt-traffic exited {tool.returncode}: {err.strip()}")
+        sent = json.loads(out)
+        # A flow still being named is tallied after its grace (3 s); the stats interval is 1 s.
+        time.sleep(5.0)
+        got = services_of(dev.ctl("services")["services"])
+        stats = dev.ctl("stats")
+    finally:
+        dev.stop()
+    mismatches = []
+    for name in sorted(set(want) | set(got), key=lambda n: (n is None, n or "")):
+        if want.get(name, (0, 0, 0, 0)) != got.get(name, (0, 0, 0, 0)):
+            mismatches.append({"service": name, "source": want.get(name), "wiretally": got.get(name)})
+    # The workers' count: memif's port counters start again at zero when its peer goes.
+    rx = sum(w["rx_packets"] for w in stats["workers"])
+    return {"laps": laps, "sent_packets": sent["sent_packets"], "received_back": sent["received_packets"],
+            "wiretally_rx": rx, "services": len(want), "mismatches": mismatches}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--wiretally", default=build_dir_tool("wiretally", "app/wiretally"))
+    ap.add_argument("--wt-traffic", default=build_dir_tool("wt-traffic", "benches/live/wt-traffic"))
+    ap.add_argument("--wt-gen", default=build_dir_tool("wt-gen", "benches/generator/wt-gen"))
+    ap.add_argument("--smoke", action="store_true", help="the CI form: 1k flows, app traffic, 1 worker, the truth check")
+    ap.add_argument("--seconds", type=float, default=6.0, help="measured seconds per case")
+    ap.add_argument("--warmup", type=float, default=2.0, help="seconds before the measurement (first laps)")
+    ap.add_argument("--flows", default="1000,1000000")
+    ap.add_argument("--traffic", default="64,imix,app")
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--truth-laps", type=int, default=3)
+    ap.add_argument("--json-out")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (captures, logs)")
+    args = ap.parse_args()
+    for tool in ("wiretally", "wt_traffic", "wt_gen"):
+        if not getattr(args, tool):
+            ap.error(f"--{tool.replace('_', '-')} not found: build first (ninja -C build)")
+    if not shutil.which("dpdk-testpmd"):
+        ap.error("dpdk-testpmd not found: apt-get install dpdk (scripts/setup.sh installs it)")
+    if args.smoke:
+        args.flows, args.traffic, args.workers, args.seconds, args.warmup = "1000", "app", "1", 3.0, 1.0
+    args.workers = [int(w) for w in args.workers.split(",")]
+    workdir = tempfile.mkdtemp(prefix="wt-live-rig-")
+    report = {"machine": {"cpus": os.cpu_count()}, "cases": [], "truth": []}
+    failed = False
+    try:
+        app = generate(args.wt_gen, workdir, "app", 1000, args.smoke)
+        for laps in ([1] if args.smoke else [1, args.truth_laps]):
+            t = truth(args, workdir, app, laps)
+            report["truth"].append(t)
+            ok = not t["mismatches"] and t["wiretally_rx"] == t["sent_packets"]
+            failed |= not ok
+            log(f"truth, {laps} lap(s): sent {t['sent_packets']}, wiretally received {t['wiretally_rx']}, "
+                f"{t['services']} services, {len(t['mismatches'])} differ from the source" + ("" if ok else "  FAIL"))
+            for m in t["mismatches"][:10]:
+                log(f"    {m['service']}: source {m['source']} wiretally {m['wiretally']}")
+        for flows in [int(f) for f in args.flows.split(",")]:
+            for traffic in args.traffic.split(","):
+                pcap = generate(args.wt_gen, workdir, traffic, flows, args.smoke)
+                report["cases"] += measure(args, workdir, traffic, flows, pcap)
+    finally:
+        if args.json_out:
+            with open(args.json_out, "w") as f:
+                json.dump(report, f, indent=1)
+        if args.keep:
+            log(f"work directory kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(json.dumps(report, indent=1))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
