@@ -88,7 +88,9 @@ class Device:
 
     def config(self):
         memory = 1024 + self.max_flows * 2048 // (1 << 20) * self.workers
-        cores = list(range(0, self.workers + 1)) if self.workers > 1 else [0, 1]
+        # The stats core on CPU 0 (beside the traffic tool, which polls there), the workers on CPU 1: on a
+        # machine of two CPUs, two workers share it (the figures then say what sharing costs).
+        cores = [0] + list(range(1, min(self.workers, os.cpu_count() - 1) + 1))
         return "\n".join([
             "# live_rig.py: wiretally inline between two memif ports",
             "[eal]",
@@ -201,12 +203,48 @@ def worker_figures(stats_before, stats_after):
     return rows
 
 
+def median(values):
+    v = sorted(x for x in values if x is not None)
+    return v[len(v) // 2] if v else None
+
+
 def measure(args, workdir, traffic, flows, pcap):
-    """One case: testpmd and wiretally (at each worker count) take turns on the same capture."""
+    """One case: testpmd and wiretally (at each worker count) take turns on the same capture, round
+    after round; each device's figure is its median over the rounds (this VM's neighbours come and go,
+    and taking turns gives each device the same share of them)."""
+    devices = [("testpmd", 1)] + [("wiretally", w) for w in args.workers]
+    rounds = {d: [] for d in devices}
+    for r in range(args.rounds):
+        for kind, workers in devices:
+            rounds[(kind, workers)].append(measure_one(args, workdir, traffic, flows, pcap, kind, workers))
+    results = []
+    for (kind, workers), rows in rounds.items():
+        row = dict(rows[0])
+        row["rounds"] = [x["pps"] for x in rows]
+        row["pps"] = median(row["rounds"])
+        for key in ("sent", "received", "refused", "device_tx_dropped", "lost_on_the_way_out"):
+            row[key] = sum(x.get(key) or 0 for x in rows)
+        if kind == "wiretally":
+            row["workers_detail"] = [
+                {"worker": w["worker"], "cycles_per_packet": median(x["workers_detail"][i]["cycles_per_packet"]
+                                                                    for x in rows if i < len(x["workers_detail"])),
+                 "packets": sum(x["workers_detail"][i]["packets"] for x in rows if i < len(x["workers_detail"]))}
+                for i, w in enumerate(rows[0]["workers_detail"])]
+        results.append(row)
+        log(f"  {traffic:>4} {flows:>8} flows  {kind:9} w{workers}: median {row['pps'] / 1e6:7.3f} Mpps of "
+            + ", ".join(f"{x / 1e6:.3f}" for x in row["rounds"])
+            + (f"; cycles/pkt per worker " + ", ".join(f"{w['cycles_per_packet']:.0f}" for w in row["workers_detail"]
+                                                      if w["cycles_per_packet"]) if kind == "wiretally" else ""))
+    ceiling = results[0]["pps"]
+    for r in results[1:]:
+        r["ratio_to_testpmd"] = r["pps"] / ceiling if ceiling else None
+    return results
+
+
+def measure_one(args, workdir, traffic, flows, pcap, kind, workers):
     to_sock = os.path.join(workdir, "to.sock")
     from_sock = os.path.join(workdir, "from.sock")
-    results = []
-    for kind, workers in [("testpmd", 1)] + [("wiretally", w) for w in args.workers]:
+    if True:
         for s in (to_sock, from_sock):
             if os.path.exists(s):
                 os.unlink(s)
@@ -215,6 +253,7 @@ def measure(args, workdir, traffic, flows, pcap):
         # wt-traffic creates the sockets (server); the device connects once they exist.
         tool = subprocess.Popen([args.wt_traffic, "--pcap", pcap, "--to", to_sock, "--from", from_sock,
                                  "--lossless", "--lcore", "0", "--seconds", str(args.seconds + args.warmup + 3),
+                                 "--queues", str(workers),
                                  "--progress", "0.5"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         while not (os.path.exists(to_sock) and os.path.exists(from_sock)):
@@ -257,15 +296,7 @@ def measure(args, workdir, traffic, flows, pcap):
         if kind == "testpmd":
             row["device_tx_dropped"] = totals.get("TX-dropped")
         row["lost_on_the_way_out"] = sent["sent_packets"] - sent["received_packets"]
-        results.append(row)
-        log(f"  {traffic:>4} {flows:>8} flows  {kind:9} w{workers}: {row['pps'] / 1e6:7.3f} Mpps"
-            + (f"  cycles/pkt " + ", ".join(f"{w['cycles_per_packet']:.0f}" for w in row.get('workers_detail', [])
-                                             if w['cycles_per_packet']) if kind == 'wiretally' else "")
-            + f"  sent {row['sent']}, back {row['received']}")
-    ceiling = results[0]["pps"]
-    for r in results[1:]:
-        r["ratio_to_testpmd"] = r["pps"] / ceiling if ceiling else None
-    return results
+        return row
 
 
 def services_of(report_services):
@@ -324,6 +355,7 @@ def main():
     ap.add_argument("--traffic", default="64,imix,app")
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--truth-laps", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3, help="turns each device takes per case (median)")
     ap.add_argument("--json-out")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (captures, logs)")
     args = ap.parse_args()
@@ -333,7 +365,7 @@ def main():
     if not shutil.which("dpdk-testpmd"):
         ap.error("dpdk-testpmd not found: apt-get install dpdk (scripts/setup.sh installs it)")
     if args.smoke:
-        args.flows, args.traffic, args.workers, args.seconds, args.warmup = "1000", "app", "1", 3.0, 1.0
+        args.flows, args.traffic, args.workers, args.seconds, args.warmup, args.rounds = "1000", "app", "1", 3.0, 1.0, 1
     args.workers = [int(w) for w in args.workers.split(",")]
     workdir = tempfile.mkdtemp(prefix="wt-live-rig-")
     report = {"machine": {"cpus": os.cpu_count()}, "cases": [], "truth": []}

@@ -17,6 +17,7 @@
 // first packet sent to the last, the rates, and the TSC frequency. Exit codes: 0 done, 64 usage,
 // 66 capture unreadable, 69 the device under test never connected, 70 DPDK failure.
 #include "parsers/net/capture_file.hpp"
+#include "pipeline/worker.hpp"
 
 #include <CLI/CLI.hpp>
 #include <rte_cycles.h>
@@ -63,6 +64,7 @@ struct Options {
     double connect_timeout_s = 30;
     double drain_s = 0.5; // after the last packet sent, how long the sink keeps counting arrivals
     double progress_s = 0; // > 0: a progress line on stderr this often
+    std::uint16_t queues = 1;
 };
 
 // The capture, mapped: frames are sent straight from the file's pages (each mbuf of the ring is a
@@ -135,12 +137,14 @@ bool load_capture(const std::string& path, Mapped& file, std::vector<FrameSpan>&
     return true;
 }
 
-bool start_port(std::uint16_t port, rte_mempool* pool, std::string& error) {
+bool start_port(std::uint16_t port, std::uint16_t queues, rte_mempool* pool, std::string& error) {
     rte_eth_conf conf{};
-    if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-        rte_eth_rx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), nullptr, pool) != 0 ||
-        rte_eth_tx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), nullptr) != 0 ||
-        rte_eth_dev_start(port) != 0) {
+    bool ok = rte_eth_dev_configure(port, queues, queues, &conf) == 0;
+    for (std::uint16_t q = 0; ok && q < queues; ++q) {
+        ok = rte_eth_rx_queue_setup(port, q, 1024, rte_eth_dev_socket_id(port), nullptr, pool) == 0 &&
+             rte_eth_tx_queue_setup(port, q, 1024, rte_eth_dev_socket_id(port), nullptr) == 0;
+    }
+    if (!ok || rte_eth_dev_start(port) != 0) {
         error = "port " + std::to_string(port) + ": " + rte_strerror(rte_errno);
         return false;
     }
@@ -167,10 +171,10 @@ struct Totals {
 
 // Up to four bursts a call: the sink drains faster than the source fills, so that what the device
 // sends back is not dropped for want of room on the way out.
-void receive(std::uint16_t port, Totals& t) {
+void receive(std::uint16_t port, std::uint16_t queue, Totals& t) {
     rte_mbuf* in[kBurst];
     for (int round = 0; round < 4; ++round) {
-        const std::uint16_t n = rte_eth_rx_burst(port, 0, in, kBurst);
+        const std::uint16_t n = rte_eth_rx_burst(port, queue, in, kBurst);
         if (n == 0) {
             return;
         }
@@ -196,6 +200,10 @@ int main(int argc, char** argv) {
     cli.add_option("--seconds", o.seconds, "send for this long instead (whole laps or not)");
     cli.add_flag("--lossless", o.lossless, "offer a refused burst again until it is taken (the zero-loss rate)");
     cli.add_option("--lcore", o.lcore, "the CPU the polling loop runs on (default 0)");
+    cli.add_option("--queues", o.queues,
+                   "queue pairs per port: each frame goes out on the queue its flow hashes to (the symmetric hash "
+                   "a NIC's RSS would use, so both directions of a flow reach one worker of the device)")
+        ->check(CLI::Range(1, 16));
     cli.add_option("--connect-timeout", o.connect_timeout_s, "seconds to wait for the device under test to connect");
     cli.add_option("--drain", o.drain_s, "seconds the sink keeps counting after the last packet sent");
     cli.add_option("--progress", o.progress_s,
@@ -265,7 +273,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "wt-traffic: mbuf pools (%zu frames): %s\n", frames.size(), rte_strerror(rte_errno));
         return kExitSoftware;
     }
-    if (!start_port(to_port, pool, error) || !start_port(from_port, pool, error)) {
+    if (!start_port(to_port, o.queues, pool, error) || !start_port(from_port, o.queues, pool, error)) {
         std::fprintf(stderr, "wt-traffic: %s\n", error.c_str());
         return kExitSoftware;
     }
@@ -275,7 +283,8 @@ int main(int argc, char** argv) {
     static rte_mbuf_ext_shared_info shinfo{};
     shinfo.free_cb = [](void*, void*) {};
     rte_mbuf_ext_refcnt_set(&shinfo, 1);
-    std::vector<rte_mbuf*> ring(frames.size());
+    // One ring per queue, each in capture order: a flow's frames keep their order on its queue.
+    std::vector<std::vector<rte_mbuf*>> rings(o.queues);
     for (std::size_t i = 0; i < frames.size(); ++i) {
         rte_mbuf* m = rte_pktmbuf_alloc(headers);
         if (m == nullptr) {
@@ -286,8 +295,13 @@ int main(int argc, char** argv) {
         rte_pktmbuf_attach_extbuf(m, frame, rte_mem_virt2iova(frame), frames[i].size, &shinfo);
         m->data_len = frames[i].size;
         m->pkt_len = frames[i].size;
-        ring[i] = m;
+        const std::uint64_t hash = o.queues > 1 ? wt::pipeline::Worker::dispatch_hash(
+                                                      wt::parsers::LinkType::kEthernet,
+                                                      wt::parsers::Bytes(frames[i].data, frames[i].size), 0)
+                                                : 0;
+        rings[hash % o.queues].push_back(m);
     }
+    const std::size_t frame_count = frames.size();
     std::vector<FrameSpan>().swap(frames);
 
     const std::uint64_t hz = rte_get_tsc_hz();
@@ -303,39 +317,58 @@ int main(int argc, char** argv) {
 
     Totals t;
     const std::uint64_t send_until = o.seconds > 0 ? rte_rdtsc() + static_cast<std::uint64_t>(o.seconds * static_cast<double>(hz)) : 0;
-    std::size_t next = 0;
+    std::vector<std::size_t> next(o.queues, 0);
+    std::vector<std::uint64_t> laps(o.queues, 0);
     t.first_tx_tsc = rte_rdtsc();
     const std::uint64_t progress_every = static_cast<std::uint64_t>(o.progress_s * static_cast<double>(hz));
     std::uint64_t next_progress = t.first_tx_tsc + progress_every;
-    while (!g_stop.load(std::memory_order_relaxed)) {
-        if (o.seconds > 0 ? rte_rdtsc() >= send_until : t.laps >= o.laps) {
+    std::uint64_t bursts = 0;
+    // Every queue sends its ring `laps` times (or until the time is up); a queue whose ring is empty has none to send.
+    const auto queue_done = [&](std::uint16_t q) { return rings[q].empty() || (o.seconds <= 0 && laps[q] >= o.laps); };
+    for (std::uint16_t q = 0; !g_stop.load(std::memory_order_relaxed); q = static_cast<std::uint16_t>((q + 1) % o.queues)) {
+        const auto all_done = [&] {
+            for (std::uint16_t i = 0; i < o.queues; ++i) {
+                if (!queue_done(i)) {
+                    return false;
+                }
+            }
+            return true;
+        };
+        if (o.seconds > 0 ? rte_rdtsc() >= send_until : all_done()) {
             break;
         }
-        const auto n = static_cast<std::uint16_t>(std::min<std::size_t>(kBurst, ring.size() - next));
-        for (std::uint16_t i = 0; i < n; ++i) {
-            rte_mbuf_refcnt_update(ring[next + i], 1);
+        if (queue_done(q)) {
+            continue;
         }
-        std::uint16_t sent = rte_eth_tx_burst(to_port, 0, &ring[next], n);
+        std::vector<rte_mbuf*>& ring = rings[q];
+        std::size_t& at = next[q];
+        const auto n = static_cast<std::uint16_t>(std::min<std::size_t>(kBurst, ring.size() - at));
+        for (std::uint16_t i = 0; i < n; ++i) {
+            rte_mbuf_refcnt_update(ring[at + i], 1);
+        }
+        std::uint16_t sent = rte_eth_tx_burst(to_port, q, &ring[at], n);
         while (sent < n && o.lossless && !g_stop.load(std::memory_order_relaxed)) {
             ++t.retries;
-            receive(from_port, t); // keep the far side moving while the device catches up
-            sent += rte_eth_tx_burst(to_port, 0, &ring[next + sent], static_cast<std::uint16_t>(n - sent));
+            for (std::uint16_t r = 0; r < o.queues; ++r) {
+                receive(from_port, r, t); // keep the far side moving while the device catches up
+            }
+            sent += rte_eth_tx_burst(to_port, q, &ring[at + sent], static_cast<std::uint16_t>(n - sent));
         }
         for (std::uint16_t i = sent; i < n; ++i) {
-            rte_mbuf_refcnt_update(ring[next + i], -1);
+            rte_mbuf_refcnt_update(ring[at + i], -1);
         }
         t.refused += n - sent;
         for (std::uint16_t i = 0; i < sent; ++i) {
-            t.sent_bytes += ring[next + i]->pkt_len;
+            t.sent_bytes += ring[at + i]->pkt_len;
         }
         t.sent_packets += sent;
-        next += n;
-        if (next == ring.size()) {
-            next = 0;
-            ++t.laps;
+        at += n;
+        if (at == ring.size()) {
+            at = 0;
+            ++laps[q];
         }
-        receive(from_port, t);
-        if (progress_every != 0 && (next & 0xff) < kBurst) {
+        receive(from_port, q, t);
+        if (progress_every != 0 && (++bursts & 0x7) == 0) {
             if (const std::uint64_t now = rte_rdtsc(); now >= next_progress) {
                 std::fprintf(stderr, "{\"seconds\": %.6f, \"sent\": %llu, \"received\": %llu}\n",
                              static_cast<double>(now - t.first_tx_tsc) / static_cast<double>(hz),
@@ -345,11 +378,14 @@ int main(int argc, char** argv) {
             }
         }
     }
+    t.laps = *std::min_element(laps.begin(), laps.end());
     t.last_tx_tsc = rte_rdtsc();
     // What is still in flight comes back within the drain time (the device's queues and ours).
     const std::uint64_t drain_end = rte_rdtsc() + static_cast<std::uint64_t>(o.drain_s * static_cast<double>(hz));
     while (rte_rdtsc() < drain_end) {
-        receive(from_port, t);
+        for (std::uint16_t r = 0; r < o.queues; ++r) {
+            receive(from_port, r, t);
+        }
     }
 
     const double tx_s = static_cast<double>(t.last_tx_tsc - t.first_tx_tsc) / static_cast<double>(hz);
@@ -360,7 +396,7 @@ int main(int argc, char** argv) {
                 " \"received_packets\": %llu, \"received_bytes\": %llu,\n"
                 " \"send_seconds\": %.6f, \"receive_seconds\": %.6f, \"send_pps\": %.0f, \"receive_pps\": %.0f, "
                 "\"tsc_hz\": %llu}\n",
-                ring.size(), static_cast<unsigned long long>(capture_bytes), static_cast<unsigned long long>(t.laps),
+                frame_count, static_cast<unsigned long long>(capture_bytes), static_cast<unsigned long long>(t.laps),
                 o.lossless ? "true" : "false", static_cast<unsigned long long>(t.sent_packets),
                 static_cast<unsigned long long>(t.sent_bytes), static_cast<unsigned long long>(t.refused),
                 static_cast<unsigned long long>(t.retries), static_cast<unsigned long long>(t.received_packets),
