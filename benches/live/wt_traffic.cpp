@@ -65,6 +65,7 @@ struct Options {
     double drain_s = 0.5; // after the last packet sent, how long the sink keeps counting arrivals
     double progress_s = 0; // > 0: a progress line on stderr this often
     std::uint16_t queues = 1;
+    std::string ready_file;
 };
 
 // The capture, mapped: frames are sent straight from the file's pages (each mbuf of the ring is a
@@ -205,9 +206,12 @@ int main(int argc, char** argv) {
                    "a NIC's RSS would use, so both directions of a flow reach one worker of the device)")
         ->check(CLI::Range(1, 16));
     cli.add_option("--connect-timeout", o.connect_timeout_s, "seconds to wait for the device under test to connect");
+    cli.add_option("--ready-file", o.ready_file,
+                   "create this file once the ports are started and the capture loaded: a memif client that "
+                   "connects earlier is turned away and does not try again");
     cli.add_option("--drain", o.drain_s, "seconds the sink keeps counting after the last packet sent");
     cli.add_option("--progress", o.progress_s,
-                   "print {\"seconds\", \"sent\", \"received\"} as a JSON line on stderr this often (a rate over any "
+                   "print {\"seconds\", \"sent\", \"received\", \"laps\"} as a JSON line on stderr this often (a rate over any "
                    "window of the run)");
     cli.footer("Exit codes: 0 done, 64 usage, 66 capture unreadable, 69 the device under test never connected, "
                "70 DPDK failure.");
@@ -304,6 +308,14 @@ int main(int argc, char** argv) {
     const std::size_t frame_count = frames.size();
     std::vector<FrameSpan>().swap(frames);
 
+    if (!o.ready_file.empty()) {
+        const int fd = ::open(o.ready_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0) {
+            std::fprintf(stderr, "wt-traffic: %s: %s\n", o.ready_file.c_str(), std::strerror(errno));
+            return kExitSoftware;
+        }
+        ::close(fd);
+    }
     const std::uint64_t hz = rte_get_tsc_hz();
     const std::uint64_t connect_deadline = rte_rdtsc() + static_cast<std::uint64_t>(o.connect_timeout_s * static_cast<double>(hz));
     while (!(link_up(to_port) && link_up(from_port))) {
@@ -370,10 +382,11 @@ int main(int argc, char** argv) {
         receive(from_port, q, t);
         if (progress_every != 0 && (++bursts & 0x7) == 0) {
             if (const std::uint64_t now = rte_rdtsc(); now >= next_progress) {
-                std::fprintf(stderr, "{\"seconds\": %.6f, \"sent\": %llu, \"received\": %llu}\n",
+                std::fprintf(stderr, "{\"seconds\": %.6f, \"sent\": %llu, \"received\": %llu, \"laps\": %llu}\n",
                              static_cast<double>(now - t.first_tx_tsc) / static_cast<double>(hz),
                              static_cast<unsigned long long>(t.sent_packets),
-                             static_cast<unsigned long long>(t.received_packets));
+                             static_cast<unsigned long long>(t.received_packets),
+                             static_cast<unsigned long long>(*std::min_element(laps.begin(), laps.end())));
                 next_progress += progress_every;
             }
         }
