@@ -20,7 +20,7 @@
     X(flows_ended, "flows ended (FIN/RST linger or idle timeout or end of input)")                        \
     X(flows_evicted, "flows ended early because the flow table was full")                                 \
     X(flows_idle_expired, "flows ended by idle timeout")                                                  \
-    X(flows_reclaimed, "complete flows (closed, or a DNS exchange answered) ended early to free their detail record for a flow being named") \
+    X(flows_reclaimed, "answered DNS flows ended early to free their detail record for a flow being named") \
     X(flow_parts_tallied, "parts of flows tallied while they lasted (live: once per stats interval)")        \
     X(flow_table_full, "packets that found the flow table full even after eviction")                      \
     X(detail_pool_exhausted, "flows that got no detail record (names, TLS): pool empty")                  \

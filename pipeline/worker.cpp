@@ -278,7 +278,8 @@ bool Worker::reclaim_detail() noexcept {
         _detail_hand = _detail_hand + 1 == n ? 0 : _detail_hand + 1;
         const std::uint32_t owner = _detail_owner[slot];
         const Flow& g = _flows[owner];
-        if ((g.flags & kFlowLive) && g.detail == slot && (is_complete(g) || idle_past_timeout(g, _now_ns))) {
+        // Not a closed TCP flow: its last ACK is still to come (closed_linger_ns) and would open a new one.
+        if ((g.flags & kFlowLive) && g.detail == slot && (dns_answered(g) || idle_past_timeout(g, _now_ns))) {
             ++_counters.flows_reclaimed;
             end_flow(owner);
             return !_free_details.empty();
@@ -448,17 +449,12 @@ bool Worker::idle_past_timeout(const Flow& f, std::uint64_t now_ns) const noexce
     return now_ns > f.ts_last_ns && now_ns - f.ts_last_ns > timeout;
 }
 
-bool Worker::is_complete(const Flow& f) const noexcept {
-    if (!(f.flags & kFlowAppDone)) {
-        return false; // still being named: ending it would lose what reassembly has gathered
-    }
-    if (is_closing(f)) {
-        return true;
-    }
+bool Worker::dns_answered(const Flow& f) const noexcept {
     // A UDP DNS transaction is over once its answer resolved (RFC 1035 section 7.3: the resolver
-    // matches one response to its query); a later query on the same ports is a new exchange.
+    // matches one response to its query); a later query from the same port is a new exchange.
     const FlowDetail* d = f.detail == kNoIndex ? nullptr : &_details[f.detail];
-    return f.key.proto == kIpProtoUdp && d != nullptr && d->app == AppProto::kDns && d->dns.response_seen;
+    return (f.flags & kFlowAppDone) && f.key.proto == kIpProtoUdp && d != nullptr && d->app == AppProto::kDns &&
+           d->dns.response_seen;
 }
 
 bool Worker::evict_one(std::uint64_t now_ns) noexcept {
@@ -484,7 +480,7 @@ bool Worker::evict_one(std::uint64_t now_ns) noexcept {
             end_flow(static_cast<std::uint32_t>(i));
             return true;
         }
-        const bool complete = is_complete(f);
+        const bool complete = is_closing(f) || dns_answered(f);
         if (victim == n || (complete && !victim_complete) ||
             (complete == victim_complete && f.ts_last_ns < _flows[victim].ts_last_ns)) {
             victim = i;

@@ -296,9 +296,9 @@ private:
     // Makes room for one flow when the table is full (constant time: see kEvictWindow).
     bool evict_one(std::uint64_t now_ns) noexcept;
     [[nodiscard]] bool idle_past_timeout(const Flow& f, std::uint64_t now_ns) const noexcept;
-    // Nothing more to learn and nothing more expected: closed (FIN both ways or RST) or, for UDP DNS,
-    // answered. Such a flow may be ended early to make room at no cost to its name.
-    [[nodiscard]] bool is_complete(const Flow& f) const noexcept;
+    // A UDP DNS flow whose query was answered: nothing more to learn or to expect, so it may be ended
+    // early to free its detail record at no cost to its name or its count.
+    [[nodiscard]] bool dns_answered(const Flow& f) const noexcept;
     // Live: the first packet of an interval on flow f (before it is counted).
     void enter_interval(Flow& f) noexcept;
     // Live: tallies what the flow did since its last part into `into`, named with `scratch`. An
@@ -334,7 +334,7 @@ private:
     // named or typed without payload inspection (DNS-resolved UDP, port 853); null when neither.
     FlowDetail* detail_for_tally(Flow& f) noexcept;
     FlowDetail* ensure_detail(Flow& f) noexcept;
-    // The pool is empty: ends a complete flow among the next kReclaimWindow detail records' owners
+    // The pool is empty: ends an answered DNS flow among the next kReclaimWindow detail records' owners
     // (constant time), so that its record serves a flow still to be named. False when none is.
     bool reclaim_detail() noexcept;
     static constexpr std::size_t kReclaimWindow = 8;

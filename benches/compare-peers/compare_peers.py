@@ -2,7 +2,8 @@
 """wiretally analyze against ndpiReader and tshark on the same captures: speed and names found.
 
     compare_peers.py --wiretally build/app/wiretally [--capture FILE ...] [--corpus DIR]
-                     [--bytes 300M] [--runs 3] [--json-out FILE] [--markdown-out FILE] [--smoke]
+                     [--bytes 300M] [--runs 3] [--corpus-repeat N] [--workers N] [--json-out FILE]
+                     [--markdown-out FILE] [--smoke]
 
 Captures: by default a generated one (`wt-gen --bytes SIZE`, found next to the wiretally build
 or given with --wt-gen) and the nDPI corpus concatenated into one pcap (`mergecap -a -F pcap`
@@ -114,7 +115,7 @@ def link_type(path):
     return fields[1] if len(fields) > 1 else None
 
 
-def build_corpus(corpus_dir, out_path, limit, work):
+def build_corpus(corpus_dir, out_path, limit, work, repeat=1):
     """Concatenates the corpus' Ethernet captures; returns (used, skipped) lists of names."""
     used, skipped = [], []
     probe = os.path.join(work, "probe.pcap")
@@ -138,6 +139,13 @@ def build_corpus(corpus_dir, out_path, limit, work):
     if not used:
         raise SystemExit(f"compare_peers: no Ethernet capture in {corpus_dir}")
     subprocess.run(["mergecap", "-a", "-F", "pcap", "-w", out_path] + used, check=True)
+    if repeat > 1:
+        # The same traffic again and again (issue #17's 284 MB capture of real traffic: every Ethernet
+        # capture of the corpus, eight times): a size where per-packet work, not start-up, shows.
+        once = out_path + ".once"
+        os.replace(out_path, once)
+        subprocess.run(["mergecap", "-a", "-F", "pcap", "-w", out_path] + [once] * repeat, check=True)
+        os.unlink(once)
     return [os.path.basename(p) for p in used], skipped
 
 
@@ -163,16 +171,19 @@ class Tool:
         self.names_from = names_from  # (out_dir, stdout file) -> set of names
 
 
-def wiretally_tool(path):
+def wiretally_tool(path, workers=None):
+    """wiretally analyze; with workers, --workers N (a tool of its own, named for it)."""
+    extra = ["--workers", str(workers)] if workers else []
+
     def argv(capture, out):
-        return [path, "analyze", capture, "--format", "json"], os.path.join(out, "wiretally.json")
+        return [path, "analyze", capture, "--format", "json"] + extra, os.path.join(out, "wiretally.json")
 
     def names(out, stdout):
         with open(stdout) as f:
             report = json.load(f)
         return {n for n in (norm(d.get("domain") or "") for d in report.get("domains", [])) if n}
 
-    return Tool("wiretally", argv, names)
+    return Tool("wiretally" if not workers else f"wiretally --workers {workers}", argv, names)
 
 
 def ndpi_tool(path):
@@ -312,6 +323,10 @@ def main():
                     "replaces the generated one")
     ap.add_argument("--corpus", default=DEFAULT_CORPUS, help="directory of captures to concatenate into one "
                     "('' to leave out; default %(default)s)")
+    ap.add_argument("--corpus-repeat", type=int, default=1, help="the concatenated corpus this many times over "
+                    "(issue #17: 8 makes the 284 MB capture of real traffic)")
+    ap.add_argument("--workers", type=int, action="append", default=[],
+                    help="also run `wiretally analyze --workers N` as a tool of its own (repeatable)")
     ap.add_argument("--bytes", type=parse_size, default=None, help="size of the generated capture (default 300M)")
     ap.add_argument("--runs", type=int, default=None, help="runs per tool and capture; the median is reported "
                     "(default 3)")
@@ -335,7 +350,7 @@ def main():
     wiretally = os.path.abspath(args.wiretally)
     if not os.access(wiretally, os.X_OK):
         raise SystemExit(f"compare_peers: {wiretally}: not an executable")
-    tools = [wiretally_tool(wiretally)]
+    tools = [wiretally_tool(wiretally)] + [wiretally_tool(wiretally, w) for w in args.workers]
     for name, path, make in (("ndpiReader", args.ndpi_reader, ndpi_tool), ("tshark", args.tshark, tshark_tool)):
         if name == "tshark" and args.no_tshark:
             continue
@@ -379,18 +394,20 @@ def main():
     if args.corpus:
         path = os.path.join(work, "corpus.pcap")
         log(f"compare_peers: concatenating {args.corpus}")
-        used, skipped = build_corpus(args.corpus, path, corpus_limit, work)
-        captures.append((f"nDPI corpus, {len(used)} Ethernet captures concatenated", path, None,
-                         {"corpus": {"dir": args.corpus, "used": len(used), "skipped": skipped}}))
+        used, skipped = build_corpus(args.corpus, path, corpus_limit, work, args.corpus_repeat)
+        times = f", {args.corpus_repeat} times" if args.corpus_repeat > 1 else ""
+        captures.append((f"nDPI corpus, {len(used)} Ethernet captures concatenated{times}", path, None,
+                         {"corpus": {"dir": args.corpus, "used": len(used), "skipped": skipped,
+                                     "repeat": args.corpus_repeat}}))
 
+    peer_paths = {"ndpiReader": shutil.which(args.ndpi_reader), "tshark": shutil.which(args.tshark)}
     result = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": {"host": platform.node(), "cpus": os.cpu_count(), "cpu": cpu_model(),
                     "load_before": os.getloadavg()},
         "command": " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
         "runs": runs,
-        "tools": {t.name: tool_version(t.name, a) for t, a in
-                  zip(tools, [wiretally] + [shutil.which(x) for x in (args.ndpi_reader, args.tshark)])},
+        "tools": {t.name: tool_version(t.name.split()[0], peer_paths.get(t.name, wiretally)) for t in tools},
         "captures": [],
     }
     failed = False

@@ -186,6 +186,13 @@ class Device:
                     raise RuntimeError(f"wiretally run did not start: see {self.log_path}")
                 time.sleep(0.1)
 
+    def log_tail(self, lines=15):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "\n".join(f.read().strip().splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
     def ctl(self, *what):
         out = subprocess.run([self.wiretally, "ctl", "--socket", self.socket, "--json", *what],
                              check=True, capture_output=True, text=True, timeout=60)
@@ -324,7 +331,9 @@ def measure_one(args, workdir, traffic, flows, pcap, kind, workers):
             row["flows_evicted"] = s1["flows"].get("evicted")
         out, err = tool.communicate(timeout=args.seconds + warmup + 120)
         if tool.returncode != 0:
-            raise RuntimeError(f"wt-traffic exited {tool.returncode}: {err.strip()}")
+            raise RuntimeError(f"wt-traffic exited {tool.returncode} ({kind} w{workers}); its last lines:\n"
+                               + "\n".join(err.strip().splitlines()[-5:]) + f"\n{kind}'s last lines:\n"
+                               + dev.log_tail())
         sent = json.loads(out)
         # The rate over the measured window (after the warm-up), for every device alike.
         marks = [json.loads(line) for line in err.splitlines() if line.startswith('{"seconds"')]
@@ -365,7 +374,8 @@ def truth(args, workdir, pcap, laps):
     try:
         out, err = tool.communicate(timeout=300)
         if tool.returncode != 0:
-            raise RuntimeError(f"wt-traffic exited {tool.returncode}: {err.strip()}")
+            raise RuntimeError(f"wt-traffic exited {tool.returncode}: {err.strip()}\nwiretally's last lines:\n"
+                               + dev.log_tail())
         sent = json.loads(out)
         # A flow still being named is tallied after its grace (3 s); the stats interval is 1 s.
         time.sleep(5.0)
