@@ -506,7 +506,20 @@ void Worker::expire(std::uint64_t now_ns, std::size_t budget) noexcept {
     if (_clock_hand >= n) {
         _clock_hand = 0;
     }
-    for (std::size_t k = 0; k < budget && k < n; ++k) {
+    // Paced by packet time: a lap of the table every kExpireLapNs, which no timeout (30 s at the
+    // least) notices, instead of `budget` records every burst: at a million flows and millions of
+    // packets a second that swept the table twelve times a second and was 12 % of the worker's time.
+    // `budget` still bounds one call (a burst's gap stays short); credit never exceeds one lap.
+    if (now_ns > _expire_clock_ns) {
+        const std::uint64_t elapsed = std::min(now_ns - _expire_clock_ns, kExpireLapNs);
+        _expire_credit = std::min(_expire_credit + static_cast<double>(n) * static_cast<double>(elapsed) /
+                                                       static_cast<double>(kExpireLapNs),
+                                  static_cast<double>(n));
+        _expire_clock_ns = now_ns;
+    }
+    const std::size_t due = std::min({budget, n, static_cast<std::size_t>(_expire_credit)});
+    _expire_credit -= static_cast<double>(due);
+    for (std::size_t k = 0; k < due; ++k) {
         const std::size_t i = _clock_hand;
         _clock_hand = (_clock_hand + 1) % n;
         if ((_flows[i].flags & kFlowLive) && idle_past_timeout(_flows[i], now_ns)) {

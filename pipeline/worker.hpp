@@ -186,8 +186,8 @@ public:
     // A full table makes room by ending one of this many flow records under its clock hand.
     static constexpr std::size_t kEvictWindow = 8;
     void process_burst(std::span<const FrameRef> frames) noexcept;
-    // Ends flows idle past their timeout; cheap enough to call once per burst
-    // (it examines a bounded slice of the table per call).
+    // Ends flows idle past their timeout; cheap enough to call once per burst: it sweeps the table
+    // once per second of packet time (kExpireLapNs), at most `budget` records per call.
     void expire(std::uint64_t now_ns, std::size_t budget = 64) noexcept;
     // Ends every flow (end of input, shutdown).
     void flush_all() noexcept;
@@ -409,6 +409,9 @@ private:
     std::uint32_t _free_flow_head = kNoIndex; // freed records, linked through Flow::detail
     std::uint32_t _flows_touched = 0;         // records [0, _flows_touched) have been used
     std::size_t _clock_hand = 0;
+    static constexpr std::uint64_t kExpireLapNs = 1'000'000'000; // expire(): the table swept once a second
+    std::uint64_t _expire_clock_ns = 0; // packet time of expire()'s last call
+    double _expire_credit = 0;          // records expire() may sweep now
 
     // process_burst's stage results, kept here rather than on the stack (~5 KB).
     struct BurstSlot {
