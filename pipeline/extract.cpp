@@ -210,14 +210,9 @@ bool Worker::extract_dns(Flow& f, FlowDetail& d, Bytes message, bool tcp, bool f
 
 bool Worker::apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, ParseStatus st, bool from_client,
                        std::uint64_t ts_ns) noexcept {
-    if (!msg.question_ok) {
-        ++_counters.dns_errors;
+    if (!count_dns_message(msg, st)) {
         return d.app != AppProto::kUnknown;
     }
-    if (st != ParseStatus::kOk) {
-        ++_counters.dns_errors;
-    }
-    ++_counters.dns_messages;
     d.app = AppProto::kDns;
     if (!msg.is_response && !from_client && !(f.flags & kFlowRoleFromSyn)) {
         swap_roles(f); // the sender of the query is the client
@@ -253,6 +248,18 @@ bool Worker::apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, P
     dns.rcode = msg.rcode;
     learn_answers(msg, f.client().ip, ts_ns, &dns);
     return msg.rcode == kNoError; // after a failed lookup, keep looking at this flow's next response
+}
+
+bool Worker::count_dns_message(const parsers::DnsMessage& msg, ParseStatus st) noexcept {
+    if (!msg.question_ok) {
+        ++_counters.dns_errors;
+        return false;
+    }
+    if (st != ParseStatus::kOk) {
+        ++_counters.dns_errors;
+    }
+    ++_counters.dns_messages;
+    return true;
 }
 
 void Worker::learn_answers(const parsers::DnsMessage& msg, const IpAddr& client, std::uint64_t ts_ns,
@@ -293,15 +300,9 @@ void Worker::learn_answers(const parsers::DnsMessage& msg, const IpAddr& client,
 
 void Worker::learn_dns_in_place(const parsers::DecodedPacket& pkt, std::uint64_t ts_ns) noexcept {
     parsers::DnsMessage msg;
-    const ParseStatus st = parsers::parse_dns_message(pkt.l4_payload, msg);
-    if (!msg.question_ok) {
-        ++_counters.dns_errors;
+    if (!count_dns_message(msg, parsers::parse_dns_message(pkt.l4_payload, msg))) {
         return;
     }
-    if (st != ParseStatus::kOk) {
-        ++_counters.dns_errors;
-    }
-    ++_counters.dns_messages;
     ++_counters.dns_without_detail;
     // What a resolved answer teaches outlives the packet in the DNS cache, not in the flow: the
     // connections that follow are named by it even though this flow's own name is lost.

@@ -1,5 +1,7 @@
 #include "pipeline/worker.hpp"
 
+#include "parsers/dns/dns_message.hpp"
+
 #include "parsers/quic/client_initial.hpp"
 #include "parsers/http/http_request.hpp"
 #include "parsers/quic/gquic.hpp"
@@ -1056,20 +1058,19 @@ void Worker::inspect_udp(Flow& f, const parsers::DecodedPacket& pkt, bool from_c
     // Most UDP flows are neither DNS nor QUIC: they need no 3.9 KB detail record, and
     // taking one was most of what a new flow cost. (The same outcome as extract_quic's
     // for an unrecognised flow: done after its second datagram.)
-    if (f.detail == kNoIndex && !is_dns_port(pkt.src_port) && !is_dns_port(pkt.dst_port) &&
-        !announces_quic_version(pkt.l4_payload)) {
+    const bool dns_port = is_dns_port(pkt.src_port) || is_dns_port(pkt.dst_port);
+    if (f.detail == kNoIndex && !dns_port && !announces_quic_version(pkt.l4_payload)) {
         if (f.inspected >= 2) {
             f.flags |= kFlowAppDone;
         }
         return;
     }
-    const bool dns_port = is_dns_port(pkt.src_port) || is_dns_port(pkt.dst_port);
     // RFC 1035 section 4.1.1: a response repeats its query's question. When detail records run short,
     // a query is read from the packet alone and its flow takes a record with the answer, which names
     // it as well: the records go to exchanges that complete (and can then be reclaimed), not to
     // queries in flight, and only a query never answered loses its name.
-    if (dns_port && f.detail == kNoIndex && _free_details.size() < _detail_reserve && pkt.l4_payload.size() >= 3 &&
-        (pkt.l4_payload[2] & 0x80) == 0) {
+    if (dns_port && f.detail == kNoIndex && _free_details.size() < _detail_reserve &&
+        parsers::dns_header_says_query(pkt.l4_payload)) {
         learn_dns_in_place(pkt, ts_ns);
         return;
     }
@@ -1084,7 +1085,7 @@ void Worker::inspect_udp(Flow& f, const parsers::DecodedPacket& pkt, bool from_c
     }
     bool done = false;
     if (d->app == AppProto::kUnknown || d->app == AppProto::kDns) {
-        if (is_dns_port(pkt.src_port) || is_dns_port(pkt.dst_port)) {
+        if (dns_port) {
             done = extract_dns(f, *d, pkt.l4_payload, false, from_client, ts_ns);
             if (d->app == AppProto::kDns) {
                 if (done) {

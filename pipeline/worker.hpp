@@ -26,6 +26,7 @@
 #include "pipeline/tally/interval_clock.hpp"
 #include "pipeline/tally/tally.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -81,6 +82,29 @@ struct WorkerConfig {
     std::uint32_t flow_serial_step = 1;
     TallyLimits tally;
 };
+
+// The live appliance's sizing of a worker whose table holds max_flows (app/live/run_command.cpp runs
+// with it, pipeline_bench measures with it).
+[[nodiscard]] inline WorkerConfig appliance_worker_config(std::size_t max_flows) {
+    WorkerConfig w;
+    w.max_flows = max_flows;
+    // A flow's names and TLS facts live in a 3 KB detail record until the flow ends: an eighth of the
+    // table (at least 4096) covers the named flows alive at once in an ordinary mix; an exhausted pool
+    // is counted (detail_pool_exhausted). Reassembly buffers (16 KB) are held only until a handshake is
+    // parsed.
+    w.detail_pool = std::max<std::size_t>(4096, max_flows / 8);
+    w.stream_pool = std::max<std::size_t>(1024, max_flows / 256);
+    w.quic_pool = std::max<std::size_t>(256, max_flows / 256);
+    // A worker's tally holds one stats interval's flows (the stats core absorbs and clears it every
+    // interval), so it is a quarter of the cumulative tables: 16 MiB instead of 64, and a quarter of the
+    // per-interval clear and absorb work. A table that fills within one interval counts the overflow
+    // (stats: tally_table_full).
+    w.tally.domains /= 4;
+    w.tally.client_services /= 4;
+    w.tally.client_domains /= 4;
+    w.tally.action_domains /= 4;
+    return w;
+}
 
 // Action attribution (issue #15), beside each flow record when actions are marked (32 bytes a
 // flow, touched only when a flow opens, changes action or is tallied). Flow::action is the action
@@ -356,6 +380,8 @@ private:
                      std::uint64_t ts_ns) noexcept;
     bool apply_dns(Flow& f, FlowDetail& d, const parsers::DnsMessage& msg, parsers::ParseStatus st,
                    bool from_client, std::uint64_t ts_ns) noexcept;
+    // Counts a parsed DNS message (dns_messages, dns_errors); false when not even its question parsed.
+    bool count_dns_message(const parsers::DnsMessage& msg, parsers::ParseStatus st) noexcept;
     // The answers of a response: into the DNS cache (and the other workers' outboxes) and, when the
     // flow has a detail record, into its DnsDetail.
     void learn_answers(const parsers::DnsMessage& msg, const IpAddr& client, std::uint64_t ts_ns,

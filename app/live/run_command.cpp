@@ -39,28 +39,13 @@ RunSettings settings_from_config(const ApplianceConfig& c) {
         }
         s.peers.push_back(peer);
     }
+    s.worker = pipeline::appliance_worker_config(c.flows.max_flows);
     pipeline::WorkerConfig& w = s.worker;
-    w.max_flows = c.flows.max_flows;
     w.prefault = true; // page faults belong at start, not on the data path
-    // A flow's names and TLS facts live in a 3.9 KB detail record until the flow ends:
-    // an eighth of the table (at least 4096) covers the named flows alive at once in an
-    // ordinary mix; an exhausted pool is counted (detail_pool_exhausted). Reassembly
-    // buffers (16 KB) are held only until a handshake is parsed.
-    w.detail_pool = std::max<std::size_t>(4096, c.flows.max_flows / 8);
-    w.stream_pool = std::max<std::size_t>(1024, c.flows.max_flows / 256);
-    w.quic_pool = std::max<std::size_t>(256, c.flows.max_flows / 256);
     w.tcp_idle_ns = to_ns(c.flows.tcp_idle);
     w.udp_idle_ns = to_ns(c.flows.udp_idle);
     w.closed_linger_ns = to_ns(c.flows.closed_linger);
     w.live_tally = true; // each stats interval gets the bytes that passed in it
-    // A worker's tally holds one stats interval's flows (the stats core absorbs and clears
-    // it every interval), so it is a quarter of the cumulative tables: 16 MiB instead of 64,
-    // and a quarter of the per-interval clear and absorb work. A table that fills within
-    // one interval counts the overflow (stats: tally_table_full).
-    w.tally.domains /= 4;
-    w.tally.client_services /= 4;
-    w.tally.client_domains /= 4;
-    w.tally.action_domains /= 4;
     s.services_file = c.services.file;
     s.ipdb_files = c.hosting.ipdb;
     s.use_default_ipdb = c.hosting.use_default;

@@ -28,10 +28,11 @@
 //   new_flows/tcp_syn/capacity:C/64B  the same with TCP SYNs (64 B only; tcp_idle, 600 s).
 //   flood/dns/capacity:C  issue #17's flood: every flow a DNS exchange never seen before, a query
 //       (client -> resolver:53) and its answer (one A record), 73-89 B frames, as `wt-gen --mix dns=100`
-//       makes them; 2M flows per second of packet time, so nothing idles out: the table is full and
-//       every query evicts a flow (evicted/pkt ~0.5). The appliance's detail pool (C/8): a query waits
-//       for its answer without a detail record when they run short, and the answer takes one back from
-//       a complete exchange (reclaimed/pkt); names lost: unnamed/pkt (flows that ended without a name).
+//       makes them; 2M flows per second of packet time, so nothing idles out. The appliance's detail
+//       pool (C/8, at least 4096): a query waits for its answer without a detail record when they run
+//       short, and the answer takes one back from an answered exchange, which ends it (reclaimed/pkt
+//       ~0.5, so the table holds about a detail pool of flows and none is evicted); names lost:
+//       unnamed/flow (flows that ended without a name).
 //       Read against established/flows:C/64B: the issue asks for at least half its packet rate.
 //
 // Counters (all per core, over the timed bursts only):
@@ -172,16 +173,10 @@ private:
 };
 
 pipeline::WorkerConfig worker_config(std::size_t max_flows) {
-    // The appliance's sizing (app/live/run_command.cpp) but for the detail pool, which holds every
-    // flow here so that all of them keep their names (the appliance's is max_flows / 8).
-    pipeline::WorkerConfig w;
-    w.max_flows = max_flows;
+    // The appliance's sizing but for the detail pool, which holds every flow here so that all of them
+    // keep their names (the appliance's is max_flows / 8).
+    pipeline::WorkerConfig w = pipeline::appliance_worker_config(max_flows);
     w.detail_pool = max_flows;
-    w.stream_pool = std::max<std::size_t>(1024, max_flows / 256);
-    w.quic_pool = std::max<std::size_t>(256, max_flows / 256);
-    w.tally.domains /= 4;
-    w.tally.client_services /= 4;
-    w.tally.client_domains /= 4;
     return w;
 }
 
@@ -440,7 +435,7 @@ std::unique_ptr<Fixture> build_new_flows(std::size_t capacity, NewKind kind, gen
     auto fx = std::make_unique<Fixture>();
     pipeline::WorkerConfig wc = worker_config(capacity);
     if (kind == NewKind::kDnsFlood) {
-        wc.detail_pool = std::max<std::size_t>(4096, capacity / 8); // the appliance's (run_command.cpp)
+        wc.detail_pool = pipeline::appliance_worker_config(capacity).detail_pool;
     }
     fx->worker = std::make_unique<pipeline::Worker>(wc, g_classifier.get(), nullptr,
                                                     kind == NewKind::kDnsFlood ? &fx->names : nullptr);
