@@ -867,11 +867,19 @@ void Worker::process_burst(std::span<const FrameRef> frames) noexcept {
     if (_live_action != nullptr) {
         _action_now = _live_action->load(std::memory_order_relaxed); // a live mark holds from the next burst
     }
+    // Per batch of kBurstBatch: decode every packet; then key, hash and prefetch every home bucket
+    // (apart from decoding, so the key loads do not wait on the decoder's recent stores); then a
+    // rolling stage kPrefetchDistance packets deep (the software pipelining of VPP's node loops):
+    // packet i's bucket, on its way since the pass before, names the record to prefetch while
+    // packet i - D, whose record has had D packets of work to arrive, goes through the flow stage.
+    // A burst so pays about one memory latency instead of one per round of misses. Packets still go
+    // through the flow stage in arrival order (a flow a packet creates is found by the next one; the
+    // prefetches are only hints).
+    constexpr std::size_t kDist = kPrefetchDistance;
+    static_assert(kDist < kBurstBatch);
     for (std::size_t base = 0; base < frames.size(); base += kBurstBatch) {
         const std::size_t n = std::min(kBurstBatch, frames.size() - base);
         const FrameRef* batch = frames.data() + base;
-        // Pass 1: decode. Pass 2: key, hash, prefetch the home bucket (apart from
-        // decoding, so the key loads do not wait on the decoder's recent stores).
         for (std::size_t i = 0; i < n; ++i) {
             _burst[i].to_flow = decode_stage(batch[i].link, batch[i].frame, batch[i].wire_len, _burst[i].pkt);
         }
@@ -883,24 +891,19 @@ void Worker::process_burst(std::span<const FrameRef> frames) noexcept {
                 _table.prefetch(slot.hash);
             }
         }
-        // Pass 3: the bucket lines are on their way or in; prefetch the record the
-        // signature points at (both lines of it: a 112-byte record can straddle two).
-        for (std::size_t i = 0; i < n; ++i) {
-            if (_burst[i].to_flow) {
+        for (std::size_t i = 0; i < n + kDist; ++i) {
+            if (i < n && _burst[i].to_flow) {
                 const std::uint32_t c = _table.candidate(_burst[i].hash);
                 if (c != kNoFlow) {
-                    const auto* rec = reinterpret_cast<const char*>(&_flows[c]);
-                    __builtin_prefetch(rec, 1, 3);
-                    __builtin_prefetch(rec + sizeof(Flow) - 1, 1, 3);
+                    prefetch_flow(_flows[c]);
                 }
             }
-        }
-        // Pass 4: the real work, in arrival order (a flow a packet creates is found by
-        // the next one; the prefetches above were only hints).
-        for (std::size_t i = 0; i < n; ++i) {
-            _now_ns = batch[i].ts_ns;
-            if (_burst[i].to_flow) {
-                flow_stage(_burst[i].pkt, _burst[i].key, _burst[i].hash, _burst[i].src_is_lo, batch[i].ts_ns);
+            if (i >= kDist) {
+                const std::size_t k = i - kDist;
+                _now_ns = batch[k].ts_ns;
+                if (_burst[k].to_flow) {
+                    flow_stage(_burst[k].pkt, _burst[k].key, _burst[k].hash, _burst[k].src_is_lo, batch[k].ts_ns);
+                }
             }
         }
     }

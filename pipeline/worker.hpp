@@ -203,10 +203,11 @@ public:
     void process_packet(parsers::LinkType link, parsers::Bytes frame, std::uint64_t ts_ns,
                         std::uint32_t wire_len = 0) noexcept;
     // The same for a burst, with the same result as process_packet on each frame in
-    // order: the burst is decoded first and its flow-table buckets and flow records
-    // are prefetched in two passes, so their cache misses overlap instead of being
-    // paid one after another. Any length; taken kBurstBatch frames at a time.
+    // order: the flow-table buckets of a batch are prefetched together, then each flow
+    // record kPrefetchDistance packets ahead of its flow stage, so that the cache misses
+    // hide behind other packets' work. Any length; taken kBurstBatch frames at a time.
     static constexpr std::size_t kBurstBatch = 32;
+    static constexpr std::size_t kPrefetchDistance = 4; // 4 and 8 measured alike at 1M flows; 4 is faster at 1k
     // A full table makes room by ending one of this many flow records under its clock hand.
     static constexpr std::size_t kEvictWindow = 8;
     void process_burst(std::span<const FrameRef> frames) noexcept;

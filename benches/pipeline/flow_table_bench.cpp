@@ -93,8 +93,7 @@ void lookup_bench(benchmark::State& state, bool hit, bool burst) {
             for (int k = 0; k < 32; ++k) {
                 const std::uint32_t c = f.table.candidate(h[k]);
                 if (c != kNoFlow) {
-                    __builtin_prefetch(&f.records[c]);
-                    __builtin_prefetch(reinterpret_cast<const char*>(&f.records[c]) + sizeof(Flow) - 1);
+                    prefetch_flow(f.records[c]);
                 }
             }
             for (int k = 0; k < 32; ++k) {

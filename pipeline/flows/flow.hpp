@@ -343,6 +343,15 @@ struct Flow {
 };
 static_assert(sizeof(Flow) <= 112, "a flow's hot record plus its table share stays within 128 bytes");
 
+// Asks for every cache line of a flow record (a lookup compares its key, the packet updates its
+// counters): 112 bytes at a 16-byte stride span two lines or three.
+inline void prefetch_flow(const Flow& f) noexcept {
+    const auto* rec = reinterpret_cast<const char*>(&f);
+    __builtin_prefetch(rec, 1, 3);
+    __builtin_prefetch(rec + 64, 1, 3);
+    __builtin_prefetch(rec + sizeof(Flow) - 1, 1, 3);
+}
+
 // Live tallies (the appliance): what of a flow's counters has been tallied already, so that each
 // stats interval gets exactly the packets and bytes that passed in it. Kept beside the flow records
 // (16 bytes a flow, allocated only when the worker tallies live), touched once per flow and interval.
