@@ -121,7 +121,7 @@ Worker::StreamVerdict Worker::extract_client_stream(Flow& f, FlowDetail& d, Byte
         return StreamVerdict::kUnknown; // a handshake, but not a ClientHello: maybe the server's half
     }
     if (is_dns_port(f.key.lo.port) || is_dns_port(f.key.hi.port)) {
-        parsers::DnsMessage msg;
+        parsers::DnsMessage& msg = *_dns_message;
         std::size_t consumed = 0;
         const ParseStatus st = parsers::parse_dns_tcp_message(stream, msg, consumed);
         if (st == ParseStatus::kNeedMore) {
@@ -201,7 +201,7 @@ Worker::StreamVerdict Worker::extract_server_stream(Flow& f, FlowDetail& d, Byte
 
 bool Worker::extract_dns(Flow& f, FlowDetail& d, Bytes message, bool tcp, bool from_client,
                          std::uint64_t ts_ns) noexcept {
-    parsers::DnsMessage msg;
+    parsers::DnsMessage& msg = *_dns_message;
     std::size_t consumed = 0;
     const ParseStatus st =
         tcp ? parsers::parse_dns_tcp_message(message, msg, consumed) : parsers::parse_dns_message(message, msg);
@@ -299,7 +299,7 @@ void Worker::learn_answers(const parsers::DnsMessage& msg, const IpAddr& client,
 }
 
 void Worker::learn_dns_in_place(const parsers::DecodedPacket& pkt, std::uint64_t ts_ns) noexcept {
-    parsers::DnsMessage msg;
+    parsers::DnsMessage& msg = *_dns_message;
     if (!count_dns_message(msg, parsers::parse_dns_message(pkt.l4_payload, msg))) {
         return;
     }

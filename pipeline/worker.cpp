@@ -54,6 +54,7 @@ Worker::Worker(const WorkerConfig& config, const ServiceClassifier* classifier, 
       _streams(config.stream_pool),
       _quic_decryptor(std::make_unique<parsers::QuicInitialDecryptor>()),
       _gquic(std::make_unique<parsers::GquicParser>()),
+      _dns_message(std::make_unique<parsers::DnsMessage>()),
       _scratch_buf(parsers::limits::kMaxClientHelloSize),
       _dns_cache(config.dns_cache_entries),
       _tally(classifier != nullptr ? classifier->service_count() : 0, config.tally) {

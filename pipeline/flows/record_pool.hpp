@@ -25,8 +25,14 @@ public:
     explicit RecordPool(std::size_t count)
         : _storage(count * sizeof(T)), _count(count) {}
 
-    // Constructs a fresh record in slot i (any previous one is simply overwritten).
-    T& emplace(std::size_t i) noexcept { return *::new (static_cast<void*>(slot(i))) T{}; }
+    // Constructs a fresh record in slot i (any previous one is simply overwritten). Default-
+    // initialised, not value-initialised: T{} of an aggregate zeroed the whole record first (a flow
+    // detail: 3 KB a flow, 7 % of a DNS flood) although every member has its own initialiser, and
+    // the names' buffers are read only up to their length.
+    T& emplace(std::size_t i) noexcept {
+        static_assert(std::is_default_constructible_v<T>);
+        return *::new (static_cast<void*>(slot(i))) T;
+    }
     // A slot that was emplaced.
     T& operator[](std::size_t i) noexcept { return *std::launder(reinterpret_cast<T*>(slot(i))); }
     const T& operator[](std::size_t i) const noexcept {
