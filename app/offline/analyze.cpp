@@ -12,6 +12,7 @@
 #include "parsers/net/capture_file.hpp"
 #include "pipeline/tally/actions.hpp"
 #include "pipeline/classify/classifier.hpp"
+#include "pipeline/dpdk/mapped_frames.hpp"
 #include "pipeline/dpdk/mbuf_input.hpp"
 #include "pipeline/worker.hpp"
 
@@ -46,21 +47,6 @@ void error_line(const std::string& file, const std::string& message) {
     fmt::print(stderr, "wiretally: {}: {}\n", file, message);
 }
 
-// The worker reads frames in place from the file mapping: each mbuf gets the
-// record's bytes as an external buffer instead of a copy (a copy of every byte
-// of the capture was a tenth of the analysis). `frames` is shared by all of them:
-// its count never drops to zero while the mapping lives, and freeing an mbuf
-// detaches it and gives it its own data room back.
-void attach_record(rte_mbuf* m, const std::uint8_t* data, std::size_t len, rte_mbuf_ext_shared_info& frames) {
-    rte_mbuf_ext_refcnt_update(&frames, 1);
-    // Never written through: the mapping is read-only and the worker only reads.
-    rte_pktmbuf_attach_extbuf(m, const_cast<std::uint8_t*>(data), RTE_BAD_IOVA, static_cast<std::uint16_t>(len),
-                              &frames);
-    m->data_len = static_cast<std::uint16_t>(len);
-    m->pkt_len = static_cast<std::uint32_t>(len);
-}
-
-void no_free(void*, void*) {}
 
 } // namespace
 
@@ -225,9 +211,7 @@ int run_analyze(const AnalyzeOptions& options) {
     report.services_origin = services.origin;
 
     std::array<rte_mbuf*, kBurst> mbufs{};
-    rte_mbuf_ext_shared_info mapped_frames{};
-    mapped_frames.free_cb = no_free;
-    rte_mbuf_ext_refcnt_set(&mapped_frames, 1);
+    pipeline::MappedFrames mapped_frames; // the worker reads the frames in place from the file mapping
     parsers::CaptureRecord record;
     bool anchored = false;
     bool more = true;
@@ -272,7 +256,7 @@ int run_analyze(const AnalyzeOptions& options) {
                     ++report.input.oversized_frames;
                     len = kMaxFrame;
                 }
-                attach_record(m, record.data.data(), len, mapped_frames);
+                mapped_frames.attach(m, record.data.data(), static_cast<std::uint16_t>(len));
                 m->port = static_cast<std::uint16_t>(record.interface_id % pipeline::MbufInput::kMaxPorts);
                 input.set_link_type(m->port, record.link);
                 input.set_timestamp(m, record.ts_ns);

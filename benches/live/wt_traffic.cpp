@@ -17,6 +17,7 @@
 // first packet sent to the last, the rates, and the TSC frequency. Exit codes: 0 done, 64 usage,
 // 66 capture unreadable, 69 the device under test never connected, 70 DPDK failure.
 #include "parsers/net/capture_file.hpp"
+#include "pipeline/dpdk/mapped_frames.hpp"
 #include "pipeline/worker.hpp"
 
 #include <CLI/CLI.hpp>
@@ -282,11 +283,8 @@ int main(int argc, char** argv) {
         return kExitSoftware;
     }
     // Each mbuf of the ring keeps an extra reference, so the driver's free after sending only drops
-    // that one and the frame goes again next lap; the file's pages are never given back to a pool
-    // (the shared info's free callback is never reached).
-    static rte_mbuf_ext_shared_info shinfo{};
-    shinfo.free_cb = [](void*, void*) {};
-    rte_mbuf_ext_refcnt_set(&shinfo, 1);
+    // that one and the frame goes again next lap.
+    static wt::pipeline::MappedFrames mapped_frames;
     // One ring per queue, each in capture order: a flow's frames keep their order on its queue.
     std::vector<std::vector<rte_mbuf*>> rings(o.queues);
     for (std::size_t i = 0; i < frames.size(); ++i) {
@@ -295,10 +293,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "wt-traffic: the mbuf pool ran dry loading the capture\n");
             return kExitSoftware;
         }
-        auto* frame = const_cast<std::uint8_t*>(frames[i].data);
-        rte_pktmbuf_attach_extbuf(m, frame, rte_mem_virt2iova(frame), frames[i].size, &shinfo);
-        m->data_len = frames[i].size;
-        m->pkt_len = frames[i].size;
+        mapped_frames.attach(m, frames[i].data, frames[i].size, rte_mem_virt2iova(frames[i].data));
         const std::uint64_t hash = o.queues > 1 ? wt::pipeline::Worker::dispatch_hash(
                                                       wt::parsers::LinkType::kEthernet,
                                                       wt::parsers::Bytes(frames[i].data, frames[i].size), 0)

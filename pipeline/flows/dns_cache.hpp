@@ -10,7 +10,7 @@
 #pragma once
 
 #include "pipeline/flows/flow.hpp"
-#include "pipeline/flows/flow_table.hpp"
+#include "pipeline/flows/zeroed_array.hpp"
 
 #include <cstdint>
 #include <memory>

@@ -8,7 +8,7 @@
 // fault is a trip through the hypervisor, was a fifth of a short analysis.
 #pragma once
 
-#include "pipeline/flows/flow_table.hpp"
+#include "pipeline/flows/zeroed_array.hpp"
 
 #include <cstddef>
 #include <memory>
