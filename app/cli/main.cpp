@@ -20,7 +20,7 @@ constexpr const char* kAnalyzeExitCodes = R"(Exit codes:
   65  the capture is corrupt, not a pcap/pcapng file (gzip or zstd compressed or not), truncated
       compressed data, or of a link type wiretally does not decode
   66  the capture is missing or unreadable
-  70  internal failure (DPDK EAL, memory)
+  70  internal failure (out of memory, a decompressor that cannot start)
   73  an output file (-o, --flows) cannot be written, or --format png: the browser drew no PNG
   78  bad services, marks or IP data file (the message gives FILE:LINE))";
 

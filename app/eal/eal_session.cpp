@@ -6,8 +6,6 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_log.h>
-#include <rte_mbuf.h>
-#include <sched.h>
 #include <unistd.h>
 
 namespace wt::app {
@@ -37,36 +35,6 @@ bool init_eal(std::vector<std::string> args, std::uint32_t log_level, std::strin
 
 } // namespace
 
-bool EalSession::start(const std::vector<std::string>& extra_args, std::string& error) {
-    if (g_running) {
-        return true;
-    }
-    std::vector<std::string> args = {
-        "--no-huge",
-        "--no-pci",
-        "--no-shconf",
-        "--no-telemetry",
-        "-m", "64",
-        "-l", "0",
-        "--log-level=*:warning",
-        "--log-level=lib.eal:error",
-        fmt::format("--file-prefix=wiretally-{}", ::getpid()),
-    };
-    args.insert(args.end(), extra_args.begin(), extra_args.end());
-    cpu_set_t before;
-    const bool have_affinity = ::sched_getaffinity(0, sizeof before, &before) == 0;
-    if (!init_eal(std::move(args), RTE_LOG_ERR, error)) {
-        return false;
-    }
-    // `-l 0` pins this thread to CPU 0. Nothing here polls a NIC, and on a shared
-    // machine the pin made the analysis queue for CPU 0 while another CPU was idle:
-    // let the scheduler place it again (rte_lcore_id() stays 0).
-    if (have_affinity) {
-        ::sched_setaffinity(0, sizeof before, &before);
-    }
-    return true;
-}
-
 bool EalSession::start_appliance(const std::vector<std::string>& eal_args, std::string& error) {
     if (g_running) {
         error = "DPDK EAL is already running in this process";
@@ -95,15 +63,6 @@ void EalSession::stop() {
 
 bool EalSession::running() {
     return g_running;
-}
-
-rte_mempool* create_offline_pool(const char* name, unsigned count, std::string& error) {
-    constexpr std::uint16_t kDataRoom = RTE_PKTMBUF_HEADROOM;
-    rte_mempool* pool = rte_pktmbuf_pool_create(name, count, 0, 0, kDataRoom, SOCKET_ID_ANY);
-    if (pool == nullptr) {
-        error = fmt::format("cannot create the mbuf pool: {}", rte_strerror(rte_errno));
-    }
-    return pool;
 }
 
 } // namespace wt::app

@@ -1,7 +1,6 @@
 #include "app/offline/output_file.hpp"
 #include "app/offline/analyze.hpp"
 
-#include "app/eal/eal_session.hpp"
 #include "app/offline/capture_input.hpp"
 #include "app/offline/png_render.hpp"
 #include "app/report/capture_timeline.hpp"
@@ -12,8 +11,6 @@
 #include "parsers/net/capture_file.hpp"
 #include "pipeline/tally/actions.hpp"
 #include "pipeline/classify/classifier.hpp"
-#include "pipeline/dpdk/mapped_frames.hpp"
-#include "pipeline/dpdk/mbuf_input.hpp"
 #include "pipeline/worker.hpp"
 
 #include <system_error>
@@ -26,7 +23,7 @@
 #include <future>
 #include <memory>
 #include <optional>
-#include <rte_mbuf.h>
+#include <span>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,10 +35,10 @@ namespace {
 constexpr std::uint16_t kBurst = 32;
 constexpr std::string_view kMarksFromComments = "pcapng";
 constexpr std::size_t kDnsOutbox = 1024;
-// Longer frames are clipped and counted (capture_oversized_frames_clipped): an
-// mbuf buffer length is 16 bits, and this is the room that frames copied into a
-// 64 KiB data room behind the standard headroom had, so reports stay comparable.
-constexpr std::size_t kMaxFrame = UINT16_MAX - RTE_PKTMBUF_HEADROOM;
+// Longer frames are clipped and counted (capture_oversized_frames_clipped): the room a frame
+// had when analyze still carried each one in an mbuf (a 16-bit buffer length behind DPDK's
+// standard 128-byte RTE_PKTMBUF_HEADROOM), so reports stay comparable with earlier versions'.
+constexpr std::size_t kMaxFrame = UINT16_MAX - 128;
 
 void error_line(const std::string& file, const std::string& message) {
     fmt::print(stderr, "wiretally: {}: {}\n", file, message);
@@ -149,12 +146,10 @@ int run_analyze(const AnalyzeOptions& options) {
     // tallies merged at the end. Offline they take turns on one thread, in capture order,
     // so the result is identical for any worker count.
     //
-    // EAL start-up is mostly a wait (DPDK times the TSC against a 100 ms sleep when
-    // the CPU does not report its frequency, as here in a VM), and the workers need
-    // no EAL: their tables are built, and the capture mapped in, on a second thread
-    // meanwhile; a third walks the IP data for where the services' ASNs announce addresses
+    // Start-up runs side by side: the workers' tables are built, and the capture mapped in, on
+    // one thread; another walks the IP data for where the services' ASNs announce addresses
     // (names no pattern knows are tallied as the CDN that hosts them), which the workers read
-    // only once packets flow.
+    // only once packets flow; a third reads the IEEE registries.
     auto hosting = std::async(std::launch::async, [&] {
         return ip_databases.asn_ranges(services.classifier->listed_asns());
     });
@@ -179,24 +174,6 @@ int run_analyze(const AnalyzeOptions& options) {
         file.populate();
         return built;
     });
-    if (!EalSession::start({}, error)) {
-        fmt::print(stderr, "wiretally: {}\n", error);
-        return kExitSoftware;
-    }
-    rte_mempool* pool = create_offline_pool("wt_offline", 255, error);
-    if (pool == nullptr) {
-        fmt::print(stderr, "wiretally: {}\n", error);
-        EalSession::stop();
-        return kExitSoftware;
-    }
-    pipeline::MbufInput input;
-    const char* input_error = nullptr;
-    if (!input.init(&input_error)) {
-        fmt::print(stderr, "wiretally: {}\n", input_error);
-        EalSession::stop();
-        return kExitSoftware;
-    }
-
     std::vector<std::unique_ptr<pipeline::Worker>> workers = prepared.get();
     services.classifier->set_hosting_ranges(hosting.get());
     std::array<std::uint16_t, kBurst> target{};
@@ -210,8 +187,16 @@ int run_analyze(const AnalyzeOptions& options) {
     }
     report.services_origin = services.origin;
 
-    std::array<rte_mbuf*, kBurst> mbufs{};
-    pipeline::MappedFrames mapped_frames; // the worker reads the frames in place from the file mapping
+    // The worker reads the frames in place from the file mapping, as spans: the same
+    // Worker::process_burst a live port's MbufInput feeds, without DPDK's EAL, whose start-up
+    // calibrates the TSC against a 100 ms sleep on CPUs that do not report its frequency
+    // (two thirds of a short analysis' wall time on this project's AMD VM).
+    std::array<pipeline::FrameRef, kBurst> frames{};
+    // A burst, then expiry as of its last frame: what MbufInput::process_burst does for a live burst.
+    const auto feed = [](pipeline::Worker& w, std::span<const pipeline::FrameRef> burst, std::uint64_t fallback_ns) {
+        w.process_burst(burst);
+        w.expire(burst.empty() ? fallback_ns : burst.back().ts_ns);
+    };
     parsers::CaptureRecord record;
     bool anchored = false;
     bool more = true;
@@ -225,11 +210,6 @@ int run_analyze(const AnalyzeOptions& options) {
     }
 
     while (more) {
-        if (rte_pktmbuf_alloc_bulk(pool, mbufs.data(), kBurst) != 0) {
-            fmt::print(stderr, "wiretally: mbuf pool exhausted\n");
-            exit_code = kExitSoftware;
-            break;
-        }
         std::uint16_t n = 0;
         while (n < kBurst) {
             const parsers::CaptureStatus st = reader.next(record);
@@ -250,18 +230,13 @@ int run_analyze(const AnalyzeOptions& options) {
                     }
                 }
                 report.input.last_ns = std::max(report.input.last_ns, record.ts_ns);
-                rte_mbuf* m = mbufs[n];
                 std::size_t len = record.data.size();
                 if (len > kMaxFrame) {
                     ++report.input.oversized_frames;
                     len = kMaxFrame;
                 }
-                mapped_frames.attach(m, record.data.data(), static_cast<std::uint16_t>(len));
-                m->port = static_cast<std::uint16_t>(record.interface_id % pipeline::MbufInput::kMaxPorts);
-                input.set_link_type(m->port, record.link);
-                input.set_timestamp(m, record.ts_ns);
                 const std::uint32_t wire_len = record.orig_len > len ? record.orig_len : 0;
-                input.set_wire_length(m, wire_len);
+                frames[n] = {parsers::Bytes(record.data.data(), len), record.ts_ns, wire_len, record.link};
                 if (workers.size() > 1) {
                     const std::uint64_t h =
                         pipeline::Worker::dispatch_hash(record.link, {record.data.data(), len}, wire_len);
@@ -278,11 +253,11 @@ int run_analyze(const AnalyzeOptions& options) {
             break;
         }
         if (workers.size() == 1) {
-            input.process_burst(*workers[0], mbufs.data(), n, report.input.last_ns);
+            feed(*workers[0], {frames.data(), n}, report.input.last_ns);
         } else {
             for (std::uint16_t i = 0; i < n; ++i) {
                 pipeline::Worker& w = *workers[target[i]];
-                input.process_burst(w, &mbufs[i], 1, report.input.last_ns);
+                feed(w, {&frames[i], 1}, report.input.last_ns);
                 if (!w.dns_outbox().empty()) {
                     for (const auto& peer : workers) {
                         if (peer.get() != &w) {
@@ -295,7 +270,6 @@ int run_analyze(const AnalyzeOptions& options) {
                 }
             }
         }
-        rte_pktmbuf_free_bulk(mbufs.data(), kBurst);
     }
     report.input.records = reader.records_read();
     report.input.truncated_records = reader.truncated_records();
@@ -309,7 +283,6 @@ int run_analyze(const AnalyzeOptions& options) {
         tallies.push_back(&w->tally());
     }
     report.workers = workers.size();
-    report.mbuf = input.counters();
     report.tally = pipeline::merge_tallies(tallies);
     report.services = services.names;
     report.categories = services.categories;
@@ -341,8 +314,6 @@ int run_analyze(const AnalyzeOptions& options) {
     const std::uint64_t unsupported =
         report.decode_drops[static_cast<std::size_t>(parsers::DecodeStatus::kUnsupportedLinkType)];
     if (report.input.records != 0 && unsupported == report.input.records) {
-        rte_mempool_free(pool);
-        EalSession::stop();
         error_line(input_name,
                    fmt::format("link type {} is not supported, so no packet could be read (wiretally decodes "
                                "Ethernet, Linux cooked v1/v2, raw IP, BSD null/loopback, PPP, Cisco HDLC and "
@@ -350,8 +321,6 @@ int run_analyze(const AnalyzeOptions& options) {
                                static_cast<unsigned>(reader.link_type())));
         return kExitDataError;
     }
-    rte_mempool_free(pool);
-    EalSession::stop();
 
     // Marks refused once the capture was read: --marks pcapng on a capture without comments, and
     // --marks-every with fewer labels than the capture has intervals (rather than lump the rest into
