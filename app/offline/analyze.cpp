@@ -44,7 +44,6 @@ void error_line(const std::string& file, const std::string& message) {
     fmt::print(stderr, "wiretally: {}: {}\n", file, message);
 }
 
-
 } // namespace
 
 int run_analyze(const AnalyzeOptions& options) {

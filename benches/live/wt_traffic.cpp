@@ -17,7 +17,6 @@
 // first packet sent to the last, the rates, and the TSC frequency. Exit codes: 0 done, 64 usage,
 // 66 capture unreadable, 69 the device under test never connected, 70 DPDK failure.
 #include "parsers/net/capture_file.hpp"
-#include "pipeline/dpdk/mapped_frames.hpp"
 #include "pipeline/worker.hpp"
 
 #include <CLI/CLI.hpp>
@@ -80,6 +79,30 @@ struct Mapped {
             ::munmap(const_cast<std::uint8_t*>(data), size);
         }
     }
+};
+
+// Mbufs whose data is a frame of the mapped capture, attached as an external buffer instead of
+// copied, so a million-frame capture costs its size plus the mbuf headers. One shared info serves
+// every frame: each attach takes a reference and the mapping's own keeps the count above zero, so
+// the free callback is never reached. Never written through: the source only sends.
+class MappedFrames {
+public:
+    MappedFrames() noexcept {
+        _frames.free_cb = [](void*, void*) {};
+        rte_mbuf_ext_refcnt_set(&_frames, 1);
+    }
+    MappedFrames(const MappedFrames&) = delete;
+    MappedFrames& operator=(const MappedFrames&) = delete;
+
+    void attach(rte_mbuf* m, const std::uint8_t* data, std::uint16_t len) noexcept {
+        rte_mbuf_ext_refcnt_update(&_frames, 1);
+        rte_pktmbuf_attach_extbuf(m, const_cast<std::uint8_t*>(data), rte_mem_virt2iova(data), len, &_frames);
+        m->data_len = len;
+        m->pkt_len = len;
+    }
+
+private:
+    rte_mbuf_ext_shared_info _frames{};
 };
 
 struct FrameSpan {
@@ -284,7 +307,7 @@ int main(int argc, char** argv) {
     }
     // Each mbuf of the ring keeps an extra reference, so the driver's free after sending only drops
     // that one and the frame goes again next lap.
-    static wt::pipeline::MappedFrames mapped_frames;
+    static MappedFrames mapped_frames;
     // One ring per queue, each in capture order: a flow's frames keep their order on its queue.
     std::vector<std::vector<rte_mbuf*>> rings(o.queues);
     for (std::size_t i = 0; i < frames.size(); ++i) {
@@ -293,7 +316,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "wt-traffic: the mbuf pool ran dry loading the capture\n");
             return kExitSoftware;
         }
-        mapped_frames.attach(m, frames[i].data, frames[i].size, rte_mem_virt2iova(frames[i].data));
+        mapped_frames.attach(m, frames[i].data, frames[i].size);
         const std::uint64_t hash = o.queues > 1 ? wt::pipeline::Worker::dispatch_hash(
                                                       wt::parsers::LinkType::kEthernet,
                                                       wt::parsers::Bytes(frames[i].data, frames[i].size), 0)

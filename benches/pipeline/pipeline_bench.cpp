@@ -552,18 +552,22 @@ std::uint64_t thread_cpu_ns() noexcept {
     return static_cast<std::uint64_t>(t.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(t.tv_nsec);
 }
 
-// Copies the frames of a ring burst into the fixture's rx_cache mbufs (allocated on first use from
-// the fixture's pool) and returns those: what a NIC's receive path hands the worker, its data written
-// by DMA into the cache (DDIO) and the mbuf headers just written by the driver.
+// The fixture's rx_cache mbufs, from its pool (sized with room to spare); false when it ran dry.
+bool ensure_rx_cache(Fixture& fx) {
+    for (rte_mbuf*& m : fx.rx_cache) {
+        if (m == nullptr && (m = rte_pktmbuf_alloc(fx.pool->get())) == nullptr) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Copies the frames of a ring burst into the fixture's rx_cache mbufs (ensure_rx_cache) and returns
+// those: what a NIC's receive path hands the worker, its data written by DMA into the cache (DDIO)
+// and the mbuf headers just written by the driver.
 rte_mbuf* const* copy_to_rx_cache(Fixture& fx, rte_mbuf* const* burst) {
     for (std::size_t i = 0; i < kBurst; ++i) {
-        rte_mbuf*& m = fx.rx_cache[i];
-        if (m == nullptr) {
-            m = rte_pktmbuf_alloc(fx.pool->get());
-            if (m == nullptr) {
-                return burst; // the pool is sized with room to spare; never taken
-            }
-        }
+        rte_mbuf* m = fx.rx_cache[i];
         const rte_mbuf* src = burst[i];
         std::memcpy(rte_pktmbuf_mtod(m, void*), rte_pktmbuf_mtod(src, const void*), src->data_len);
         m->data_len = src->data_len;
@@ -647,6 +651,10 @@ void established(benchmark::State& state, std::size_t flows, gen::SizeMode size,
     Fixture& fx = *fixture_for(key, [&] { return build_established(flows, size, live, mark_every_ns, interval_log); });
     if (!fx.error.empty()) {
         state.SkipWithError(fx.error.c_str());
+        return;
+    }
+    if (rx_cache && !ensure_rx_cache(fx)) {
+        state.SkipWithError("no mbufs left in the fixture's pool for the rx:cache burst");
         return;
     }
     const std::uint64_t intervals_before = fx.intervals;

@@ -33,13 +33,13 @@
 
 namespace wt::parsers {
 
-// RR TYPE values we interpret (RFC 1035 section 3.2.2, RFC 3596, RFC 9460 section 14.2).
 // RFC 1035 section 4.1.1: QR, the top bit of the flags (the header's third byte), is 0 in a query.
 // Read from the bytes alone, before any parse.
 [[nodiscard]] inline bool dns_header_says_query(Bytes message) noexcept {
     return message.size() > 2 && (message[2] & 0x80) == 0;
 }
 
+// RR TYPE values we interpret (RFC 1035 section 3.2.2, RFC 3596, RFC 9460 section 14.2).
 inline constexpr std::uint16_t kDnsTypeA = 1;
 inline constexpr std::uint16_t kDnsTypeNs = 2;
 inline constexpr std::uint16_t kDnsTypeCname = 5;
