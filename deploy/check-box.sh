@@ -2,8 +2,9 @@
 # Checks whether this box can run wiretally with DPDK ports, and binds NICs.
 #
 #   deploy/check-box.sh [--config FILE] [--json]
-#   deploy/check-box.sh --bind PCI... [--dry-run]
+#   deploy/check-box.sh --bind PCI... [--driver vfio-pci|uio_pci_generic] [--dry-run]
 #   deploy/check-box.sh --unbind PCI... [--dry-run]
+#   deploy/check-box.sh --noiommu [--dry-run]
 #
 #   (no option)      check CPUs, IOMMU, vfio-pci, hugepages, NICs and tools as
 #                    a PCI-NIC appliance needs them; one PASS/WARN/FAIL line per
@@ -16,13 +17,22 @@
 #   --bind PCI...    bind these NICs (0000:03:00.0 or 03:00.0) to vfio-pci with
 #                    dpdk-devbind.py. Refused for a NIC that carries a default
 #                    route or an SSH session (the management interface), or
-#                    still has addresses or routes, or without an IOMMU
+#                    still has addresses or routes, or, for vfio-pci, without
+#                    an IOMMU unless no-IOMMU mode is on (--noiommu)
+#   --driver D       with --bind: vfio-pci (default) or uio_pci_generic (no
+#                    IOMMU needed; no MSI-X, so no per-queue interrupts, and
+#                    the unit needs ProtectKernelTunables=no)
+#   --noiommu        for a box without an IOMMU (a VM, an old board): turn on
+#                    vfio's unsafe no-IOMMU mode now and at boot
+#                    (/etc/modprobe.d/wiretally-vfio-noiommu.conf). The NICs
+#                    can then DMA anywhere in memory: use it on a box that runs
+#                    nothing else
 #   --unbind PCI...  give these NICs back to their kernel driver
 #   --dry-run        with --bind/--unbind: say what would be done
 #   -h, --help       this text
 #
 # Exit: 0 every needed check passed (WARNs are advice), 1 a needed check failed
-# or a bind failed, 64 usage. Reads only, except --bind/--unbind (root).
+# or a bind failed, 64 usage. Reads only, except --bind/--unbind/--noiommu (root).
 set -euo pipefail
 
 usage() {
@@ -31,7 +41,7 @@ usage() {
 }
 
 here=$(cd "$(dirname "$0")" && pwd)
-config="" json=0 dry=0 action=check
+config="" json=0 dry=0 action=check bind_driver=vfio-pci
 targets=()
 while (($#)); do
   case $1 in
@@ -39,6 +49,9 @@ while (($#)); do
     --config=*) config=${1#*=}; shift ;;
     --json) json=1; shift ;;
     --dry-run|-n) dry=1; shift ;;
+    --driver) bind_driver=${2:-}; shift 2 || usage
+      [[ $bind_driver == vfio-pci || $bind_driver == uio_pci_generic ]] || { echo "check-box: --driver takes vfio-pci or uio_pci_generic" >&2; usage; } ;;
+    --noiommu) action=noiommu; shift ;;
     --bind|--unbind)
       action=${1#--}
       shift
@@ -57,6 +70,7 @@ done
 SYS=${WT_SYSFS:-/sys}
 PROC=${WT_PROCFS:-/proc}
 BINDINGS=${WT_BINDINGS_FILE:-/var/lib/wiretally/nic-drivers}
+NOIOMMU_CONF=${WT_NOIOMMU_CONF:-/etc/modprobe.d/wiretally-vfio-noiommu.conf}
 T=10 # seconds any external command may take
 
 # ---------------------------------------------------------------- reporting
@@ -219,6 +233,24 @@ net_pci_devices() {
   return 0
 }
 iommu_groups() { local g=("$SYS"/kernel/iommu_groups/*); [[ -e "${g[0]}" ]] && echo "${#g[@]}" || echo 0; }
+# vfio's no-IOMMU mode exists only in kernels built with CONFIG_VFIO_NOIOMMU; Debian 12's stock kernel is not.
+# 0: built in, 1: not built, 2: unknown (no /boot/config).
+kernel_noiommu() {
+  local cfg="${WT_KERNEL_CONFIG:-/boot/config-$(uname -r)}"
+  [[ -r "$cfg" ]] || return 2
+  grep -q '^CONFIG_VFIO_NOIOMMU=y' "$cfg" && return 0
+  return 1
+}
+UIO_DROPIN=${WT_UIO_DROPIN:-/etc/systemd/system/wiretally.service.d/50-uio_pci_generic.conf}
+# The NICs bound to a uio driver (the config's, or any): no IOMMU is needed for them.
+uio_nics() {
+  local a out=() list=("${cfg_allow[@]}")
+  ((${#list[@]})) || mapfile -t list < <(net_pci_devices)
+  for a in "${list[@]}"; do
+    case $(pci_driver "$a") in uio_pci_generic|igb_uio) out+=("$a") ;; esac
+  done
+  echo "${out[*]:-}"
+}
 noiommu_mode() { [[ $(cat "$SYS/module/vfio/parameters/enable_unsafe_noiommu_mode" 2>/dev/null) == Y ]]; }
 vfio_loaded() { [[ -d "$SYS/bus/pci/drivers/vfio-pci" || -d "$SYS/module/vfio_pci" ]]; }
 # Devices that share ADDR's IOMMU group but are bound to another kernel driver
@@ -251,8 +283,17 @@ find_wiretally() {
 # "build" (drivers linked into this wiretally binary) or "dpdk" (every PMD of
 # the installed DPDK, /usr/lib/*/dpdk/pmds-*).
 declare -A pmd_build=() pmd_dpdk=() kmod_of=()
+pmdinfo_works=0
 load_pmds() {
   command -v dpdk-pmdinfo.py >/dev/null || return 0
+  # DPDK 22.11's dpdk-pmdinfo.py reads ELF sections with pyelftools, which the dpdk package only recommends:
+  # without it every table comes back empty, which must not read as "no driver".
+  if ! python3 -c 'import elftools' 2>/dev/null; then
+    report WARN pmdinfo "dpdk-pmdinfo.py cannot read driver tables: python3-pyelftools is missing, so NIC support is unknown below" \
+      "apt-get install python3-pyelftools, then run this again"
+    return 0
+  fi
+  pmdinfo_works=1
   local src id pmd kmod
   while read -r src id pmd kmod; do
     [[ -z "$id" ]] && continue
@@ -400,11 +441,27 @@ check_iommu() {
     fi
   elif noiommu_mode; then
     report WARN iommu "no IOMMU; vfio runs in unsafe no-IOMMU mode (a NIC can DMA anywhere in memory)" "enable VT-d / AMD-Vi in the BIOS and add $want to the kernel command line"
+  elif [[ -n "$(uio_nics)" ]]; then
+    report WARN iommu "no IOMMU; $(uio_nics) on uio_pci_generic: works, but a NIC can DMA anywhere in memory" "enable VT-d / AMD-Vi (a VM: give it an IOMMU) and bind to vfio-pci for isolation"
   else
-    local why="no IOMMU groups (/sys/kernel/iommu_groups is empty)"
+    local why="no IOMMU groups (/sys/kernel/iommu_groups is empty)" fix
     if [[ "$vendor" != AuthenticAMD ]] && ! cmdline_has "intel_iommu=on"; then why+="; intel_iommu=on is not on the kernel command line"; fi
     ((need)) || why+="; not needed by $config (no eal.allow)"
-    report "$st" iommu "$why" "enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the BIOS, add $want to GRUB_CMDLINE_LINUX, update-grub, reboot"
+    # Without an IOMMU: vfio-pci's no-IOMMU mode where the kernel has it, else uio_pci_generic.
+    local without
+    if kernel_noiommu; then
+      without="sudo $0 --noiommu (vfio-pci's no-IOMMU mode), or bind with: sudo $0 --bind PCI... --driver uio_pci_generic"
+    else
+      without="bind with: sudo $0 --bind PCI... --driver uio_pci_generic (this kernel has no vfio no-IOMMU mode: CONFIG_VFIO_NOIOMMU is off, as in Debian 12's)"
+    fi
+    if grep -qw hypervisor "$PROC/cpuinfo" 2>/dev/null; then
+      # A VM has no IOMMU unless its host gives it one; nothing in this guest's firmware can add it.
+      why+="; this is a VM"
+      fix="$without; or give the VM an IOMMU (QEMU: -machine q35 -device intel-iommu) and add $want"
+    else
+      fix="enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the BIOS, add $want to GRUB_CMDLINE_LINUX, update-grub, reboot; a board without one: $without"
+    fi
+    report "$st" iommu "$why" "$fix"
   fi
 }
 
@@ -464,7 +521,7 @@ check_nics() {
   load_pmds
   local have_tables=$(( ${#pmd_dpdk[@]} + ${#pmd_build[@]} ))
   # A static build carries exactly the drivers in meson.build's dpdk_static_libs.
-  if [[ -n "$wt" ]] && command -v dpdk-pmdinfo.py >/dev/null && ((${#pmd_build[@]} == 0)); then
+  if [[ -n "$wt" ]] && ((pmdinfo_works && ${#pmd_build[@]} == 0)); then
     report "$(need_status "$cfg_pci")" build-pmds "$wt links no PCI NIC driver (virtual devices such as net_af_packet only)" \
       "add bus_pci and your NIC's net_* driver to dpdk_static_libs in meson.build and rebuild"
   fi
@@ -493,8 +550,8 @@ check_nics() {
       if ((wanted)); then
         st=FAIL fix="do not give wiretally the management NIC: pick another in eal.allow, or move management to another port first"
       fi
-    elif [[ "$drv" == vfio-pci ]]; then
-      st=PASS det+=": bound to vfio-pci, ready for DPDK${pmd:+ ($pmd)}"
+    elif [[ "$drv" == vfio-pci || "$drv" == uio_pci_generic || "$drv" == igb_uio ]]; then
+      st=PASS det+=": bound to $drv, ready for DPDK${pmd:+ ($pmd)}"
       usable=$((usable + 1))
     elif [[ "$kmod" == *mlx5_core* ]]; then
       st=PASS det+=": ${pmd:-net_mlx5} uses it beside the kernel driver (bifurcated), no binding needed"
@@ -502,11 +559,12 @@ check_nics() {
     elif [[ -n "$pmd" || -n "$bpmd" ]]; then
       st=WARN det+=": DPDK driver ${bpmd:-$pmd}, not bound yet"
       fix="deploy/check-box.sh --bind $addr"
+      if [[ $(iommu_groups) == 0 ]] && ! noiommu_mode && ! kernel_noiommu; then fix+=" --driver uio_pci_generic (no IOMMU here)"; fi
       ((wanted)) && st=FAIL
       usable=$((usable + 1))
     elif ((have_tables == 0)); then
       st=WARN det+=": DPDK support unknown (dpdk-pmdinfo.py gave no driver table)"
-      fix="apt-get install dpdk, then run this again"
+      fix="apt-get install dpdk python3-pyelftools, then run this again"
     else
       st=WARN det+=": no DPDK driver for $id in the installed DPDK"
       fix="use a NIC DPDK supports (https://core.dpdk.org/supported/), e.g. Intel I350, X520/X710, E810"
@@ -543,6 +601,8 @@ check_nics() {
     fi
   elif ((usable > 0)); then
     report PASS nics "$usable of $n network devices can be DPDK ports"
+  elif ((have_tables == 0 && n > 1)); then
+    report WARN nics "whether DPDK can use the $n network devices is unknown (no driver tables)" "apt-get install dpdk python3-pyelftools, then run this again"
   else
     report "$(need_status "$need")" nics "no network device DPDK can use besides the management interface ($n found)$( ((need)) || echo "; not needed by $config")" \
       "add a second NIC DPDK supports (deploy/README.md suggests some), or use the af_packet config (deploy/configs/laptop-af_packet.toml)"
@@ -634,7 +694,7 @@ do_bind() {
       do_unbind_one "$addr" "$drv"
       continue
     fi
-    if [[ "$drv" == vfio-pci ]]; then report PASS bind "$addr already bound to vfio-pci"; continue; fi
+    if [[ "$drv" == "$bind_driver" ]]; then report PASS bind "$addr already bound to $bind_driver"; continue; fi
     addrs=""
     for i in $ifs; do
       addrs+=$(timeout $T ip -o addr show dev "$i" scope global 2>/dev/null | awk '{print $4}' | tr '\n' ' ' || true)
@@ -644,8 +704,8 @@ do_bind() {
         "if nothing should: ip addr flush dev ${ifs%% *} && ip link set ${ifs%% *} down, and drop it from /etc/network/interfaces or NetworkManager; then bind again"
       continue
     fi
-    if [[ $(iommu_groups) == 0 ]] && ! noiommu_mode; then
-      report FAIL bind "$addr: no IOMMU, vfio-pci cannot take the NIC" "enable VT-d/AMD-Vi in the BIOS and add intel_iommu=on iommu=pt (see check-box.sh without options)"
+    if [[ $bind_driver == vfio-pci && $(iommu_groups) == 0 ]] && ! noiommu_mode; then
+      report FAIL bind "$addr: no IOMMU, vfio-pci cannot take the NIC" "enable VT-d/AMD-Vi in the BIOS and add intel_iommu=on iommu=pt; without an IOMMU: $0 --noiommu, or --bind --driver uio_pci_generic"
       continue
     fi
     confl=""
@@ -655,26 +715,38 @@ do_bind() {
     if [[ -n "$confl" ]]; then
       report WARN bind "$addr shares its IOMMU group with ${confl% }: DPDK cannot open the group until those are bound too" "bind them in the same command, or use another slot"
     fi
-    if ! vfio_loaded; then
-      if ((dry)); then say "would run: modprobe vfio-pci"
-      elif ! timeout $T modprobe vfio-pci; then
-        report FAIL bind "modprobe vfio-pci failed" "install the kernel's modules (linux-image-amd64)"
+    if [[ ! -d "$SYS/bus/pci/drivers/$bind_driver" ]]; then
+      if ((dry)); then say "would run: modprobe $bind_driver"
+      elif ! timeout $T modprobe "$bind_driver"; then
+        report FAIL bind "modprobe $bind_driver failed" "install the kernel's modules (linux-image-amd64)"
         continue
       fi
     fi
     [[ "$drv" != none ]] && record_driver "$addr" "$drv"
-    run_devbind vfio-pci "$addr"
+    run_devbind "$bind_driver" "$addr"
     if ((dry)); then
-      report PASS bind "$addr ($drv${ifs:+, ${ifs% }}) would be bound to vfio-pci"
-    elif [[ $(pci_driver "$addr") == vfio-pci ]]; then
-      report PASS bind "$addr bound to vfio-pci (was $drv); undo: deploy/check-box.sh --unbind $addr" \
+      report PASS bind "$addr ($drv${ifs:+, ${ifs% }}) would be bound to $bind_driver"
+    elif [[ $(pci_driver "$addr") == "$bind_driver" ]]; then
+      report PASS bind "$addr bound to $bind_driver (was $drv); undo: deploy/check-box.sh --unbind $addr" \
         ""
     else
       report FAIL bind "$addr is still on $(pci_driver "$addr") after dpdk-devbind.py (its message is above)" "dpdk-devbind.py --status-dev net; dmesg | tail"
     fi
   done
+  if ((n_fail == 0)) && [[ "$action" == bind && $bind_driver == uio_pci_generic ]]; then
+    # DPDK maps a uio device's BARs through /sys/bus/pci/devices/*/resource*, read-write: the unit's
+    # ProtectKernelTunables=yes makes /sys read-only, so the unit needs a drop-in that lifts it.
+    if ((dry)); then
+      say "would write $UIO_DROPIN: [Service] ProtectKernelTunables=no"
+    elif [[ ! -s "$UIO_DROPIN" ]]; then
+      mkdir -p "$(dirname "$UIO_DROPIN")"
+      printf '# Written by check-box.sh --bind --driver uio_pci_generic: DPDK maps uio BARs through /sys read-write.\n[Service]\nProtectKernelTunables=no\n' >"$UIO_DROPIN"
+      say "+ wrote $UIO_DROPIN (ProtectKernelTunables=no: DPDK writes uio devices' /sys resource files)"
+      [[ -d /run/systemd/system ]] && systemctl daemon-reload 2>/dev/null || true
+    fi
+  fi
   if ((!dry && n_fail == 0)) && [[ "$action" == bind ]]; then
-    say "The binding lasts until reboot. To keep it: apt-get install driverctl && driverctl set-override ADDR vfio-pci"
+    say "The binding lasts until reboot. To keep it: apt-get install driverctl && driverctl set-override ADDR $bind_driver"
   fi
   finish
 }
@@ -707,8 +779,52 @@ do_unbind_one() { # ADDR CURRENT-DRIVER
   fi
 }
 
+# vfio's unsafe no-IOMMU mode, now and at every boot.
+do_noiommu() {
+  if [[ $(iommu_groups) != 0 ]]; then
+    report PASS noiommu "this box has an IOMMU ($(iommu_groups) groups): vfio-pci uses it, no-IOMMU mode is not needed"
+    finish
+  fi
+  if [[ $(id -u) -ne 0 ]] && ((!dry)); then report FAIL noiommu "needs root" "sudo $0 --noiommu"; finish; fi
+  local kn=0
+  kernel_noiommu || kn=$?
+  if ((kn == 1)); then
+    report FAIL noiommu "kernel $(uname -r) is built without vfio's no-IOMMU mode (CONFIG_VFIO_NOIOMMU is off, as in Debian 12's)" \
+      "bind with uio_pci_generic instead: sudo $0 --bind PCI... --driver uio_pci_generic"
+    finish
+  fi
+  local line="options vfio enable_unsafe_noiommu_mode=1"
+  if ((dry)); then
+    say "would write: $line > $NOIOMMU_CONF"
+  elif [[ $(cat "$NOIOMMU_CONF" 2>/dev/null) != "$line" ]]; then
+    mkdir -p "$(dirname "$NOIOMMU_CONF")"
+    echo "$line" >"$NOIOMMU_CONF"
+    say "+ wrote $NOIOMMU_CONF: $line"
+  fi
+  if [[ -w "$SYS/module/vfio/parameters/enable_unsafe_noiommu_mode" ]]; then
+    if ((dry)); then say "would write: 1 > $SYS/module/vfio/parameters/enable_unsafe_noiommu_mode"
+    else echo 1 >"$SYS/module/vfio/parameters/enable_unsafe_noiommu_mode"; fi
+  elif ((dry)); then
+    say "would run: modprobe vfio enable_unsafe_noiommu_mode=1 && modprobe vfio-pci"
+  else
+    timeout $T modprobe vfio enable_unsafe_noiommu_mode=1 || true
+  fi
+  ((dry)) || timeout $T modprobe vfio-pci || true
+  if ((dry)); then
+    report PASS noiommu "would turn on vfio's no-IOMMU mode"
+  elif noiommu_mode; then
+    report PASS noiommu "vfio no-IOMMU mode on (and at boot: $NOIOMMU_CONF); DPDK uses physical addresses (IOVA as PA), which needs root and hugepages" \
+      ""
+  else
+    report FAIL noiommu "vfio's no-IOMMU mode did not turn on" "the kernel needs CONFIG_VFIO_NOIOMMU (Debian's has it); dmesg | grep -i vfio"
+  fi
+  finish
+}
+
 # ---------------------------------------------------------------- main
-if [[ "$action" != check ]]; then
+if [[ "$action" == noiommu ]]; then
+  do_noiommu
+elif [[ "$action" != check ]]; then
   do_bind
 fi
 

@@ -4,7 +4,8 @@
 #   sudo deploy/install.sh [--binary PATH] [--config SAMPLE] [--start] [--dry-run]
 #   sudo deploy/install.sh --rollback [--start]
 #
-#   --binary PATH    the wiretally to install (default: build/app/wiretally)
+#   --binary PATH    the wiretally to install (default: build/app/wiretally, or
+#                    bin/wiretally in a bundle made by deploy/bundle.sh)
 #   --config SAMPLE  first install only: copied to /etc/wiretally/wiretally.toml
 #                    (default deploy/configs/tap.toml); an existing config is
 #                    never overwritten
@@ -20,7 +21,8 @@
 # wiretally.prev), /etc/systemd/system/wiretally.service, /etc/wiretally/
 # (root:wiretally 0750), the `wiretally` group (members may use `wiretally
 # ctl`), and the deploy scripts, sample configs and README under
-# /usr/local/share/wiretally/. Hugepages and NIC binding are separate steps:
+# /usr/local/share/wiretally/; from a bundle, also its IP data into
+# /usr/local/share/wiretally/ipdb unless that holds some already. Hugepages and NIC binding are separate steps:
 # deploy/hugepages.sh and deploy/check-box.sh --bind.
 set -euo pipefail
 
@@ -36,6 +38,8 @@ die() {
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 binary="$root/build/app/wiretally" sample="$here/configs/tap.toml"
+# An unpacked bundle (deploy/bundle.sh) has the binary in bin/ and no build tree.
+[[ ! -x "$binary" && -x "$root/bin/wiretally" ]] && binary="$root/bin/wiretally"
 destdir="" start=0 rollback=0 dry=0
 while (($#)); do
   case $1 in
@@ -94,6 +98,9 @@ fi
 # The binary links Hyperscan, fmt and friends dynamically: refuse a copy that
 # cannot start here rather than find out from systemd.
 if missing=$(ldd "$binary" 2>/dev/null | awk '/not found/ {print $1}' | tr '\n' ' ') && [[ -n "$missing" ]]; then
+  if [[ -s "$root/runtime-packages.txt" ]]; then
+    die "$binary needs libraries this box lacks: $missing(install them: apt-get install $(tr '\n' ' ' <"$root/runtime-packages.txt"))"
+  fi
   die "$binary needs libraries this box lacks: $missing(install the runtime packages: scripts/setup.sh --build-only)"
 fi
 
@@ -145,13 +152,28 @@ run install -d -m 0755 "$share/configs" "$doc"
 run install -m 0755 "$here/check-box.sh" "$here/hugepages.sh" "$share/"
 run install -m 0644 "$here"/configs/*.toml "$share/configs/"
 run install -m 0644 "$here/README.md" "$doc/README.md"
+# A bundle's IP data (who hosts an address); data already there (scripts/ipdb/install.sh --update) is newer.
+if [[ -s "$root/ipdb/asn.mmdb" ]]; then
+  if [[ -s "$share/ipdb/asn.mmdb" ]]; then
+    echo "install: keeping the IP data in $share/ipdb"
+  else
+    run install -d -m 0755 "$share/ipdb"
+    run install -m 0644 "$root"/ipdb/* "$share/ipdb/"
+  fi
+fi
 ((systemd)) && run systemctl daemon-reload
 
 if [[ -z "$destdir" ]]; then
   if ((!dry)) && ! "$bin" run --check --config "$etc/wiretally.toml" >/dev/null; then
     echo "install: $etc/wiretally.toml does not pass yet; edit it, then: $bin run --check --config $etc/wiretally.toml" >&2
-    echo "install: not starting the service" >&2
-    exit 1
+    # A first install's sample names PCI addresses of its own: expected, and the install itself succeeded.
+    # Asked to start, it cannot: that is a failure.
+    if ((start)); then
+      echo "install: not starting the service" >&2
+      exit 1
+    fi
+    echo "install: done; start it once the config passes: systemctl enable --now wiretally"
+    exit 0
   fi
   restart_if_wanted
 fi

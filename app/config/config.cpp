@@ -38,7 +38,8 @@ constexpr std::array kTopLevelTables = {"eal"sv,   "run"sv,     "port"sv,     "f
                                         "hosting"sv, "stats"sv, "control"sv, "snapshot"sv, "metrics"sv, "http"sv};
 constexpr std::array kEalKeys = {"cores"sv, "hugepages"sv,   "memory_mb"sv, "allow"sv,
                                  "vdevs"sv, "file_prefix"sv, "args"sv,      "log_level"sv};
-constexpr std::array kRunKeys = {"mode"sv, "workers"sv, "burst"sv, "mbufs"sv};
+constexpr std::array kRunKeys = {"mode"sv, "workers"sv, "burst"sv, "mbufs"sv, "poll_sleep_us"sv};
+constexpr std::int64_t kMaxPollSleepUs = 10'000;  // beyond 10 ms a NIC ring of 1024 overflows at 100 kpps
 constexpr std::array kPortKeys = {"name"sv,           "device"sv,         "peer"sv,
                                   "rx_descriptors"sv, "tx_descriptors"sv, "promiscuous"sv};
 constexpr std::array kFlowsKeys = {"max_flows"sv, "tcp_idle"sv, "udp_idle"sv, "closed_linger"sv};
@@ -186,6 +187,7 @@ private:
         run.burst = static_cast<std::uint16_t>(t.integer("burst", run.burst, 1, 512));
         const std::int64_t mbufs = t.integer("mbufs", run.mbufs, 0, std::numeric_limits<std::uint32_t>::max());
         run.mbufs = static_cast<std::uint32_t>(mbufs);
+        run.poll_sleep_us = static_cast<std::uint32_t>(t.integer("poll_sleep_us", run.poll_sleep_us, 0, kMaxPollSleepUs));
     }
 
     static void check_lcores(const Table& eal, const Table& run, const ApplianceConfig& config) {
@@ -674,7 +676,8 @@ nlohmann::json config_to_json(const ApplianceConfig& config) {
          {{"mode", to_string(config.run.mode)},
           {"workers", worker_count(config)},
           {"burst", config.run.burst},
-          {"mbufs", config.run.mbufs}}},
+          {"mbufs", config.run.mbufs},
+          {"poll_sleep_us", config.run.poll_sleep_us}}},
         {"port", std::move(ports)},
         {"flows",
          {{"max_flows", config.flows.max_flows},

@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -66,6 +67,9 @@ struct RunConfig {
     std::uint32_t workers = 0;  ///< as written; 0 = one per CPU after the first (see worker_count())
     std::uint16_t burst = 32;
     std::uint32_t mbufs = 0;  ///< per port pool; 0 = sized by the daemon from the descriptors
+    /// A worker whose poll of every port came back empty sleeps this long before polling again; 0 = pure
+    /// polling (a core at 100 % whatever the load). For boxes whose CPUs are shared: VMs, laptops.
+    std::uint32_t poll_sleep_us = 0;
 };
 
 struct PortConfig {
@@ -189,6 +193,13 @@ inline constexpr unsigned kAfPacketLargestFrame = kAfPacketFrameSize - 66;
 /// --file-prefix=P, [--no-telemetry], --log-level=*:LEVEL, then eal.args.
 /// Lcore 0 (or cores[0] with -l) is the main lcore; worker lcores follow in order.
 [[nodiscard]] std::vector<std::string> eal_arguments(const ApplianceConfig& config);
+
+/// What RUNTIME_DIRECTORY should hold for EAL, given its value in the environment (null: unset) and the file
+/// prefix: systemd sets it, for a unit with several RuntimeDirectory= entries, to their colon-separated list,
+/// and DPDK 22.11 takes the whole value as its base directory ("BASE/dpdk/PREFIX"), which fails. The entry
+/// that is "BASE/dpdk/PREFIX" gives BASE; a list without such an entry gives "" (unset it: EAL's default,
+/// /var/run/dpdk/PREFIX for root, where dpdk-telemetry.py -f PREFIX looks). A single path is kept as it is.
+[[nodiscard]] std::optional<std::string> eal_runtime_base(const char* runtime_directory, std::string_view file_prefix);
 
 /// The number of worker lcores: run.workers, or one per CPU after the first when it is 0.
 [[nodiscard]] std::size_t worker_count(const ApplianceConfig& config);

@@ -45,6 +45,27 @@ std::string with_super_frame_ring(std::string_view vdev) {
                        kAfPacketFrameCount);
 }
 
+std::optional<std::string> eal_runtime_base(const char* runtime_directory, std::string_view file_prefix) {
+    if (runtime_directory == nullptr) {
+        return std::nullopt;
+    }
+    const std::string_view list(runtime_directory);
+    if (list.find(':') == std::string_view::npos) {
+        return std::nullopt;  // one directory: what DPDK expects
+    }
+    const std::string suffix = fmt::format("/dpdk/{}", file_prefix);
+    std::size_t start = 0;
+    while (start <= list.size()) {  // each colon-separated entry once
+        const std::size_t end = std::min(list.find(':', start), list.size());
+        const std::string_view entry = list.substr(start, end - start);
+        if (entry.size() > suffix.size() && entry.ends_with(suffix)) {
+            return std::string(entry.substr(0, entry.size() - suffix.size()));
+        }
+        start = end + 1;
+    }
+    return std::string();
+}
+
 std::vector<std::string> eal_arguments(const ApplianceConfig& config) {
     const EalConfig& eal = config.eal;
     const std::vector<int> cpus = lcore_cpus(config);

@@ -29,6 +29,7 @@ struct RunSettings {
     bool inline_mode = true;
     std::size_t workers = 1;
     std::uint16_t burst = 32;
+    std::uint32_t poll_sleep_us = 0;  ///< [run] poll_sleep_us: a worker's sleep after an empty round of polls
     unsigned mbufs = 0;                  // per port; 0 = sized from descriptors
     std::vector<PortSpec> ports;
     std::vector<int> peers;              // inline: index of the port each forwards to

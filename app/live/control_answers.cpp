@@ -200,6 +200,7 @@ json Appliance::stats_json() const {
                            {"busy_cycles", a.busy_cycles},
                            {"cycles_per_packet", cycles_per_packet},
                            {"flows_active", a.active_flows},
+                           {"flows_created", a.counters.flows_created},
                            {"flow_capacity", a.flow_capacity},
                            {"flows_evicted", a.counters.flows_evicted},
                            {"dns_ring_drops", a.dns_ring_drops},

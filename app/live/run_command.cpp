@@ -8,6 +8,7 @@
 #include "app/config/services_loader.hpp"
 #include "pipeline/classify/classifier.hpp"
 
+#include <cstdlib>
 #include <fmt/format.h>
 
 namespace wt::app {
@@ -26,6 +27,7 @@ RunSettings settings_from_config(const ApplianceConfig& c) {
     s.inline_mode = c.run.mode == RunMode::kInline;
     s.workers = worker_count(c);
     s.burst = c.run.burst;
+    s.poll_sleep_us = c.run.poll_sleep_us;
     s.mbufs = c.run.mbufs;
     for (const PortConfig& p : c.ports) {
         s.ports.push_back(PortSpec{p.name, p.device, p.rx_descriptors, p.tx_descriptors, p.promiscuous});
@@ -110,6 +112,14 @@ int run_command(const RunOptions& options) {
     }
     if (!problems.empty()) {
         return kExitConfig;
+    }
+    // Under systemd with several RuntimeDirectory= entries, EAL would take their list as one path.
+    if (const auto base = eal_runtime_base(std::getenv("RUNTIME_DIRECTORY"), config.eal.file_prefix)) {
+        if (base->empty()) {
+            ::unsetenv("RUNTIME_DIRECTORY");
+        } else {
+            ::setenv("RUNTIME_DIRECTORY", base->c_str(), 1);
+        }
     }
     return run_appliance(settings_from_config(config));
 }

@@ -21,12 +21,13 @@ std::string render_stats_table(const json& s) {
                          p["tx_bytes"].get<std::uint64_t>(), p["imissed"].get<std::uint64_t>(),
                          p["rx_nombuf"].get<std::uint64_t>());
     }
-    t += fmt::format("\n{:<8}{:>7}{:>13}{:>12}{:>7}{:>12}{:>12}{:>10}{:>10}\n", "WORKER", "LCORE", "RX PKTS", "PPS",
-                     "BUSY%", "FLOWS", "CAPACITY", "EVICTED", "TX DROP");
+    t += fmt::format("\n{:<8}{:>7}{:>13}{:>12}{:>7}{:>12}{:>12}{:>12}{:>10}{:>10}\n", "WORKER", "LCORE", "RX PKTS",
+                     "PPS", "BUSY%", "CREATED", "FLOWS", "CAPACITY", "EVICTED", "TX DROP");
     for (const json& w : s["workers"]) {
-        t += fmt::format("{:<8}{:>7}{:>13}{:>12.0f}{:>7.1f}{:>12}{:>12}{:>10}{:>10}\n", w["worker"].get<unsigned>(),
+        t += fmt::format("{:<8}{:>7}{:>13}{:>12.0f}{:>7.1f}{:>12}{:>12}{:>12}{:>10}{:>10}\n", w["worker"].get<unsigned>(),
                          w["lcore"].get<unsigned>(), w["rx_packets"].get<std::uint64_t>(), w["pps"].get<double>(),
-                         w["busy_percent"].get<double>(), w["flows_active"].get<std::uint64_t>(),
+                         w["busy_percent"].get<double>(), w["flows_created"].get<std::uint64_t>(),
+                         w["flows_active"].get<std::uint64_t>(),
                          w["flow_capacity"].get<std::uint64_t>(), w["flows_evicted"].get<std::uint64_t>(),
                          w["tx_dropped"].get<std::uint64_t>());
     }

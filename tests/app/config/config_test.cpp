@@ -114,6 +114,7 @@ TEST(ConfigDefaults, EveryKeyButThePortsHasItsDefault) {
     EXPECT_EQ(c.run.mode, RunMode::kInline);
     EXPECT_EQ(c.run.workers, 0u);
     EXPECT_EQ(c.run.burst, 32);
+    EXPECT_EQ(c.run.poll_sleep_us, 0u);  // pure polling unless asked
     EXPECT_EQ(c.run.mbufs, 0u);
     ASSERT_EQ(c.ports.size(), 2u);
     EXPECT_EQ(c.ports[0].name, "wan");
@@ -167,6 +168,7 @@ mode = "inline"
 workers = 4
 burst = 64
 mbufs = 100000
+poll_sleep_us = 50
 
 [[port]]
 name = "a"
@@ -241,6 +243,7 @@ listen = "[::1]:0"
     EXPECT_EQ(c.run.workers, 4u);
     EXPECT_EQ(c.run.burst, 64);
     EXPECT_EQ(c.run.mbufs, 100000u);
+    EXPECT_EQ(c.run.poll_sleep_us, 50u);
     ASSERT_EQ(c.ports.size(), 4u);
     EXPECT_EQ(c.ports[0].device, "0000:03:00.0");
     EXPECT_EQ(c.ports[0].rx_descriptors, 4096);
@@ -249,14 +252,14 @@ listen = "[::1]:0"
     EXPECT_EQ(c.ports[1].device, "0000:af:1f.7");
     EXPECT_EQ(c.ports[2].name, "c-1");
     EXPECT_EQ(c.ports[2].peer, "d_2");
-    EXPECT_EQ(c.ports[3].line, 36);
+    EXPECT_EQ(c.ports[3].line, 37);
     EXPECT_EQ(c.flows.max_flows, 1024u);
     EXPECT_EQ(c.flows.tcp_idle, 90s);
     EXPECT_EQ(c.flows.udp_idle, 2min);
     EXPECT_EQ(c.flows.closed_linger, 0s);
     // active_timeout is obsolete: accepted, said, ignored.
     ASSERT_EQ(c.warnings.size(), 1u);
-    EXPECT_EQ(c.warnings[0].format(), "t.toml:46: flows.active_timeout: no longer used and ignored: every flow's "
+    EXPECT_EQ(c.warnings[0].format(), "t.toml:47: flows.active_timeout: no longer used and ignored: every flow's "
                                       "packets are tallied in the stats interval they pass in; remove it");
     EXPECT_EQ(c.services.file, "/etc/wiretally/services.toml");
     EXPECT_EQ(c.hosting.ipdb, (std::vector<std::string>{"/var/lib/ipdb/GeoLite2-ASN.mmdb", "country.mmdb"}));
@@ -376,6 +379,8 @@ TEST(ConfigErrors, OutOfRange) {
     EXPECT_EQ(load_error("[eal]\nmemory_mb = 32\n"), "t.toml:2: eal.memory_mb = 32: must be between 64 and 1048576");
     EXPECT_EQ(load_error(std::string(kPortPair) + "[run]\nburst = 513\n"),
               "t.toml:14: run.burst = 513: must be between 1 and 512");
+    EXPECT_EQ(load_error(std::string(kPortPair) + "[run]\npoll_sleep_us = 10001\n"),
+              "t.toml:14: run.poll_sleep_us = 10001: must be between 0 and 10000");
     EXPECT_EQ(load_error("[eal]\nhugepages = false\nmemory_mb = 8192\n"),
               "t.toml:3: eal.memory_mb = 8192: at most 4096 without hugepages (eal.hugepages = false)");
     EXPECT_EQ(load_error(std::string(kPortPair) + "[stats]\ninterval = \"5ms\"\n"),
@@ -840,6 +845,20 @@ TEST(HttpConfig, TheOldMetricsListenBecomesHttpListenWithAWarning) {
     EXPECT_EQ(load_error(std::string(kPortPair) + "\n[metrics]\nlisten = \"127.0.0.1:9000\"\n[http]\nlisten = \"127.0.0.1:9001\"\n"),
               "t.toml:15: metrics.listen = \"127.0.0.1:9000\": /metrics is served by [http] listen (line 17) now; "
               "remove this line");
+}
+
+// systemd gives a unit with `RuntimeDirectory=wiretally dpdk/wiretally` RUNTIME_DIRECTORY=
+// "/run/wiretally:/run/dpdk/wiretally"; DPDK 22.11 would make "/run/wiretally:/run/dpdk/wiretally/dpdk/..."
+// of it (seen in the emulated box: EAL refused to start).
+TEST(ConfigEal, RuntimeDirectoryFromSystemd) {
+    EXPECT_EQ(eal_runtime_base(nullptr, "wiretally"), std::nullopt);
+    EXPECT_EQ(eal_runtime_base("/run/wiretally", "wiretally"), std::nullopt);  // one directory: DPDK's to use
+    EXPECT_EQ(eal_runtime_base("/run/wiretally:/run/dpdk/wiretally", "wiretally"), std::optional<std::string>("/run"));
+    EXPECT_EQ(eal_runtime_base("/run/dpdk/box:/run/wiretally", "box"), std::optional<std::string>("/run"));
+    // No entry for this prefix: unset, EAL's default.
+    EXPECT_EQ(eal_runtime_base("/run/wiretally:/run/dpdk/other", "wiretally"), std::optional<std::string>(""));
+    EXPECT_EQ(eal_runtime_base(":", "wiretally"), std::optional<std::string>(""));
+    EXPECT_EQ(eal_runtime_base("/dpdk/wiretally:/x", "wiretally"), std::optional<std::string>(""));  // no base
 }
 
 } // namespace

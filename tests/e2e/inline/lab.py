@@ -187,13 +187,25 @@ class Lab:
             must(["ip", "netns", "add", ns])
             self.created_ns.append(ns)
             must(["ip", "-n", ns, "link", "set", "lo", "up"])
+        self.make_links()
+        self.configure_hosts()
+
+    def make_links(self):
+        """cli0 in ns_client and srv0 in ns_server, joined to the forwarder's ports wtc and wts (veth pairs here;
+        tests/box joins them to a VM's NICs through taps instead)."""
         must(["ip", "link", "add", self.wtc, "type", "veth", "peer", "name", "cli0", "address", CLIENT_MAC,
               "netns", self.ns_client])
         self.created_links.append(self.wtc)
         must(["ip", "link", "add", self.wts, "type", "veth", "peer", "name", "srv0", "address", SERVER_MAC,
               "netns", self.ns_server])
         self.created_links.append(self.wts)
+        for dev in (self.wtc, self.wts):
+            # The host-side ports must stay silent: no IPv6 link-local, MLD or router solicitations of their own.
+            self._write_proc(f"/proc/sys/net/ipv6/conf/{dev}/disable_ipv6", "1")
+            must(["ip", "link", "set", dev, "promisc", "on", "up"])
 
+    def configure_hosts(self):
+        """The client's and the servers' addresses on cli0 and srv0, and the client's resolver."""
         must(["ip", "-n", self.ns_client, "addr", "add", f"{CLIENT4}/24", "dev", "cli0"])
         must(["ip", "-n", self.ns_client, "addr", "add", f"{CLIENT6}/64", "dev", "cli0", "nodad"])
         must(["ip", "-n", self.ns_server, "addr", "add", f"{SERVER4}/24", "dev", "srv0"])
@@ -209,10 +221,6 @@ class Lab:
                 run(self.nsx(ns, "sysctl", "-qw", f"net.ipv6.conf.{dev}.{key}=0"))
             # Offloads stay as a user has them (all on): the appliance must forward what Linux hands it.
             must(["ip", "-n", ns, "link", "set", dev, "up"])
-        for dev in (self.wtc, self.wts):
-            # The host-side ports must stay silent: no IPv6 link-local, MLD or router solicitations of their own.
-            self._write_proc(f"/proc/sys/net/ipv6/conf/{dev}/disable_ipv6", "1")
-            must(["ip", "link", "set", dev, "promisc", "on", "up"])
 
         # The client resolves names with glibc through OUR dnsmasq only (ip netns exec bind-mounts these files).
         if not os.path.isdir("/etc/netns"):
