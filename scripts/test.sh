@@ -48,7 +48,7 @@ rm -f "$LOGS"/{tests,bench,fuzz}.{txt,json,junit.xml}
 
 # Unit, EAL (the binary end to end), conformance and end-to-end suites.
 meson test -C build --logbase tests --print-errorlogs --num-processes 2 \
-  --suite unit --suite eal --suite conformance --suite e2e
+  --suite unit --suite eal --suite conformance --suite e2e --suite box
 
 # Benchmarks in smoke mode: every benchmark runs briefly and must report no error; figures are not judged.
 BENCHMARK_MIN_TIME=0.005 meson test -C build --benchmark --logbase bench --print-errorlogs --num-processes 1 --suite bench

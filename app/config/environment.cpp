@@ -121,17 +121,31 @@ void check_hugepages(const ApplianceConfig& c, const EnvironmentRoots& roots, st
     if (!c.eal.hugepages) {
         return;
     }
-    bool mounted = false;
+    std::vector<fs::path> hugetlbfs;
     {
         std::ifstream mounts(roots.proc_mounts);
         std::string device, mount_point, type;
         std::string rest;
         while (mounts >> device >> mount_point >> type && std::getline(mounts, rest)) {
-            mounted = mounted || type == "hugetlbfs";
+            if (type == "hugetlbfs") {
+                hugetlbfs.emplace_back(mount_point);
+            }
         }
     }
+    const bool mounted = !hugetlbfs.empty();
     std::uint64_t free_bytes = 0;
     std::error_code ec;
+    // Pages held by the hugepage files an earlier run with this file prefix left (EAL keeps them unless
+    // --huge-unlink): EAL takes them back at start, so they count as free. Without this a restart (systemd's
+    // ExecStartPre runs this check) found its own previous pages "in use" and refused to start.
+    const std::string own_files = c.eal.file_prefix + "map_";
+    for (const fs::path& mount : hugetlbfs) {
+        for (const auto& e : fs::directory_iterator(fs::path(roots.hugetlbfs_root) / mount.relative_path(), ec)) {
+            if (e.path().filename().string().starts_with(own_files) && e.is_regular_file(ec)) {
+                free_bytes += e.file_size(ec);
+            }
+        }
+    }
     const fs::path pools = fs::path(roots.sysfs) / "kernel/mm/hugepages";
     for (const auto& e : fs::directory_iterator(pools, ec)) {
         // hugepages-2048kB, hugepages-1048576kB
@@ -217,14 +231,21 @@ std::string af_packet_interface(std::string_view vdev) {
     return vdev_arg(vdev, "iface");
 }
 
-std::vector<ConfigError> check_environment(const ApplianceConfig& config, const EnvironmentRoots& roots) {
+std::vector<ConfigError> check_environment(const ApplianceConfig& config, const EnvironmentRoots& roots,
+                                           bool beside_running) {
     std::vector<ConfigError> out;
     check_vdevs(config, out);
     check_pci(config, roots, out);
-    check_hugepages(config, roots, out);
-    check_socket(config, out);
-    check_http(config, out);
+    if (!beside_running) {
+        check_hugepages(config, roots, out);
+        check_socket(config, out);
+        check_http(config, out);
+    }
     return out;
+}
+
+bool instance_answers(const ApplianceConfig& config) {
+    return a_daemon_answers(config.control.socket);
 }
 
 } // namespace wt::app

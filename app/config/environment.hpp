@@ -24,10 +24,19 @@ namespace wt::app {
 struct EnvironmentRoots {
     std::string sysfs = "/sys";
     std::string proc_mounts = "/proc/mounts";
+    std::string hugetlbfs_root = "/";  ///< prefixed to the hugetlbfs mount points /proc/mounts names (tests)
 };
 
+/// What `run` needs of this machine: interfaces, PCI devices, hugepages, the control socket, the HTTP address.
+/// BESIDE_RUNNING (`run --check` while a wiretally answers on the config's socket, e.g. the service being
+/// reconfigured or upgraded): what that instance holds and gives back when it stops (the socket, the HTTP
+/// address, hugepages) is not checked.
 [[nodiscard]] std::vector<ConfigError> check_environment(const ApplianceConfig& config,
-                                                         const EnvironmentRoots& roots = {});
+                                                         const EnvironmentRoots& roots = {},
+                                                         bool beside_running = false);
+
+/// A wiretally (any daemon) accepts connections on the config's control socket.
+[[nodiscard]] bool instance_answers(const ApplianceConfig& config);
 
 // The interface an af_packet vdev names ("net_af_packet0,iface=eth1,qpairs=2" -> "eth1"), or "" when
 // the vdev is not af_packet or names none.

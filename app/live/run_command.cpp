@@ -94,7 +94,14 @@ int run_command(const RunOptions& options) {
     }
     // What the machine must provide for this configuration, checked before anything starts: one line
     // each (FILE:LINE and the fix), the same for --check and for run.
-    const std::vector<ConfigError> problems = check_environment(config);
+    // A check beside the running instance (reconfiguring or upgrading the service) must not fail on what that
+    // instance holds; a start must.
+    const bool beside_running = options.check && instance_answers(config);
+    if (beside_running) {
+        fmt::print(stderr, "wiretally: a wiretally answers on {}: what it holds (that socket, the HTTP address, "
+                           "hugepages) is not checked, the rest is\n", config.control.socket);
+    }
+    const std::vector<ConfigError> problems = check_environment(config, {}, beside_running);
     for (const ConfigError& problem : problems) {
         fmt::print(stderr, "wiretally: {}\n", problem.format());
     }

@@ -45,6 +45,7 @@ MGMT_PCI, CLIENT_PCI, SERVER_PCI, E1000E_PCI = "0000:00:03.0", "0000:00:04.0", "
 BOX_CPUS, BOX_MEMORY_MB = 3, 3072
 HUGEPAGES_MB, EAL_MEMORY_MB = 1024, 768
 CONFIG = "/etc/wiretally/wiretally.toml"
+BUNDLE_DIR = "/root/wiretally-bundle"  # set once the bundle's top folder is known
 SERVICES = "/etc/wiretally/services.toml"
 BOOT_TIMEOUT = 300  # seconds to SSH after QEMU starts; about 40 under TCG here
 
@@ -214,9 +215,38 @@ class BoxAppliance:
 
 
 # ------------------------------------------------------------------------------------------------ the guide
-def guide(rep, box, what, command, expect_rc=0, timeout=120, must_print=(), fatal=True):
+GUIDE = os.path.join(ROOT, "deploy", "README.md")
+
+
+def command_shape(command):
+    """A command as words, with each run of PCI addresses and each size after --mb as one placeholder: the
+    guide's example addresses and sizes stand for the box's."""
+    words = []
+    for w in re.sub(r"\s+#.*$", "", command).split():
+        if re.fullmatch(r"(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]", w):
+            if words[-1:] != ["<PCI>"]:
+                words.append("<PCI>")
+        elif words[-1:] == ["--mb"] and w.isdigit():
+            words.append("<MB>")
+        else:
+            words.append(w)
+    return words
+
+
+def documented(command):
+    """COMMAND (without a leading `cd DIR && `) is a line of the guide's shell blocks."""
+    shape = command_shape(re.sub(r"^cd \S+ && ", "", command))
+    with open(GUIDE) as f:
+        return any(command_shape(line) == shape for line in f)
+
+
+def guide(rep, box, what, command, expect_rc=0, timeout=120, must_print=(), fatal=True, in_guide=True):
     """One command of deploy/README.md run in the box; passes when it exits EXPECT_RC and prints MUST_PRINT.
-    A failed step stops the test unless FATAL is false: the steps after it build on it."""
+    A failed step stops the test unless FATAL is false: the steps after it build on it. IN_GUIDE: the command
+    must be the guide's own (the guide's steps are the test's steps)."""
+    if in_guide:
+        bare = re.sub(r"^cd \S+ && ", "", command)
+        rep.check(f"guide: `{bare}` is in deploy/README.md", documented(command))
     p = box.ssh(command, timeout=timeout)
     out = p.stdout + p.stderr
     missing = [m for m in must_print if not re.search(m, out)]
@@ -251,9 +281,14 @@ def install_and_bind(rep, box, bundle):
     rep.phase("the guide, steps 4-8, in the box")
     name = os.path.basename(bundle)
     top = L.must(["tar", "tzf", bundle], timeout=30).stdout.split("/")[0]
+    global BUNDLE_DIR
+    BUNDLE_DIR = f"/root/{top}"
     if not rep.check("guide: the bundle copied to the box (scp)", box.scp(bundle, "/root/").returncode == 0):
         raise T.Abort()
-    guide(rep, box, "unpack the bundle", f"tar xzf {name} && ls {top}", must_print=("runtime-packages.txt",))
+    guide(rep, box, "unpack the bundle", f"tar xzf {name} && cd {top}")
+    p = box.ssh(f"ls {top}")
+    rep.check("box: the bundle holds the binary, the kit and the package list",
+              all(x in p.stdout.split() for x in ("bin", "deploy", "ipdb", "runtime-packages.txt")), p.stdout)
     cd = f"cd /root/{top} && "
     guide(rep, box, "runtime libraries", cd + "sudo apt-get install -y $(cat runtime-packages.txt)", timeout=300,
           must_print=("already the newest version",))
@@ -286,18 +321,20 @@ def configure_and_start(rep, box, workers, server_dev, first):
     cores = list(range(workers + 1))
     edits = config_edits(cores, workers, CLIENT_PCI, server_dev)
     if first:
-        guide(rep, box, "a services file", f"printf %s {shlex.quote(A.SERVICES_TOML)} | sudo tee {SERVICES} >/dev/null")
-        guide(rep, box, "configure (step 8)", sed_command(edits, CONFIG))
+        guide(rep, box, "a services file", f"printf %s {shlex.quote(A.SERVICES_TOML)} | sudo tee {SERVICES} >/dev/null",
+              in_guide=False)
+        guide(rep, box, "configure (step 8: the edits a user makes in an editor)", sed_command(edits, CONFIG),
+              in_guide=False)
     else:
         # Another NIC and worker count: start again from the sample, as the guide's step 8 does.
         guide(rep, box, "configure again", "sudo cp /usr/local/share/wiretally/configs/inline-2port.toml "
-              f"{CONFIG} && " + sed_command(edits, CONFIG))
+              f"{CONFIG} && " + sed_command(edits, CONFIG), in_guide=False)
     p = box.ssh(f"grep -nE '^(cores|memory_mb|allow|workers|poll_sleep_us|device|max_flows|file) ' {CONFIG}")
     want = [f'allow = ["{CLIENT_PCI}", "{server_dev}"]', f'device = "{CLIENT_PCI}"', f'device = "{server_dev}"',
             f"workers = {workers}", "poll_sleep_us = 50", f'file = "{SERVICES}"']
     rep.check("guide: the config holds every edit", all(w in p.stdout for w in want), p.stdout)
     guide(rep, box, "check the config", f"sudo wiretally run --check --config {CONFIG}")
-    p = guide(rep, box, "check the box against the config", f"sudo /usr/local/share/wiretally/check-box.sh --config {CONFIG}",
+    p = guide(rep, box, "check the box against the config", f"cd {BUNDLE_DIR} && sudo deploy/check-box.sh --config {CONFIG}",
               must_print=("no FAIL",), timeout=180)
     if first:
         rep.transcripts["check-box --config (after)"] = p.stdout
@@ -328,6 +365,11 @@ def check_rss(rep, fwd, ctx):
     """Both workers took flows from the NICs' RSS, and each flow's two directions met on one worker: a split
     flow would be created twice (once per worker), each half with one direction's bytes only."""
     doc = stats_doc(fwd) or {}
+    ports = A.by_key(doc.get("ports"), "device")
+    rep.check("ports: both data NICs on DPDK's virtio driver, frames both ways, none missed",
+              all((ports.get(d) or {}).get("driver") == "net_virtio" and A.num(ports.get(d), "rx_packets") > 0 and
+                  A.num(ports.get(d), "tx_packets") > 0 and A.num(ports.get(d), "rx_dropped") == 0
+                  for d in (CLIENT_PCI, SERVER_PCI)), str(doc.get("ports")))
     workers = doc.get("workers") or []
     spread = {w.get("worker"): (A.num(w, "flows_created"), A.num(w, "rx_packets")) for w in workers}
     ctx["spread"] = spread
@@ -350,22 +392,25 @@ def check_metrics_and_telemetry(rep, box):
     p = guide(rep, box, "metrics (step 10)",
               "curl -s http://127.0.0.1:9867/metrics | grep -E '^wiretally_(uptime|port_rx)'",
               must_print=(r"wiretally_uptime_seconds", r'wiretally_port_rx_packets_total\{port="wan"\} [1-9]'))
-    p = guide(rep, box, "DPDK telemetry", "echo /ethdev/list | dpdk-telemetry.py -f wiretally",
+    p = guide(rep, box, "DPDK telemetry", "echo /ethdev/list | sudo dpdk-telemetry.py -f wiretally",
               must_print=(r'"/ethdev/list": \[\s*0,\s*1',))
-    p = guide(rep, box, "wiretally's telemetry", "echo /wiretally/stats | dpdk-telemetry.py -f wiretally",
+    p = guide(rep, box, "wiretally's telemetry", "echo /wiretally/stats | sudo dpdk-telemetry.py -f wiretally",
+              in_guide=False,
               must_print=(r'"uptime_s"',))
 
 
 def resume_after_restart(rep, box, fwd):
     before, _ = A.services_doc(fwd)
+    uptime_before = A.num(stats_doc(fwd), "uptime_s")
     guide(rep, box, "restart (step 12)", "sudo systemctl restart wiretally")
     ok, after = A.poll(lambda: ((lambda s: (s[0] is not None, s[0]))(A.services_doc(fwd))), timeout=180, interval=2)
     shop_b, shop_a = A.num((before or {}).get("Shop"), "bytes_down"), A.num((after or {}).get("Shop"), "bytes_down")
     rep.check(f"restart: the tallies resume from the snapshot (Shop bytes_down {shop_b} -> {shop_a})",
               ok and shop_b > 0 and shop_a >= shop_b, f"before {shop_b} after {shop_a}")
-    p = box.ssh("systemctl show -p NRestarts,ActiveState wiretally; wiretally ctl stats --json | "
-                "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"uptime_s\"])'")
-    rep.check("restart: the unit is active again with a fresh uptime", "ActiveState=active" in p.stdout, p.stdout)
+    p = box.ssh("systemctl show -p ActiveState wiretally")
+    uptime_after = A.num(stats_doc(fwd), "uptime_s")
+    rep.check(f"restart: the unit is active again, a new process (uptime {uptime_before} s -> {uptime_after} s)",
+              "ActiveState=active" in p.stdout and uptime_after < uptime_before, p.stdout)
 
 
 def phase_traffic(rep, lab, fwd, ctx, smoke):
@@ -412,6 +457,7 @@ def main():
     rep = T.Report()
     rep.transcripts = {}
     suffix = secrets.token_hex(3)
+    args.box_dir = os.path.abspath(args.box_dir)
     box = Box(args.box_dir, workdir, suffix)
     lab = BoxLab(workdir, box, suffix)
     fwd = BoxAppliance(box)
@@ -420,7 +466,8 @@ def main():
     try:
         rep.phase("the box: bundle, image, boot")
         t0 = L.now()
-        bundle = os.path.join(workdir, "bundle", "wiretally-bundle.tar.gz")
+        version = L.must([args.wiretally, "--version"]).stdout.split()[0]
+        bundle = os.path.join(workdir, "bundle", f"wiretally-{version}-bundle.tar.gz")  # bundle.sh's own name
         p = L.run(["bash", os.path.join(ROOT, "deploy", "bundle.sh"), "--binary", args.wiretally, "-o", bundle], timeout=120)
         if not rep.check("bundle: deploy/bundle.sh packs the binary, the kit and the IP data", p.returncode == 0,
                          p.stdout + p.stderr):
@@ -482,8 +529,11 @@ def main():
                       f"before {(before or {}).get('Stream')} after {(after or {}).get('Stream')}")
             p = box.ssh("wiretally ctl stats")
             rep.transcripts["ctl stats (e1000e)"] = p.stdout
-            rep.check("e1000e: the server port is the e1000e (net_e1000_em) and forwarded both ways",
-                      "net_e1000_em" in p.stdout or E1000E_PCI in p.stdout, p.stdout[-1500:])
+            ports = A.by_key((stats_doc(fwd) or {}).get("ports"), "device")
+            e = ports.get(E1000E_PCI) or {}
+            rep.check("e1000e: the server port is the 82574L on DPDK's e1000 driver, frames received and sent",
+                      e.get("driver") == "net_e1000_em" and A.num(e, "rx_packets") > 0 and A.num(e, "tx_packets") > 0
+                      and A.num(e, "rx_dropped") == 0, str(e))
         timings["checks"] = L.now() - t0
     except T.Abort:
         pass
@@ -492,7 +542,7 @@ def main():
     finally:
         try:
             if box.proc is not None and box.proc.poll() is None:
-                j = box.ssh("journalctl -u wiretally --no-pager -n 40", record=False)
+                j = box.ssh("journalctl -u wiretally --no-pager -n 200", record=False)
                 with open(os.path.join(workdir, "journal.txt"), "w") as f:
                     f.write(j.stdout)
         finally:

@@ -8,6 +8,7 @@
 #include "app/control/tcp_listen.hpp"
 #include "tests/app/control/test_support.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -112,6 +113,25 @@ TEST(Environment, ADaemonAlreadyOnTheSocket) {
         << errors[0].format();
 }
 
+// `run --check` beside the running service (a config edit, an upgrade): the socket, the HTTP address and the
+// hugepages that instance holds are not held against the new config; everything else still is.
+TEST(Environment, ACheckBesideTheRunningInstance) {
+    TempDir dir;
+    ControlServer running;
+    std::string error;
+    ASSERT_TRUE(running.listen_unix(dir.path() + "/wt.sock", 0660, "", error)) << error;
+    std::uint16_t port = 0;
+    const FdGuard http(listen_tcp("127.0.0.1:0", port, error));
+    ASSERT_GE(http.get(), 0) << error;
+    const ApplianceConfig config = load(tap_config("lo", dir.path(), "127.0.0.1:" + std::to_string(port)));
+    EXPECT_TRUE(instance_answers(config));
+    EXPECT_EQ(check_environment(config).size(), 2u) << joined(check_environment(config));
+    EXPECT_TRUE(check_environment(config, {}, true).empty()) << joined(check_environment(config, {}, true));
+    const ApplianceConfig bad_iface = load(tap_config("wt-no-such-if", dir.path(), "127.0.0.1:" + std::to_string(port)));
+    ASSERT_EQ(check_environment(bad_iface, {}, true).size(), 1u) << joined(check_environment(bad_iface, {}, true));
+    EXPECT_NE(check_environment(bad_iface, {}, true)[0].format().find("wt-no-such-if"), std::string::npos);
+}
+
 TEST(Environment, ASocketFolderThatIsAFile) {
     TempDir dir;
     write_file(fs::path(dir.path()) / "file", "x");
@@ -156,7 +176,7 @@ TEST(Environment, HugepagesMustBeMountedAndFree) {
     const auto with = [&](std::uint32_t mb, const fs::path& mounts) {
         return check_environment(
             load(tap_config("lo", dir.path(), "", "hugepages = true\nmemory_mb = " + std::to_string(mb))),
-            EnvironmentRoots{sys.string(), mounts.string()});
+            EnvironmentRoots{sys.string(), mounts.string(), dir.path()});
     };
     EXPECT_TRUE(with(128, mounted).empty()) << joined(with(128, mounted));
     auto errors = with(256, mounted);
@@ -167,6 +187,20 @@ TEST(Environment, HugepagesMustBeMountedAndFree) {
     errors = with(128, unmounted);
     ASSERT_EQ(errors.size(), 1u) << joined(errors);
     EXPECT_NE(errors[0].format().find("no hugetlbfs is mounted"), std::string::npos) << errors[0].format();
+
+    // A restart: the last run with this file prefix left 64 MB of hugepage files, which EAL takes back at
+    // start; another prefix's files stay someone else's.
+    const std::string prefix = load(tap_config("lo", dir.path(), "", "hugepages = true")).eal.file_prefix;
+    for (int i = 0; i < 32; ++i) {
+        write_file(fs::path(dir.path()) / "dev/hugepages" / fmt::format("{}map_{}", prefix, i), "");
+        fs::resize_file(fs::path(dir.path()) / "dev/hugepages" / fmt::format("{}map_{}", prefix, i), 2u << 20);
+        write_file(fs::path(dir.path()) / "dev/hugepages" / fmt::format("othermap_{}", i), "");
+        fs::resize_file(fs::path(dir.path()) / "dev/hugepages" / fmt::format("othermap_{}", i), 2u << 20);
+    }
+    EXPECT_TRUE(with(256, mounted).empty()) << joined(with(256, mounted));  // 200 free + 64 of our own
+    errors = with(300, mounted);
+    ASSERT_EQ(errors.size(), 1u) << joined(errors);
+    EXPECT_NE(errors[0].format().find("only 264 MB of hugepages are free"), std::string::npos) << errors[0].format();
 }
 
 } // namespace
