@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import appliance as A  # noqa: E402
 import inline_test as T  # noqa: E402
 import lab as L  # noqa: E402
+from wt_ctl import ctl_answer  # noqa: E402
 
 MGMT_PCI, CLIENT_PCI, SERVER_PCI, E1000E_PCI = "0000:00:03.0", "0000:00:04.0", "0000:00:05.0", "0000:00:06.0"
 BOX_CPUS, BOX_MEMORY_MB = 3, 3072
@@ -204,14 +205,7 @@ class BoxAppliance:
 
     def ctl(self, *args, json_out=True, timeout=30):
         command = "wiretally ctl " + " ".join(shlex.quote(a) for a in args) + (" --json" if json_out else "")
-        p = self.box.ssh(command, timeout=timeout, record=not json_out)
-        doc = None
-        if json_out and p.returncode == 0:
-            try:
-                doc = json.loads(p.stdout)
-            except ValueError:
-                doc = None
-        return p.returncode, doc, p.stdout + p.stderr
+        return ctl_answer(self.box.ssh(command, timeout=timeout, record=not json_out), json_out)
 
 
 # ------------------------------------------------------------------------------------------------ the guide

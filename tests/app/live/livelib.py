@@ -22,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
 import wt_skips  # noqa: E402
+from wt_ctl import ctl_answer  # noqa: E402
 
 EXIT_PASS, EXIT_FAIL = 0, 1
 
@@ -219,14 +220,7 @@ class Daemon:
         cmd = [self.binary, "ctl", "--socket", self.sock, "--timeout", str(max(1, int(timeout) - 1)), *args]
         if json_out:
             cmd.append("--json")
-        p = run(cmd, timeout=timeout)
-        doc = None
-        if json_out and p.returncode == 0:
-            try:
-                doc = json.loads(p.stdout)
-            except ValueError:
-                doc = None
-        return p.returncode, doc, (p.stdout or "") + (p.stderr or "")
+        return ctl_answer(run(cmd, timeout=timeout), json_out)
 
     def stats(self, timeout=10):
         rc, doc, text = self.ctl("stats", timeout=timeout)

@@ -24,6 +24,8 @@ import time
 import lab as L
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "support"))
+from wt_ctl import ctl_answer  # noqa: E402
 # The scraper another part of the suite provides; WTINLINE_PROMETHEUS_SCRAPE points elsewhere (self-tests).
 PROMETHEUS_SCRAPE = os.environ.get("WTINLINE_PROMETHEUS_SCRAPE") or \
     os.path.normpath(os.path.join(HERE, "..", "prometheus_scrape.py"))
@@ -164,15 +166,7 @@ class WiretallyForwarder:
     def ctl(self, *args, json_out=True, timeout=10):
         """Runs `wiretally ctl --socket SOCK ARGS [--json]`: (rc, parsed JSON or None, raw text)."""
         cmd = [self.binary, "ctl", "--socket", self.sock, *args] + (["--json"] if json_out else [])
-        p = L.run(cmd, timeout=timeout)
-        text = p.stdout + p.stderr
-        doc = None
-        if json_out and p.returncode == 0:
-            try:
-                doc = json.loads(p.stdout)
-            except ValueError:
-                doc = None
-        return p.returncode, doc, text
+        return ctl_answer(L.run(cmd, timeout=timeout), json_out)
 
 
 # ------------------------------------------------------------------------------------------------ helpers
