@@ -195,7 +195,11 @@ class Device:
 
     def ctl(self, *what):
         out = subprocess.run([self.wiretally, "ctl", "--socket", self.socket, "--json", *what],
-                             check=True, capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            # ctl's own reason (its exit code alone said too little when this failed once in CI) and the daemon's
+            raise RuntimeError(f"wiretally ctl {' '.join(what)} exited {out.returncode}: {out.stderr.strip()}\n"
+                               f"daemon log (last lines):\n{self.log_tail()}")
         return json.loads(out.stdout)
 
     def stop(self):

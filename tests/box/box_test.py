@@ -12,12 +12,15 @@ The VM is Debian 12 made by tests/box/make-box.sh (cached in build/box), booted 
 (deploy/bundle.sh), copied in with scp. Inside, only the guide's commands run; each one and what it printed
 goes to the transcript (WORK/transcript.txt, kept in build/box/last-run/).
 
-    tests/box/box_test.py --wiretally build/app/wiretally [--smoke] [--keep]
+    tests/box/box_test.py --wiretally build/app/wiretally [--smoke] [--iommu] [--keep]
 
 --smoke: the guide, both data NICs bound, the unit started inline with two workers, one DNS query and one
 TLS 1.3 fetch through the box, ctl services and stats, /metrics and telemetry. Without it (the full run):
 also every name over TLS 1.2 and 1.3, IPv6, QUIC, CNAMEs, the RSS spread over both workers, a restart that
 resumes the tallies, and the e1000e NIC as the server side with one worker.
+--iommu: the box has an emulated Intel IOMMU (q35 with intel-iommu, intel_iommu=on iommu=pt), so check-box.sh
+finds IOMMU groups and the NICs go to vfio-pci, as on real hardware; without it (Debian's kernel has no vfio
+no-IOMMU mode) they go to uio_pci_generic. The transcript is kept in build/box/last-run-vfio/ then.
 Exit 0 all passed, 1 a check failed, 77 not root.
 """
 import argparse
@@ -59,8 +62,9 @@ class Box:
     """The VM: QEMU under TCG with a management NIC (user networking, SSH forwarded to 127.0.0.1) and three data
     NICs, each a tap on this host that the lab moves into its namespaces."""
 
-    def __init__(self, boxdir, workdir, suffix):
+    def __init__(self, boxdir, workdir, suffix, iommu=False):
         self.boxdir, self.workdir = boxdir, workdir
+        self.iommu = iommu
         self.taps = [f"wtb{suffix}{k}" for k in ("c", "s", "e")]
         self.ssh_port = L.free_tcp_port()
         self.proc = None
@@ -73,20 +77,28 @@ class Box:
         L.must(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
                 os.path.join(self.boxdir, "box.img"), overlay], timeout=30)
         c, s, e = self.taps
-        cmd = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg,thread=multi", "-cpu", "max",
+        # With --iommu: a q35 machine with an emulated Intel IOMMU (VT-d), the kernel told to use it, and the
+        # virtio NICs' DMA through it (iommu_platform); the e1000e's always goes through it.
+        machine = ["-machine", "q35,kernel-irqchip=split", "-device", "intel-iommu,intremap=on,caching-mode=on"] \
+            if self.iommu else ["-machine", "pc"]
+        # (VIRTIO_F_IOMMU_PLATFORM exists only for modern, non-transitional virtio devices.)
+        through_iommu = ",disable-legacy=on,iommu_platform=on,ats=on" if self.iommu else ""
+        append = "root=LABEL=boxroot rw console=ttyS0 panic=-1 net.ifnames=1" + \
+            (" intel_iommu=on iommu=pt" if self.iommu else "")
+        cmd = ["qemu-system-x86_64", *machine, "-accel", "tcg,thread=multi", "-cpu", "max",
                "-smp", str(BOX_CPUS), "-m", str(BOX_MEMORY_MB), "-nodefaults", "-display", "none", "-no-reboot",
                "-serial", f"file:{self.console}",
                "-kernel", os.path.join(self.boxdir, "vmlinuz"), "-initrd", os.path.join(self.boxdir, "initrd.img"),
-               "-append", "root=LABEL=boxroot rw console=ttyS0 panic=-1 net.ifnames=1",
+               "-append", append,
                "-drive", f"file={overlay},format=qcow2,if=none,id=disk",
                "-device", "virtio-blk-pci,drive=disk,addr=0x7",
                "-netdev", f"user,id=mgmt,hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22",
                "-device", "virtio-net-pci,netdev=mgmt,mac=52:54:00:77:00:10,addr=0x3",
                # Two queue pairs and RSS (QEMU computes the Toeplitz hash with the key the driver gives it).
                "-netdev", f"tap,id=dc,ifname={c},script=no,downscript=no,queues=2",
-               "-device", "virtio-net-pci,netdev=dc,mq=on,vectors=6,rss=on,mac=52:54:00:77:00:20,addr=0x4",
+               "-device", f"virtio-net-pci,netdev=dc,mq=on,vectors=6,rss=on,mac=52:54:00:77:00:20,addr=0x4{through_iommu}",
                "-netdev", f"tap,id=ds,ifname={s},script=no,downscript=no,queues=2",
-               "-device", "virtio-net-pci,netdev=ds,mq=on,vectors=6,rss=on,mac=52:54:00:77:00:21,addr=0x5",
+               "-device", f"virtio-net-pci,netdev=ds,mq=on,vectors=6,rss=on,mac=52:54:00:77:00:21,addr=0x5{through_iommu}",
                "-netdev", f"tap,id=de,ifname={e},script=no,downscript=no",
                "-device", "e1000e,netdev=de,mac=52:54:00:77:00:22,addr=0x6"]
         self.log_line("host", " ".join(shlex.quote(x) for x in cmd))
@@ -97,6 +109,9 @@ class Box:
             if self.proc.poll() is not None or L.now() > deadline:
                 raise BoxError(f"qemu did not start: {self.tail(os.path.join(self.workdir, 'qemu.log'))}")
             time.sleep(0.1)
+        time.sleep(0.5)
+        if self.proc.poll() is not None:  # taps are made before the devices: a device error comes after them
+            raise BoxError(f"qemu stopped: {self.tail(os.path.join(self.workdir, 'qemu.log'))}")
 
     def wait_ssh(self):
         t0 = L.now()
@@ -288,24 +303,33 @@ def install_and_bind(rep, box, bundle):
           must_print=("already the newest version",))
     guide(rep, box, "install", cd + "sudo deploy/install.sh --config deploy/configs/inline-2port.toml",
           must_print=("install: done", "does not pass yet"))
-    # The first check: a VM without IOMMU, no hugepages, NICs not bound. It must say so and give the fix.
+    # The first check: no hugepages, NICs not bound, and (without --iommu) no IOMMU. It must say so and give
+    # the fix for each.
+    iommu_line = (r"PASS\s+iommu\s+\d+ IOMMU groups",) if box.iommu else \
+        (r"FAIL\s+iommu .*this is a VM", r"fix: .*--driver uio_pci_generic")
     p = guide(rep, box, "check the box (before)", cd + "sudo deploy/check-box.sh", expect_rc=1,
-              must_print=(r"FAIL\s+iommu .*this is a VM", r"fix: .*--driver uio_pci_generic", r"FAIL\s+hugepages",
-                          rf"{MGMT_PCI} .*management interface", rf"WARN\s+nic\s+{CLIENT_PCI} .*net_virtio",
-                          rf"WARN\s+nic\s+{E1000E_PCI} .*net_e1000_em"))
+              must_print=iommu_line + (r"FAIL\s+hugepages", rf"{MGMT_PCI} .*management interface",
+                                       rf"WARN\s+nic\s+{CLIENT_PCI} .*net_virtio",
+                                       rf"WARN\s+nic\s+{E1000E_PCI} .*net_e1000_em"))
     rep.transcripts["check-box (before)"] = p.stdout
-    # Debian 12's kernel has no vfio no-IOMMU mode: --noiommu must say so and point at uio_pci_generic.
-    guide(rep, box, "no-IOMMU mode is refused by Debian's kernel", cd + "sudo deploy/check-box.sh --noiommu",
-          expect_rc=1, must_print=("built without vfio's no-IOMMU mode", "--driver uio_pci_generic"))
+    if not box.iommu:
+        # Debian 12's kernel has no vfio no-IOMMU mode: --noiommu must say so and point at uio_pci_generic.
+        guide(rep, box, "no-IOMMU mode is refused by Debian's kernel", cd + "sudo deploy/check-box.sh --noiommu",
+              expect_rc=1, must_print=("built without vfio's no-IOMMU mode", "--driver uio_pci_generic"))
     guide(rep, box, "hugepages", cd + f"sudo deploy/hugepages.sh --mb {HUGEPAGES_MB}")
     guide(rep, box, "find the PCI addresses", "dpdk-devbind.py --status-dev net",
           must_print=(CLIENT_PCI, SERVER_PCI, E1000E_PCI))
     guide(rep, box, "the management NIC is refused", cd + f"sudo deploy/check-box.sh --bind {MGMT_PCI}", expect_rc=1,
           must_print=("refused: management interface",))
-    guide(rep, box, "bind the data NICs",
-          cd + f"sudo deploy/check-box.sh --bind {CLIENT_PCI} {SERVER_PCI} {E1000E_PCI} --driver uio_pci_generic",
-          must_print=(f"{CLIENT_PCI} bound to uio_pci_generic", f"{SERVER_PCI} bound to uio_pci_generic",
-                      f"{E1000E_PCI} bound to uio_pci_generic", "ProtectKernelTunables=no"))
+    if box.iommu:
+        guide(rep, box, "bind the data NICs", cd + f"sudo deploy/check-box.sh --bind {CLIENT_PCI} {SERVER_PCI} {E1000E_PCI}",
+              must_print=(f"{CLIENT_PCI} bound to vfio-pci", f"{SERVER_PCI} bound to vfio-pci",
+                          f"{E1000E_PCI} bound to vfio-pci"))
+    else:
+        guide(rep, box, "bind the data NICs",
+              cd + f"sudo deploy/check-box.sh --bind {CLIENT_PCI} {SERVER_PCI} {E1000E_PCI} --driver uio_pci_generic",
+              must_print=(f"{CLIENT_PCI} bound to uio_pci_generic", f"{SERVER_PCI} bound to uio_pci_generic",
+                          f"{E1000E_PCI} bound to uio_pci_generic", "ProtectKernelTunables=no"))
     p = box.ssh("ip -br link")
     rep.check("box: the management NIC is still up with its address after the binding",
               box.ssh("ip -4 -o addr show scope global").stdout.count("10.0.2.15") == 1, p.stdout)
@@ -434,6 +458,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--wiretally", required=True, help="the wiretally binary to bundle")
     ap.add_argument("--smoke", action="store_true", help="the short form (see --help's text)")
+    ap.add_argument("--iommu", action="store_true",
+                    help="give the box an emulated Intel IOMMU (q35, intel-iommu): the NICs go to vfio-pci")
     ap.add_argument("--box-dir", default=os.path.join(ROOT, "build", "box"), help="make-box.sh's cache")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
@@ -452,7 +478,7 @@ def main():
     rep.transcripts = {}
     suffix = secrets.token_hex(3)
     args.box_dir = os.path.abspath(args.box_dir)
-    box = Box(args.box_dir, workdir, suffix)
+    box = Box(args.box_dir, workdir, suffix, iommu=args.iommu)
     lab = BoxLab(workdir, box, suffix)
     fwd = BoxAppliance(box)
     ctx = {"fetches": [], "quic_ok": False, "capture": {}}
@@ -542,7 +568,7 @@ def main():
         finally:
             box.stop()
             lab.cleanup()
-        keep = os.path.join(args.box_dir, "last-run")
+        keep = os.path.join(args.box_dir, "last-run-vfio" if args.iommu else "last-run")
         shutil.rmtree(keep, ignore_errors=True)
         os.makedirs(keep, exist_ok=True)
         for name in ("transcript.txt", "console.log", "journal.txt", "qemu.log"):
