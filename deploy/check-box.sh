@@ -288,7 +288,10 @@ load_pmds() {
   command -v dpdk-pmdinfo.py >/dev/null || return 0
   # DPDK 22.11's dpdk-pmdinfo.py reads ELF sections with pyelftools, which the dpdk package only recommends:
   # without it every table comes back empty, which must not read as "no driver".
-  if ! python3 -c 'import elftools' 2>/dev/null; then
+  # Ask the interpreter dpdk-pmdinfo.py runs under (its #! line), not whichever python3 is first on PATH.
+  local interpreter
+  interpreter=$(sed -n '1s/^#! *//p' "$(command -v dpdk-pmdinfo.py)" | awk '{print ($1 ~ /env$/) ? $2 : $1}')
+  if ! "${interpreter:-python3}" -c 'import elftools' 2>/dev/null; then
     report WARN pmdinfo "dpdk-pmdinfo.py cannot read driver tables: python3-pyelftools is missing, so NIC support is unknown below" \
       "apt-get install python3-pyelftools, then run this again"
     return 0
