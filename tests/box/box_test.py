@@ -431,6 +431,19 @@ def resume_after_restart(rep, box, fwd):
               "ActiveState=active" in p.stdout and uptime_after < uptime_before, p.stdout)
 
 
+def upgrade_in_place(rep, box, fwd):
+    """Step 12's upgrade while the service runs: install.sh checks the installed config with the new binary
+    beside the running instance (which holds the socket, the HTTP address and the hugepages), then restarts it;
+    the tallies carry over."""
+    before, _ = A.services_doc(fwd)
+    guide(rep, box, "upgrade while running (step 12)", f"cd {BUNDLE_DIR} && sudo deploy/install.sh --start",
+          must_print=("passes the new binary's check", "install: done"), timeout=240)
+    ok, after = A.poll(lambda: ((lambda s: (s[0] is not None, s[0]))(A.services_doc(fwd))), timeout=180, interval=2)
+    shop_b, shop_a = A.num((before or {}).get("Shop"), "bytes_down"), A.num((after or {}).get("Shop"), "bytes_down")
+    rep.check(f"upgrade: the service is back with its tallies (Shop bytes_down {shop_b} -> {shop_a})",
+              ok and shop_b > 0 and shop_a >= shop_b, f"before {shop_b} after {shop_a}")
+
+
 def phase_traffic(rep, lab, fwd, ctx, smoke):
     pcap = os.path.join(lab.workdir, "client.pcap")
     cap = lab.start_capture(lab.ns_client, "cli0", pcap)
@@ -530,6 +543,7 @@ def main():
         check_metrics_and_telemetry(rep, box)
         if not args.smoke:
             resume_after_restart(rep, box, fwd)
+            upgrade_in_place(rep, box, fwd)
 
             rep.phase("the e1000e NIC as the server side (one worker: the 82574 has one queue in DPDK)")
             lab.move_servers_to("srv1", "srv0")
