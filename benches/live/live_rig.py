@@ -28,6 +28,7 @@ Needs root only for nothing: memif sockets live in a temporary directory.
 import argparse
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -246,8 +247,8 @@ def start_traffic(args, workdir, pcap, to_sock, from_sock, extra):
         if os.path.exists(path):
             os.unlink(path)
     tool = subprocess.Popen([args.wt_traffic, "--pcap", pcap, "--to", to_sock, "--from", from_sock,
-                             "--lossless", "--lcore", "0", "--ready-file", ready] + extra,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--lossless", "--lcore", "0", "--ready-file", ready, "--hold"] + extra,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not os.path.exists(ready):
         if tool.poll() is not None or time.time() > deadline:
@@ -255,6 +256,40 @@ def start_traffic(args, workdir, pcap, to_sock, from_sock, extra):
             raise RuntimeError("wt-traffic did not get ready: " + tool.stderr.read())
         time.sleep(0.05)
     return tool
+
+
+def traffic_summary(tool, timeout):
+    """wt-traffic's JSON summary, printed once it has sent and drained; it then holds its ports (--hold) until
+    release_traffic: the device is queried and stopped while its peer is still there."""
+    deadline = time.time() + timeout
+    fd = tool.stdout.fileno()  # read unbuffered: select() cannot see what a buffered reader already holds
+    data = b""
+    while time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            data += chunk
+            try:
+                return json.loads(data.decode())
+            except ValueError:
+                continue
+        elif tool.poll() is not None:
+            break
+    tool.kill()
+    _, err = tool.communicate()
+    raise RuntimeError(f"wt-traffic gave no summary (exit {tool.returncode}); its last lines:\n"
+                       + "\n".join(err.strip().splitlines()[-5:]))
+
+
+def release_traffic(tool, timeout=60):
+    """Lets wt-traffic go (closes its stdin): returns its exit code and its stderr (the progress lines)."""
+    if tool.stdin is not None:
+        tool.stdin.close()
+        tool.stdin = None
+    _, err = tool.communicate(timeout=timeout)
+    return tool.returncode, err
 
 
 def worker_figures(stats_before, stats_after):
@@ -333,12 +368,16 @@ def measure_one(args, workdir, traffic, flows, pcap, kind, workers):
             row["workers_detail"] = worker_figures(s0, s1)
             row["flows_active"] = s1["flows"]["active"]
             row["flows_evicted"] = s1["flows"].get("evicted")
-        out, err = tool.communicate(timeout=args.seconds + warmup + 120)
-        if tool.returncode != 0:
-            raise RuntimeError(f"wt-traffic exited {tool.returncode} ({kind} w{workers}); its last lines:\n"
+        sent = traffic_summary(tool, timeout=args.seconds + warmup + 120)
+        if kind == "wiretally":
+            s2 = dev.ctl("stats")
+            row["device_tx_dropped"] = s2.get("tx_dropped", 0)
+        totals = dev.stop()
+        rc, err = release_traffic(tool)
+        if rc != 0:
+            raise RuntimeError(f"wt-traffic exited {rc} ({kind} w{workers}); its last lines:\n"
                                + "\n".join(err.strip().splitlines()[-5:]) + f"\n{kind}'s last lines:\n"
                                + dev.log_tail())
-        sent = json.loads(out)
         # The rate over the measured window (after the warm-up), for every device alike.
         marks = [json.loads(line) for line in err.splitlines() if line.startswith('{"seconds"')]
         start = next((m["seconds"] for m in marks if m["seconds"] >= warmup and m["laps"] >= 1), None)
@@ -346,11 +385,11 @@ def measure_one(args, workdir, traffic, flows, pcap, kind, workers):
         if len(window) < 2:
             raise RuntimeError("wt-traffic reported too little progress after its first lap to measure a rate")
         row["pps"] = (window[-1]["sent"] - window[0]["sent"]) / (window[-1]["seconds"] - window[0]["seconds"])
-        if kind == "wiretally":
-            s2 = dev.ctl("stats")
-            row["device_tx_dropped"] = s2.get("tx_dropped", 0)
     finally:
-        totals = dev.stop()
+        if dev.proc is not None:  # an exception before the stop above
+            totals = dev.stop()
+        if tool.poll() is None:
+            release_traffic(tool)
     row["sent_pps"] = sent["send_pps"]
     row["sent"] = sent["sent_packets"]
     row["received"] = sent["received_packets"]
@@ -376,17 +415,19 @@ def truth(args, workdir, pcap, laps):
     tool = start_traffic(args, workdir, pcap, to_sock, from_sock, ["--laps", str(laps)])
     dev.start()
     try:
-        out, err = tool.communicate(timeout=300)
-        if tool.returncode != 0:
-            raise RuntimeError(f"wt-traffic exited {tool.returncode}: {err.strip()}\nwiretally's last lines:\n"
-                               + dev.log_tail())
-        sent = json.loads(out)
+        sent = traffic_summary(tool, timeout=300)
         # A flow still being named is tallied after its grace (3 s); the stats interval is 1 s.
         time.sleep(5.0)
         got = services_of(dev.ctl("services")["services"])
         stats = dev.ctl("stats")
+        dev.stop()
+        rc, err = release_traffic(tool)
+        if rc != 0:
+            raise RuntimeError(f"wt-traffic exited {rc}: {err.strip()}")
     finally:
         dev.stop()
+        if tool.poll() is None:
+            release_traffic(tool)
     mismatches = []
     for name in sorted(set(want) | set(got), key=lambda n: (n is None, n or "")):
         if want.get(name, (0, 0, 0, 0)) != got.get(name, (0, 0, 0, 0)):

@@ -14,7 +14,10 @@
 // what the ring refuses is counted (tx_refused) and dropped, as a NIC would drop it.
 //
 // Prints one JSON object on stdout: packets and bytes sent and received, the time from the
-// first packet sent to the last, the rates, and the TSC frequency. Exit codes: 0 done, 64 usage,
+// first packet sent to the last, the rates, and the TSC frequency. With --hold it then keeps
+// both ports up, polling neither, until its standard input closes: the caller reads the device's
+// counters and stops the device first, so that no side polls a memif ring while its peer unmaps
+// it (DPDK 22.11's memif tears a connection down on its interrupt thread, under the poll). Exit codes: 0 done, 64 usage,
 // 66 capture unreadable, 69 the device under test never connected, 70 DPDK failure.
 #include "parsers/net/capture_file.hpp"
 #include "pipeline/worker.hpp"
@@ -66,6 +69,7 @@ struct Options {
     double progress_s = 0; // > 0: a progress line on stderr this often
     std::uint16_t queues = 1;
     std::string ready_file;
+    bool hold = false;  // after the summary, keep the ports up until stdin closes
 };
 
 // The capture, mapped: frames are sent straight from the file's pages (each mbuf of the ring is a
@@ -234,6 +238,9 @@ int main(int argc, char** argv) {
                    "create this file once the ports are started and the capture loaded: a memif client that "
                    "connects earlier is turned away and does not try again");
     cli.add_option("--drain", o.drain_s, "seconds the sink keeps counting after the last packet sent");
+    cli.add_flag("--hold", o.hold,
+                 "after printing the summary, keep both ports up (not polled) until standard input closes, so that "
+                 "the device under test is stopped before its peer goes");
     cli.add_option("--progress", o.progress_s,
                    "print {\"seconds\", \"sent\", \"received\", \"laps\"} as a JSON line on stderr this often (a rate over any "
                    "window of the run)");
@@ -435,6 +442,11 @@ int main(int argc, char** argv) {
                 tx_s > 0 ? static_cast<double>(t.sent_packets) / tx_s : 0.0,
                 rx_s > 0 ? static_cast<double>(t.received_packets) / rx_s : 0.0, static_cast<unsigned long long>(hz));
     std::fflush(stdout);
+    if (o.hold) {
+        char sink[256];
+        while (::read(STDIN_FILENO, sink, sizeof(sink)) > 0) {
+        }
+    }
     rte_eth_dev_stop(to_port);
     rte_eth_dev_stop(from_port);
     rte_eth_dev_close(to_port);
