@@ -16,7 +16,7 @@ goes to the transcript (WORK/transcript.txt, kept in build/box/last-run/).
 
 --smoke: the guide, both data NICs bound, the unit started inline with two workers, one DNS query and one
 TLS 1.3 fetch through the box, ctl services and stats, /metrics and telemetry. Without it (the full run):
-also every name over TLS 1.2 and 1.3, IPv6, QUIC, CNAMEs, the RSS spread over both workers, a restart that
+also every name over TLS 1.2 and 1.3, IPv6, QUIC, CNAMEs, the RSS spread over both workers (24 connections to one address: some on each worker, each seen both ways), a restart and an upgrade that
 resumes the tallies, and the e1000e NIC as the server side with one worker.
 --iommu: the box has an emulated Intel IOMMU (q35 with intel-iommu, intel_iommu=on iommu=pt), so check-box.sh
 finds IOMMU groups and the NICs go to vfio-pci, as on real hardware; without it (Debian's kernel has no vfio
@@ -406,6 +406,39 @@ def check_rss(rep, fwd, ctx):
               total <= 3 * fetched + 40, f"created {total}, fetches {fetched}")
 
 
+def check_rss_ports(rep, lab, fwd, ctx, connections=24):
+    """CONNECTIONS TLS connections to one server address that differ only in the client's port (no DNS: curl
+    --resolve): RSS over the 4-tuple must give each worker some (an address-only hash would put all on one;
+    with a port hash the chance of that is 2^-23), and every one must be seen both ways by its worker."""
+    n = L.Lab.name("api.shop.example")
+    created = lambda doc: {w.get("worker"): A.num(w, "flows_created") for w in (doc or {}).get("workers") or []}
+    before = created(stats_doc(fwd))
+    ok_fetches = 0
+    for _ in range(connections):
+        p = L.run(lab.cli("curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "--no-keepalive",
+                          "--resolve", f"{n.name}:443:{n.addr4}", f"https://{n.name}{L.BODY_PATH}"), timeout=30)
+        ok_fetches += p.stdout.strip() == "200"
+    rep.check(f"rss: {connections} TLS fetches of {n.name} from {n.addr4} through the box", ok_fetches == connections,
+              f"{ok_fetches} answered 200")
+
+    def settled():
+        after = created(stats_doc(fwd))
+        delta = {w: after.get(w, 0) - before.get(w, 0) for w in after}
+        return sum(delta.values()) >= connections, delta
+    _, delta = A.poll(settled, timeout=15)
+    ctx["spread_ports"] = delta
+    rep.note(f"per-worker flows created by {connections} connections to one address: {delta}")
+    rep.check(f"rss: the {connections} connections spread over both workers by port ({delta}), none created twice",
+              len(delta) == 2 and all(v > 0 for v in delta.values()) and connections <= sum(delta.values()) <= connections + 4,
+              str(delta))
+    rc, fl, _ = fwd.ctl("flows", "--top", "1000")
+    mine = [f for f in (fl or {}).get("flows", []) if isinstance(f, dict) and f.get("server") == n.addr4
+            and f.get("server_port") == 443]
+    one_way = [f for f in mine if not (A.num(f, "bytes_up") > 0 and A.num(f, "bytes_down") > 0)]
+    rep.check(f"rss: each of them seen both ways by one worker ({len(mine)} flows to {n.addr4}:443, none one-way)",
+              len(mine) >= connections and not one_way, f"one-way: {one_way[:3]}")
+
+
 def check_metrics_and_telemetry(rep, box):
     p = guide(rep, box, "metrics (step 10)",
               "curl -s http://127.0.0.1:9867/metrics | grep -E '^wiretally_(uptime|port_rx)'",
@@ -537,6 +570,7 @@ def main():
             A.check_domains(rep, lab, fwd, ctx)
             A.check_servers(rep, lab, fwd, ctx)
             check_rss(rep, fwd, ctx)
+            check_rss_ports(rep, lab, fwd, ctx)
         for command in ("services", "stats"):
             p = box.ssh(f"wiretally ctl {command}")
             rep.transcripts[f"ctl {command}"] = p.stdout
@@ -589,7 +623,8 @@ def main():
             if os.path.exists(os.path.join(workdir, name)):
                 shutil.copy(os.path.join(workdir, name), keep)
         with open(os.path.join(keep, "outputs.json"), "w") as f:
-            json.dump({"transcripts": rep.transcripts, "timings_s": timings, "spread": ctx.get("spread")},
+            json.dump({"transcripts": rep.transcripts, "timings_s": timings, "spread": ctx.get("spread"),
+                       "spread_ports": ctx.get("spread_ports")},
                       f, indent=2, default=str)
         for title, text in rep.transcripts.items():
             print(f"# ---- {title}")
