@@ -241,6 +241,15 @@ kernel_noiommu() {
   grep -q '^CONFIG_VFIO_NOIOMMU=y' "$cfg" && return 0
   return 1
 }
+# How to give DPDK a NIC without an IOMMU on this kernel: vfio's no-IOMMU mode where it exists, else
+# uio_pci_generic. The one wording for the IOMMU check, a refused bind and --noiommu.
+without_iommu_fix() {
+  if kernel_noiommu; then
+    echo "sudo $0 --noiommu (vfio-pci's no-IOMMU mode), or bind with: sudo $0 --bind PCI... --driver uio_pci_generic"
+  else
+    echo "bind with: sudo $0 --bind PCI... --driver uio_pci_generic (this kernel has no vfio no-IOMMU mode: CONFIG_VFIO_NOIOMMU is off, as in Debian 12's)"
+  fi
+}
 UIO_DROPIN=${WT_UIO_DROPIN:-/etc/systemd/system/wiretally.service.d/50-uio_pci_generic.conf}
 # The NICs bound to a uio driver (the config's, or any): no IOMMU is needed for them.
 uio_nics() {
@@ -431,8 +440,9 @@ check_cpu() {
 }
 
 check_iommu() {
-  local n vendor need=$cfg_pci st want
+  local n vendor need=$cfg_pci st want on_uio
   n=$(iommu_groups)
+  on_uio=$(uio_nics)
   vendor=$(awk -F': ' '/^vendor_id/ {print $2; exit}' "$PROC/cpuinfo" 2>/dev/null || true)
   # AMD-Vi is on by default once the BIOS enables it; Intel VT-d needs intel_iommu=on.
   if [[ "$vendor" == AuthenticAMD ]]; then want="iommu=pt"; else want="intel_iommu=on iommu=pt"; fi
@@ -444,19 +454,14 @@ check_iommu() {
     fi
   elif noiommu_mode; then
     report WARN iommu "no IOMMU; vfio runs in unsafe no-IOMMU mode (a NIC can DMA anywhere in memory)" "enable VT-d / AMD-Vi in the BIOS and add $want to the kernel command line"
-  elif [[ -n "$(uio_nics)" ]]; then
-    report WARN iommu "no IOMMU; $(uio_nics) on uio_pci_generic: works, but a NIC can DMA anywhere in memory" "enable VT-d / AMD-Vi (a VM: give it an IOMMU) and bind to vfio-pci for isolation"
+  elif [[ -n "$on_uio" ]]; then
+    report WARN iommu "no IOMMU; $on_uio on uio_pci_generic: works, but a NIC can DMA anywhere in memory" "enable VT-d / AMD-Vi (a VM: give it an IOMMU) and bind to vfio-pci for isolation"
   else
     local why="no IOMMU groups (/sys/kernel/iommu_groups is empty)" fix
     if [[ "$vendor" != AuthenticAMD ]] && ! cmdline_has "intel_iommu=on"; then why+="; intel_iommu=on is not on the kernel command line"; fi
     ((need)) || why+="; not needed by $config (no eal.allow)"
-    # Without an IOMMU: vfio-pci's no-IOMMU mode where the kernel has it, else uio_pci_generic.
     local without
-    if kernel_noiommu; then
-      without="sudo $0 --noiommu (vfio-pci's no-IOMMU mode), or bind with: sudo $0 --bind PCI... --driver uio_pci_generic"
-    else
-      without="bind with: sudo $0 --bind PCI... --driver uio_pci_generic (this kernel has no vfio no-IOMMU mode: CONFIG_VFIO_NOIOMMU is off, as in Debian 12's)"
-    fi
+    without=$(without_iommu_fix)
     if grep -qw hypervisor "$PROC/cpuinfo" 2>/dev/null; then
       # A VM has no IOMMU unless its host gives it one; nothing in this guest's firmware can add it.
       why+="; this is a VM"
@@ -708,7 +713,7 @@ do_bind() {
       continue
     fi
     if [[ $bind_driver == vfio-pci && $(iommu_groups) == 0 ]] && ! noiommu_mode; then
-      report FAIL bind "$addr: no IOMMU, vfio-pci cannot take the NIC" "enable VT-d/AMD-Vi in the BIOS and add intel_iommu=on iommu=pt; without an IOMMU: $0 --noiommu, or --bind --driver uio_pci_generic"
+      report FAIL bind "$addr: no IOMMU, vfio-pci cannot take the NIC" "enable VT-d/AMD-Vi in the BIOS and add intel_iommu=on iommu=pt; without an IOMMU: $(without_iommu_fix)"
       continue
     fi
     confl=""
@@ -793,7 +798,7 @@ do_noiommu() {
   kernel_noiommu || kn=$?
   if ((kn == 1)); then
     report FAIL noiommu "kernel $(uname -r) is built without vfio's no-IOMMU mode (CONFIG_VFIO_NOIOMMU is off, as in Debian 12's)" \
-      "bind with uio_pci_generic instead: sudo $0 --bind PCI... --driver uio_pci_generic"
+      "$(without_iommu_fix)"
     finish
   fi
   local line="options vfio enable_unsafe_noiommu_mode=1"
@@ -819,7 +824,7 @@ do_noiommu() {
     report PASS noiommu "vfio no-IOMMU mode on (and at boot: $NOIOMMU_CONF); DPDK uses physical addresses (IOVA as PA), which needs root and hugepages" \
       ""
   else
-    report FAIL noiommu "vfio's no-IOMMU mode did not turn on" "the kernel needs CONFIG_VFIO_NOIOMMU (Debian's has it); dmesg | grep -i vfio"
+    report FAIL noiommu "vfio's no-IOMMU mode did not turn on" "grep VFIO_NOIOMMU /boot/config-$(uname -r) (Debian 12's kernel lacks it) and dmesg | grep -i vfio; or bind with: sudo $0 --bind PCI... --driver uio_pci_generic"
   fi
   finish
 }

@@ -49,7 +49,6 @@ MGMT_PCI, CLIENT_PCI, SERVER_PCI, E1000E_PCI = "0000:00:03.0", "0000:00:04.0", "
 BOX_CPUS, BOX_MEMORY_MB = 3, 3072
 HUGEPAGES_MB, EAL_MEMORY_MB = 1024, 768
 CONFIG = "/etc/wiretally/wiretally.toml"
-BUNDLE_DIR = "/root/wiretally-bundle"  # set once the bundle's top folder is known
 SERVICES = "/etc/wiretally/services.toml"
 BOOT_TIMEOUT = 300  # seconds to SSH after QEMU starts; about 40 under TCG here
 
@@ -71,6 +70,7 @@ class Box:
         self.console = os.path.join(workdir, "console.log")
         self.transcript = open(os.path.join(workdir, "transcript.txt"), "w")
         self.control_path = os.path.join(workdir, "ssh-ctl")
+        self.bundle_dir = None  # where the bundle is unpacked in the box, once it is
 
     def start(self):
         overlay = os.path.join(self.workdir, "box.qcow2")
@@ -124,8 +124,9 @@ class Box:
             time.sleep(2)
         raise BoxError(f"no SSH after {BOOT_TIMEOUT} s; console: {self.tail(self.console)}")
 
-    def ssh_base(self):
-        return ["ssh", "-i", os.path.join(self.boxdir, "id_ed25519"), "-p", str(self.ssh_port),
+    def ssh_options(self):
+        """What ssh and scp share: the box's key, no host-key prompts, one master connection for every command."""
+        return ["-i", os.path.join(self.boxdir, "id_ed25519"),
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                 "-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "ControlMaster=auto",
                 "-o", f"ControlPath={self.control_path}", "-o", "ControlPersist=600"]
@@ -133,7 +134,8 @@ class Box:
     def ssh(self, command, timeout=120, record=True):
         """Runs COMMAND in the box's login shell (as root), returns the CompletedProcess."""
         try:
-            p = subprocess.run(self.ssh_base() + ["root@127.0.0.1", command], stdin=subprocess.DEVNULL,
+            p = subprocess.run(["ssh", "-p", str(self.ssh_port), *self.ssh_options(), "root@127.0.0.1", command],
+                               stdin=subprocess.DEVNULL,
                                capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as e:
             p = subprocess.CompletedProcess(e.cmd, 124, (e.stdout or b"").decode(errors="replace")
@@ -144,8 +146,7 @@ class Box:
         return p
 
     def scp(self, local, remote):
-        cmd = ["scp", "-q", "-P", str(self.ssh_port)] + self.ssh_base()[1:2] + self.ssh_base()[4:] + \
-            [local, f"root@127.0.0.1:{remote}"]
+        cmd = ["scp", "-q", "-P", str(self.ssh_port), *self.ssh_options(), local, f"root@127.0.0.1:{remote}"]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         self.log_line("host", f"scp {os.path.basename(local)} box:{remote}", p)
         return p
@@ -243,8 +244,8 @@ def command_shape(command):
 
 
 def documented(command):
-    """COMMAND (without a leading `cd DIR && `) is a line of the guide's shell blocks."""
-    shape = command_shape(re.sub(r"^cd \S+ && ", "", command))
+    """COMMAND is a line of the guide's shell blocks."""
+    shape = command_shape(command)
     with open(GUIDE) as f:
         return any(command_shape(line) == shape for line in f)
 
@@ -254,8 +255,8 @@ def guide(rep, box, what, command, expect_rc=0, timeout=120, must_print=(), fata
     A failed step stops the test unless FATAL is false: the steps after it build on it. IN_GUIDE: the command
     must be the guide's own (the guide's steps are the test's steps)."""
     if in_guide:
-        bare = re.sub(r"^cd \S+ && ", "", command)
-        rep.check(f"guide: `{bare}` is in deploy/README.md", documented(command))
+        bare = re.sub(r"^cd \S+ && ", "", command)  # the folder the guide's commands run in
+        rep.check(f"guide: `{bare}` is in deploy/README.md", documented(bare))
     p = box.ssh(command, timeout=timeout)
     out = p.stdout + p.stderr
     missing = [m for m in must_print if not re.search(m, out)]
@@ -290,15 +291,14 @@ def install_and_bind(rep, box, bundle):
     rep.phase("the guide, steps 4-8, in the box")
     name = os.path.basename(bundle)
     top = L.must(["tar", "tzf", bundle], timeout=30).stdout.split("/")[0]
-    global BUNDLE_DIR
-    BUNDLE_DIR = f"/root/{top}"
+    box.bundle_dir = f"/root/{top}"
     if not rep.check("guide: the bundle copied to the box (scp)", box.scp(bundle, "/root/").returncode == 0):
         raise T.Abort()
     guide(rep, box, "unpack the bundle", f"tar xzf {name} && cd {top}")
     p = box.ssh(f"ls {top}")
     rep.check("box: the bundle holds the binary, the kit and the package list",
               all(x in p.stdout.split() for x in ("bin", "deploy", "ipdb", "runtime-packages.txt")), p.stdout)
-    cd = f"cd /root/{top} && "
+    cd = f"cd {box.bundle_dir} && "
     guide(rep, box, "runtime libraries", cd + "sudo apt-get install -y $(cat runtime-packages.txt)", timeout=300,
           must_print=("already the newest version",))
     guide(rep, box, "install", cd + "sudo deploy/install.sh --config deploy/configs/inline-2port.toml",
@@ -352,7 +352,7 @@ def configure_and_start(rep, box, workers, server_dev, first):
             f"workers = {workers}", "poll_sleep_us = 50", f'file = "{SERVICES}"']
     rep.check("guide: the config holds every edit", all(w in p.stdout for w in want), p.stdout)
     guide(rep, box, "check the config", f"sudo wiretally run --check --config {CONFIG}")
-    p = guide(rep, box, "check the box against the config", f"cd {BUNDLE_DIR} && sudo deploy/check-box.sh --config {CONFIG}",
+    p = guide(rep, box, "check the box against the config", f"cd {box.bundle_dir} && sudo deploy/check-box.sh --config {CONFIG}",
               must_print=("no FAIL",), timeout=180)
     if first:
         rep.transcripts["check-box --config (after)"] = p.stdout
@@ -396,7 +396,7 @@ def check_rss(rep, fwd, ctx):
               len(spread) == 2 and all(c > 0 and r > 0 for c, r in spread.values()), str(spread))
     rc, fl, text = fwd.ctl("flows", "--top", "1000")
     rows = [f for f in (fl or {}).get("flows", []) if isinstance(f, dict)]
-    tcp = [f for f in rows if f.get("server_port") == 443 and f.get("protocol") in ("tcp", "TCP", 6, None)]
+    tcp = [f for f in rows if f.get("server_port") == 443 and f.get("proto") == "tcp"]
     one_way = [f for f in tcp if (A.num(f, "bytes_up") > 0) != (A.num(f, "bytes_down") > 0)]
     fetched = sum(1 for f in ctx["fetches"] if f.ok)
     rep.check(f"rss: every TLS flow seen both ways by one worker ({len(tcp)} flows on :443, none one-way)",
@@ -433,7 +433,7 @@ def check_rss_ports(rep, lab, fwd, ctx, connections=24):
               str(delta))
     rc, fl, _ = fwd.ctl("flows", "--top", "1000")
     mine = [f for f in (fl or {}).get("flows", []) if isinstance(f, dict) and f.get("server") == n.addr4
-            and f.get("server_port") == 443]
+            and f.get("server_port") == 443 and f.get("proto") == "tcp"]
     one_way = [f for f in mine if not (A.num(f, "bytes_up") > 0 and A.num(f, "bytes_down") > 0)]
     rep.check(f"rss: each of them seen both ways by one worker ({len(mine)} flows to {n.addr4}:443, none one-way)",
               len(mine) >= connections and not one_way, f"one-way: {one_way[:3]}")
@@ -450,14 +450,25 @@ def check_metrics_and_telemetry(rep, box):
               must_print=(r'"uptime_s"',))
 
 
-def resume_after_restart(rep, box, fwd):
+def tallies_survive(rep, box, fwd, label, claim, what, command, **guide_args):
+    """Runs the guide's COMMAND (a restart of the service, one way or another), then waits for the service to
+    answer again and checks that Shop's bytes carried over."""
     before, _ = A.services_doc(fwd)
-    uptime_before = A.num(stats_doc(fwd), "uptime_s")
-    guide(rep, box, "restart (step 12)", "sudo systemctl restart wiretally")
-    ok, after = A.poll(lambda: ((lambda s: (s[0] is not None, s[0]))(A.services_doc(fwd))), timeout=180, interval=2)
+    guide(rep, box, what, command, **guide_args)
+
+    def answering():
+        services, _ = A.services_doc(fwd)
+        return services is not None, services
+    ok, after = A.poll(answering, timeout=180, interval=2)
     shop_b, shop_a = A.num((before or {}).get("Shop"), "bytes_down"), A.num((after or {}).get("Shop"), "bytes_down")
-    rep.check(f"restart: the tallies resume from the snapshot (Shop bytes_down {shop_b} -> {shop_a})",
+    rep.check(f"{label}: {claim} (Shop bytes_down {shop_b} -> {shop_a})",
               ok and shop_b > 0 and shop_a >= shop_b, f"before {shop_b} after {shop_a}")
+
+
+def resume_after_restart(rep, box, fwd):
+    uptime_before = A.num(stats_doc(fwd), "uptime_s")
+    tallies_survive(rep, box, fwd, "restart", "the tallies resume from the snapshot", "restart (step 12)",
+                    "sudo systemctl restart wiretally")
     p = box.ssh("systemctl show -p ActiveState wiretally")
     uptime_after = A.num(stats_doc(fwd), "uptime_s")
     rep.check(f"restart: the unit is active again, a new process (uptime {uptime_before} s -> {uptime_after} s)",
@@ -468,13 +479,9 @@ def upgrade_in_place(rep, box, fwd):
     """Step 12's upgrade while the service runs: install.sh checks the installed config with the new binary
     beside the running instance (which holds the socket, the HTTP address and the hugepages), then restarts it;
     the tallies carry over."""
-    before, _ = A.services_doc(fwd)
-    guide(rep, box, "upgrade while running (step 12)", f"cd {BUNDLE_DIR} && sudo deploy/install.sh --start",
-          must_print=("passes the new binary's check", "install: done"), timeout=240)
-    ok, after = A.poll(lambda: ((lambda s: (s[0] is not None, s[0]))(A.services_doc(fwd))), timeout=180, interval=2)
-    shop_b, shop_a = A.num((before or {}).get("Shop"), "bytes_down"), A.num((after or {}).get("Shop"), "bytes_down")
-    rep.check(f"upgrade: the service is back with its tallies (Shop bytes_down {shop_b} -> {shop_a})",
-              ok and shop_b > 0 and shop_a >= shop_b, f"before {shop_b} after {shop_a}")
+    tallies_survive(rep, box, fwd, "upgrade", "the service is back with its tallies", "upgrade while running (step 12)",
+                    f"cd {box.bundle_dir} && sudo deploy/install.sh --start",
+                    must_print=("passes the new binary's check", "install: done"), timeout=240)
 
 
 def phase_traffic(rep, lab, fwd, ctx, smoke):
