@@ -1,7 +1,9 @@
 // wiretally: per-service traffic tallies from TLS, QUIC, DNS and HTTP names.
 #include "app/offline/analyze.hpp"
 #include "app/offline/diff_command.hpp"
+#include "app/config/config_values.hpp"
 #include "app/control/client.hpp"
+#include "app/export/clickhouse_schema.hpp"
 #include "app/ipdb/ip_database.hpp"
 #include "app/live/run_command.hpp"
 
@@ -128,6 +130,21 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
         ->default_str("40");
 
+    wt::app::clickhouse::SchemaOptions schema_opt;
+    auto* schema = app.add_subcommand("schema", "Print the ClickHouse tables that [clickhouse] export writes (CREATE "
+                                                "statements; run them with clickhouse-client --multiquery, on every "
+                                                "server of a cluster)");
+    schema->footer("Exit codes:\n  0   success\n  64  usage error (bad command line)");
+    const auto identifier = CLI::Validator(
+        [](std::string& name) { return wt::app::config_values::check_sql_identifier(name); }, "IDENTIFIER");
+    schema->add_option("--database", schema_opt.database, "the database ([clickhouse] database)")
+        ->check(identifier)
+        ->capture_default_str();
+    schema->add_option("--cluster", schema_opt.cluster,
+                       "a cluster of the servers' <remote_servers>: local tables TABLE_local on each server and a "
+                       "Distributed table TABLE over them (inserts and queries use TABLE)")
+        ->check(identifier);
+
     wt::app::CtlInvocation ctl_inv;
     auto* ctl = wt::app::add_ctl_command(app, ctl_inv);
 
@@ -158,6 +175,10 @@ int main(int argc, char** argv) {
     }
     if (diff->parsed()) {
         return wt::app::run_diff(diff_opt);
+    }
+    if (schema->parsed()) {
+        fmt::print("{}", wt::app::clickhouse::create_statements(schema_opt));
+        return 0;
     }
     if (ctl->parsed()) {
         ctl_inv.unexpected = ctl->remaining();

@@ -4,9 +4,11 @@
 
 #include <arpa/inet.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -35,7 +37,8 @@ using toml_text::type_name;
 using std::chrono::milliseconds;
 using namespace std::chrono_literals;
 constexpr std::array kTopLevelTables = {"eal"sv,   "run"sv,     "port"sv,     "flows"sv,   "services"sv,
-                                        "hosting"sv, "stats"sv, "control"sv, "snapshot"sv, "metrics"sv, "http"sv};
+                                        "hosting"sv, "stats"sv, "control"sv, "snapshot"sv, "metrics"sv, "http"sv,
+                                        "fleet"sv, "clickhouse"sv};
 constexpr std::array kEalKeys = {"cores"sv, "hugepages"sv,   "memory_mb"sv, "allow"sv,
                                  "vdevs"sv, "file_prefix"sv, "args"sv,      "log_level"sv};
 constexpr std::array kRunKeys = {"mode"sv, "workers"sv, "burst"sv, "mbufs"sv, "poll_sleep_us"sv};
@@ -51,6 +54,25 @@ constexpr std::array kControlKeys = {"socket"sv,       "mode"sv,     "group"sv, 
 constexpr std::array kSnapshotKeys = {"file"sv, "resume"sv, "interval"sv};
 constexpr std::array kMetricsKeys = {"listen"sv, "max_services"sv};
 constexpr std::array kHttpKeys = {"listen"sv, "token"sv};
+constexpr std::array kFleetKeys = {"appliance"sv, "site"sv};
+constexpr std::array kClickHouseKeys = {"url"sv,      "database"sv,       "user"sv,     "password_file"sv,
+                                        "batch_rows"sv, "batch_interval"sv, "interval"sv, "timeout"sv,
+                                        "spool"sv,    "spool_max_mb"sv};
+
+// [fleet] appliance when not written: the host name, as a fleet name may be written.
+std::string host_name() {
+    std::array<char, 256> buffer{};
+    if (gethostname(buffer.data(), buffer.size() - 1) != 0 || buffer[0] == '\0') {
+        return "wiretally";
+    }
+    std::string name(buffer.data());
+    for (char& c : name) {
+        if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '\'') {
+            c = '-';
+        }
+    }
+    return name.substr(0, 64);
+}
 
 bool is_power_of_two(std::int64_t v) noexcept { return v > 0 && (v & (v - 1)) == 0; }
 
@@ -83,6 +105,8 @@ public:
         read_metrics(metrics, config.metrics);
         read_http(section(top, "http"), config.http);
         adopt_old_metrics_listen(metrics, config);
+        read_fleet(section(top, "fleet"), config.fleet);
+        read_clickhouse(section(top, "clickhouse"), config.clickhouse);
         return config;
     }
 
@@ -102,7 +126,7 @@ private:
         const std::string_view what = unknown->second.is_table() ? "unknown table" : "unknown top-level key";
         fail(line_of(unknown->second),
              fmt::format("{}: {}; expected [eal], [run], [[port]], [flows], [services], [hosting], [stats], [control], "
-                         "[snapshot], [metrics] or [http]",
+                         "[snapshot], [metrics], [http], [fleet] or [clickhouse]",
                          unknown->first, what));
     }
 
@@ -495,6 +519,82 @@ private:
         }
     }
 
+    // A fleet name goes into ClickHouse rows and Prometheus labels: printable, no quotes, bounded.
+    static std::string check_fleet_name(std::string_view name) {
+        if (name.size() > 64) {
+            return "at most 64 characters";
+        }
+        for (const char c : name) {
+            if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '\'') {
+                return "printable ASCII without spaces, quotes or backslashes";
+            }
+        }
+        return {};
+    }
+
+    static void read_fleet(const Table& t, FleetConfig& fleet) {
+        t.reject_unknown(kFleetKeys);
+        fleet.appliance = t.string("appliance", "", check_fleet_name);
+        fleet.site = t.string("site", "", check_fleet_name);
+        if (fleet.appliance.empty()) {
+            fleet.appliance = host_name();
+        }
+    }
+
+    static std::string check_http_url(std::string_view url) {
+        if (!url.starts_with("http://")) {
+            return "expected http://HOST:PORT (ClickHouse's HTTP interface; https is not supported: put a TLS "
+                   "proxy on the box)";
+        }
+        const std::string_view rest = url.substr(7);
+        if (rest.empty() || rest.find_first_of(" ?#@") != std::string_view::npos) {
+            return "expected http://HOST:PORT with no user, query or fragment (the user is [clickhouse] user)";
+        }
+        return {};
+    }
+
+    void read_clickhouse(const Table& t, ClickHouseConfig& ch) const {
+        t.reject_unknown(kClickHouseKeys);
+        ch.line = t.line();
+        if (const toml::value* url = t.find("url"); url != nullptr) {
+            if (url->is_string()) {
+                ch.urls.push_back(t.string("url", "", check_http_url));
+            } else {
+                for (auto& u : t.strings("url", check_http_url)) {
+                    ch.urls.push_back(std::move(u.value));
+                }
+            }
+            for (std::string& u : ch.urls) {
+                while (u.ends_with('/')) {
+                    u.pop_back();
+                }
+            }
+        }
+        ch.database = t.string("database", ch.database, check_sql_identifier);
+        ch.user = t.string("user", ch.user, [](std::string_view user) {
+            return user.empty() || user.size() > 64 || user.find_first_of(" \t\r\n") != std::string_view::npos
+                       ? std::string("1 to 64 characters without spaces")
+                       : std::string();
+        });
+        ch.password_file = resolve(t.string("password_file", ch.password_file, check_path));
+        ch.batch_rows = static_cast<std::uint32_t>(t.integer("batch_rows", ch.batch_rows, 1, 1'000'000));
+        ch.batch_interval = t.duration("batch_interval", ch.batch_interval, {100ms, 10min});
+        ch.interval = t.duration("interval", ch.interval, {1s, 24h});
+        ch.timeout = t.duration("timeout", ch.timeout, {100ms, 10min});
+        ch.spool = resolve(t.string("spool", ch.spool, check_path));
+        ch.spool_max_mb = static_cast<std::uint64_t>(t.integer("spool_max_mb", static_cast<std::int64_t>(ch.spool_max_mb),
+                                                               0, 1'048'576));
+        if (ch.interval.count() % 1000 != 0) {
+            fail(t.line_of_key("interval"), fmt::format("{} = {}: whole seconds (ClickHouse DateTime has seconds)",
+                                                       t.key("interval"), format_duration(ch.interval)));
+        }
+        if (!ch.urls.empty() && ch.spool.empty() && ch.spool_max_mb != 0) {
+            fail(t.line_of_key("spool"), fmt::format("{} = \"\": batches that cannot be sent need a folder; to "
+                                                    "keep none, set {} = 0",
+                                                    t.key("spool"), t.key("spool_max_mb")));
+        }
+    }
+
     std::string _origin;
     std::string _base_dir;
 };
@@ -702,6 +802,18 @@ nlohmann::json config_to_json(const ApplianceConfig& config) {
           {"interval", format_duration(config.snapshot.interval)}}},
         {"metrics", {{"max_services", config.metrics.max_services}}},
         {"http", {{"listen", config.http.listen}, {"token", config.http.token.empty() ? "" : "(set)"}}},
+        {"fleet", {{"appliance", config.fleet.appliance}, {"site", config.fleet.site}}},
+        {"clickhouse",
+         {{"url", config.clickhouse.urls},
+          {"database", config.clickhouse.database},
+          {"user", config.clickhouse.user},
+          {"password_file", config.clickhouse.password_file},
+          {"batch_rows", config.clickhouse.batch_rows},
+          {"batch_interval", format_duration(config.clickhouse.batch_interval)},
+          {"interval", format_duration(config.clickhouse.interval)},
+          {"timeout", format_duration(config.clickhouse.timeout)},
+          {"spool", config.clickhouse.spool},
+          {"spool_max_mb", config.clickhouse.spool_max_mb}}},
         {"eal_arguments", eal_arguments(config)},
     };
 }

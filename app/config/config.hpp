@@ -1,7 +1,8 @@
 // The configuration of `wiretally run`: one TOML file (default /etc/wiretally/wiretally.toml,
 // annotated examples in deploy/configs/), loaded and validated before anything is started.
 //
-// Tables: [eal] [run] [[port]] [flows] [services] [hosting] [stats] [control] [snapshot] [metrics] [http]. Every key
+// Tables: [eal] [run] [[port]] [flows] [services] [hosting] [stats] [control] [snapshot] [metrics] [http] [fleet]
+// [clickhouse]. Every key
 // has a default (the member initializers below); only [[port]] must be written, at least once.
 // An unknown table or key, a wrong type, a value out of range or a broken cross-field rule is an
 // error naming the file, the line, the key's dotted name ("eal.cores[1]", "port[0].peer") and why.
@@ -134,6 +135,29 @@ struct HttpConfig {
     int listen_line = 0;                   ///< where listen was written (0: the default)
 };
 
+// Who this appliance is in a fleet: on every row it exports and every series it remote-writes.
+struct FleetConfig {
+    std::string appliance; ///< resolved: the host name when not written
+    std::string site;      ///< free text ("hq", "lab-2"); empty: none
+};
+
+// Export to ClickHouse (issue #19): flow records and interval rows, batched over its HTTP interface by a
+// thread of its own; what cannot be sent waits in an on-disk spool.
+struct ClickHouseConfig {
+    std::vector<std::string> urls;  ///< "http://host:port" each, tried in order; empty: no export
+    std::string database = "wiretally";
+    std::string user = "default";
+    std::string password_file;      ///< resolved path; its first line is the password; empty: no password
+    std::uint32_t batch_rows = 50'000;                 ///< a batch is sent when it has this many rows ...
+    std::chrono::milliseconds batch_interval{5'000};   ///< ... or is this old
+    std::chrono::milliseconds interval{60'000};        ///< the period of the interval rows
+    std::chrono::milliseconds timeout{10'000};         ///< one HTTP request, connect to answer
+    std::string spool = "/var/lib/wiretally/spool";    ///< resolved directory of batches not sent yet
+    std::uint64_t spool_max_mb = 1024;                 ///< the spool's bound; beyond it the oldest batches go
+    int line = 0;                                      ///< where [clickhouse] starts (0: absent)
+    [[nodiscard]] bool enabled() const noexcept { return !urls.empty(); }
+};
+
 struct ConfigError {
     std::string file;
     int line = 0;  ///< 0 when the problem is not tied to a line (unreadable file, no [[port]])
@@ -155,6 +179,8 @@ struct ApplianceConfig {
     SnapshotConfig snapshot;
     MetricsConfig metrics;
     HttpConfig http;
+    FleetConfig fleet;
+    ClickHouseConfig clickhouse;
     std::string source;  ///< the file path, or the origin given to load_config_text
     /// Keys that are accepted but have no effect any more, each with why (printed by `run`).
     std::vector<ConfigError> warnings;

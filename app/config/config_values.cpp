@@ -1,4 +1,6 @@
 #include "app/config/config_values.hpp"
+
+#include <cctype>
 #include "parsers/common/text.hpp"
 
 #include <algorithm>
@@ -171,6 +173,18 @@ std::string check_path(std::string_view path) {
         return "a path cannot contain a NUL character";
     }
     return {};
+}
+
+std::string check_sql_identifier(std::string_view name) {
+    if (name.empty() || name.size() > 64) {
+        return "1 to 64 characters";
+    }
+    for (const char c : name) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
+            return "letters, digits and '_' only";
+        }
+    }
+    return std::isdigit(static_cast<unsigned char>(name.front())) ? "must not start with a digit" : "";
 }
 
 std::string check_listen(std::string_view listen) {

@@ -77,5 +77,7 @@ using Check = std::function<std::string(std::string_view)>;
 [[nodiscard]] std::string check_group(std::string_view group);
 [[nodiscard]] std::string check_path(std::string_view path);
 [[nodiscard]] std::string check_listen(std::string_view listen);
+// A name written into SQL unquoted (a ClickHouse database or cluster): letters, digits, '_'.
+[[nodiscard]] std::string check_sql_identifier(std::string_view name);
 
 } // namespace wt::app::config_values

@@ -286,6 +286,16 @@ bool Appliance::start(std::string& error) {
         const std::string host = _settings.http_listen.substr(0, _settings.http_listen.rfind(':'));
         _http_url = fmt::format("http://{}:{}/", host, _http_listener->port());
     }
+    if (_settings.clickhouse.enabled()) {
+        _export_tally = std::make_unique<pipeline::CoreTally>(_services.size(), cumulative_limits);
+        _export_interval_start_s = realtime_ns() / 1'000'000'000ull;
+        _export = std::make_unique<clickhouse::ClickHouseExport>(
+            _settings.clickhouse, clickhouse::RowOrigin{_settings.fleet.appliance, _settings.fleet.site});
+        if (!_export->start(error)) {
+            error = fmt::format("[clickhouse]: {}", error);
+            return false;
+        }
+    }
     if (_settings.telemetry) {
         register_telemetry();
     }
@@ -337,6 +347,16 @@ void Appliance::stop_and_drain() {
     }
     _timeline->close_interval(_clock.now_ns());
     ++_collect_epoch;
+    if (_export) {
+        // The last interval (partial) and every open batch: sent while ClickHouse answers, for at most
+        // its timeout, else spooled for the next start.
+        export_interval(std::max<std::uint64_t>(realtime_ns() / 1'000'000'000ull, _export_interval_start_s + 1));
+        _export->stop(_settings.clickhouse.timeout);
+        const clickhouse::ExportStatus s = _export->status();
+        fmt::print(stderr, "wiretally: clickhouse: {} rows sent, {} in the spool ({}), {} dropped{}\n", s.rows_sent,
+                   s.spool_rows, _settings.clickhouse.spool, s.rows_dropped,
+                   s.last_error.empty() ? "" : fmt::format("; last error: {}", s.last_error));
+    }
 }
 
 int Appliance::run() {

@@ -11,6 +11,7 @@
 //     applies `mark`, `reload` (new classifier handed over the same way) and snapshots.
 #pragma once
 
+#include "app/config/config.hpp"
 #include "app/live/ports.hpp"
 #include "pipeline/worker.hpp"
 
@@ -52,6 +53,8 @@ struct RunSettings {
     std::size_t metrics_max_services = 256;
     std::string http_listen; // the dashboard, /api and /metrics; empty: off
     std::string http_token;  // POST /api/mark's token; empty: read-only
+    FleetConfig fleet;           // who this appliance is, on exported rows
+    ClickHouseConfig clickhouse; // export to ClickHouse; urls empty: off
 };
 
 // Runs until SIGINT/SIGTERM; returns a sysexits code (0 after a clean drain and snapshot).

@@ -6,6 +6,7 @@
 
 #include "app/control/commands.hpp"
 #include "app/control/http_gateway.hpp"
+#include "app/export/clickhouse_export.hpp"
 #include "app/live/dashboard_builder.hpp"
 #include "app/ipdb/ip_database.hpp"
 #include "app/live/appliance.hpp"
@@ -269,6 +270,9 @@ private:
     void absorb_retired(WorkerContext& ctx);
     void drain_flow_records();
     void warn_about_offload_drops();
+    // ClickHouse: the interval rows of [_export_interval_start_s, end_s) from the export tally, which is
+    // then cleared (stats core; the rows go to the export's thread).
+    void export_interval(std::uint64_t end_s);
     void send_burst(WorkerContext& ctx, const OpenPort& out, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n);
     void send_finished(WorkerContext& ctx, const OpenPort& out, std::uint16_t queue, rte_mbuf** pkts,
                        std::uint16_t n);
@@ -331,6 +335,11 @@ private:
     std::unique_ptr<DashboardBuilder> _dashboard_builder; // reads _cumulative, _ip_databases, _oui
     // Names flows in progress on the stats side (`ctl flows`), with the current generation.
     std::unique_ptr<pipeline::ClassifierScratch> _stats_scratch;
+    // [clickhouse] (issue #19): finished flows and, per export interval, the tally of what passed in it
+    // (each retired worker tally is absorbed into it as into the cumulative one).
+    std::unique_ptr<clickhouse::ClickHouseExport> _export;
+    std::unique_ptr<pipeline::CoreTally> _export_tally;
+    std::uint64_t _export_interval_start_s = 0;
     std::uint32_t _stats_scratch_generation = 0;
 };
 

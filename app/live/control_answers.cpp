@@ -284,6 +284,15 @@ json Appliance::stats_json() const {
                      {"written", _snapshots_written},
                      {"last_error", _last_snapshot_error},
                      {"resumed", _resume_note}};
+    if (_export) {
+        json ch = clickhouse::status_json(_export->status());
+        ch["appliance"] = _settings.fleet.appliance;
+        ch["site"] = _settings.fleet.site;
+        ch["spool"] = _settings.clickhouse.spool;
+        j["clickhouse"] = std::move(ch);
+    } else {
+        j["clickhouse"] = nullptr;
+    }
     return j;
 }
 

@@ -219,6 +219,33 @@ std::string Appliance::render_metrics() const {
                      fmt::format("reason=\"{}\"", parsers::to_string(static_cast<parsers::DecodeStatus>(i))), drops[i]);
         }
     }
+    if (_export) {
+        const clickhouse::ExportStatus s = _export->status();
+        x.family("wiretally_export_rows_total", "counter",
+                 "ClickHouse rows: sent (first try), spooled (to disk, ClickHouse not answering), replayed (from the "
+                 "spool), dropped (the spool full)");
+        x.family("wiretally_export_batches_total", "counter", "ClickHouse batches, by the same states as the rows");
+        const std::pair<std::string_view, std::pair<std::uint64_t, std::uint64_t>> states[] = {
+            {"sent", {s.rows_sent - s.rows_replayed, s.batches_sent - s.batches_replayed}},
+            {"spooled", {s.rows_spooled, s.batches_spooled}},
+            {"replayed", {s.rows_replayed, s.batches_replayed}},
+            {"dropped", {s.rows_dropped, s.batches_dropped}}};
+        for (const auto& [state, counts] : states) {
+            x.sample("wiretally_export_rows_total", fmt::format("state=\"{}\"", state), counts.first);
+        }
+        for (const auto& [state, counts] : states) {
+            x.sample("wiretally_export_batches_total", fmt::format("state=\"{}\"", state), counts.second);
+        }
+        x.family("wiretally_export_send_failures_total", "counter", "ClickHouse requests that failed");
+        x.sample("wiretally_export_send_failures_total", "", s.send_failures);
+        x.family("wiretally_export_spool_bytes", "gauge", "bytes of batches waiting in the spool");
+        x.sample("wiretally_export_spool_bytes", "", s.spool_bytes);
+        x.family("wiretally_export_spool_rows", "gauge", "rows of batches waiting in the spool");
+        x.sample("wiretally_export_spool_rows", "", s.spool_rows);
+        x.family("wiretally_export_last_sent_timestamp_seconds", "gauge",
+                 "when ClickHouse last took a batch (Unix time; 0: never)");
+        x.sample("wiretally_export_last_sent_timestamp_seconds", "", s.last_sent_unix);
+    }
     x.family("wiretally_uptime_seconds", "gauge", "seconds since start");
     x.sample("wiretally_uptime_seconds", "", static_cast<double>(_clock.now_ns() - _started_ns) / 1e9);
     x.family("wiretally_services_reloads_total", "counter", "successful services reloads");

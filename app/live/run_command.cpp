@@ -66,6 +66,8 @@ RunSettings settings_from_config(const ApplianceConfig& c) {
     s.metrics_max_services = c.metrics.max_services;
     s.http_listen = c.http.listen;
     s.http_token = c.http.token;
+    s.fleet = c.fleet;
+    s.clickhouse = c.clickhouse;
     return s;
 }
 

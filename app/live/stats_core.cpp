@@ -34,6 +34,9 @@ void Appliance::absorb_retired(WorkerContext& ctx) {
     const std::vector<std::int32_t>& map = gen != _generations.end() ? gen->second->to_stable : kNoMap;
     _cumulative->absorb(retired, map);
     _timeline->add(retired, map);
+    if (_export_tally) {
+        _export_tally->absorb(retired, map);
+    }
     retired.clear();
     ctx.previous = ctx.last;
     ctx.last = h.published;
@@ -114,6 +117,17 @@ void Appliance::collect(bool final_pass) {
         }
     }
     warn_about_offload_drops();
+    if (_export && !final_pass) {
+        // Interval rows at whole multiples of the export interval in wall-clock time, so that every
+        // appliance's rows of one interval line up (the first and the last are partial).
+        const std::uint64_t wall_s = realtime_ns() / 1'000'000'000ull;
+        const auto every = static_cast<std::uint64_t>(_settings.clickhouse.interval.count() / 1000);
+        const std::uint64_t boundary = wall_s / every * every;
+        if (boundary > _export_interval_start_s) {
+            export_interval(boundary);
+        }
+        _export->poll(realtime_ns());
+    }
 
     // A classifier is freed once every worker confirmed a newer one; its index map
     // stays (small) for the flow records still naming that generation.
@@ -157,6 +171,16 @@ void Appliance::drain_flow_records() {
             } else {
                 r.flow.service = -1;
             }
+            if (_export) {
+                const std::string service = service_name(r.flow.service);
+                const std::uint16_t action = r.flow.action;
+                const Hosting hosting = _ip_databases.lookup(r.flow.server().ip);
+                _export->add_flow(r, clickhouse::FlowRowNames{
+                                         service,
+                                         action >= 1 && action <= _labels.size() ? std::string_view(_labels[action - 1u])
+                                                                                 : std::string_view(),
+                                         &hosting});
+            }
             _recent_flows.push_back(r);
             ++_flow_records_seen;
             if (_recent_flows.size() > kRecentFlows) {
@@ -164,6 +188,17 @@ void Appliance::drain_flow_records() {
             }
         }
     }
+}
+
+void Appliance::export_interval(std::uint64_t end_s) {
+    if (end_s > _export_interval_start_s) {
+        Report interval;
+        fill_report_header(interval);
+        fill_report_tables(interval, pipeline::merge_tallies({_export_tally.get()}));
+        _export->add_intervals(interval, _export_interval_start_s, end_s);
+    }
+    _export_tally->clear();
+    _export_interval_start_s = end_s;
 }
 
 std::size_t Appliance::snapshot_live_flows(std::size_t keep_largest) {

@@ -1,0 +1,280 @@
+#include "app/export/export_rows.hpp"
+
+#include "app/report/json_writer.hpp"
+#include "app/report/names.hpp"
+
+#include <ctime>
+#include <fmt/format.h>
+
+namespace wt::app::clickhouse {
+
+namespace {
+
+std::uint64_t wall_clock_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+double seconds(std::uint64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+void text_or_null(JsonWriter& w, std::string_view key, std::string_view text) {
+    if (text.empty()) {
+        w.null_field(key);
+    } else {
+        w.field(key, text);
+    }
+}
+
+std::string_view service_or_empty(const Report& r, std::int32_t service) {
+    if (service < 0 || static_cast<std::size_t>(service) >= r.services.size()) {
+        return {};
+    }
+    return r.services[static_cast<std::size_t>(service)];
+}
+
+void hosting_fields(JsonWriter& w, const Hosting* h) {
+    if (h != nullptr && h->asn.has_value()) {
+        w.field("asn", *h->asn);
+    } else {
+        w.null_field("asn");
+    }
+    text_or_null(w, "as_org", h != nullptr ? std::string_view(h->as_org) : std::string_view());
+    text_or_null(w, "country", h != nullptr ? std::string_view(h->country) : std::string_view());
+}
+
+// The counts every interval row has (clickhouse_schema.cpp: WT_TRANSFER_COUNTS, then the histograms).
+void count_fields(JsonWriter& w, const pipeline::TransferStats& s, std::uint64_t reused = 0, std::uint64_t lookups = 0,
+                  std::uint64_t failed = 0) {
+    s.for_each_count([&](std::string_view name, pipeline::TransferRole, std::string_view, std::uint64_t value) {
+        w.field(name, value);
+    });
+    w.field("connections_reused", reused);
+    w.field("dns_lookups", lookups);
+    w.field("dns_failed", failed);
+    w.key("tls_versions");
+    w.begin_array();
+    for (const std::uint32_t n : s.tls_versions) {
+        w.value(n);
+    }
+    w.end_array();
+    w.key("alpns");
+    w.begin_array();
+    for (const std::uint32_t n : s.alpns) {
+        w.value(n);
+    }
+    w.end_array();
+    w.key("cipher_ids");
+    w.begin_array();
+    for (std::size_t i = 0; i < s.cipher_ids.size(); ++i) {
+        if (s.cipher_counts[i] != 0) {
+            w.value(s.cipher_ids[i]);
+        }
+    }
+    w.end_array();
+    w.key("cipher_counts");
+    w.begin_array();
+    for (const std::uint32_t n : s.cipher_counts) {
+        if (n != 0) {
+            w.value(n);
+        }
+    }
+    w.end_array();
+    w.field("cipher_other", s.cipher_other);
+}
+
+bool moved_anything(const pipeline::TransferStats& s) noexcept {
+    return s.connections != 0 || s.pkts_up != 0 || s.pkts_down != 0;
+}
+
+} // namespace
+
+std::string datetime_text(std::uint64_t epoch_s) {
+    const std::time_t t = static_cast<std::time_t>(epoch_s);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                       tm.tm_min, tm.tm_sec);
+}
+
+Batch BatchWriter::take() {
+    Batch out = std::move(_batch);
+    _batch = Batch{};
+    _batch.table = _table;
+    out.table = _table;
+    return out;
+}
+
+void BatchWriter::begin_row() {
+    if (_batch.rows == 0) {
+        const std::uint64_t now = _now_ns != nullptr ? _now_ns() : wall_clock_ns();
+        _last_id = now > _last_id ? now : _last_id + 1;
+        _batch.id = _last_id;
+        _batch.table = _table;
+    }
+}
+
+void BatchWriter::end_row() { ++_batch.rows; }
+
+void BatchWriter::add_flow(const pipeline::FlowRecord& r, const FlowRowNames& names) {
+    begin_row();
+    const pipeline::Flow& f = r.flow;
+    fmt::memory_buffer line;
+    JsonWriter w(line);
+    w.begin_object();
+    w.field("appliance", _origin.appliance);
+    w.field("site", _origin.site);
+    w.field("batch_id", _batch.id);
+    w.field("row", _batch.rows);
+    w.field("start", datetime_text(f.ts_first_ns / 1'000'000'000ull));
+    w.field("ts_first", seconds(f.ts_first_ns));
+    w.field("ts_last", seconds(f.ts_last_ns));
+    w.field("proto", ip_proto_text(f.key.proto));
+    w.field("client", ip_text(f.client().ip));
+    w.field("client_port", f.client().port);
+    const pipeline::Endpoint server = f.server();
+    w.field("server", ip_text(server.ip));
+    w.field("server_port", server.port);
+    w.field("vlan", f.key.vlan);
+    w.field("pkts_up", f.pkts_up);
+    w.field("pkts_down", f.pkts_down);
+    w.field("bytes_up", f.bytes_up);
+    w.field("bytes_down", f.bytes_down);
+    text_or_null(w, "app", r.app == pipeline::AppProto::kUnknown ? std::string_view() : pipeline::to_string(r.app));
+    text_or_null(w, "name", r.name.view());
+    text_or_null(w, "name_source",
+                 r.name_source == pipeline::NameSource::kNone ? std::string_view() : pipeline::to_string(r.name_source));
+    text_or_null(w, "service", names.service);
+    text_or_null(w, "action", names.action);
+    text_or_null(w, "tls_version", r.server_hello ? tls_version_text(r.tls_version) : std::string());
+    text_or_null(w, "cipher", r.server_hello ? tls_cipher_text(r.cipher) : std::string());
+    text_or_null(w, "alpn", r.alpn.view());
+    w.field("ech", pipeline::to_string(r.ech));
+    w.field("doh", r.doh ? 1 : 0);
+    text_or_null(w, "quic_version", r.quic_version != 0 ? quic_version_text(r.quic_version) : std::string());
+    hosting_fields(w, names.hosting);
+    w.end_object();
+    _batch.body.append(line.data(), line.size());
+    _batch.body.push_back('\n');
+    end_row();
+}
+
+void BatchWriter::add_intervals(const Report& r, std::uint64_t start_s, std::uint64_t end_s) {
+    const std::string start = datetime_text(start_s);
+    const std::string end = datetime_text(end_s);
+    fmt::memory_buffer line;
+    // Every row: identity, interval, kind, then the descriptive columns (absent ones empty or null), then
+    // the counts.
+    struct Descriptive {
+        std::string_view service;
+        std::string_view name;
+        std::string address;
+        std::string_view action;
+        std::string mac;
+        std::string_view cnames;
+        std::string_view matched_by;
+        std::string name_sources;
+        std::string_view host_name;
+        std::string_view vendor;
+        const Hosting* hosting = nullptr;
+        std::optional<std::uint32_t> asn; // without hosting: the AS a domain's service was inferred from
+    };
+    const auto row = [&](std::string_view kind, const Descriptive& d, const pipeline::TransferStats& s,
+                         std::uint64_t reused = 0, std::uint64_t lookups = 0, std::uint64_t failed = 0) {
+        begin_row();
+        line.clear();
+        JsonWriter w(line);
+        w.begin_object();
+        w.field("appliance", _origin.appliance);
+        w.field("site", _origin.site);
+        w.field("batch_id", _batch.id);
+        w.field("row", _batch.rows);
+        w.field("interval_start", start);
+        w.field("interval_end", end);
+        w.field("kind", kind);
+        text_or_null(w, "service", d.service);
+        w.field("name", d.name);
+        w.field("address", d.address);
+        text_or_null(w, "action", d.action);
+        text_or_null(w, "mac", d.mac);
+        w.field("cnames", d.cnames);
+        w.field("matched_by", d.matched_by);
+        w.field("name_sources", d.name_sources);
+        w.field("host_name", d.host_name);
+        w.field("vendor", d.vendor);
+        if (d.hosting != nullptr) {
+            hosting_fields(w, d.hosting);
+        } else {
+            if (d.asn.has_value()) {
+                w.field("asn", *d.asn);
+            } else {
+                w.null_field("asn");
+            }
+            w.null_field("as_org");
+            w.null_field("country");
+        }
+        count_fields(w, s, reused, lookups, failed);
+        w.end_object();
+        _batch.body.append(line.data(), line.size());
+        _batch.body.push_back('\n');
+        end_row();
+    };
+
+    for (std::size_t i = 0; i < r.tally.services.size(); ++i) {
+        const pipeline::TransferStats& s = r.tally.services[i].stats;
+        if (moved_anything(s)) {
+            row(kKindService, {.service = service_or_empty(r, static_cast<std::int32_t>(i) - 1)}, s);
+        }
+    }
+    for (const pipeline::MergedDomain& d : r.tally.domains) {
+        Descriptive desc{.service = service_or_empty(r, d.service), .name = d.name, .cnames = d.cnames,
+                         .matched_by = d.matched_by};
+        if (d.inferred_asn != 0) {
+            desc.asn = d.inferred_asn;
+        }
+        row(kKindDomain, desc, d.m.stats);
+    }
+    for (const pipeline::MergedClient& c : r.tally.clients) {
+        row(kKindClient,
+            {.service = service_or_empty(r, c.service), .address = ip_text(c.client),
+             .mac = c.has_mac ? mac_text(c.mac) : std::string()},
+            c.stats);
+    }
+    for (std::size_t i = 0; i < r.tally.servers.size(); ++i) {
+        const pipeline::MergedServer& server = r.tally.servers[i];
+        const Hosting* hosting = i < r.server_hosting.size() ? &r.server_hosting[i] : nullptr;
+        const std::string address = ip_text(server.address);
+        for (const pipeline::MergedServerName& n : server.names) {
+            std::string sources;
+            for (const std::string_view source : name_source_list(n.name_sources)) {
+                sources += sources.empty() ? "" : ",";
+                sources += source;
+            }
+            row(kKindServer,
+                {.service = service_or_empty(r, n.service), .name = n.name, .address = address,
+                 .name_sources = sources, .hosting = hosting},
+                n.stats);
+        }
+    }
+    for (const pipeline::MergedActionDomain& a : r.tally.actions) {
+        const std::string_view label =
+            a.action >= 1 && a.action <= r.actions.size() ? std::string_view(r.actions[a.action - 1u]) : std::string_view();
+        row(kKindAction,
+            {.service = service_or_empty(r, a.service), .name = a.name,
+             .address = a.name.empty() ? ip_text(a.server) : std::string(), .action = label},
+            a.stats, a.connections_reused, a.dns_lookups, a.dns_failed);
+    }
+    for (const Device& d : r.devices) {
+        std::string addresses;
+        for (const pipeline::IpAddr& a : d.addresses) {
+            addresses += addresses.empty() ? "" : ",";
+            addresses += ip_text(a);
+        }
+        row(kKindDevice,
+            {.address = addresses, .mac = d.has_mac ? mac_text(d.mac.data()) : std::string(),
+             .host_name = d.host_name, .vendor = d.vendor},
+            d.stats);
+    }
+}
+
+} // namespace wt::app::clickhouse
