@@ -1,6 +1,7 @@
 // Tests for app/config: the defaults, every key, each class of error with its exact
 // "FILE:LINE: message" text, path resolution, the EAL argv and the JSON of effective values.
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include <filesystem>
 #include <fstream>
@@ -355,10 +356,10 @@ devise = "x"
 TEST(ConfigErrors, UnknownTable) {
     EXPECT_EQ(load_error(std::string(kPortPair) + "\n[stat]\ninterval = \"1s\"\n"),
               "t.toml:14: stat: unknown table; expected [eal], [run], [[port]], [flows], [services], [hosting], "
-              "[stats], [control], [snapshot], [metrics] or [http]");
+              "[stats], [control], [snapshot], [metrics], [http], [fleet] or [clickhouse]");
     EXPECT_EQ(load_error("workers = 2\n"),
               "t.toml:1: workers: unknown top-level key; expected [eal], [run], [[port]], [flows], [services], "
-              "[hosting], [stats], [control], [snapshot], [metrics] or [http]");
+              "[hosting], [stats], [control], [snapshot], [metrics], [http], [fleet] or [clickhouse]");
 }
 
 TEST(ConfigErrors, WrongType) {
@@ -859,6 +860,87 @@ TEST(ConfigEal, RuntimeDirectoryFromSystemd) {
     EXPECT_EQ(eal_runtime_base("/run/wiretally:/run/dpdk/other", "wiretally"), std::optional<std::string>(""));
     EXPECT_EQ(eal_runtime_base(":", "wiretally"), std::optional<std::string>(""));
     EXPECT_EQ(eal_runtime_base("/dpdk/wiretally:/x", "wiretally"), std::optional<std::string>(""));  // no base
+}
+
+} // namespace
+} // namespace wt::app
+
+// ---- [fleet] and [clickhouse] (issue #19) ---------------------------------------------------------
+
+namespace wt::app {
+namespace {
+
+TEST(ConfigClickHouse, OffByDefaultAndTheApplianceIsTheHostName) {
+    const ApplianceConfig c = load_ok(kPortPair);
+    EXPECT_FALSE(c.clickhouse.enabled());
+    EXPECT_FALSE(c.fleet.appliance.empty());
+    EXPECT_EQ(c.fleet.site, "");
+    EXPECT_EQ(c.clickhouse.database, "wiretally");
+    EXPECT_EQ(c.clickhouse.interval, std::chrono::seconds(60));
+}
+
+TEST(ConfigClickHouse, EveryKeyIsRead) {
+    TempDir dir;
+    const std::string path = dir.write("wiretally.toml", std::string(kPortPair) + R"(
+[fleet]
+appliance = "box-7"
+site = "hq"
+
+[clickhouse]
+url = ["http://10.0.0.5:8123/", "http://10.0.0.6:8123"]
+database = "net_fleet"
+user = "writer"
+password_file = "ch.pass"
+batch_rows = 1000
+batch_interval = "2s"
+interval = "5m"
+timeout = "3s"
+spool = "spool"
+spool_max_mb = 64
+)");
+    const ApplianceConfig c = load_file_ok(path);
+    EXPECT_EQ(c.fleet.appliance, "box-7");
+    EXPECT_EQ(c.fleet.site, "hq");
+    EXPECT_EQ(c.clickhouse.urls, (std::vector<std::string>{"http://10.0.0.5:8123", "http://10.0.0.6:8123"}));
+    EXPECT_EQ(c.clickhouse.database, "net_fleet");
+    EXPECT_EQ(c.clickhouse.user, "writer");
+    EXPECT_EQ(c.clickhouse.password_file, dir.path() + "/ch.pass");
+    EXPECT_EQ(c.clickhouse.batch_rows, 1000u);
+    EXPECT_EQ(c.clickhouse.batch_interval, std::chrono::seconds(2));
+    EXPECT_EQ(c.clickhouse.interval, std::chrono::minutes(5));
+    EXPECT_EQ(c.clickhouse.timeout, std::chrono::seconds(3));
+    EXPECT_EQ(c.clickhouse.spool, dir.path() + "/spool");
+    EXPECT_EQ(c.clickhouse.spool_max_mb, 64u);
+    const nlohmann::json j = config_to_json(c);
+    EXPECT_EQ(j["clickhouse"]["interval"], "5m");
+    EXPECT_EQ(j["fleet"]["site"], "hq");
+}
+
+TEST(ConfigClickHouse, BadValuesNameTheLineAndTheReason) {
+    const std::string base(kPortPair);
+    const int first = static_cast<int>(std::count(base.begin(), base.end(), '\n')) + 2;
+    EXPECT_EQ(load_error(base + "\n[clickhouse]\nurl = \"https://ch:8443\"\n"),
+              fmt::format("t.toml:{}: clickhouse.url = \"https://ch:8443\": expected http://HOST:PORT (ClickHouse's HTTP "
+                          "interface; https is not supported: put a TLS proxy on the box)",
+                          first + 1));
+    EXPECT_EQ(load_error(base + "\n[clickhouse]\ndatabase = \"net-fleet\"\n"),
+              fmt::format("t.toml:{}: clickhouse.database = \"net-fleet\": letters, digits and '_' only", first + 1));
+    EXPECT_EQ(load_error(base + "\n[clickhouse]\ninterval = \"1500ms\"\n"),
+              fmt::format("t.toml:{}: clickhouse.interval = 1500ms: whole seconds (ClickHouse DateTime has seconds)",
+                          first + 1));
+    EXPECT_EQ(load_error(base + "\n[clickhouse]\nbatch_rows = 0\n"),
+              fmt::format("t.toml:{}: clickhouse.batch_rows = 0: must be between 1 and 1000000", first + 1));
+    EXPECT_EQ(load_error(base + "\n[clickhouse]\nurl = \"http://a:1\"\nspool = \"\"\n"),
+              fmt::format("t.toml:{}: clickhouse.spool = \"\": batches that cannot be sent need a folder; to keep none, "
+                          "set clickhouse.spool_max_mb = 0",
+                          first + 2));
+    EXPECT_EQ(load_error(base + "\n[fleet]\nsite = \"two words\"\n"),
+              fmt::format("t.toml:{}: fleet.site = \"two words\": printable ASCII without spaces, quotes or backslashes",
+                          first + 1));
+    EXPECT_EQ(load_error(base + "\n[clickhouse]\ncolour = 1\n"),
+              fmt::format("t.toml:{}: clickhouse.colour: unknown key; [clickhouse] has url, database, user, "
+                          "password_file, batch_rows, batch_interval, interval, timeout, spool, spool_max_mb",
+                          first + 1));
 }
 
 } // namespace
