@@ -38,7 +38,7 @@ using std::chrono::milliseconds;
 using namespace std::chrono_literals;
 constexpr std::array kTopLevelTables = {"eal"sv,   "run"sv,     "port"sv,     "flows"sv,   "services"sv,
                                         "hosting"sv, "stats"sv, "control"sv, "snapshot"sv, "metrics"sv, "http"sv,
-                                        "fleet"sv, "clickhouse"sv};
+                                        "fleet"sv, "clickhouse"sv, "remote_write"sv};
 constexpr std::array kEalKeys = {"cores"sv, "hugepages"sv,   "memory_mb"sv, "allow"sv,
                                  "vdevs"sv, "file_prefix"sv, "args"sv,      "log_level"sv};
 constexpr std::array kRunKeys = {"mode"sv, "workers"sv, "burst"sv, "mbufs"sv, "poll_sleep_us"sv};
@@ -58,6 +58,7 @@ constexpr std::array kFleetKeys = {"appliance"sv, "site"sv};
 constexpr std::array kClickHouseKeys = {"url"sv,      "database"sv,       "user"sv,     "password_file"sv,
                                         "batch_rows"sv, "batch_interval"sv, "interval"sv, "timeout"sv,
                                         "spool"sv,    "spool_max_mb"sv};
+constexpr std::array kRemoteWriteKeys = {"url"sv, "interval"sv, "timeout"sv, "max_queued"sv};
 
 // [fleet] appliance when not written: the host name, as a fleet name may be written.
 std::string host_name() {
@@ -107,6 +108,7 @@ public:
         adopt_old_metrics_listen(metrics, config);
         read_fleet(section(top, "fleet"), config.fleet);
         read_clickhouse(section(top, "clickhouse"), config.clickhouse);
+        read_remote_write(section(top, "remote_write"), config.remote_write);
         return config;
     }
 
@@ -126,7 +128,7 @@ private:
         const std::string_view what = unknown->second.is_table() ? "unknown table" : "unknown top-level key";
         fail(line_of(unknown->second),
              fmt::format("{}: {}; expected [eal], [run], [[port]], [flows], [services], [hosting], [stats], [control], "
-                         "[snapshot], [metrics], [http], [fleet] or [clickhouse]",
+                         "[snapshot], [metrics], [http], [fleet], [clickhouse] or [remote_write]",
                          unknown->first, what));
     }
 
@@ -553,21 +555,45 @@ private:
         return {};
     }
 
+    // `url`: one string or an array of them.
+    static std::vector<std::string> read_urls(const Table& t, const Check& check) {
+        std::vector<std::string> urls;
+        if (const toml::value* url = t.find("url"); url != nullptr) {
+            if (url->is_string()) {
+                urls.push_back(t.string("url", "", check));
+            } else {
+                for (auto& u : t.strings("url", check)) {
+                    urls.push_back(std::move(u.value));
+                }
+            }
+        }
+        return urls;
+    }
+
+    void read_remote_write(const Table& t, RemoteWriteConfig& rw) const {
+        t.reject_unknown(kRemoteWriteKeys);
+        rw.urls = read_urls(t, [](std::string_view url) {
+            const std::string why = check_http_url(url);
+            if (!why.empty()) {
+                return std::string("expected http://HOST:PORT/PATH (Prometheus: /api/v1/write with "
+                                   "--web.enable-remote-write-receiver; VictoriaMetrics: /api/v1/write)");
+            }
+            return url.substr(7).find('/') == std::string_view::npos
+                       ? std::string("the URL needs the receiver's path, such as /api/v1/write")
+                       : std::string();
+        });
+        rw.interval = t.duration("interval", rw.interval, {1s, 1h});
+        rw.timeout = t.duration("timeout", rw.timeout, {100ms, 10min});
+        rw.max_queued = static_cast<std::uint32_t>(t.integer("max_queued", rw.max_queued, 1, 100'000));
+    }
+
     void read_clickhouse(const Table& t, ClickHouseConfig& ch) const {
         t.reject_unknown(kClickHouseKeys);
         ch.line = t.line();
-        if (const toml::value* url = t.find("url"); url != nullptr) {
-            if (url->is_string()) {
-                ch.urls.push_back(t.string("url", "", check_http_url));
-            } else {
-                for (auto& u : t.strings("url", check_http_url)) {
-                    ch.urls.push_back(std::move(u.value));
-                }
-            }
-            for (std::string& u : ch.urls) {
-                while (u.ends_with('/')) {
-                    u.pop_back();
-                }
+        ch.urls = read_urls(t, check_http_url);
+        for (std::string& u : ch.urls) {
+            while (u.ends_with('/')) {
+                u.pop_back();
             }
         }
         ch.database = t.string("database", ch.database, check_sql_identifier);
@@ -814,6 +840,11 @@ nlohmann::json config_to_json(const ApplianceConfig& config) {
           {"timeout", format_duration(config.clickhouse.timeout)},
           {"spool", config.clickhouse.spool},
           {"spool_max_mb", config.clickhouse.spool_max_mb}}},
+        {"remote_write",
+         {{"url", config.remote_write.urls},
+          {"interval", format_duration(config.remote_write.interval)},
+          {"timeout", format_duration(config.remote_write.timeout)},
+          {"max_queued", config.remote_write.max_queued}}},
         {"eal_arguments", eal_arguments(config)},
     };
 }

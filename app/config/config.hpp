@@ -2,7 +2,7 @@
 // annotated examples in deploy/configs/), loaded and validated before anything is started.
 //
 // Tables: [eal] [run] [[port]] [flows] [services] [hosting] [stats] [control] [snapshot] [metrics] [http] [fleet]
-// [clickhouse]. Every key
+// [clickhouse] [remote_write]. Every key
 // has a default (the member initializers below); only [[port]] must be written, at least once.
 // An unknown table or key, a wrong type, a value out of range or a broken cross-field rule is an
 // error naming the file, the line, the key's dotted name ("eal.cores[1]", "port[0].peer") and why.
@@ -158,6 +158,15 @@ struct ClickHouseConfig {
     [[nodiscard]] bool enabled() const noexcept { return !urls.empty(); }
 };
 
+// Prometheus remote write (issue #19): the /metrics exposition pushed to each URL every interval.
+struct RemoteWriteConfig {
+    std::vector<std::string> urls;               ///< each receives every write; empty: off
+    std::chrono::milliseconds interval{15'000};
+    std::chrono::milliseconds timeout{10'000};
+    std::uint32_t max_queued = 240;              ///< writes kept per URL while it does not answer (an hour at 15 s)
+    [[nodiscard]] bool enabled() const noexcept { return !urls.empty(); }
+};
+
 struct ConfigError {
     std::string file;
     int line = 0;  ///< 0 when the problem is not tied to a line (unreadable file, no [[port]])
@@ -181,6 +190,7 @@ struct ApplianceConfig {
     HttpConfig http;
     FleetConfig fleet;
     ClickHouseConfig clickhouse;
+    RemoteWriteConfig remote_write;
     std::string source;  ///< the file path, or the origin given to load_config_text
     /// Keys that are accepted but have no effect any more, each with why (printed by `run`).
     std::vector<ConfigError> warnings;

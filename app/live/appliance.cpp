@@ -296,6 +296,14 @@ bool Appliance::start(std::string& error) {
             return false;
         }
     }
+    if (_settings.remote_write.enabled()) {
+        std::vector<std::pair<std::string, std::string>> labels = {{"appliance", _settings.fleet.appliance}};
+        if (!_settings.fleet.site.empty()) {
+            labels.emplace_back("site", _settings.fleet.site);
+        }
+        _remote_writer = std::make_unique<remote_write::RemoteWriter>(_settings.remote_write, std::move(labels));
+        _remote_writer->start();
+    }
     if (_settings.telemetry) {
         register_telemetry();
     }
@@ -413,6 +421,9 @@ int Appliance::run() {
     std::uint64_t next_interval = _clock.now_ns() + _settings.stats_interval_ns;
     std::uint64_t next_snapshot =
         _settings.snapshot_interval_ns != 0 ? _clock.now_ns() + _settings.snapshot_interval_ns : UINT64_MAX;
+    const auto remote_write_every =
+        static_cast<std::uint64_t>(std::chrono::nanoseconds(_settings.remote_write.interval).count());
+    std::uint64_t next_remote_write = _clock.now_ns() + remote_write_every;
     collect(false); // the first handoff, so that counters are published from the start
     while (!g_stop.load(std::memory_order_relaxed)) {
         const std::uint64_t now = _clock.now_ns();
@@ -433,6 +444,10 @@ int Appliance::run() {
                 next_interval = _clock.now_ns() + _settings.stats_interval_ns; // the stats core fell behind: skip
             }
         }
+        if (_remote_writer && _clock.now_ns() >= next_remote_write) {
+            _remote_writer->submit(render_metrics(), static_cast<std::int64_t>(realtime_ns() / 1'000'000ull));
+            next_remote_write = _clock.now_ns() + remote_write_every;
+        }
         if (_clock.now_ns() >= next_snapshot) {
             std::string message;
             if (!save_snapshot_now(message)) {
@@ -444,6 +459,11 @@ int Appliance::run() {
 
     fmt::print(stderr, "wiretally: stopping: draining the ports\n");
     stop_and_drain();
+    if (_remote_writer) {
+        // The last values: what the tallies end at.
+        _remote_writer->submit(render_metrics(), static_cast<std::int64_t>(realtime_ns() / 1'000'000ull));
+        _remote_writer->stop(_settings.remote_write.timeout);
+    }
     int rc = kExitOk;
     if (!_settings.snapshot_file.empty()) {
         std::string message;

@@ -55,6 +55,7 @@ struct RunSettings {
     std::string http_token;  // POST /api/mark's token; empty: read-only
     FleetConfig fleet;           // who this appliance is, on exported rows
     ClickHouseConfig clickhouse; // export to ClickHouse; urls empty: off
+    RemoteWriteConfig remote_write; // Prometheus remote write; urls empty: off
 };
 
 // Runs until SIGINT/SIGTERM; returns a sysexits code (0 after a clean drain and snapshot).

@@ -7,6 +7,7 @@
 #include "app/control/commands.hpp"
 #include "app/control/http_gateway.hpp"
 #include "app/export/clickhouse_export.hpp"
+#include "app/export/remote_write.hpp"
 #include "app/live/dashboard_builder.hpp"
 #include "app/ipdb/ip_database.hpp"
 #include "app/live/appliance.hpp"
@@ -340,6 +341,7 @@ private:
     std::unique_ptr<clickhouse::ClickHouseExport> _export;
     std::unique_ptr<pipeline::CoreTally> _export_tally;
     std::uint64_t _export_interval_start_s = 0;
+    std::unique_ptr<remote_write::RemoteWriter> _remote_writer; // [remote_write]: /metrics pushed every interval
     std::uint32_t _stats_scratch_generation = 0;
 };
 

@@ -293,6 +293,10 @@ json Appliance::stats_json() const {
     } else {
         j["clickhouse"] = nullptr;
     }
+    j["remote_write"] = _remote_writer ? remote_write::status_json(_remote_writer->status()) : json(nullptr);
+    if (_remote_writer) {
+        j["remote_write"]["url"] = _settings.remote_write.urls;
+    }
     return j;
 }
 

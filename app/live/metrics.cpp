@@ -246,6 +246,16 @@ std::string Appliance::render_metrics() const {
                  "when ClickHouse last took a batch (Unix time; 0: never)");
         x.sample("wiretally_export_last_sent_timestamp_seconds", "", s.last_sent_unix);
     }
+    if (_remote_writer) {
+        const remote_write::Status s = _remote_writer->status();
+        x.family("wiretally_remote_write_requests_total", "counter",
+                 "Prometheus remote write requests: sent (a receiver took it), failed (each attempt), dropped (given up)");
+        x.sample("wiretally_remote_write_requests_total", "state=\"sent\"", s.writes_sent);
+        x.sample("wiretally_remote_write_requests_total", "state=\"failed\"", s.writes_failed);
+        x.sample("wiretally_remote_write_requests_total", "state=\"dropped\"", s.writes_dropped);
+        x.family("wiretally_remote_write_samples_total", "counter", "samples in remote write requests a receiver took");
+        x.sample("wiretally_remote_write_samples_total", "", s.samples_sent);
+    }
     x.family("wiretally_uptime_seconds", "gauge", "seconds since start");
     x.sample("wiretally_uptime_seconds", "", static_cast<double>(_clock.now_ns() - _started_ns) / 1e9);
     x.family("wiretally_services_reloads_total", "counter", "successful services reloads");

@@ -68,6 +68,7 @@ RunSettings settings_from_config(const ApplianceConfig& c) {
     s.http_token = c.http.token;
     s.fleet = c.fleet;
     s.clickhouse = c.clickhouse;
+    s.remote_write = c.remote_write;
     return s;
 }
 

@@ -356,10 +356,10 @@ devise = "x"
 TEST(ConfigErrors, UnknownTable) {
     EXPECT_EQ(load_error(std::string(kPortPair) + "\n[stat]\ninterval = \"1s\"\n"),
               "t.toml:14: stat: unknown table; expected [eal], [run], [[port]], [flows], [services], [hosting], "
-              "[stats], [control], [snapshot], [metrics], [http], [fleet] or [clickhouse]");
+              "[stats], [control], [snapshot], [metrics], [http], [fleet], [clickhouse] or [remote_write]");
     EXPECT_EQ(load_error("workers = 2\n"),
               "t.toml:1: workers: unknown top-level key; expected [eal], [run], [[port]], [flows], [services], "
-              "[hosting], [stats], [control], [snapshot], [metrics], [http], [fleet] or [clickhouse]");
+              "[hosting], [stats], [control], [snapshot], [metrics], [http], [fleet], [clickhouse] or [remote_write]");
 }
 
 TEST(ConfigErrors, WrongType) {
