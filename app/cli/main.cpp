@@ -4,6 +4,8 @@
 #include "app/config/config_values.hpp"
 #include "app/control/client.hpp"
 #include "app/export/clickhouse_schema.hpp"
+#include "app/export/fleet_query.hpp"
+#include "app/config/config.hpp"
 #include "app/ipdb/ip_database.hpp"
 #include "app/live/run_command.hpp"
 
@@ -145,6 +147,34 @@ int main(int argc, char** argv) {
                        "Distributed table TABLE over them (inserts and queries use TABLE)")
         ->check(identifier);
 
+    wt::app::clickhouse::QueryOptions query_opt;
+    std::string query_since = "1h";
+    std::string query_config;
+    auto* query = app.add_subcommand("query", "Print the tables ctl prints (services, domains, clients, servers, "
+                                              "actions, devices) across every appliance that exports to one ClickHouse "
+                                              "store ([clickhouse]), summed over the intervals asked for");
+    query->footer("Exit codes:\n  0   success\n  64  usage error (bad command line)\n  66  the password file "
+                  "cannot be read\n  69  the store cannot be reached, or refused the query (the message says why)\n"
+                  "  78  the --config file is not a valid configuration");
+    query->add_option("VIEW", query_opt.view, "services, domains, clients, servers, actions or devices")
+        ->required()
+        ->check(CLI::IsMember(wt::app::clickhouse::query_views()));
+    query->add_option("--clickhouse", query_opt.url, "the store's HTTP interface, http://HOST:PORT (default: the "
+                                                     "first [clickhouse] url of --config)");
+    query->add_option("--config", query_config, "an appliance's configuration: its [clickhouse] url, database, user "
+                                                "and password_file, and --site its [fleet] site unless given");
+    query->add_option("--database", query_opt.database, "the database")->check(identifier)->capture_default_str();
+    query->add_option("--user", query_opt.user, "the ClickHouse user")->capture_default_str();
+    query->add_option("--password-file", query_opt.password_file, "a file whose first line is the user's password");
+    query->add_option("--since", query_since, "intervals that began at most this long ago: 30m, 1h, 7d is 168h")
+        ->capture_default_str();
+    query->add_option("--site", query_opt.site, "only this site's appliances");
+    query->add_option("--appliance", query_opt.appliance, "only this appliance");
+    query->add_flag("--json", query_opt.json, "the rows as JSON (as ctl --json gives them)");
+    query->add_option("--top", query_opt.top, "rows per table (1 to 1000000)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+        ->capture_default_str();
+
     wt::app::CtlInvocation ctl_inv;
     auto* ctl = wt::app::add_ctl_command(app, ctl_inv);
 
@@ -179,6 +209,47 @@ int main(int argc, char** argv) {
     if (schema->parsed()) {
         fmt::print("{}", wt::app::clickhouse::create_statements(schema_opt));
         return 0;
+    }
+    if (query->parsed()) {
+        const auto since = wt::app::config_values::parse_duration(query_since);
+        if (!since || since->count() < 1000) {
+            fmt::print(stderr, "wiretally: query: --since {}: a duration of at least 1s, such as 30m or 1h\n", query_since);
+            return wt::app::kExitUsage;
+        }
+        query_opt.since = std::chrono::duration_cast<std::chrono::seconds>(*since);
+        if (!query_config.empty()) {
+            const wt::app::ConfigResult loaded = wt::app::load_config_file(query_config);
+            if (const auto* e = std::get_if<wt::app::ConfigError>(&loaded)) {
+                fmt::print(stderr, "wiretally: query: {}\n", e->format());
+                return wt::app::kExitConfig;
+            }
+            const auto& c = std::get<wt::app::ApplianceConfig>(loaded);
+            if (c.clickhouse.urls.empty() && query_opt.url.empty()) {
+                fmt::print(stderr, "wiretally: query: {} has no [clickhouse] url; give --clickhouse URL\n", query_config);
+                return wt::app::kExitUsage;
+            }
+            if (query_opt.url.empty()) {
+                query_opt.url = c.clickhouse.urls.front();
+            }
+            if (query->count("--database") == 0) {
+                query_opt.database = c.clickhouse.database;
+            }
+            if (query->count("--user") == 0) {
+                query_opt.user = c.clickhouse.user;
+            }
+            if (query->count("--password-file") == 0) {
+                query_opt.password_file = c.clickhouse.password_file;
+            }
+        }
+        if (query_opt.url.empty()) {
+            fmt::print(stderr, "wiretally: query: which store? give --clickhouse http://HOST:PORT or --config FILE\n");
+            return wt::app::kExitUsage;
+        }
+        if (const std::string why = wt::app::config_values::check_http_url(query_opt.url); !why.empty()) {
+            fmt::print(stderr, "wiretally: query: --clickhouse {}: {}\n", query_opt.url, why);
+            return wt::app::kExitUsage;
+        }
+        return wt::app::clickhouse::run_query(query_opt);
     }
     if (ctl->parsed()) {
         ctl_inv.unexpected = ctl->remaining();

@@ -543,18 +543,6 @@ private:
         }
     }
 
-    static std::string check_http_url(std::string_view url) {
-        if (!url.starts_with("http://")) {
-            return "expected http://HOST:PORT (ClickHouse's HTTP interface; https is not supported: put a TLS "
-                   "proxy on the box)";
-        }
-        const std::string_view rest = url.substr(7);
-        if (rest.empty() || rest.find_first_of(" ?#@") != std::string_view::npos) {
-            return "expected http://HOST:PORT with no user, query or fragment (the user is [clickhouse] user)";
-        }
-        return {};
-    }
-
     // `url`: one string or an array of them.
     static std::vector<std::string> read_urls(const Table& t, const Check& check) {
         std::vector<std::string> urls;

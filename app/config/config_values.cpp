@@ -187,6 +187,18 @@ std::string check_sql_identifier(std::string_view name) {
     return std::isdigit(static_cast<unsigned char>(name.front())) ? "must not start with a digit" : "";
 }
 
+std::string check_http_url(std::string_view url) {
+    if (!url.starts_with("http://")) {
+        return "expected http://HOST:PORT (ClickHouse's HTTP interface; https is not supported: put a TLS "
+               "proxy on the box)";
+    }
+    const std::string_view rest = url.substr(7);
+    if (rest.empty() || rest.find_first_of(" ?#@") != std::string_view::npos) {
+        return "expected http://HOST:PORT with no user, query or fragment (the user is [clickhouse] user)";
+    }
+    return {};
+}
+
 std::string check_listen(std::string_view listen) {
     if (listen.empty()) {
         return {};

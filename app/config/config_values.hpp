@@ -79,5 +79,7 @@ using Check = std::function<std::string(std::string_view)>;
 [[nodiscard]] std::string check_listen(std::string_view listen);
 // A name written into SQL unquoted (a ClickHouse database or cluster): letters, digits, '_'.
 [[nodiscard]] std::string check_sql_identifier(std::string_view name);
+// A ClickHouse HTTP URL: http://HOST:PORT (no user, query or fragment).
+[[nodiscard]] std::string check_http_url(std::string_view url);
 
 } // namespace wt::app::config_values

@@ -53,11 +53,12 @@ constexpr std::array kIntervalColumns = {
     WT_ROW_IDENTITY,
     Column{"interval_start", "DateTime('UTC')", "the interval's start (the partition key)"},
     Column{"interval_end", "DateTime('UTC')", "its end: the row counts what passed in [start, end)"},
-    Column{"kind", "String", "service, domain, client, server, action or device"},
+    Column{"kind", "String", "service, domain, client, server, action, device or client_domain"},
     Column{"service", "Nullable(String)", "the row's service; null: unclassified (and device rows)"},
-    Column{"name", "String", "domain and action rows: the name; server rows: a name used for the address"},
-    Column{"address", "String", "client rows: the client; server rows: the server; action rows without a name: "
-                                "the server; device rows: the addresses, comma-separated"},
+    Column{"category", "String", "service rows: the service's category"},
+    Column{"name", "String", "domain, action and client_domain rows: the name; server rows: a name used for the address"},
+    Column{"address", "String", "client and client_domain rows: the client; server rows: the server; action rows "
+                                "without a name: the server; device rows: the addresses, comma-separated"},
     Column{"action", "Nullable(String)", "action rows: the action"},
     Column{"mac", "Nullable(String)", "client and device rows: the MAC address, when the link showed it"},
     Column{"cnames", "String", "domain rows: the CNAME chain after the name, names separated by spaces"},

@@ -8,7 +8,8 @@
 // insert_deduplication_token, non-replicated tables no insert deduplication at all).
 //   flows      one row per finished flow
 //   intervals  one row per key per interval: kind 'service', 'domain', 'client', 'server', 'action'
-//              or 'device', with the tally's counts of what passed in [interval_start, interval_end)
+//              or 'device', with the tally's counts of what passed in [interval_start, interval_end);
+//              and 'client_domain' (no counts): a client that used a name in the interval
 //
 // Kept to types both ClickHouse 18.16 (Debian 12) and current releases accept: String, not IPv4/IPv6 or
 // LowCardinality; DateTime('UTC') in whole seconds, not DateTime64; times with fractions as Float64.
@@ -39,6 +40,7 @@ inline constexpr std::string_view kKindClient = "client";
 inline constexpr std::string_view kKindServer = "server";
 inline constexpr std::string_view kKindAction = "action";
 inline constexpr std::string_view kKindDevice = "device";
+inline constexpr std::string_view kKindClientDomain = "client_domain";
 
 struct SchemaOptions {
     std::string database = "wiretally";

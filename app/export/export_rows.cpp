@@ -167,6 +167,7 @@ void BatchWriter::add_intervals(const Report& r, std::uint64_t start_s, std::uin
     // the counts.
     struct Descriptive {
         std::string_view service;
+        std::string_view category;
         std::string_view name;
         std::string address;
         std::string_view action;
@@ -193,6 +194,7 @@ void BatchWriter::add_intervals(const Report& r, std::uint64_t start_s, std::uin
         w.field("interval_end", end);
         w.field("kind", kind);
         text_or_null(w, "service", d.service);
+        w.field("category", d.category);
         w.field("name", d.name);
         w.field("address", d.address);
         text_or_null(w, "action", d.action);
@@ -223,7 +225,13 @@ void BatchWriter::add_intervals(const Report& r, std::uint64_t start_s, std::uin
     for (std::size_t i = 0; i < r.tally.services.size(); ++i) {
         const pipeline::TransferStats& s = r.tally.services[i].stats;
         if (moved_anything(s)) {
-            row(kKindService, {.service = service_or_empty(r, static_cast<std::int32_t>(i) - 1)}, s);
+            const auto service = static_cast<std::int32_t>(i) - 1;
+            row(kKindService,
+                {.service = service_or_empty(r, service),
+                 .category = service >= 0 && static_cast<std::size_t>(service) < r.categories.size()
+                                 ? std::string_view(r.categories[static_cast<std::size_t>(service)])
+                                 : std::string_view()},
+                s);
         }
     }
     for (const pipeline::MergedDomain& d : r.tally.domains) {
@@ -263,6 +271,10 @@ void BatchWriter::add_intervals(const Report& r, std::uint64_t start_s, std::uin
             {.service = service_or_empty(r, a.service), .name = a.name,
              .address = a.name.empty() ? ip_text(a.server) : std::string(), .action = label},
             a.stats, a.connections_reused, a.dns_lookups, a.dns_failed);
+    }
+    const pipeline::TransferStats none;
+    for (const auto& [client, name] : r.tally.client_domains) {
+        row(kKindClientDomain, {.name = name, .address = ip_text(client)}, none);
     }
     for (const Device& d : r.devices) {
         std::string addresses;

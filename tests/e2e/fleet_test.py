@@ -254,6 +254,13 @@ def ctl_services(services):
             for name, r in services.items()}
 
 
+def store_named_bytes(server):
+    """Bytes per domain name in the interval rows (FINAL), both appliances together."""
+    rows = parse_rows(server.query("SELECT name, sum(bytes_up) + sum(bytes_down) AS b FROM wiretally.intervals FINAL "
+                                   "WHERE kind = 'domain' GROUP BY name FORMAT JSONEachRow"))
+    return {r["name"]: int(r["b"]) for r in rows}
+
+
 def duplicates(server, table):
     """Rows of `table` (FINAL) minus distinct keys: 0 when every (appliance, batch_id, row) is there once."""
     return int(server.query(f"SELECT count() - uniqExact(appliance, batch_id, row) FROM wiretally.{table} FINAL").strip())
@@ -385,6 +392,51 @@ def main():
             expected[service] = (e[0] + c, e[1] + up, e[2] + down)
     rep.check("across the fleet: the sum of both appliances' tallies", fleet == expected,
               f"store {fleet} expected {expected}")
+
+    # ---- wiretally query: the same tables across the fleet ----
+    pass_file = os.path.join(work, "query.pass")
+    with open(pass_file, "w") as f:
+        f.write(PASSWORD + "\n")
+
+    def query(*args):
+        r = L.run([binary, "query", "--clickhouse", ch2.url, "--user", "writer", "--password-file", pass_file, *args],
+                  timeout=60)
+        return r.returncode, r.stdout, r.stderr
+
+    def query_services(*args):
+        rc, out, err = query("services", "--json", *args)
+        if rc != 0:
+            return {"error": err.strip()}
+        doc = json.loads(out)
+        return {(s.get("service") or UNCLASSIFIED): (s["connections"], s["bytes_up"], s["bytes_down"])
+                for s in doc["services"]}
+
+    got = query_services()
+    rep.check("query services --json: every appliance's tallies summed", got == expected, f"got {got} want {expected}")
+    got = query_services("--site", "lab")
+    rep.check("query services --site lab: lab's own ctl services", got == own[lab.name], f"got {got}")
+    got = query_services("--appliance", "box-hq")
+    rep.check("query services --appliance box-hq: hq's own tally", got == own[hq.name], f"got {got}")
+    rc, out, err = query("services")
+    rep.check("query services (table): the ctl table with both appliances in its header",
+              rc == 0 and "fleet: 2 appliances (box-hq, box-lab), sites hq, lab\n" in out and "SERVICE" in out, out[:600] + err)
+    rep.note(out)
+    for view in ("domains", "servers", "clients", "devices", "actions"):
+        rc, out, err = query(view, "--json")
+        doc = json.loads(out) if rc == 0 else {}
+        rows = doc.get(view) or []
+        rep.check(f"query {view} --json: rows from both appliances", rc == 0 and (rows or view == "actions"),
+                  err.strip()[:300])
+    rc, out, err = query("domains", "--json")
+    domains = {d["domain"]: d for d in json.loads(out)["domains"]} if rc == 0 else {}
+    named = store_named_bytes(ch1)
+    rep.check("query domains: each name's bytes are the store's (both appliances)",
+              {n: d["bytes_up"] + d["bytes_down"] for n, d in domains.items()} == named, f"{len(domains)} vs {len(named)}")
+    rc, out, err = query("servers")
+    rep.check("query servers (table) exits 0", rc == 0, err)
+    rep.note("\n".join(out.splitlines()[:12]))
+    rc, out, err = L.run([binary, "query", "--clickhouse", "http://127.0.0.1:1", "services"], timeout=30).returncode, "", ""
+    rep.check("query against a store that does not answer exits 69", rc == 69, str(rc))
 
     # ---- remote write: every appliance's series, and their last values are its tallies ----
     for store in stores:
