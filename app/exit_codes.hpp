@@ -10,6 +10,7 @@ enum ExitCode : int {
     kExitUsage = 64,
     kExitDataError = 65,   // corrupt or non-capture input
     kExitNoInput = 66,     // missing or unreadable input
+    kExitUnavailable = 69, // a server wiretally needs did not answer or refused (ClickHouse: query, --export)
     kExitSoftware = 70,    // internal failure (EAL, memory)
     kExitCantCreate = 73,  // cannot write an output file
     kExitConfig = 78,      // bad services, marks or configuration file

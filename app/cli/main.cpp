@@ -25,6 +25,7 @@ constexpr const char* kAnalyzeExitCodes = R"(Exit codes:
       compressed data, or of a link type wiretally does not decode
   66  the capture is missing or unreadable
   70  internal failure (out of memory, a decompressor that cannot start)
+  69  --export: ClickHouse did not take every row (the message says how many and why)
   73  an output file (-o, --flows) cannot be written, or --format png: the browser drew no PNG
   78  bad services, marks or IP data file (the message gives FILE:LINE))";
 
@@ -95,6 +96,15 @@ int main(int argc, char** argv) {
                       "no service is inferred from hosting)");
     analyze->add_option("--flows", opt.flows_out, "write one JSON object per flow to this file ('-' for stdout)");
     analyze->add_option("--top", opt.top_domains, "domains shown in the table report")->capture_default_str();
+    analyze->add_option("--export", opt.export_url,
+                        "also store the flows and the capture's tables (one interval, first to last packet) in "
+                        "ClickHouse at http://HOST:PORT (tables: wiretally schema); the report is printed as usual");
+    analyze->add_option("--export-database", opt.export_database, "--export's database")->capture_default_str();
+    analyze->add_option("--export-user", opt.export_user, "--export's ClickHouse user")->capture_default_str();
+    analyze->add_option("--export-password-file", opt.export_password_file,
+                        "a file whose first line is --export-user's password");
+    analyze->add_option("--appliance", opt.appliance, "--export: the appliance the rows name (default: the host name)");
+    analyze->add_option("--site", opt.site, "--export: the site the rows name");
     analyze->add_option("--workers", opt.workers,
                         "worker pipelines (per-core tables as on the appliance, merged at the end)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{16}))

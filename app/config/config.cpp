@@ -60,21 +60,6 @@ constexpr std::array kClickHouseKeys = {"url"sv,      "database"sv,       "user"
                                         "spool"sv,    "spool_max_mb"sv};
 constexpr std::array kRemoteWriteKeys = {"url"sv, "interval"sv, "timeout"sv, "max_queued"sv};
 
-// [fleet] appliance when not written: the host name, as a fleet name may be written.
-std::string host_name() {
-    std::array<char, 256> buffer{};
-    if (gethostname(buffer.data(), buffer.size() - 1) != 0 || buffer[0] == '\0') {
-        return "wiretally";
-    }
-    std::string name(buffer.data());
-    for (char& c : name) {
-        if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '\'') {
-            c = '-';
-        }
-    }
-    return name.substr(0, 64);
-}
-
 bool is_power_of_two(std::int64_t v) noexcept { return v > 0 && (v & (v - 1)) == 0; }
 
 class Loader {
@@ -539,7 +524,7 @@ private:
         fleet.appliance = t.string("appliance", "", check_fleet_name);
         fleet.site = t.string("site", "", check_fleet_name);
         if (fleet.appliance.empty()) {
-            fleet.appliance = host_name();
+            fleet.appliance = default_appliance_name();
         }
     }
 
@@ -701,6 +686,20 @@ std::string ConfigError::format() const {
 }
 
 std::string_view to_string(RunMode mode) noexcept { return mode == RunMode::kTap ? "tap" : "inline"; }
+
+std::string default_appliance_name() {
+    std::array<char, 256> buffer{};
+    if (gethostname(buffer.data(), buffer.size() - 1) != 0 || buffer[0] == '\0') {
+        return "wiretally";
+    }
+    std::string name(buffer.data());
+    for (char& c : name) {
+        if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '\'') {
+            c = '-';
+        }
+    }
+    return name.substr(0, 64);
+}
 
 std::string format_duration(milliseconds duration) {
     const std::int64_t ms = duration.count();

@@ -247,6 +247,10 @@ inline constexpr unsigned kAfPacketLargestFrame = kAfPacketFrameSize - 66;
 /// "/etc/wiretally/wiretally.toml".
 [[nodiscard]] std::string default_config_path();
 
+/// [fleet] appliance when not written: the host name, made fit for a fleet name (64 printable characters
+/// without spaces, quotes or backslashes).
+[[nodiscard]] std::string default_appliance_name();
+
 /// "inline" / "tap".
 [[nodiscard]] std::string_view to_string(RunMode mode) noexcept;
 

@@ -19,7 +19,6 @@ namespace wt::app::clickhouse {
 namespace {
 
 using nlohmann::json;
-constexpr int kExitUnavailable = 69; // sysexits EX_UNAVAILABLE: the store did not answer
 
 const std::vector<std::string> kViews = {"services", "domains", "clients", "servers", "actions", "devices"};
 
@@ -140,7 +139,9 @@ public:
 
     // FROM ... FINAL WHERE kind = ... and the time, site and appliance asked for.
     [[nodiscard]] std::string from(std::string_view kind) const {
-        const auto cutoff = static_cast<std::uint64_t>(std::time(nullptr)) - static_cast<std::uint64_t>(_o.since.count());
+        const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+        const auto since = static_cast<std::uint64_t>(_o.since.count());
+        const std::uint64_t cutoff = since < now ? now - since : 0;
         std::string where = fmt::format("kind = {} AND interval_start >= toDateTime({})", sql_string(kind), cutoff);
         if (!_o.site.empty()) {
             where += " AND site = " + sql_string(_o.site);

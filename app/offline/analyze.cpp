@@ -1,6 +1,8 @@
 #include "app/offline/output_file.hpp"
 #include "app/offline/analyze.hpp"
 
+#include "app/export/flow_export_sink.hpp"
+
 #include "app/offline/capture_input.hpp"
 #include "app/offline/png_render.hpp"
 #include "app/report/capture_timeline.hpp"
@@ -125,6 +127,30 @@ int run_analyze(const AnalyzeOptions& options) {
         lanes = std::make_unique<FlowLaneCollector>(FlowLaneCollector::kDefaultCap, flow_writer.get());
     }
     pipeline::FlowSink* sink = lanes ? static_cast<pipeline::FlowSink*>(lanes.get()) : flow_writer.get();
+    // --export: flows go out while the capture is read (the sending thread works beside the worker); the
+    // capture's tables follow as one interval, [first packet, last packet].
+    std::unique_ptr<clickhouse::ClickHouseExport> exporter;
+    std::unique_ptr<clickhouse::FlowExportSink> export_sink;
+    if (!options.export_url.empty()) {
+        ClickHouseConfig c;
+        c.urls = {options.export_url};
+        c.database = options.export_database;
+        c.user = options.export_user;
+        c.password_file = options.export_password_file;
+        c.batch_interval = std::chrono::seconds(1);
+        c.timeout = std::chrono::seconds(30);
+        c.spool.clear(); // offline, what ClickHouse does not take is an error, not a spool
+        c.spool_max_mb = 0;
+        exporter = std::make_unique<clickhouse::ClickHouseExport>(
+            c, clickhouse::RowOrigin{options.appliance.empty() ? default_appliance_name() : options.appliance,
+                                     options.site});
+        if (!exporter->start(error)) {
+            fmt::print(stderr, "wiretally: --export: {}\n", error);
+            return kExitNoInput;
+        }
+        export_sink = std::make_unique<clickhouse::FlowExportSink>(*exporter, ip_databases, actions.get(), sink);
+        sink = export_sink.get();
+    }
     pipeline::IntervalClock interval_clock;
     pipeline::WorkerConfig config;
     config.interval_clock = pictures ? &interval_clock : nullptr;
@@ -309,6 +335,22 @@ int run_analyze(const AnalyzeOptions& options) {
     }
     add_devices(report, registry);
     workers.clear();
+    int export_rc = kExitOk;
+    if (exporter) {
+        const std::uint64_t first_s = report.input.first_ns / 1'000'000'000ull;
+        const std::uint64_t last_s = report.input.last_ns / 1'000'000'000ull + 1;
+        exporter->add_intervals(report, first_s, std::max(last_s, first_s + 1));
+        exporter->stop(std::chrono::seconds(60));
+        const clickhouse::ExportStatus s = exporter->status();
+        if (s.rows_dropped != 0 || s.queued_batches != 0) {
+            fmt::print(stderr, "wiretally: --export: {} of {} rows not stored in {}: {}\n", s.rows_dropped,
+                       s.rows_dropped + s.rows_sent, options.export_url, s.last_error);
+            export_rc = kExitUnavailable;
+        } else {
+            fmt::print(stderr, "wiretally: --export: {} rows stored in {} ({} {})\n", s.rows_sent, options.export_url,
+                       options.export_database, s.server_version);
+        }
+    }
     // Every record was of a link type the decoder does not know: an error naming it, not an empty report.
     const std::uint64_t unsupported =
         report.decode_drops[static_cast<std::size_t>(parsers::DecodeStatus::kUnsupportedLinkType)];
@@ -407,7 +449,7 @@ int run_analyze(const AnalyzeOptions& options) {
     if (!report.input.stopped_early.empty()) {
         error_line(input_name, report.input.stopped_early);
     }
-    return exit_code;
+    return exit_code != kExitOk ? exit_code : export_rc;
 }
 
 } // namespace wt::app

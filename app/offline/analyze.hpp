@@ -26,6 +26,13 @@ struct AnalyzeOptions {
     std::size_t top_domains = 40;
     std::size_t max_flows = 1u << 18;
     std::size_t workers = 1; // worker pipelines, each with its own tables, merged at the end
+    // --export: flows and the capture's tables into ClickHouse (issue #19); url empty: no export.
+    std::string export_url;
+    std::string export_database = "wiretally";
+    std::string export_user = "default";
+    std::string export_password_file;
+    std::string appliance; // empty: default_appliance_name()
+    std::string site;
 };
 
 

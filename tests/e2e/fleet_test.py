@@ -455,6 +455,30 @@ def main():
                   {(dict(k).get("appliance"), dict(k).get("site")) for k in sites} == {("box-hq", "hq"), ("box-lab", "lab")},
                   str(sites))
 
+    # ---- analyze --export: a capture file into the same store ----
+    analysed = L.run([binary, "analyze", ECH, "--format", "json", "--export", ch1.url, "--export-user", "writer",
+                      "--export-password-file", pass_file, "--appliance", "box-field", "--site", "field"], timeout=120)
+    rep.check("analyze --export exits 0 and says what it stored", analysed.returncode == 0 and
+              "rows stored in" in analysed.stderr, analysed.stderr[-500:])
+    offline = {}
+    if analysed.returncode == 0:
+        doc = json.loads(analysed.stdout)
+        for row in doc["services"]:
+            offline[row.get("service") or UNCLASSIFIED] = (row["connections"], row["bytes_up"], row["bytes_down"])
+    got = wait_for(lambda: query_services("--appliance", "box-field", "--since", "1000000h") == offline and offline, 30) \
+        or query_services("--appliance", "box-field", "--since", "1000000h")
+    rep.check("analyze --export: query gives the offline report's services", got == offline, f"got {got} want {offline}")
+    wait_for(lambda: int(store_flows(ch2).get("box-field", {}).get("flows", 0)) == sum(c for c, _, _ in offline.values()), 30)
+    field = store_flows(ch2).get("box-field", {})
+    rep.check("analyze --export: one flow row per connection, with the site",
+              int(field.get("flows", -1)) == sum(c for c, _, _ in offline.values()) and field.get("site") == "field",
+              json.dumps(field))
+    refused = L.run([binary, "analyze", ECH, "--export", "http://127.0.0.1:1", "-o", os.path.join(work, "r.txt")],
+                    timeout=120)
+    rep.check("analyze --export to a store that does not answer: the report, then exit 69",
+              refused.returncode == 69 and "not stored" in refused.stderr and os.path.getsize(os.path.join(work, "r.txt")) > 0,
+              f"rc={refused.returncode} {refused.stderr[-300:]}")
+
     # ---- a spool too small for an outage ----
     port = free_ports(1)[0]
     late_url = f"http://127.0.0.1:{port}"
