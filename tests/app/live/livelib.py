@@ -117,7 +117,7 @@ def toml_str(s):
 
 def config_text(*, prefix, vdevs, ports, socket, mode="tap", workers=1, snapshot="", telemetry=False,
                 memory_mb=384, stats_interval="200ms", max_clients=64, max_request_bytes=65536,
-                max_flows=16384, flows_extra=None, http_listen="", extra=""):
+                max_flows=16384, flows_extra=None, http_listen="", extra="", mbufs=0):
     """A `wiretally run` configuration. ports: [(name, device, peer or None)]; http_listen "" turns the HTTP
     listener (dashboard, /api, /metrics) off, "127.0.0.1:0" gives it a free port."""
     lines = [
@@ -132,6 +132,7 @@ def config_text(*, prefix, vdevs, ports, socket, mode="tap", workers=1, snapshot
         "[run]",
         f'mode = "{mode}"',
         f"workers = {workers}",
+        *([f"mbufs = {mbufs}"] if mbufs else []),
         "",
     ]
     for name, device, peer in ports:
