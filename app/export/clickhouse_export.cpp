@@ -232,6 +232,15 @@ void ClickHouseExport::learn_version(const std::string& url) {
             version.pop_back();
         }
         std::lock_guard lock(_mutex);
+        if (_announced_version != version || _announced_url != url) {
+            // Once per server: what it is and how rows sent twice are kept once there.
+            fmt::print(stderr, "wiretally: clickhouse: {} answers, version {}; rows sent twice are kept once by the "
+                               "ReplacingMergeTree key (appliance, batch_id, row), read with FINAL{}\n",
+                       url, version,
+                       has_deduplication_token(version) ? ", and dropped at insert by insert_deduplication_token" : "");
+            _announced_version = version;
+            _announced_url = url;
+        }
         _status.server_version = version;
     }
 }

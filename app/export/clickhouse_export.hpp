@@ -101,6 +101,8 @@ private:
     std::size_t _url_index = 0;
     std::chrono::steady_clock::time_point _retry_at{};
     std::chrono::milliseconds _backoff{0};
+    std::string _announced_version; // the server last named on stderr
+    std::string _announced_url;
 };
 
 } // namespace wt::app::clickhouse

@@ -3,6 +3,7 @@
 #include "app/report/json_writer.hpp"
 #include "app/report/names.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <fmt/format.h>
 
@@ -98,6 +99,7 @@ std::string datetime_text(std::uint64_t epoch_s) {
 }
 
 Batch BatchWriter::take() {
+    _last_bytes = std::max(_last_bytes, _batch.body.size());
     Batch out = std::move(_batch);
     _batch = Batch{};
     _batch.table = _table;
@@ -111,22 +113,33 @@ void BatchWriter::begin_row() {
         _last_id = now > _last_id ? now : _last_id + 1;
         _batch.id = _last_id;
         _batch.table = _table;
+        // The size the last batch reached: the body grows without copying itself over and over.
+        _batch.body.reserve(_last_bytes);
     }
 }
 
 void BatchWriter::end_row() { ++_batch.rows; }
 
+const std::string& BatchWriter::start_text(std::uint64_t epoch_s) {
+    if (epoch_s != _start_s) {
+        _start_s = epoch_s;
+        _start_text = datetime_text(epoch_s);
+    }
+    return _start_text;
+}
+
 void BatchWriter::add_flow(const pipeline::FlowRecord& r, const FlowRowNames& names) {
     begin_row();
     const pipeline::Flow& f = r.flow;
-    fmt::memory_buffer line;
+    fmt::memory_buffer& line = _line;
+    line.clear();
     JsonWriter w(line);
     w.begin_object();
     w.field("appliance", _origin.appliance);
     w.field("site", _origin.site);
     w.field("batch_id", _batch.id);
     w.field("row", _batch.rows);
-    w.field("start", datetime_text(f.ts_first_ns / 1'000'000'000ull));
+    w.field("start", start_text(f.ts_first_ns / 1'000'000'000ull));
     w.field("ts_first", seconds(f.ts_first_ns));
     w.field("ts_last", seconds(f.ts_last_ns));
     w.field("proto", ip_proto_text(f.key.proto));

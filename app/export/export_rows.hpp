@@ -9,6 +9,7 @@
 #include "pipeline/flow_record.hpp"
 
 #include <cstdint>
+#include <fmt/format.h>
 #include <string>
 #include <string_view>
 
@@ -60,9 +61,17 @@ private:
     void begin_row();
     void end_row();
 
+    // The `start` column's text, kept for the second it was made for: flows of one batch mostly began in
+    // a handful of seconds, and gmtime and formatting cost more than the rest of a row's fields.
+    const std::string& start_text(std::uint64_t epoch_s);
+
     Table _table;
     RowOrigin _origin;
     Batch _batch;
+    fmt::memory_buffer _line; // one row, reused: no allocation per row once it has grown
+    std::size_t _last_bytes = 0; // the largest batch so far: the next one's reservation
+    std::uint64_t _start_s = UINT64_MAX;
+    std::string _start_text;
     std::uint64_t _last_id = 0;
     std::uint64_t (*_now_ns)() = nullptr;
 };

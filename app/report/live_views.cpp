@@ -70,6 +70,29 @@ std::string render_stats_table(const json& s) {
                          h["url"].get<std::string>(), h["requests"].get<std::uint64_t>(), h["errors"].get<std::uint64_t>(),
                          h["cut_off"].get<std::uint64_t>(), h["refused"].get<std::uint64_t>());
     }
+    const auto u64 = [](const json& v) { return v.is_number() ? v.get<std::uint64_t>() : std::uint64_t{0}; };
+    const auto text_or = [](const json& v, std::string_view absent) {
+        return v.is_string() ? v.get<std::string>() : std::string(absent);
+    };
+    if (s.contains("clickhouse") && s["clickhouse"].is_object()) {
+        const json& c = s["clickhouse"];
+        t += fmt::format("clickhouse: {} ({}), appliance {}{}: {} rows sent in {} batches, {} spooled, {} replayed, {} "
+                         "dropped; spool {} rows, {}; {} failed requests{}\n",
+                         c["url"].get<std::string>(), text_or(c["server_version"], "not reached yet"),
+                         c["appliance"].get<std::string>(),
+                         c["site"].get<std::string>().empty() ? "" : ", site " + c["site"].get<std::string>(),
+                         u64(c["rows_sent"]), u64(c["batches_sent"]), u64(c["rows_spooled"]), u64(c["rows_replayed"]),
+                         u64(c["rows_dropped"]), u64(c["spool_rows"]), human_bytes(u64(c["spool_bytes"])),
+                         u64(c["send_failures"]),
+                         c["last_error"].is_string() ? "; last error: " + c["last_error"].get<std::string>() : "");
+    }
+    if (s.contains("remote_write") && s["remote_write"].is_object()) {
+        const json& r = s["remote_write"];
+        t += fmt::format("remote write: {} requests sent ({} samples), {} failed, {} dropped, {} queued{}\n",
+                         u64(r["writes_sent"]), u64(r["samples_sent"]), u64(r["writes_failed"]),
+                         u64(r["writes_dropped"]), u64(r["queued"]),
+                         r["last_error"].is_string() ? "; last error: " + r["last_error"].get<std::string>() : "");
+    }
     return t;
 }
 

@@ -326,6 +326,57 @@ class BadInput(unittest.TestCase):
         self.assertEqual(run("frobnicate").returncode, 64)
 
 
+class FleetCommands(unittest.TestCase):
+    """wiretally schema and query (issue #19) on the command line; the real store: tests/e2e/fleet_test.py."""
+
+    def test_schema_prints_both_tables_for_one_server(self):
+        proc = run("schema")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("CREATE DATABASE IF NOT EXISTS `wiretally`;", proc.stdout)
+        self.assertIn("CREATE TABLE IF NOT EXISTS `wiretally`.`flows`\n", proc.stdout)
+        self.assertIn("CREATE TABLE IF NOT EXISTS `wiretally`.`intervals`\n", proc.stdout)
+        self.assertNotIn("Distributed", proc.stdout)
+
+    def test_schema_for_a_cluster_has_local_and_distributed_tables(self):
+        proc = run("schema", "--cluster", "fleet", "--database", "net")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("`net`.`flows_local`", proc.stdout)
+        self.assertIn("ENGINE = Distributed(fleet, net, intervals_local, cityHash64(appliance, batch_id));", proc.stdout)
+
+    def test_schema_refuses_a_database_name_sql_would_misread(self):
+        proc = run("schema", "--database", "net; DROP TABLE x")
+        self.assertEqual(proc.returncode, 64, proc.stderr)
+        self.assertIn("letters, digits and '_' only", proc.stderr)
+
+    def test_query_needs_a_store(self):
+        proc = run("query", "services")
+        self.assertEqual(proc.returncode, 64, proc.stderr)
+        self.assertIn("--clickhouse", proc.stderr)
+
+    def test_query_refuses_https_and_unknown_views(self):
+        proc = run("query", "--clickhouse", "https://ch:8443", "services")
+        self.assertEqual(proc.returncode, 64, proc.stderr)
+        self.assertIn("https is not supported", proc.stderr)
+        self.assertEqual(run("query", "--clickhouse", "http://127.0.0.1:1", "flows").returncode, 64)
+        self.assertEqual(run("query", "--clickhouse", "http://127.0.0.1:1", "--since", "soon", "services").returncode, 64)
+
+    def test_query_against_nothing_exits_69_with_the_reason(self):
+        proc = run("query", "--clickhouse", "http://127.0.0.1:1", "services")
+        self.assertEqual(proc.returncode, 69, proc.stderr)
+        self.assertIn("http://127.0.0.1:1", proc.stderr)
+
+    def test_query_password_file_missing_exits_66(self):
+        proc = run("query", "--clickhouse", "http://127.0.0.1:1", "--password-file", "/nonexistent/pass", "services")
+        self.assertEqual(proc.returncode, 66, proc.stderr)
+        self.assertIn("/nonexistent/pass", proc.stderr)
+
+    def test_analyze_export_to_nothing_still_prints_the_report_and_exits_69(self):
+        proc = run("analyze", SAMPLE, "--export", "http://127.0.0.1:1", timeout=120)
+        self.assertEqual(proc.returncode, 69, proc.stderr)
+        self.assertIn("SERVICE", proc.stdout)
+        self.assertIn("not stored in http://127.0.0.1:1", proc.stderr)
+
+
 class Outputs(unittest.TestCase):
     def test_help_is_complete(self):
         proc = run("analyze", "--help")

@@ -438,6 +438,21 @@ def main():
     rc, out, err = L.run([binary, "query", "--clickhouse", "http://127.0.0.1:1", "services"], timeout=30).returncode, "", ""
     rep.check("query against a store that does not answer exits 69", rc == 69, str(rc))
 
+    # ---- the README's SQL for the common questions runs on the store ----
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    block = readme.split("SQL for the common questions", 1)[-1].split("```sql", 1)[-1].split("```", 1)[0]
+    statements = [s.strip() for s in block.split(";\n") if s.strip() and not s.strip().startswith("```")]
+    rep.check("README: the SQL for the common questions is there", len(statements) >= 6, str(len(statements)))
+    for statement in statements:
+        title = statement.splitlines()[0].lstrip("- ")
+        try:
+            answer = ch1.query(statement.rstrip(";") + " FORMAT JSONEachRow")
+            rep.check(f"README SQL runs: {title}", True)
+            rep.note(f"{len(answer.splitlines())} row(s)")
+        except ClickHouseError as e:
+            rep.check(f"README SQL runs: {title}", False, str(e)[:300])
+
     # ---- remote write: every appliance's series, and their last values are its tallies ----
     for store in stores:
         for b in (hq, lab):
