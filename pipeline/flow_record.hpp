@@ -1,6 +1,6 @@
-// FlowRecord: what the live appliance keeps of a finished flow for `ctl flows`,
+// FlowRecord: what the live appliance keeps of a finished flow for `ctl flows` and the ClickHouse flow rows,
 // copied from the worker to the stats core through an SpscRing (fixed size,
-// trivially copyable: the 3.9 KB FlowDetail stays on the worker).
+// trivially copyable, 1792 bytes: the 3.9 KB FlowDetail stays on the worker).
 #pragma once
 
 #include "parsers/common/fixed_string.hpp"
@@ -8,6 +8,7 @@
 #include "pipeline/flows/spsc_ring.hpp"
 #include "pipeline/worker.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 
@@ -27,6 +28,23 @@ struct FlowRecord {
     std::uint32_t quic_version = 0;
     DomainName name;
     FixedString<32> alpn;           // negotiated, else the first offered
+    // The rest of what the flow JSON (app/report/flow_writer.cpp) says, for the ClickHouse flow rows
+    // (issue #19). About 1.1 KB more a record, copied once when a flow ends.
+    DomainName sni;                  // the ClientHello's server_name (a real ECH hello's outer, public name)
+    FixedString<40> ja4;             // the ClientHello's JA4; empty: no ClientHello
+    std::uint16_t client_version = 0; // ClientHello legacy_version; 0: no ClientHello
+    bool ech_outer = false;          // an outer ECH extension: ech_config_id is its config id
+    std::uint8_t ech_config_id = 0;
+    bool doq = false;                // DNS over QUIC (UDP 853)
+    std::uint32_t inferred_asn = 0;  // the service was inferred from this AS hosting the server; 0: not
+    bool dns_query_seen = false;     // DNS flows: the question, its type, the answer's RCODE and addresses
+    bool dns_response_seen = false;
+    std::uint16_t dns_qtype = 0;
+    std::uint8_t dns_rcode = 0;
+    std::uint8_t dns_answer_count = 0;
+    std::array<IpAddr, kMaxFlowAnswers> dns_answers{};
+    NameChain cnames;                // name_chain(): a DNS flow's answer chain, else the resolution its client followed
+    DomainName resolved_query;       // the question this client resolved the server address from; empty: none
 };
 
 [[nodiscard]] inline FlowRecord make_flow_record(const Flow& f, const FlowDetail* d, std::uint32_t generation,
@@ -57,6 +75,25 @@ struct FlowRecord {
         } else if (d->tls.alpn_count > 0) {
             r.alpn = d->tls.alpn[0];
         }
+        r.sni = d->sni;
+        if (d->tls.client_hello_seen) {
+            r.ja4 = d->tls.ja4;
+            r.client_version = d->tls.client_version;
+        }
+        r.ech_outer = d->tls.ech_outer;
+        r.ech_config_id = d->tls.ech_config_id;
+        r.doq = d->doq;
+        r.inferred_asn = d->inferred_asn;
+        if (d->app == AppProto::kDns) {
+            r.dns_query_seen = d->dns.query_seen;
+            r.dns_response_seen = d->dns.response_seen;
+            r.dns_qtype = d->dns.qtype;
+            r.dns_rcode = d->dns.rcode;
+            r.dns_answer_count = d->dns.answer_count;
+            r.dns_answers = d->dns.answers;
+        }
+        r.cnames = name_chain(*d);
+        r.resolved_query = d->resolved_query;
     }
     return r;
 }

@@ -165,6 +165,35 @@ void BatchWriter::add_flow(const pipeline::FlowRecord& r, const FlowRowNames& na
     w.field("ech", pipeline::to_string(r.ech));
     w.field("doh", r.doh ? 1 : 0);
     text_or_null(w, "quic_version", r.quic_version != 0 ? quic_version_text(r.quic_version) : std::string());
+    text_or_null(w, "sni", r.sni.view());
+    text_or_null(w, "ja4", r.ja4.view());
+    text_or_null(w, "client_tls_version", r.client_version != 0 ? tls_version_text(r.client_version) : std::string());
+    if (r.ech_outer) {
+        w.field("ech_config_id", r.ech_config_id);
+    } else {
+        w.null_field("ech_config_id");
+    }
+    w.field("doq", r.doq ? 1 : 0);
+    if (r.inferred_asn != 0) {
+        w.field("inferred_asn", r.inferred_asn);
+    } else {
+        w.null_field("inferred_asn");
+    }
+    text_or_null(w, "dns_qtype", r.dns_query_seen ? dns_type_text(r.dns_qtype) : std::string());
+    text_or_null(w, "dns_rcode", r.dns_response_seen ? dns_rcode_text(r.dns_rcode) : std::string());
+    w.key("dns_answers");
+    w.begin_array();
+    for (std::size_t i = 0; i < r.dns_answer_count && i < r.dns_answers.size(); ++i) {
+        w.value(ip_text(r.dns_answers[i]));
+    }
+    w.end_array();
+    w.key("cnames");
+    w.begin_array();
+    for (const std::string_view c : r.cnames) {
+        w.value(c);
+    }
+    w.end_array();
+    text_or_null(w, "resolved_query", r.resolved_query.view());
     hosting_fields(w, names.hosting);
     w.end_object();
     _batch.body.append(line.data(), line.size());

@@ -46,6 +46,22 @@ std::uint64_t u64(const json& v) {
 
 std::string text(const json& v) { return v.is_string() ? v.get<std::string>() : std::string(); }
 
+// A column of a row the store answered, or null: an answer of another shape (a proxy's page, a server that
+// changed) reads as empty values, never out of bounds.
+const json& at(const json& row, const char* key) {
+    static const json kNull;
+    if (!row.is_object()) {
+        return kNull;
+    }
+    const auto it = row.find(key);
+    return it == row.end() ? kNull : *it;
+}
+const json& element(const json& array, std::size_t i) {
+    static const json kNull;
+    return array.is_array() && i < array.size() ? array[i] : kNull;
+}
+std::size_t length(const json& array) { return array.is_array() ? array.size() : 0; }
+
 pipeline::IpAddr parse_ip(const std::string& s) {
     pipeline::IpAddr ip;
     if (inet_pton(AF_INET, s.c_str(), ip.bytes.data()) == 1) {
@@ -72,25 +88,25 @@ std::string stats_columns() {
 pipeline::TransferStats read_stats(const json& row) {
     pipeline::TransferStats s;
     s.for_each_count_field([&](std::string_view name, auto& field) {
-        field = static_cast<std::remove_reference_t<decltype(field)>>(u64(row.value(std::string(name), json())));
+        field = static_cast<std::remove_reference_t<decltype(field)>>(u64(at(row, std::string(name).c_str())));
     });
-    const json& versions = row["tls_versions"];
-    for (std::size_t i = 0; i < s.tls_versions.size() && i < versions.size(); ++i) {
-        s.tls_versions[i] = static_cast<std::uint32_t>(u64(versions[i]));
+    const json& versions = at(row, "tls_versions");
+    for (std::size_t i = 0; i < s.tls_versions.size() && i < length(versions); ++i) {
+        s.tls_versions[i] = static_cast<std::uint32_t>(u64(element(versions, i)));
     }
-    const json& alpns = row["alpns"];
-    for (std::size_t i = 0; i < s.alpns.size() && i < alpns.size(); ++i) {
-        s.alpns[i] = static_cast<std::uint32_t>(u64(alpns[i]));
+    const json& alpns = at(row, "alpns");
+    for (std::size_t i = 0; i < s.alpns.size() && i < length(alpns); ++i) {
+        s.alpns[i] = static_cast<std::uint32_t>(u64(element(alpns, i)));
     }
-    const json& ciphers = row["ciphers"]; // ([ids], [counts])
-    if (ciphers.is_array() && ciphers.size() == 2) {
-        for (std::size_t i = 0; i < ciphers[0].size() && i < ciphers[1].size(); ++i) {
-            s.add_cipher(static_cast<std::uint16_t>(u64(ciphers[0][i])), static_cast<std::uint32_t>(u64(ciphers[1][i])));
-        }
+    const json& ciphers = at(row, "ciphers"); // ([ids], [counts])
+    const json& ids = element(ciphers, 0);
+    const json& counts = element(ciphers, 1);
+    for (std::size_t i = 0; i < length(ids) && i < length(counts); ++i) {
+        s.add_cipher(static_cast<std::uint16_t>(u64(element(ids, i))), static_cast<std::uint32_t>(u64(element(counts, i))));
     }
-    s.cipher_other += static_cast<std::uint32_t>(u64(row["cipher_other"]));
-    s.first_ns = u64(row["first_s"]) * 1'000'000'000ull;
-    s.last_ns = u64(row["last_s"]) * 1'000'000'000ull;
+    s.cipher_other += static_cast<std::uint32_t>(u64(at(row, "cipher_other")));
+    s.first_ns = u64(at(row, "first_s")) * 1'000'000'000ull;
+    s.last_ns = u64(at(row, "last_s")) * 1'000'000'000ull;
     return s;
 }
 
@@ -200,17 +216,17 @@ bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
     std::vector<std::string> appliances;
     std::vector<std::string> sites;
     if (!rows.empty()) {
-        for (const json& a : rows[0]["appliances"]) {
+        for (const json& a : at(rows[0], "appliances")) {
             appliances.push_back(text(a));
         }
-        for (const json& s : rows[0]["sites"]) {
+        for (const json& s : at(rows[0], "sites")) {
             if (!text(s).empty()) {
                 sites.push_back(text(s));
             }
         }
-        r.input.first_ns = u64(rows[0]["first_s"]) * 1'000'000'000ull;
-        r.input.last_ns = u64(rows[0]["last_s"]) * 1'000'000'000ull;
-        r.input.records = u64(rows[0]["packets"]);
+        r.input.first_ns = u64(at(rows[0], "first_s")) * 1'000'000'000ull;
+        r.input.last_ns = u64(at(rows[0], "last_s")) * 1'000'000'000ull;
+        r.input.records = u64(at(rows[0], "packets"));
     }
     std::sort(appliances.begin(), appliances.end());
     std::sort(sites.begin(), sites.end());
@@ -238,9 +254,9 @@ bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
     }
     std::vector<std::pair<std::int32_t, pipeline::TransferStats>> services;
     for (const json& row : rows) {
-        const std::int32_t s = service_index(r, ids, row["service"]);
+        const std::int32_t s = service_index(r, ids, at(row, "service"));
         if (s >= 0) {
-            r.categories[static_cast<std::size_t>(s)] = text(row["category"]);
+            r.categories[static_cast<std::size_t>(s)] = text(at(row, "category"));
         }
         services.emplace_back(s, read_stats(row));
     }
@@ -259,13 +275,13 @@ bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
         r.tally.total.stats.merge(st);
     }
     for (const json& row : clients) {
-        const std::int32_t s = service_index(r, ids, row["service"]);
+        const std::int32_t s = service_index(r, ids, at(row, "service"));
         if (static_cast<std::size_t>(s + 1) >= r.tally.services.size()) {
             r.tally.services.resize(static_cast<std::size_t>(s + 2));
         }
-        r.tally.services[static_cast<std::size_t>(s + 1)].distinct_clients = u64(row["clients"]);
+        r.tally.services[static_cast<std::size_t>(s + 1)].distinct_clients = u64(at(row, "clients"));
     }
-    r.tally.total.distinct_clients = all_clients.empty() ? 0 : u64(all_clients[0]["clients"]);
+    r.tally.total.distinct_clients = all_clients.empty() ? 0 : u64(at(all_clients[0], "clients"));
 
     const std::string& view = o.view;
     if (view == "domains") {
@@ -283,15 +299,15 @@ bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
         }
         std::map<std::string, std::uint64_t> clients_of;
         for (const json& p : pairs) {
-            clients_of[text(p["name"])] = u64(p["clients"]);
+            clients_of[text(at(p, "name"))] = u64(at(p, "clients"));
         }
         for (const json& row : rows) {
             pipeline::MergedDomain d;
-            d.name = text(row["name"]);
-            d.service = service_index(r, ids, row["service"]);
-            d.matched_by = text(row["matched_by"]);
-            d.cnames = text(row["cnames"]);
-            d.inferred_asn = static_cast<std::uint32_t>(u64(row["asn"]));
+            d.name = text(at(row, "name"));
+            d.service = service_index(r, ids, at(row, "service"));
+            d.matched_by = text(at(row, "matched_by"));
+            d.cnames = text(at(row, "cnames"));
+            d.inferred_asn = static_cast<std::uint32_t>(u64(at(row, "asn")));
             d.m.stats = read_stats(row);
             d.m.distinct_clients = clients_of[d.name];
             r.tally.domains.push_back(std::move(d));
@@ -305,9 +321,9 @@ bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
         }
         for (const json& row : rows) {
             pipeline::MergedClient c;
-            c.client = parse_ip(text(row["address"]));
-            c.service = service_index(r, ids, row["service"]);
-            if (const auto mac = parse_mac(text(row["mac"]))) {
+            c.client = parse_ip(text(at(row, "address")));
+            c.service = service_index(r, ids, at(row, "service"));
+            if (const auto mac = parse_mac(text(at(row, "mac")))) {
                 std::copy(mac->begin(), mac->end(), c.mac);
                 c.has_mac = true;
             }
@@ -325,25 +341,25 @@ bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
         }
         std::map<std::string, std::size_t> index;
         for (const json& row : rows) {
-            const std::string address = text(row["address"]);
+            const std::string address = text(at(row, "address"));
             auto [it, added] = index.emplace(address, r.tally.servers.size());
             if (added) {
                 pipeline::MergedServer s;
                 s.address = parse_ip(address);
                 r.tally.servers.push_back(std::move(s));
                 Hosting h;
-                if (!row["asn"].is_null()) {
-                    h.asn = static_cast<std::uint32_t>(u64(row["asn"]));
+                if (!at(row, "asn").is_null()) {
+                    h.asn = static_cast<std::uint32_t>(u64(at(row, "asn")));
                 }
-                h.as_org = text(row["as_org"]);
-                h.country = text(row["country"]);
+                h.as_org = text(at(row, "as_org"));
+                h.country = text(at(row, "country"));
                 r.server_hosting.push_back(std::move(h));
             }
             pipeline::MergedServer& server = r.tally.servers[it->second];
             pipeline::MergedServerName n;
-            n.name = text(row["name"]);
-            n.service = service_index(r, ids, row["service"]);
-            for (const json& list : row["sources"]) {
+            n.name = text(at(row, "name"));
+            n.service = service_index(r, ids, at(row, "service"));
+            for (const json& list : at(row, "sources")) {
                 const std::string sources = text(list);
                 for (std::size_t start = 0; start < sources.size();) {
                     const std::size_t comma = std::min(sources.find(',', start), sources.size());
@@ -378,21 +394,21 @@ bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
         }
         std::map<std::string, std::uint16_t> labels;
         for (const json& row : rows) {
-            const std::string label = text(row["action"]);
+            const std::string label = text(at(row, "action"));
             auto [it, added] = labels.emplace(label, static_cast<std::uint16_t>(r.actions.size() + 1));
             if (added) {
                 r.actions.push_back(label);
             }
             pipeline::MergedActionDomain a;
             a.action = it->second;
-            a.name = text(row["name"]);
+            a.name = text(at(row, "name"));
             if (a.name.empty()) {
-                a.server = parse_ip(text(row["address"]));
+                a.server = parse_ip(text(at(row, "address")));
             }
-            a.service = service_index(r, ids, row["service"]);
-            a.connections_reused = static_cast<std::uint32_t>(u64(row["connections_reused"]));
-            a.dns_lookups = static_cast<std::uint32_t>(u64(row["dns_lookups"]));
-            a.dns_failed = static_cast<std::uint32_t>(u64(row["dns_failed"]));
+            a.service = service_index(r, ids, at(row, "service"));
+            a.connections_reused = static_cast<std::uint32_t>(u64(at(row, "connections_reused")));
+            a.dns_lookups = static_cast<std::uint32_t>(u64(at(row, "dns_lookups")));
+            a.dns_failed = static_cast<std::uint32_t>(u64(at(row, "dns_failed")));
             a.stats = read_stats(row);
             r.tally.actions.push_back(std::move(a));
         }
@@ -407,12 +423,12 @@ bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
         }
         for (const json& row : rows) {
             Device d;
-            if (const auto mac = parse_mac(text(row["device_mac"]))) {
+            if (const auto mac = parse_mac(text(at(row, "device_mac")))) {
                 d.mac = *mac;
                 d.has_mac = true;
             }
             std::set<std::string> addresses;
-            for (const json& list : row["addresses"]) {
+            for (const json& list : at(row, "addresses")) {
                 const std::string all = text(list);
                 for (std::size_t start = 0; start < all.size();) {
                     const std::size_t comma = std::min(all.find(',', start), all.size());
@@ -423,8 +439,8 @@ bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
             for (const std::string& a : addresses) {
                 d.addresses.push_back(parse_ip(a));
             }
-            d.host_name = text(row["host_name"]);
-            d.vendor = text(row["vendor"]);
+            d.host_name = text(at(row, "host_name"));
+            d.vendor = text(at(row, "vendor"));
             d.stats = read_stats(row);
             r.devices.push_back(std::move(d));
         }

@@ -380,6 +380,13 @@ def main():
     rep.note(f"flows stored: {raw} rows without FINAL, {sum(created.values())} flows")
     rep.check("the batch sent twice is read once (FINAL): no (appliance, batch, row) twice", duplicates(ch1, "flows") == 0)
     rep.check("interval rows: no (appliance, batch, row) twice", duplicates(ch1, "intervals") == 0)
+    facts = parse_rows(ch1.query(
+        "SELECT appliance, countIf(ja4 IS NOT NULL) AS ja4, countIf(length(dns_answers) > 0) AS answered, "
+        "countIf(dns_qtype IS NOT NULL) AS questions, countIf(sni IS NOT NULL) AS sni FROM wiretally.flows FINAL "
+        "GROUP BY appliance FORMAT JSONEachRow"))
+    for row in facts:
+        rep.check(f"{row['appliance']}: flow rows carry the flow JSON's facts (JA4, SNI, DNS questions and answers)",
+                  all(int(row[k]) > 0 for k in ("ja4", "answered", "questions", "sni")), json.dumps(row))
     for b in (hq, lab):
         stored = store_services(ch1, b.name)
         rep.check(f"{b.name}: per service, the interval rows add up to its own ctl services", stored == own[b.name],

@@ -5,6 +5,7 @@
 #include "app/export/clickhouse_export.hpp"
 #include "app/export/clickhouse_schema.hpp"
 #include "app/export/export_rows.hpp"
+#include "app/export/fleet_query.hpp"
 #include "app/export/spool.hpp"
 #include "tests/pipeline/tally/tally_fixtures.hpp"
 
@@ -66,7 +67,9 @@ struct TempDir {
 
 pipeline::FlowRecord tls_record() {
     const pipeline::Flow f = make_flow(v4(10, 0, 0, 2), v4(93, 184, 216, 34), 0, 1200, 56000);
-    const pipeline::FlowDetail d = tls_detail("www.example.com", 0x0304, 0x1302, "h2");
+    pipeline::FlowDetail d = tls_detail("www.example.com", 0x0304, 0x1302, "h2");
+    d.tls.client_version = 0x0303;
+    d.tls.ja4.assign("t13d1516h2_8daaf6152771_02713d6af862");
     return pipeline::make_flow_record(f, &d, 0, 0);
 }
 
@@ -132,6 +135,42 @@ TEST(ClickHouseRows, FlowRowHasExactlyTheTableColumnsAndNullsForWhatIsUnknown) {
     EXPECT_TRUE(rows[1]["asn"].is_null());
     EXPECT_TRUE(rows[1]["tls_version"].is_null());
     EXPECT_EQ(rows[1]["proto"], "udp");
+    // What the flow JSON says beyond ctl flows: the hello's SNI and JA4, and for the bare flow nulls.
+    EXPECT_EQ(rows[0]["sni"], "www.example.com");
+    EXPECT_EQ(rows[0]["client_tls_version"], "TLSv1.2");
+    EXPECT_EQ(rows[0]["ja4"], "t13d1516h2_8daaf6152771_02713d6af862");
+    EXPECT_TRUE(rows[1]["sni"].is_null());
+    EXPECT_TRUE(rows[1]["ja4"].is_null());
+    EXPECT_EQ(rows[1]["dns_answers"], json::array());
+    EXPECT_EQ(rows[1]["cnames"], json::array());
+}
+
+TEST(ClickHouseRows, DnsFlowRowHasItsQuestionAnswersAndChain) {
+    pipeline::FlowDetail d;
+    d.app = pipeline::AppProto::kDns;
+    d.name_source = pipeline::NameSource::kDnsQuery;
+    d.name.assign("www.shop.example");
+    d.dns.query.assign("www.shop.example");
+    d.dns.query_seen = true;
+    d.dns.response_seen = true;
+    d.dns.qtype = 1;
+    d.dns.rcode = 0;
+    d.dns.answer_count = 2;
+    d.dns.answers[0] = v4(10, 77, 0, 11);
+    d.dns.answers[1] = v4(10, 77, 0, 12);
+    ASSERT_TRUE(d.dns.cnames.push("shop.cdn.example"));
+    ASSERT_TRUE(d.dns.cnames.push("edge.cdn.example"));
+    const pipeline::Flow f = make_flow(v4(10, 0, 0, 2), v4(10, 0, 0, 53), -1, 60, 120, 53, 17);
+    BatchWriter writer(Table::kFlows, RowOrigin{"box-1", ""});
+    writer.add_flow(pipeline::make_flow_record(f, &d, 0, 0), FlowRowNames{});
+    const json row = lines_of(writer.take().body).at(0);
+    EXPECT_EQ(keys_of(row), column_names(Table::kFlows));
+    EXPECT_EQ(row["dns_qtype"], "A");
+    EXPECT_EQ(row["dns_rcode"], "NOERROR");
+    EXPECT_EQ(row["dns_answers"], json::array({"10.77.0.11", "10.77.0.12"}));
+    EXPECT_EQ(row["cnames"], json::array({"shop.cdn.example", "edge.cdn.example"}));
+    EXPECT_EQ(row["app"], "dns");
+    EXPECT_TRUE(row["ja4"].is_null());
 }
 
 TEST(ClickHouseRows, BatchIdsIncreaseStrictlyEvenWhenTheClockDoesNot) {
@@ -472,6 +511,56 @@ TEST(ClickHouseExport, UnreadablePasswordFileIsAnError) {
     std::string error;
     EXPECT_FALSE(exporter.start(error));
     EXPECT_NE(error.find("missing"), std::string::npos);
+}
+
+// `wiretally query` against a server whose answers are not what it asked for: an error or empty tables,
+// never a crash (every column is read through a check of its shape).
+class OddStore {
+public:
+    explicit OddStore(std::string answer) : _answer(std::move(answer)) {
+        _server.Post("/", [this](const httplib::Request&, httplib::Response& res) { res.set_content(_answer, "text/plain"); });
+        _port = _server.bind_to_any_port("127.0.0.1");
+        _thread = std::thread([this] { _server.listen_after_bind(); });
+        while (!_server.is_running()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+    ~OddStore() {
+        _server.stop();
+        _thread.join();
+    }
+    [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(_port); }
+
+private:
+    std::string _answer;
+    httplib::Server _server;
+    int _port = 0;
+    std::thread _thread;
+};
+
+TEST(FleetQuery, AnswersOfAnotherShapeGiveEmptyTablesNotACrash) {
+    OddStore store("{\"service\":[1,2],\"tls_versions\":\"x\",\"ciphers\":[[1],\"y\"],\"appliances\":7}\n[1,2]\n\"text\"\n"
+                   "{\"name\":null,\"sources\":5,\"addresses\":{\"a\":1},\"mac\":12}\n");
+    for (const std::string& view : query_views()) {
+        QueryOptions o;
+        o.url = store.url();
+        o.view = view;
+        Report r;
+        std::string error;
+        EXPECT_TRUE(fleet_report(o, r, error)) << view << ": " << error;
+    }
+}
+
+TEST(FleetQuery, AnAnswerThatIsNotJsonIsAnErrorNamingTheStore) {
+    OddStore store("<html>502 Bad Gateway</html>\n");
+    QueryOptions o;
+    o.url = store.url();
+    o.view = "services";
+    Report r;
+    std::string error;
+    EXPECT_FALSE(fleet_report(o, r, error));
+    EXPECT_NE(error.find(store.url()), std::string::npos) << error;
+    EXPECT_NE(error.find("not JSON"), std::string::npos) << error;
 }
 
 } // namespace
