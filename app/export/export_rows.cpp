@@ -107,7 +107,7 @@ Batch BatchWriter::take() {
     return out;
 }
 
-void BatchWriter::begin_row() {
+void BatchWriter::begin_row(JsonWriter& w) {
     if (_batch.rows == 0) {
         const std::uint64_t now = _now_ns != nullptr ? _now_ns() : wall_clock_ns();
         _last_id = now > _last_id ? now : _last_id + 1;
@@ -116,9 +116,19 @@ void BatchWriter::begin_row() {
         // The size the last batch reached: the body grows without copying itself over and over.
         _batch.body.reserve(_last_bytes);
     }
+    w.begin_object();
+    w.field("appliance", _origin.appliance);
+    w.field("site", _origin.site);
+    w.field("batch_id", _batch.id);
+    w.field("row", _batch.rows);
 }
 
-void BatchWriter::end_row() { ++_batch.rows; }
+void BatchWriter::end_row(JsonWriter& w) {
+    w.end_object();
+    _batch.body.append(_line.data(), _line.size());
+    _batch.body.push_back('\n');
+    ++_batch.rows;
+}
 
 const std::string& BatchWriter::start_text(std::uint64_t epoch_s) {
     if (epoch_s != _start_s) {
@@ -129,16 +139,10 @@ const std::string& BatchWriter::start_text(std::uint64_t epoch_s) {
 }
 
 void BatchWriter::add_flow(const pipeline::FlowRecord& r, const FlowRowNames& names) {
-    begin_row();
     const pipeline::Flow& f = r.flow;
-    fmt::memory_buffer& line = _line;
-    line.clear();
-    JsonWriter w(line);
-    w.begin_object();
-    w.field("appliance", _origin.appliance);
-    w.field("site", _origin.site);
-    w.field("batch_id", _batch.id);
-    w.field("row", _batch.rows);
+    _line.clear();
+    JsonWriter w(_line);
+    begin_row(w);
     w.field("start", start_text(f.ts_first_ns / 1'000'000'000ull));
     w.field("ts_first", seconds(f.ts_first_ns));
     w.field("ts_last", seconds(f.ts_last_ns));
@@ -195,16 +199,12 @@ void BatchWriter::add_flow(const pipeline::FlowRecord& r, const FlowRowNames& na
     w.end_array();
     text_or_null(w, "resolved_query", r.resolved_query.view());
     hosting_fields(w, names.hosting);
-    w.end_object();
-    _batch.body.append(line.data(), line.size());
-    _batch.body.push_back('\n');
-    end_row();
+    end_row(w);
 }
 
 void BatchWriter::add_intervals(const Report& r, std::uint64_t start_s, std::uint64_t end_s) {
     const std::string start = datetime_text(start_s);
     const std::string end = datetime_text(end_s);
-    fmt::memory_buffer line;
     // Every row: identity, interval, kind, then the descriptive columns (absent ones empty or null), then
     // the counts.
     struct Descriptive {
@@ -224,14 +224,9 @@ void BatchWriter::add_intervals(const Report& r, std::uint64_t start_s, std::uin
     };
     const auto row = [&](std::string_view kind, const Descriptive& d, const pipeline::TransferStats& s,
                          std::uint64_t reused = 0, std::uint64_t lookups = 0, std::uint64_t failed = 0) {
-        begin_row();
-        line.clear();
-        JsonWriter w(line);
-        w.begin_object();
-        w.field("appliance", _origin.appliance);
-        w.field("site", _origin.site);
-        w.field("batch_id", _batch.id);
-        w.field("row", _batch.rows);
+        _line.clear();
+        JsonWriter w(_line);
+        begin_row(w);
         w.field("interval_start", start);
         w.field("interval_end", end);
         w.field("kind", kind);
@@ -258,10 +253,7 @@ void BatchWriter::add_intervals(const Report& r, std::uint64_t start_s, std::uin
             w.null_field("country");
         }
         count_fields(w, s, reused, lookups, failed);
-        w.end_object();
-        _batch.body.append(line.data(), line.size());
-        _batch.body.push_back('\n');
-        end_row();
+        end_row(w);
     };
 
     for (std::size_t i = 0; i < r.tally.services.size(); ++i) {

@@ -5,6 +5,7 @@
 
 #include "app/export/clickhouse_schema.hpp"
 #include "app/ipdb/ip_database.hpp"
+#include "app/report/json_writer.hpp"
 #include "app/report/report.hpp"
 #include "pipeline/flow_record.hpp"
 
@@ -58,8 +59,10 @@ public:
     void set_clock_for_test(std::uint64_t (*now_ns)()) { _now_ns = now_ns; }
 
 private:
-    void begin_row();
-    void end_row();
+    // A row: the object with its identity (appliance, site, batch_id, row; a new batch's id first) ...
+    void begin_row(JsonWriter& w);
+    // ... and, once the caller wrote its columns into _line, the row closed and appended to the batch.
+    void end_row(JsonWriter& w);
 
     // The `start` column's text, kept for the second it was made for: flows of one batch mostly began in
     // a handful of seconds, and gmtime and formatting cost more than the rest of a row's fields.

@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include "tests/support/local_http_server.hpp"
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -330,12 +332,13 @@ TEST(ClickHouseVersion, DeduplicationTokenFrom22Point2) {
 class FakeClickHouse {
 public:
     FakeClickHouse() {
-        _server.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
+        httplib::Server& routes = _http.routes();
+        routes.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
             ++version_queries;
             res.set_content(version + "\n", "text/plain");
             (void)req;
         });
-        _server.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
+        routes.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
             std::lock_guard lock(_mutex);
             queries.push_back(req.get_param_value("query"));
             tokens.push_back(req.get_param_value("insert_deduplication_token"));
@@ -346,17 +349,9 @@ public:
             }
             bodies.push_back(req.body);
         });
-        _port = _server.bind_to_any_port("127.0.0.1");
-        _thread = std::thread([this] { _server.listen_after_bind(); });
-        while (!_server.is_running()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
+        _http.start();
     }
-    ~FakeClickHouse() {
-        _server.stop();
-        _thread.join();
-    }
-    [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(_port); }
+    [[nodiscard]] std::string url() const { return _http.url(); }
     std::vector<json> rows() {
         std::lock_guard lock(_mutex);
         std::vector<json> out;
@@ -377,9 +372,7 @@ public:
     std::vector<std::string> tokens;
 
 private:
-    httplib::Server _server;
-    int _port = 0;
-    std::thread _thread;
+    wt::test::LocalHttpServer _http; // last: stopped first, before the members its handlers use
 };
 
 template <typename Pred>
@@ -518,24 +511,16 @@ TEST(ClickHouseExport, UnreadablePasswordFileIsAnError) {
 class OddStore {
 public:
     explicit OddStore(std::string answer) : _answer(std::move(answer)) {
-        _server.Post("/", [this](const httplib::Request&, httplib::Response& res) { res.set_content(_answer, "text/plain"); });
-        _port = _server.bind_to_any_port("127.0.0.1");
-        _thread = std::thread([this] { _server.listen_after_bind(); });
-        while (!_server.is_running()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
+        _http.routes().Post("/", [this](const httplib::Request&, httplib::Response& res) {
+            res.set_content(_answer, "text/plain");
+        });
+        _http.start();
     }
-    ~OddStore() {
-        _server.stop();
-        _thread.join();
-    }
-    [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(_port); }
+    [[nodiscard]] std::string url() const { return _http.url(); }
 
 private:
     std::string _answer;
-    httplib::Server _server;
-    int _port = 0;
-    std::thread _thread;
+    wt::test::LocalHttpServer _http;
 };
 
 TEST(FleetQuery, AnswersOfAnotherShapeGiveEmptyTablesNotACrash) {

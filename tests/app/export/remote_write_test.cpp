@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+
+#include "tests/support/local_http_server.hpp"
 #include <snappy-c.h>
 
 #include <bit>
@@ -146,12 +148,12 @@ TEST(RemoteWrite, SnappyBlockRoundTrips) {
 }
 
 TEST(RemoteWrite, WriterRetriesUntilTheReceiverTakesItAndDropsWhatItRefuses) {
-    httplib::Server server;
     std::mutex mutex;
     std::vector<std::string> bodies;
     std::vector<std::string> encodings;
     std::atomic<int> answer{503};
-    server.Post("/api/v1/write", [&](const httplib::Request& req, httplib::Response& res) {
+    wt::test::LocalHttpServer receiver; // after what its handler uses: stopped before they go
+    receiver.routes().Post("/api/v1/write", [&](const httplib::Request& req, httplib::Response& res) {
         std::lock_guard lock(mutex);
         res.status = answer.load();
         if (res.status == 204) {
@@ -159,13 +161,9 @@ TEST(RemoteWrite, WriterRetriesUntilTheReceiverTakesItAndDropsWhatItRefuses) {
             encodings.push_back(req.get_header_value("Content-Encoding"));
         }
     });
-    const int port = server.bind_to_any_port("127.0.0.1");
-    std::thread listener([&] { server.listen_after_bind(); });
-    while (!server.is_running()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    receiver.start();
     RemoteWriteConfig config;
-    config.urls = {"http://127.0.0.1:" + std::to_string(port) + "/api/v1/write"};
+    config.urls = {receiver.url() + "/api/v1/write"};
     config.timeout = std::chrono::milliseconds(2000);
     RemoteWriter writer(config, {{"appliance", "box-1"}});
     writer.start();
@@ -187,8 +185,7 @@ TEST(RemoteWrite, WriterRetriesUntilTheReceiverTakesItAndDropsWhatItRefuses) {
     ASSERT_TRUE(wait([&] { return writer.status().writes_dropped == 1; }));
     EXPECT_EQ(writer.status().queued, 0u);
     writer.stop(std::chrono::milliseconds(500));
-    server.stop();
-    listener.join();
+    receiver.stop();
     ASSERT_EQ(bodies.size(), 1u);
     EXPECT_EQ(encodings[0], "snappy");
     std::size_t length = 0;
