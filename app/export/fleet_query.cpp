@@ -421,12 +421,25 @@ bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
                         rows, error)) {
             return false;
         }
+        // Each device's services, by connections (its clients' rows: a device is its MAC, else its address).
+        std::vector<json> uses;
+        if (!store.rows("SELECT if(mac IS NULL, address, mac) AS device, service, sum(connections) AS connections" +
+                            store.from(kKindClient) + "GROUP BY device, service ORDER BY connections DESC",
+                        uses, error)) {
+            return false;
+        }
+        std::map<std::string, std::vector<std::int32_t>> services_of;
+        for (const json& use : uses) {
+            services_of[text(at(use, "device"))].push_back(service_index(r, ids, at(use, "service")));
+        }
         for (const json& row : rows) {
             Device d;
             if (const auto mac = parse_mac(text(at(row, "device_mac")))) {
                 d.mac = *mac;
                 d.has_mac = true;
+                d.randomized = OuiRegistry::locally_administered(d.mac);
             }
+            d.services = services_of[text(at(row, "device"))];
             std::set<std::string> addresses;
             for (const json& list : at(row, "addresses")) {
                 const std::string all = text(list);

@@ -439,6 +439,14 @@ def main():
     named = store_named_bytes(ch1)
     rep.check("query domains: each name's bytes are the store's (both appliances)",
               {n: d["bytes_up"] + d["bytes_down"] for n, d in domains.items()} == named, f"{len(domains)} vs {len(named)}")
+    rc, out, err = query("devices", "--json", "--site", "hq")
+    devices = {d.get("mac"): d for d in (json.loads(out).get("devices", []) if rc == 0 else [])}
+    offline = L.run([binary, "analyze", SAMPLE, "--format", "json"], timeout=120)
+    phone = {d.get("mac"): d for d in json.loads(offline.stdout)["devices"]}.get("02:77:00:00:00:02", {})
+    got = devices.get("02:77:00:00:00:02", {})
+    rep.check("query devices: the phone at hq with the services the sample's own report gives it",
+              phone.get("services") and set(got.get("services", [])) == set(phone["services"]) and got.get("randomized"),
+              f"got {got.get('services')} want {phone.get('services')}")
     rc, out, err = query("servers")
     rep.check("query servers (table) exits 0", rc == 0, err)
     rep.note("\n".join(out.splitlines()[:12]))
