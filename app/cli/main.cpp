@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
     query->add_option("--clickhouse", query_opt.url, "the store's HTTP interface, http://HOST:PORT (default: the "
                                                      "first [clickhouse] url of --config)");
     query->add_option("--config", query_config, "an appliance's configuration: its [clickhouse] url, database, user "
-                                                "and password_file, and --site its [fleet] site unless given");
+                                                "and password_file");
     query->add_option("--database", query_opt.database, "the database")->check(identifier)->capture_default_str();
     query->add_option("--user", query_opt.user, "the ClickHouse user")->capture_default_str();
     query->add_option("--password-file", query_opt.password_file, "a file whose first line is the user's password");

@@ -221,18 +221,19 @@ std::string Appliance::render_metrics() const {
     }
     if (_export) {
         const clickhouse::ExportStatus s = _export->status();
-        x.family("wiretally_export_rows_total", "counter",
-                 "ClickHouse rows: sent (first try), spooled (to disk, ClickHouse not answering), replayed (from the "
-                 "spool), dropped (the spool full)");
-        x.family("wiretally_export_batches_total", "counter", "ClickHouse batches, by the same states as the rows");
         const std::pair<std::string_view, std::pair<std::uint64_t, std::uint64_t>> states[] = {
             {"sent", {s.rows_sent - s.rows_replayed, s.batches_sent - s.batches_replayed}},
             {"spooled", {s.rows_spooled, s.batches_spooled}},
             {"replayed", {s.rows_replayed, s.batches_replayed}},
             {"dropped", {s.rows_dropped, s.batches_dropped}}};
+        // Each family's samples right after its HELP and TYPE (the exposition format keeps a family together).
+        x.family("wiretally_export_rows_total", "counter",
+                 "ClickHouse rows: sent (first try), spooled (to disk, ClickHouse not answering), replayed (from the "
+                 "spool), dropped (the spool full)");
         for (const auto& [state, counts] : states) {
             x.sample("wiretally_export_rows_total", fmt::format("state=\"{}\"", state), counts.first);
         }
+        x.family("wiretally_export_batches_total", "counter", "ClickHouse batches, by the same states as the rows");
         for (const auto& [state, counts] : states) {
             x.sample("wiretally_export_batches_total", fmt::format("state=\"{}\"", state), counts.second);
         }
