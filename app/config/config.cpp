@@ -60,6 +60,10 @@ constexpr std::array kClickHouseKeys = {"url"sv,      "database"sv,       "user"
                                         "spool"sv,    "spool_max_mb"sv};
 constexpr std::array kRemoteWriteKeys = {"url"sv, "interval"sv, "timeout"sv, "max_queued"sv};
 
+// [fleet] names: what check_fleet_name accepts, and what default_appliance_name makes of a host name.
+constexpr std::size_t kMaxFleetName = 64;
+bool fits_fleet_name(char c) noexcept { return c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '\''; }
+
 bool is_power_of_two(std::int64_t v) noexcept { return v > 0 && (v & (v - 1)) == 0; }
 
 class Loader {
@@ -508,13 +512,11 @@ private:
 
     // A fleet name goes into ClickHouse rows and Prometheus labels: printable, no quotes, bounded.
     static std::string check_fleet_name(std::string_view name) {
-        if (name.size() > 64) {
+        if (name.size() > kMaxFleetName) {
             return "at most 64 characters";
         }
-        for (const char c : name) {
-            if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '\'') {
-                return "printable ASCII without spaces, quotes or backslashes";
-            }
+        if (!std::all_of(name.begin(), name.end(), fits_fleet_name)) {
+            return "printable ASCII without spaces, quotes or backslashes";
         }
         return {};
     }
@@ -562,7 +564,6 @@ private:
 
     void read_clickhouse(const Table& t, ClickHouseConfig& ch) const {
         t.reject_unknown(kClickHouseKeys);
-        ch.line = t.line();
         ch.urls = read_urls(t, check_http_url);
         for (std::string& u : ch.urls) {
             while (u.ends_with('/')) {
@@ -693,12 +694,8 @@ std::string default_appliance_name() {
         return "wiretally";
     }
     std::string name(buffer.data());
-    for (char& c : name) {
-        if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '\'') {
-            c = '-';
-        }
-    }
-    return name.substr(0, 64);
+    std::replace_if(name.begin(), name.end(), [](char c) { return !fits_fleet_name(c); }, '-');
+    return name.substr(0, kMaxFleetName);
 }
 
 std::string format_duration(milliseconds duration) {

@@ -154,7 +154,6 @@ struct ClickHouseConfig {
     std::chrono::milliseconds timeout{10'000};         ///< one HTTP request, connect to answer
     std::string spool = "/var/lib/wiretally/spool";    ///< resolved directory of batches not sent yet
     std::uint64_t spool_max_mb = 1024;                 ///< the spool's bound; beyond it the oldest batches go
-    int line = 0;                                      ///< where [clickhouse] starts (0: absent)
     [[nodiscard]] bool enabled() const noexcept { return !urls.empty(); }
 };
 

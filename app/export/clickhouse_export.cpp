@@ -1,11 +1,10 @@
 #include "app/export/clickhouse_export.hpp"
 
-#include <httplib.h>
+#include "app/export/http_client.hpp"
 
 #include <charconv>
 #include <ctime>
 #include <fmt/format.h>
-#include <fstream>
 
 namespace wt::app::clickhouse {
 
@@ -34,18 +33,6 @@ std::string percent_encode(std::string_view text) {
 }
 
 std::uint64_t unix_now() { return static_cast<std::uint64_t>(std::time(nullptr)); }
-
-// What a failed request says, short: the server's first line of error text, or the transport error.
-std::string answer_error(const httplib::Result& res) {
-    if (!res) {
-        return httplib::to_string(res.error());
-    }
-    std::string body = res->body.substr(0, res->body.find('\n'));
-    if (body.size() > 300) {
-        body.resize(300);
-    }
-    return fmt::format("HTTP {}: {}", res->status, body);
-}
 
 } // namespace
 
@@ -100,17 +87,8 @@ ClickHouseExport::ClickHouseExport(ClickHouseConfig config, RowOrigin origin)
 ClickHouseExport::~ClickHouseExport() { stop(0ms); }
 
 bool ClickHouseExport::start(std::string& error) {
-    if (!_config.password_file.empty()) {
-        std::ifstream in(_config.password_file);
-        if (!in) {
-            error = fmt::format("{}: cannot read the ClickHouse password file ([clickhouse] password_file)",
-                                _config.password_file);
-            return false;
-        }
-        std::getline(in, _password);
-        if (!_password.empty() && _password.back() == '\r') {
-            _password.pop_back();
-        }
+    if (!_config.password_file.empty() && !http_client::read_password_file(_config.password_file, _password, error)) {
+        return false;
     }
     if (!_spool.open(error)) {
         return false;
@@ -194,7 +172,7 @@ void ClickHouseExport::publish_spool() {
 }
 
 void ClickHouseExport::failed(std::string error) {
-    _backoff = _backoff == 0ms ? kFirstRetry : std::min<std::chrono::milliseconds>(_backoff * 2, kLongestRetry);
+    _backoff = http_client::next_backoff(_backoff, kFirstRetry, kLongestRetry);
     _retry_at = std::chrono::steady_clock::now() + _backoff;
     std::lock_guard lock(_mutex);
     ++_status.send_failures;
@@ -218,14 +196,8 @@ void ClickHouseExport::spool_or_drop(const Batch& batch) {
 }
 
 void ClickHouseExport::learn_version(const std::string& url) {
-    httplib::Client client(url);
-    const auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(_config.timeout);
-    client.set_connection_timeout(timeout);
-    client.set_read_timeout(timeout);
-    if (!_password.empty() || _config.user != "default") {
-        client.set_basic_auth(_config.user, _password);
-    }
-    const auto res = client.Get("/?query=" + percent_encode("SELECT version()"));
+    const auto res = http_client::client_for(url, _config.timeout, _config.user, _password)
+                         ->Get("/?query=" + percent_encode("SELECT version()"));
     if (res && res->status == 200) {
         std::string version = res->body;
         while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) {
@@ -256,14 +228,6 @@ bool ClickHouseExport::send_to(const std::string& url, const Batch& batch, std::
         std::lock_guard lock(_mutex);
         version = _status.server_version;
     }
-    httplib::Client client(url);
-    const auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(_config.timeout);
-    client.set_connection_timeout(timeout);
-    client.set_read_timeout(timeout);
-    client.set_write_timeout(timeout);
-    if (!_password.empty() || _config.user != "default") {
-        client.set_basic_auth(_config.user, _password);
-    }
     std::string path = "/?query=" + percent_encode(fmt::format("INSERT INTO {} FORMAT JSONEachRow",
                                                                insert_target(_config.database, batch.table)));
     // A batch stored although the answer was lost, then sent again: servers that have the token drop the
@@ -272,11 +236,12 @@ bool ClickHouseExport::send_to(const std::string& url, const Batch& batch, std::
         path += "&insert_deduplication_token=" +
                 percent_encode(fmt::format("{}-{}", table_name(batch.table), batch.id));
     }
-    const auto res = client.Post(path, batch.body, "application/x-ndjson");
+    const auto res = http_client::client_for(url, _config.timeout, _config.user, _password)
+                         ->Post(path, batch.body, "application/x-ndjson");
     if (res && res->status == 200) {
         return true;
     }
-    error = fmt::format("{}: {}", url, answer_error(res));
+    error = fmt::format("{}: {}", url, http_client::failure_text(res));
     return false;
 }
 

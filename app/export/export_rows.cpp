@@ -19,14 +19,6 @@ std::uint64_t wall_clock_ns() {
 
 double seconds(std::uint64_t ns) { return static_cast<double>(ns) / 1e9; }
 
-void text_or_null(JsonWriter& w, std::string_view key, std::string_view text) {
-    if (text.empty()) {
-        w.null_field(key);
-    } else {
-        w.field(key, text);
-    }
-}
-
 std::string_view service_or_empty(const Report& r, std::int32_t service) {
     if (service < 0 || static_cast<std::size_t>(service) >= r.services.size()) {
         return {};
@@ -40,8 +32,8 @@ void hosting_fields(JsonWriter& w, const Hosting* h) {
     } else {
         w.null_field("asn");
     }
-    text_or_null(w, "as_org", h != nullptr ? std::string_view(h->as_org) : std::string_view());
-    text_or_null(w, "country", h != nullptr ? std::string_view(h->country) : std::string_view());
+    w.text_or_null_field("as_org", h != nullptr ? std::string_view(h->as_org) : std::string_view());
+    w.text_or_null_field("country", h != nullptr ? std::string_view(h->country) : std::string_view());
 }
 
 // The counts every interval row has (clickhouse_schema.cpp: WT_TRANSFER_COUNTS, then the histograms).
@@ -157,21 +149,21 @@ void BatchWriter::add_flow(const pipeline::FlowRecord& r, const FlowRowNames& na
     w.field("pkts_down", f.pkts_down);
     w.field("bytes_up", f.bytes_up);
     w.field("bytes_down", f.bytes_down);
-    text_or_null(w, "app", r.app == pipeline::AppProto::kUnknown ? std::string_view() : pipeline::to_string(r.app));
-    text_or_null(w, "name", r.name.view());
-    text_or_null(w, "name_source",
+    w.text_or_null_field("app", r.app == pipeline::AppProto::kUnknown ? std::string_view() : pipeline::to_string(r.app));
+    w.text_or_null_field("name", r.name.view());
+    w.text_or_null_field("name_source",
                  r.name_source == pipeline::NameSource::kNone ? std::string_view() : pipeline::to_string(r.name_source));
-    text_or_null(w, "service", names.service);
-    text_or_null(w, "action", names.action);
-    text_or_null(w, "tls_version", r.server_hello ? tls_version_text(r.tls_version) : std::string());
-    text_or_null(w, "cipher", r.server_hello ? tls_cipher_text(r.cipher) : std::string());
-    text_or_null(w, "alpn", r.alpn.view());
+    w.text_or_null_field("service", names.service);
+    w.text_or_null_field("action", names.action);
+    w.text_or_null_field("tls_version", r.server_hello ? tls_version_text(r.tls_version) : std::string());
+    w.text_or_null_field("cipher", r.server_hello ? tls_cipher_text(r.cipher) : std::string());
+    w.text_or_null_field("alpn", r.alpn.view());
     w.field("ech", pipeline::to_string(r.ech));
     w.field("doh", r.doh ? 1 : 0);
-    text_or_null(w, "quic_version", r.quic_version != 0 ? quic_version_text(r.quic_version) : std::string());
-    text_or_null(w, "sni", r.sni.view());
-    text_or_null(w, "ja4", r.ja4.view());
-    text_or_null(w, "client_tls_version", r.client_version != 0 ? tls_version_text(r.client_version) : std::string());
+    w.text_or_null_field("quic_version", r.quic_version != 0 ? quic_version_text(r.quic_version) : std::string());
+    w.text_or_null_field("sni", r.sni.view());
+    w.text_or_null_field("ja4", r.ja4.view());
+    w.text_or_null_field("client_tls_version", r.client_version != 0 ? tls_version_text(r.client_version) : std::string());
     if (r.ech_outer) {
         w.field("ech_config_id", r.ech_config_id);
     } else {
@@ -183,21 +175,16 @@ void BatchWriter::add_flow(const pipeline::FlowRecord& r, const FlowRowNames& na
     } else {
         w.null_field("inferred_asn");
     }
-    text_or_null(w, "dns_qtype", r.dns_query_seen ? dns_type_text(r.dns_qtype) : std::string());
-    text_or_null(w, "dns_rcode", r.dns_response_seen ? dns_rcode_text(r.dns_rcode) : std::string());
+    w.text_or_null_field("dns_qtype", r.dns_query_seen ? dns_type_text(r.dns_qtype) : std::string());
+    w.text_or_null_field("dns_rcode", r.dns_response_seen ? dns_rcode_text(r.dns_rcode) : std::string());
     w.key("dns_answers");
     w.begin_array();
     for (std::size_t i = 0; i < r.dns_answer_count && i < r.dns_answers.size(); ++i) {
         w.value(ip_text(r.dns_answers[i]));
     }
     w.end_array();
-    w.key("cnames");
-    w.begin_array();
-    for (const std::string_view c : r.cnames) {
-        w.value(c);
-    }
-    w.end_array();
-    text_or_null(w, "resolved_query", r.resolved_query.view());
+    w.text_array_field("cnames", r.cnames);
+    w.text_or_null_field("resolved_query", r.resolved_query.view());
     hosting_fields(w, names.hosting);
     end_row(w);
 }
@@ -230,12 +217,12 @@ void BatchWriter::add_intervals(const Report& r, std::uint64_t start_s, std::uin
         w.field("interval_start", start);
         w.field("interval_end", end);
         w.field("kind", kind);
-        text_or_null(w, "service", d.service);
+        w.text_or_null_field("service", d.service);
         w.field("category", d.category);
         w.field("name", d.name);
         w.field("address", d.address);
-        text_or_null(w, "action", d.action);
-        text_or_null(w, "mac", d.mac);
+        w.text_or_null_field("action", d.action);
+        w.text_or_null_field("mac", d.mac);
         w.field("cnames", d.cnames);
         w.field("matched_by", d.matched_by);
         w.field("name_sources", d.name_sources);

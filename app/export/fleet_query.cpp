@@ -3,13 +3,12 @@
 #include "app/exit_codes.hpp"
 #include "app/export/clickhouse_schema.hpp"
 
-#include <httplib.h>
+#include "app/export/http_client.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
 #include <ctime>
 #include <fmt/format.h>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -61,6 +60,20 @@ const json& element(const json& array, std::size_t i) {
     return array.is_array() && i < array.size() ? array[i] : kNull;
 }
 std::size_t length(const json& array) { return array.is_array() ? array.size() : 0; }
+
+// Each item of the comma-separated texts a groupUniqArray gave (server rows' name_sources, device rows'
+// addresses).
+template <typename Fn>
+void for_each_listed(const json& texts, Fn&& fn) {
+    for (const json& t : texts) {
+        const std::string list = text(t);
+        for (std::size_t start = 0; start < list.size();) {
+            const std::size_t comma = std::min(list.find(',', start), list.size());
+            fn(std::string_view(list).substr(start, comma - start));
+            start = comma + 1;
+        }
+    }
+}
 
 pipeline::IpAddr parse_ip(const std::string& s) {
     pipeline::IpAddr ip;
@@ -116,20 +129,10 @@ public:
 
     // The rows of `sql FORMAT JSONEachRow`; false with `error`.
     bool rows(const std::string& sql, std::vector<json>& out, std::string& error) const {
-        httplib::Client client(_o.url);
-        const auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(_o.timeout);
-        client.set_connection_timeout(timeout);
-        client.set_read_timeout(timeout);
-        if (!_password.empty() || _o.user != "default") {
-            client.set_basic_auth(_o.user, _password);
-        }
-        const auto res = client.Post("/?database=" + _o.database, sql + " FORMAT JSONEachRow", "text/plain");
-        if (!res) {
-            error = fmt::format("{}: {}", _o.url, httplib::to_string(res.error()));
-            return false;
-        }
-        if (res->status != 200) {
-            error = fmt::format("{}: HTTP {}: {}", _o.url, res->status, res->body.substr(0, res->body.find('\n')));
+        const auto res = http_client::client_for(_o.url, _o.timeout, _o.user, _password)
+                             ->Post("/?database=" + _o.database, sql + " FORMAT JSONEachRow", "text/plain");
+        if (!res || res->status != 200) {
+            error = fmt::format("{}: {}", _o.url, http_client::failure_text(res));
             return false;
         }
         std::size_t start = 0;
@@ -191,16 +194,7 @@ std::int32_t service_index(Report& r, std::map<std::string, std::int32_t>& ids, 
 
 const std::vector<std::string>& query_views() { return kViews; }
 
-bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
-    std::string password;
-    if (!o.password_file.empty()) {
-        std::ifstream in(o.password_file);
-        if (!in) {
-            error = fmt::format("{}: cannot read the password file", o.password_file);
-            return false;
-        }
-        std::getline(in, password);
-    }
+bool fleet_report(const QueryOptions& o, const std::string& password, Report& r, std::string& error) {
     const Store store(o, password);
     const std::string stats = stats_columns();
     std::map<std::string, std::int32_t> ids;
@@ -359,19 +353,13 @@ bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
             pipeline::MergedServerName n;
             n.name = text(at(row, "name"));
             n.service = service_index(r, ids, at(row, "service"));
-            for (const json& list : at(row, "sources")) {
-                const std::string sources = text(list);
-                for (std::size_t start = 0; start < sources.size();) {
-                    const std::size_t comma = std::min(sources.find(',', start), sources.size());
-                    const std::string_view one(sources.data() + start, comma - start);
-                    for (std::size_t k = 0; k < static_cast<std::size_t>(pipeline::NameSource::kCount); ++k) {
-                        if (pipeline::to_string(static_cast<pipeline::NameSource>(k)) == one) {
-                            n.name_sources |= static_cast<std::uint8_t>(1u << k);
-                        }
+            for_each_listed(at(row, "sources"), [&](std::string_view one) {
+                for (std::size_t k = 0; k < static_cast<std::size_t>(pipeline::NameSource::kCount); ++k) {
+                    if (pipeline::to_string(static_cast<pipeline::NameSource>(k)) == one) {
+                        n.name_sources |= static_cast<std::uint8_t>(1u << k);
                     }
-                    start = comma + 1;
                 }
-            }
+            });
             n.stats = read_stats(row);
             server.stats.merge(n.stats);
             server.names.push_back(std::move(n));
@@ -441,14 +429,7 @@ bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
             }
             d.services = services_of[text(at(row, "device"))];
             std::set<std::string> addresses;
-            for (const json& list : at(row, "addresses")) {
-                const std::string all = text(list);
-                for (std::size_t start = 0; start < all.size();) {
-                    const std::size_t comma = std::min(all.find(',', start), all.size());
-                    addresses.insert(all.substr(start, comma - start));
-                    start = comma + 1;
-                }
-            }
+            for_each_listed(at(row, "addresses"), [&](std::string_view a) { addresses.emplace(a); });
             for (const std::string& a : addresses) {
                 d.addresses.push_back(parse_ip(a));
             }
@@ -464,11 +445,16 @@ bool fleet_report(const QueryOptions& o, Report& r, std::string& error) {
 }
 
 int run_query(const QueryOptions& o) {
-    Report r;
+    std::string password;
     std::string error;
-    if (!fleet_report(o, r, error)) {
+    if (!o.password_file.empty() && !http_client::read_password_file(o.password_file, password, error)) {
         fmt::print(stderr, "wiretally: query: {}\n", error);
-        return error.find("password file") != std::string::npos ? kExitNoInput : kExitUnavailable;
+        return kExitNoInput;
+    }
+    Report r;
+    if (!fleet_report(o, password, r, error)) {
+        fmt::print(stderr, "wiretally: query: {}\n", error);
+        return kExitUnavailable;
     }
     struct Section {
         unsigned sections;

@@ -29,9 +29,10 @@ struct QueryOptions {
 // The views and the table sections they print, in the order --help lists them.
 [[nodiscard]] const std::vector<std::string>& query_views();
 
-// The fleet's Report for one view (only the tables the view needs are read); false with `error`
-// ("URL: reason") when the store cannot be read.
-bool fleet_report(const QueryOptions& options, Report& out, std::string& error);
+// The fleet's Report for one view (only the tables the view needs are read), as `options.user` with
+// `password` (read from options.password_file by the caller); false with `error` ("URL: reason") when the
+// store cannot be read.
+bool fleet_report(const QueryOptions& options, const std::string& password, Report& out, std::string& error);
 
 // Prints the view (a table, or with json its rows as `ctl --json` gives them); returns an exit code:
 // 0, 69 (the store cannot be reached or refused the query), 66 (the password file cannot be read).

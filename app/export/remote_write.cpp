@@ -1,6 +1,7 @@
 #include "app/export/remote_write.hpp"
 
-#include <httplib.h>
+#include "app/export/http_client.hpp"
+
 #include <snappy-c.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@ namespace {
 
 using namespace std::chrono_literals;
 constexpr auto kIdleWake = 500ms;
+constexpr auto kFirstRetry = 1000ms;
 constexpr auto kLongestRetry = 30'000ms;
 
 // ---- protobuf, the few pieces WriteRequest needs (proto3 wire format) ----
@@ -245,26 +247,17 @@ bool RemoteWriter::post(const std::string& url, const Write& write, std::string&
     rejected = false;
     // http://HOST:PORT/PATH
     const std::size_t path_at = url.find('/', 7);
-    httplib::Client client(url.substr(0, path_at));
-    const auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(_config.timeout);
-    client.set_connection_timeout(timeout);
-    client.set_read_timeout(timeout);
-    client.set_write_timeout(timeout);
     const httplib::Headers headers = {{"Content-Encoding", "snappy"},
                                       {"X-Prometheus-Remote-Write-Version", "0.1.0"},
                                       {"User-Agent", "wiretally"}};
-    const auto res = client.Post(url.substr(path_at), headers, write.body, "application/x-protobuf");
+    const auto res = http_client::client_for(url.substr(0, path_at), _config.timeout)
+                         ->Post(url.substr(path_at), headers, write.body, "application/x-protobuf");
     if (res && res->status >= 200 && res->status < 300) {
         return true;
     }
     // Remote write 1.0: a 4xx other than 429 will fail again the same way; it is dropped, not retried.
     rejected = res && res->status >= 400 && res->status < 500 && res->status != 429;
-    if (!res) {
-        error = fmt::format("{}: {}", url, httplib::to_string(res.error()));
-    } else {
-        std::string body = res->body.substr(0, std::min<std::size_t>(res->body.find('\n'), 300));
-        error = fmt::format("{}: HTTP {}: {}", url, res->status, body);
-    }
+    error = fmt::format("{}: {}", url, http_client::failure_text(res));
     return false;
 }
 
@@ -313,7 +306,7 @@ void RemoteWriter::run() {
                 } else {
                     ++_status.writes_failed;
                     _status.last_error = std::move(error);
-                    backoff[u] = backoff[u] == 0ms ? 1000ms : std::min<std::chrono::milliseconds>(backoff[u] * 2, kLongestRetry);
+                    backoff[u] = http_client::next_backoff(backoff[u], kFirstRetry, kLongestRetry);
                     retry_at[u] = std::chrono::steady_clock::now() + backoff[u];
                     break;
                 }

@@ -293,9 +293,12 @@ json Appliance::stats_json() const {
     } else {
         j["clickhouse"] = nullptr;
     }
-    j["remote_write"] = _remote_writer ? remote_write::status_json(_remote_writer->status()) : json(nullptr);
     if (_remote_writer) {
-        j["remote_write"]["url"] = _settings.remote_write.urls;
+        json rw = remote_write::status_json(_remote_writer->status());
+        rw["url"] = _settings.remote_write.urls;
+        j["remote_write"] = std::move(rw);
+    } else {
+        j["remote_write"] = nullptr;
     }
     return j;
 }

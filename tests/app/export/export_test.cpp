@@ -532,7 +532,7 @@ TEST(FleetQuery, AnswersOfAnotherShapeGiveEmptyTablesNotACrash) {
         o.view = view;
         Report r;
         std::string error;
-        EXPECT_TRUE(fleet_report(o, r, error)) << view << ": " << error;
+        EXPECT_TRUE(fleet_report(o, "", r, error)) << view << ": " << error;
     }
 }
 
@@ -543,7 +543,7 @@ TEST(FleetQuery, AnAnswerThatIsNotJsonIsAnErrorNamingTheStore) {
     o.view = "services";
     Report r;
     std::string error;
-    EXPECT_FALSE(fleet_report(o, r, error));
+    EXPECT_FALSE(fleet_report(o, "", r, error));
     EXPECT_NE(error.find(store.url()), std::string::npos) << error;
     EXPECT_NE(error.find("not JSON"), std::string::npos) << error;
 }
