@@ -45,18 +45,8 @@ void count_fields(JsonWriter& w, const pipeline::TransferStats& s, std::uint64_t
     w.field("connections_reused", reused);
     w.field("dns_lookups", lookups);
     w.field("dns_failed", failed);
-    w.key("tls_versions");
-    w.begin_array();
-    for (const std::uint32_t n : s.tls_versions) {
-        w.value(n);
-    }
-    w.end_array();
-    w.key("alpns");
-    w.begin_array();
-    for (const std::uint32_t n : s.alpns) {
-        w.value(n);
-    }
-    w.end_array();
+    w.number_array_field("tls_versions", s.tls_versions);
+    w.number_array_field("alpns", s.alpns);
     w.key("cipher_ids");
     w.begin_array();
     for (std::size_t i = 0; i < s.cipher_ids.size(); ++i) {

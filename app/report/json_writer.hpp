@@ -96,6 +96,16 @@ public:
             field(k, v);
         }
     }
+    // An array of numbers.
+    template <typename Range>
+    void number_array_field(std::string_view k, const Range& numbers) {
+        key(k);
+        begin_array();
+        for (const auto n : numbers) {
+            value(n);
+        }
+        end_array();
+    }
     // An array of texts.
     template <typename Range>
     void text_array_field(std::string_view k, const Range& texts) {

@@ -145,18 +145,8 @@ void write_series(JsonWriter& w, const std::vector<TimelineSeries>& list) {
     w.begin_array();
     for (const TimelineSeries& s : list) {
         w.begin_object();
-        w.key("bytes_down");
-        w.begin_array();
-        for (const std::uint64_t v : s.bytes_down) {
-            w.value(v);
-        }
-        w.end_array();
-        w.key("bytes_up");
-        w.begin_array();
-        for (const std::uint64_t v : s.bytes_up) {
-            w.value(v);
-        }
-        w.end_array();
+        w.number_array_field("bytes_down", s.bytes_down);
+        w.number_array_field("bytes_up", s.bytes_up);
         w.field("name", s.name);
         w.field("total", s.total);
         w.end_object();
